@@ -1,0 +1,113 @@
+"""coachflow: coaching trajectories for teachers as validated state machines.
+
+The public API is what ``__all__`` lists. Heavy parts (pydantic models, the YAML
+reader, networkx) load on first use, so ``import coachflow`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from coachflow.diagnostics import Diagnostic, Severity
+from coachflow.errors import (
+    CoachflowError,
+    ConsentError,
+    DefinitionError,
+    GuardFailed,
+    InvalidInput,
+    NotAllowedInState,
+    NotPermitted,
+    Reason,
+    TransitionRejected,
+    UnknownDefinition,
+    UnknownEvent,
+    UnknownTrajectory,
+    VersionConflict,
+)
+
+if TYPE_CHECKING:
+    from coachflow._load import (
+        check_definition,
+        load_definition,
+        load_definition_versions,
+        load_definitions,
+        loads_definition,
+        validate_file,
+        validate_text,
+    )
+    from coachflow.io import dump_definition
+    from coachflow.model import (
+        Consent,
+        Definition,
+        Role,
+        State,
+        Transition,
+        definition_json_schema,
+    )
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "check_definition": "coachflow._load",
+    "load_definition": "coachflow._load",
+    "load_definition_versions": "coachflow._load",
+    "load_definitions": "coachflow._load",
+    "loads_definition": "coachflow._load",
+    "validate_file": "coachflow._load",
+    "validate_text": "coachflow._load",
+    "dump_definition": "coachflow.io",
+    "Consent": "coachflow.model",
+    "Definition": "coachflow.model",
+    "Role": "coachflow.model",
+    "State": "coachflow.model",
+    "Transition": "coachflow.model",
+    "definition_json_schema": "coachflow.model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'coachflow' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+__all__ = [
+    "CoachflowError",
+    "Consent",
+    "ConsentError",
+    "Definition",
+    "DefinitionError",
+    "Diagnostic",
+    "GuardFailed",
+    "InvalidInput",
+    "NotAllowedInState",
+    "NotPermitted",
+    "Reason",
+    "Role",
+    "Severity",
+    "State",
+    "Transition",
+    "TransitionRejected",
+    "UnknownDefinition",
+    "UnknownEvent",
+    "UnknownTrajectory",
+    "VersionConflict",
+    "__version__",
+    "check_definition",
+    "definition_json_schema",
+    "dump_definition",
+    "load_definition",
+    "load_definition_versions",
+    "load_definitions",
+    "loads_definition",
+    "validate_file",
+    "validate_text",
+]

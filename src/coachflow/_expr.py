@@ -1,0 +1,536 @@
+"""Guard and effect expressions: parsed with :mod:`ast`, checked against an allow-list,
+type-checked against the declared facts and inputs, and compiled once into closures.
+
+The text of an expression is never passed to ``eval`` or ``exec``. The language is a
+small subset of Python expressions:
+
+* literals: ints, strings, ``True``/``False``/``None``, lists of literals, and dates
+  written ``date("2026-09-01")``;
+* names of facts; ``consent.<name>``; ``input.<name>`` (only in the transition that
+  declares that input);
+* ``and``/``or``/``not``, comparisons (chains too), ``in``/``not in``, ``is None`` and
+  ``is not None``, ``+``/``-`` on ints;
+* calls of declared predicates, with no arguments.
+
+Unset facts are ``None``. An ordering comparison (``<`` ...) or ``in`` with an unset
+side is false; ``+``/``-`` with an unset side gives ``None``.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+MAX_EXPRESSION_LENGTH = 2000
+RESERVED_NAMES = frozenset({"consent", "input", "done", "count", "date", "true", "false", "none"})
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Type:
+    """The static type of an expression."""
+
+    kind: str  # bool | int | str | date | enum | none | list | any
+    values: tuple[str, ...] = ()
+    item: Type | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "enum":
+            return "enum(" + ", ".join(self.values) + ")"
+        if self.kind == "list":
+            return f"list of {self.item}"
+        return self.kind
+
+
+BOOL = Type("bool")
+INT = Type("int")
+STR = Type("str")
+DATE = Type("date")
+NONE = Type("none")
+ANY = Type("any")  # after an error: fits everywhere, so one mistake gives one diagnostic
+
+
+def type_of_spec(spec: Any) -> Type:
+    """The expression type of a fact or input spec."""
+    if spec.type == "enum":
+        return Type("enum", tuple(spec.values))
+    return Type(spec.type)
+
+
+@dataclass(frozen=True, slots=True)
+class ExprProblem:
+    code: str  # guard-syntax | guard-forbidden | guard-type | unknown-*
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """What an expression may refer to."""
+
+    facts: Mapping[str, Type]
+    consents: frozenset[str] = frozenset()
+    predicates: frozenset[str] = frozenset()
+    inputs: Mapping[str, Type] | None = None
+    activities: frozenset[str] = frozenset()
+
+
+class EvalContext:
+    """What a compiled expression reads at run time."""
+
+    __slots__ = ("consents", "counts", "facts", "input", "predicate")
+
+    def __init__(
+        self,
+        facts: Mapping[str, Any],
+        consents: Mapping[str, bool],
+        input: Mapping[str, Any] | None = None,
+        predicate: Callable[[str], bool] | None = None,
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        self.facts = facts
+        self.consents = consents
+        self.input = input if input is not None else {}
+        self.predicate = predicate if predicate is not None else _no_predicate
+        self.counts = counts if counts is not None else {}
+
+
+def _no_predicate(name: str) -> bool:
+    raise LookupError(f"predicate {name!r} is not registered")
+
+
+Fn = Callable[[EvalContext], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    """A checked, compiled expression."""
+
+    source: str
+    type: Type
+    fn: Fn
+    facts: frozenset[str] = frozenset()
+    inputs: frozenset[str] = frozenset()
+    consents: frozenset[str] = frozenset()
+    predicates: frozenset[str] = frozenset()
+    activities: frozenset[str] = frozenset()
+
+    def __call__(self, ctx: EvalContext) -> Any:
+        return self.fn(ctx)
+
+
+@dataclass(slots=True)
+class _Checker:
+    scope: Scope
+    problems: list[ExprProblem] = field(default_factory=list)
+    facts: set[str] = field(default_factory=set)
+    inputs: set[str] = field(default_factory=set)
+    consents: set[str] = field(default_factory=set)
+    predicates: set[str] = field(default_factory=set)
+    activities: set[str] = field(default_factory=set)
+
+    def fail(self, code: str, message: str) -> tuple[Type, Fn]:
+        self.problems.append(ExprProblem(code, message))
+        return ANY, _const(None)
+
+    def forbid(self, what: str) -> tuple[Type, Fn]:
+        return self.fail("guard-forbidden", f"{what} not allowed in an expression")
+
+    # -- dispatch --
+
+    def visit(self, node: ast.AST) -> tuple[Type, Fn]:
+        method = getattr(self, "v_" + type(node).__name__, None)
+        if method is None:
+            return self.forbid(_describe(node))
+        result: tuple[Type, Fn] = method(node)
+        return result
+
+    def v_Expression(self, node: ast.Expression) -> tuple[Type, Fn]:
+        return self.visit(node.body)
+
+    def v_Constant(self, node: ast.Constant) -> tuple[Type, Fn]:
+        v = node.value
+        if isinstance(v, bool):
+            return BOOL, _const(v)
+        if isinstance(v, int):
+            return INT, _const(v)
+        if isinstance(v, str):
+            return STR, _const(v)
+        if v is None:
+            return NONE, _const(None)
+        return self.forbid(f"{type(v).__name__} literals are")
+
+    def v_Name(self, node: ast.Name) -> tuple[Type, Fn]:
+        name = node.id
+        if name.startswith("_"):
+            return self.forbid(f"the name {name!r} is")
+        if name in self.scope.facts:
+            self.facts.add(name)
+            return self.scope.facts[name], _fact(name)
+        if name in ("consent", "input", "done", "count"):
+            return self.forbid(f"{name!r} on its own is; write {name}.<name>, which is")
+        if name in self.scope.predicates:
+            return self.fail("guard-type", f"predicate {name!r} must be called: {name}()")
+        return self.fail("unknown-fact", f"unknown fact {name!r}")
+
+    def v_Attribute(self, node: ast.Attribute) -> tuple[Type, Fn]:
+        attr = node.attr
+        if not isinstance(node.value, ast.Name) or attr.startswith("_"):
+            return self.forbid("attribute access other than consent.<name> and input.<name> is")
+        prefix = node.value.id
+        if prefix == "consent":
+            if attr not in self.scope.consents:
+                return self.fail("unknown-consent", f"unknown consent {attr!r}")
+            self.consents.add(attr)
+            return BOOL, _consent(attr)
+        if prefix == "input":
+            inputs = self.scope.inputs
+            if inputs is None or attr not in inputs:
+                return self.fail(
+                    "unknown-input", f"input {attr!r} is not declared by this transition"
+                )
+            self.inputs.add(attr)
+            return inputs[attr], _input(attr)
+        if prefix in ("done", "count") and self.scope.activities:
+            if attr not in self.scope.activities:
+                return self.fail("unknown-activity", f"unknown activity {attr!r}")
+            self.activities.add(attr)
+            if prefix == "done":
+                return BOOL, _done(attr)
+            return INT, _count(attr)
+        return self.forbid(f"attribute access {prefix}.{attr} is")
+
+    def v_UnaryOp(self, node: ast.UnaryOp) -> tuple[Type, Fn]:
+        t, f = self.visit(node.operand)
+        if isinstance(node.op, ast.Not):
+            self.expect(t, BOOL, "the operand of 'not'")
+            return BOOL, lambda c: not f(c)
+        if isinstance(node.op, (ast.USub, ast.UAdd)):
+            self.expect(t, INT, "the operand of unary minus")
+            if isinstance(node.op, ast.UAdd):
+                return INT, f
+            return INT, lambda c: None if (v := f(c)) is None else -v
+        return self.forbid("the operator '~' is")
+
+    def v_BoolOp(self, node: ast.BoolOp) -> tuple[Type, Fn]:
+        word = "and" if isinstance(node.op, ast.And) else "or"
+        fns = []
+        for value in node.values:
+            t, f = self.visit(value)
+            self.expect(t, BOOL, f"an operand of '{word}'")
+            fns.append(f)
+        items = tuple(fns)
+        if isinstance(node.op, ast.And):
+            return BOOL, lambda c: all(bool(g(c)) for g in items)
+        return BOOL, lambda c: any(bool(g(c)) for g in items)
+
+    def v_BinOp(self, node: ast.BinOp) -> tuple[Type, Fn]:
+        if not isinstance(node.op, (ast.Add, ast.Sub)):
+            return self.forbid(f"the operator {_OPS.get(type(node.op), '?')!r} is")
+        lt, lf = self.visit(node.left)
+        rt, rf = self.visit(node.right)
+        sign = "+" if isinstance(node.op, ast.Add) else "-"
+        self.expect(lt, INT, f"the left side of '{sign}'")
+        self.expect(rt, INT, f"the right side of '{sign}'")
+        op = operator.add if sign == "+" else operator.sub
+
+        def arith(c: EvalContext) -> Any:
+            a, b = lf(c), rf(c)
+            return None if a is None or b is None else op(a, b)
+
+        return INT, arith
+
+    def v_Compare(self, node: ast.Compare) -> tuple[Type, Fn]:
+        left_t, left_f = self.visit(node.left)
+        parts: list[Fn] = []
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            right_t, right_f = self.visit(right)
+            parts.append(self.compare(op, left_t, left_f, right, right_t, right_f))
+            left_t, left_f = right_t, right_f
+        if len(parts) == 1:
+            return BOOL, parts[0]
+        chain = tuple(parts)
+        return BOOL, lambda c: all(p(c) for p in chain)
+
+    def compare(self, op: ast.cmpop, lt: Type, lf: Fn, right: ast.expr, rt: Type, rf: Fn) -> Fn:
+        if isinstance(op, (ast.Is, ast.IsNot)):
+            if rt.kind != "none" and lt.kind != "none":
+                self.forbid("'is' other than 'is None' / 'is not None' is")
+            if isinstance(op, ast.Is):
+                return lambda c: lf(c) is rf(c)
+            return lambda c: lf(c) is not rf(c)
+        if isinstance(op, (ast.Eq, ast.NotEq)):
+            if NONE in (lt, rt):
+                self.fail("guard-type", "compare with None using 'is None' or 'is not None'")
+            else:
+                self.compatible(lt, rt, right)
+            if isinstance(op, ast.Eq):
+                return lambda c: lf(c) == rf(c)
+            return lambda c: lf(c) != rf(c)
+        if isinstance(op, (ast.In, ast.NotIn)):
+            if rt.kind == "list":
+                assert rt.item is not None
+                if rt.item.kind != "any":
+                    self.compatible(lt, rt.item, right)
+            elif rt.kind != "any":
+                self.fail("guard-type", f"'in' needs a list on its right side, not {rt}")
+            negate = isinstance(op, ast.NotIn)
+
+            def contains(c: EvalContext) -> bool:
+                a, b = lf(c), rf(c)
+                if a is None or b is None:
+                    return negate
+                return (a in b) != negate
+
+            return contains
+        fn = _ORDER[type(op)]
+        if "any" not in (lt.kind, rt.kind) and (
+            lt.kind != rt.kind or lt.kind not in ("int", "date", "str")
+        ):
+            self.fail(
+                "guard-type",
+                f"cannot compare {lt} with {rt} using '{_OPS[type(op)]}' "
+                "(ordering works on two ints, two dates or two strings)",
+            )
+
+        def order(c: EvalContext) -> bool:
+            a, b = lf(c), rf(c)
+            return False if a is None or b is None else bool(fn(a, b))
+
+        return order
+
+    def compatible(self, a: Type, b: Type, right: ast.expr) -> None:
+        """Check that values of ``a`` and ``b`` can be equal (or one contain the other)."""
+        if "any" in (a.kind, b.kind):
+            return
+        if a.kind == "enum" or b.kind == "enum":
+            enum, other = (a, b) if a.kind == "enum" else (b, a)
+            if other.kind == "enum":
+                if not set(enum.values) & set(other.values):
+                    self.fail("guard-type", f"{a} and {b} share no value")
+                return
+            if other.kind != "str":
+                self.fail("guard-type", f"cannot compare {enum} with {other}")
+                return
+            for literal in _string_literals(right):
+                if literal not in enum.values:
+                    self.fail(
+                        "guard-type",
+                        f"{literal!r} is not one of the values {list(enum.values)}",
+                    )
+            return
+        if a.kind != b.kind:
+            self.fail("guard-type", f"cannot compare {a} with {b}")
+
+    def v_Call(self, node: ast.Call) -> tuple[Type, Fn]:
+        if not isinstance(node.func, ast.Name):
+            return self.forbid("calling anything but a declared predicate is")
+        name = node.func.id
+        if name.startswith("_"):
+            return self.forbid(f"the name {name!r} is")
+        if name == "date":
+            return self.date_literal(node)
+        if name in self.scope.predicates:
+            if node.args or node.keywords:
+                return self.forbid(f"arguments to predicate {name}() are")
+            self.predicates.add(name)
+            return BOOL, lambda c: bool(c.predicate(name))
+        if node.args or node.keywords:
+            return self.forbid(f"calling {name}() is")
+        return self.fail("unknown-predicate", f"{name}() is not a declared predicate")
+
+    def date_literal(self, node: ast.Call) -> tuple[Type, Fn]:
+        if (
+            len(node.args) != 1
+            or node.keywords
+            or not isinstance(node.args[0], ast.Constant)
+            or not isinstance(node.args[0].value, str)
+        ):
+            return self.forbid('date() other than date("YYYY-MM-DD") is')
+        text = node.args[0].value
+        try:
+            if not _DATE_RE.match(text):
+                raise ValueError(text)
+            value = date.fromisoformat(text)
+        except ValueError:
+            return self.fail("guard-type", f"{text!r} is not a date written YYYY-MM-DD")
+        return DATE, _const(value)
+
+    def v_List(self, node: ast.List | ast.Tuple) -> tuple[Type, Fn]:
+        items: list[Any] = []
+        item_type: Type | None = None
+        for element in node.elts:
+            if not _is_literal(element):
+                return self.forbid("list elements other than literals are")
+            t, f = self.visit(element)
+            if item_type is None or item_type.kind == "any":
+                item_type = t
+            elif t.kind not in (item_type.kind, "any"):
+                self.fail("guard-type", f"a list mixes {item_type} and {t}")
+            items.append(f(_EMPTY))
+        values = tuple(items)
+        return Type("list", item=item_type or ANY), _const(values)
+
+    v_Tuple = v_List
+
+    def expect(self, got: Type, want: Type, what: str) -> None:
+        if got.kind not in (want.kind, "any"):
+            self.fail("guard-type", f"{what} must be {want}, not {got}")
+
+
+_EMPTY = EvalContext({}, {})
+
+_OPS: dict[type, str] = {
+    ast.Lt: "<",
+    ast.LtE: "<=",
+    ast.Gt: ">",
+    ast.GtE: ">=",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.Pow: "**",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.MatMult: "@",
+}
+_ORDER: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+_NODE_WORDS = {
+    "Subscript": "subscripts are",
+    "Lambda": "lambda expressions are",
+    "ListComp": "comprehensions are",
+    "SetComp": "comprehensions are",
+    "DictComp": "comprehensions are",
+    "GeneratorExp": "generator expressions are",
+    "IfExp": "conditional expressions are",
+    "Dict": "dict literals are",
+    "Set": "set literals are",
+    "NamedExpr": "assignment expressions are",
+    "Starred": "starred expressions are",
+    "JoinedStr": "f-strings are",
+    "Await": "await is",
+    "Yield": "yield is",
+    "YieldFrom": "yield is",
+    "Slice": "slices are",
+}
+
+
+def _describe(node: ast.AST) -> str:
+    return _NODE_WORDS.get(type(node).__name__, f"{type(node).__name__} is")
+
+
+def _is_literal(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return isinstance(node.operand, ast.Constant)
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "date"
+
+
+def _string_literals(node: ast.expr) -> list[str]:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [
+            e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
+        ]
+    return []
+
+
+def _const(value: Any) -> Fn:
+    return lambda c: value
+
+
+def _fact(name: str) -> Fn:
+    return lambda c: c.facts.get(name)
+
+
+def _consent(name: str) -> Fn:
+    return lambda c: bool(c.consents.get(name, False))
+
+
+def _input(name: str) -> Fn:
+    return lambda c: c.input.get(name)
+
+
+def _done(name: str) -> Fn:
+    return lambda c: c.counts.get(name, 0) > 0
+
+
+def _count(name: str) -> Fn:
+    return lambda c: c.counts.get(name, 0)
+
+
+def literal_source(value: Any) -> str:
+    """The expression text of a YAML literal used as an effect (``true``, ``3``...)."""
+    return repr(value)
+
+
+def compile_expression(
+    source: str, scope: Scope, *, expect: Type | None = None, what: str = "the guard"
+) -> Compiled | list[ExprProblem]:
+    """Check and compile ``source``. Returns the compiled expression or its problems."""
+    if len(source) > MAX_EXPRESSION_LENGTH:
+        return [
+            ExprProblem(
+                "guard-syntax",
+                f"the expression is {len(source)} characters long; "
+                f"at most {MAX_EXPRESSION_LENGTH} are allowed",
+            )
+        ]
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError as exc:
+        where = f" at column {exc.offset}" if exc.offset else ""
+        return [ExprProblem("guard-syntax", f"{exc.msg}{where} of {source.strip()!r}")]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return [ExprProblem("guard-syntax", f"the expression cannot be parsed: {exc}")]
+    checker = _Checker(scope)
+    try:
+        typ, fn = checker.visit(tree)
+    except RecursionError:
+        return [ExprProblem("guard-syntax", "the expression is nested too deeply")]
+    if expect is not None and not checker.problems:
+        _check_assignable(checker, typ, expect, what, tree.body)
+    if checker.problems:
+        return checker.problems
+    return Compiled(
+        source=source,
+        type=typ,
+        fn=fn,
+        facts=frozenset(checker.facts),
+        inputs=frozenset(checker.inputs),
+        consents=frozenset(checker.consents),
+        predicates=frozenset(checker.predicates),
+        activities=frozenset(checker.activities),
+    )
+
+
+def _check_assignable(checker: _Checker, got: Type, want: Type, what: str, body: ast.expr) -> None:
+    if got.kind == "any" or got == want:
+        return
+    if got.kind == "none" and what != "the guard":
+        return  # an effect may unset a fact
+    if want.kind == "enum":
+        if got.kind == "enum" and set(got.values) <= set(want.values):
+            return
+        if got.kind == "str" and isinstance(body, ast.Constant):
+            if body.value in want.values:
+                return
+            checker.fail(
+                "guard-type", f"{body.value!r} is not one of the values {list(want.values)}"
+            )
+            return
+    checker.fail("guard-type", f"{what} must be {want}, not {got}")

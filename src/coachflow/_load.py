@@ -1,0 +1,129 @@
+"""Loading and validating definition files: io (structure) + analysis (meaning)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from coachflow.analysis import CompiledDefinition, analyze
+from coachflow.diagnostics import ERROR, Diagnostic
+from coachflow.errors import DefinitionError
+from coachflow.io import ParsedDefinition, parse_definition
+from coachflow.model import Definition
+
+DEFINITION_SUFFIXES = (".yaml", ".yml")
+
+StrPath = str | os.PathLike[str]
+
+
+def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, CompiledDefinition | None]:
+    parsed = parse_definition(text, path)
+    compiled = analyze(parsed)
+    return parsed, compiled
+
+
+def validate_text(text: str | bytes, *, path: str = "<string>") -> list[Diagnostic]:
+    """Every problem in a definition's text. Never raises for problems in the content."""
+    return check_text(text, path)[0].diagnostics
+
+
+def validate_file(path: StrPath) -> list[Diagnostic]:
+    """Every problem in a definition file.
+
+    Raises :class:`OSError` only when the file cannot be read at all.
+    """
+    return validate_text(Path(path).read_bytes(), path=os.fspath(path))
+
+
+def loads_definition(text: str | bytes, *, path: str = "<string>") -> Definition:
+    """The definition in ``text``; :class:`DefinitionError` lists every error."""
+    return compile_text(text, path).definition
+
+
+def compile_text(text: str | bytes, path: str) -> CompiledDefinition:
+    parsed, compiled = check_text(text, path)
+    if compiled is None:
+        raise DefinitionError(parsed.diagnostics, path)
+    return compiled
+
+
+def load_definition(path: StrPath) -> Definition:
+    """The definition in the file at ``path``; :class:`DefinitionError` lists every error."""
+    return loads_definition(Path(path).read_bytes(), path=os.fspath(path))
+
+
+def check_definition(definition: Definition) -> list[Diagnostic]:
+    """Semantic checks of a definition built in Python (no file locations)."""
+    parsed = ParsedDefinition(
+        path=f"<{definition.id}@{definition.version}>",
+        document=None,
+        definition=definition,
+        diagnostics=[],
+        transition_index=tuple(range(len(definition.transitions))),
+    )
+    analyze(parsed)
+    return parsed.diagnostics
+
+
+def definition_files(paths: Iterable[StrPath]) -> Iterator[Path]:
+    """Every ``*.yaml``/``*.yml`` file named or found below the directories named, in
+    a stable order. Raises :class:`FileNotFoundError` for a path that does not exist."""
+    for p in map(Path, paths):
+        if p.is_dir():
+            yield from sorted(
+                f for f in p.rglob("*") if f.suffix in DEFINITION_SUFFIXES and f.is_file()
+            )
+        elif p.exists():
+            yield p
+        else:
+            raise FileNotFoundError(f"no such file or directory: {os.fspath(p)}")
+
+
+def load_definition_versions(directory: StrPath) -> list[Definition]:
+    """Every definition below ``directory`` (recursively), all versions.
+
+    Raises :class:`DefinitionError` with the diagnostics of every bad file, and when two
+    files hold the same id and version.
+    """
+    definitions: list[Definition] = []
+    problems: list[Diagnostic] = []
+    origin: dict[tuple[str, int], str] = {}
+    for file in definition_files([directory]):
+        name = os.fspath(file)
+        try:
+            compiled = compile_text(file.read_bytes(), name)
+        except DefinitionError as exc:
+            problems.extend(exc.diagnostics)
+            continue
+        definition = compiled.definition
+        if definition.key in origin:
+            problems.append(
+                Diagnostic(
+                    "duplicate-definition",
+                    ERROR,
+                    f"{definition.id!r} version {definition.version} is also defined in "
+                    f"{origin[definition.key]}",
+                    name,
+                    1,
+                    1,
+                )
+            )
+            continue
+        origin[definition.key] = name
+        definitions.append(definition)
+    if any(d.is_error for d in problems):
+        raise DefinitionError(problems, os.fspath(directory))
+    return definitions
+
+
+def load_definitions(directory: StrPath) -> dict[str, Definition]:
+    """The newest version of every definition below ``directory``, keyed by id.
+
+    Use :func:`load_definition_versions` to get older versions too.
+    """
+    newest: dict[str, Definition] = {}
+    for d in load_definition_versions(directory):
+        if d.id not in newest or d.version > newest[d.id].version:
+            newest[d.id] = d
+    return dict(sorted(newest.items()))

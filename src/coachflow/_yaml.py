@@ -1,0 +1,375 @@
+"""A safe, located YAML reader for definition files.
+
+It builds plain Python data (dict, list, str, int, float, bool, None) from the event
+stream of the parser, never constructing Python objects from tags, and records the
+line and column of every key and value. Along the way it rejects what PyYAML would
+accept silently or dangerously:
+
+* duplicate keys (PyYAML keeps the last one);
+* YAML 1.1 surprises: ``on``/``off``/``yes``/``no`` and dates stay strings;
+* tags other than the core ones (``!!python/object`` and friends);
+* alias bombs, deep nesting and huge files (bounded work and memory);
+* recursive aliases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from coachflow.diagnostics import ERROR, Diagnostic
+
+MAX_BYTES = 4 * 1024 * 1024
+"""Largest definition file read (a 3,000-transition definition is ~0.5 MB)."""
+MAX_DEPTH = 64
+"""Deepest nesting of collections."""
+MAX_NODES = 250_000
+"""Most nodes in the document, counting every alias expansion."""
+
+_TAG = "tag:yaml.org,2002:"
+_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_HEX_RE = re.compile(r"^0x[0-9a-fA-F]+$")
+_OCT_RE = re.compile(r"^0o[0-7]+$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+
+try:  # libyaml when present: same events, faster
+    _Parser: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Parser = yaml.SafeLoader
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+UNKNOWN = Mark(0, 0)
+
+
+@dataclass(slots=True)
+class YamlDocument:
+    """The data of one YAML document and where each part of it stands in the file."""
+
+    data: Any
+    root: Mark = UNKNOWN
+    value_marks: dict[int, dict[Any, Mark]] = field(default_factory=dict)
+    key_marks: dict[int, dict[Any, Mark]] = field(default_factory=dict)
+    self_marks: dict[int, Mark] = field(default_factory=dict)
+
+    def locate(self, path: tuple[Any, ...], *, key: bool = False) -> Mark:
+        """The mark of the node at ``path`` (or of its key, with ``key=True``).
+
+        Path components that are not in the data (pydantic's union tags, for one) are
+        skipped; a path that ends early gives the mark of the deepest node reached.
+        """
+        node: Any = self.data
+        mark = self.root
+        last_key_mark: Mark | None = None
+        for comp in path:
+            child, child_mark, child_key_mark = self.step(node, comp)
+            if child_mark is None:
+                continue
+            node, mark, last_key_mark = child, child_mark, child_key_mark
+        if key and last_key_mark is not None:
+            return last_key_mark
+        return mark
+
+    def step(self, node: Any, comp: Any) -> tuple[Any, Mark | None, Mark | None]:
+        """The child ``comp`` of ``node``, its mark and its key's mark; marks are None
+        when there is no such child."""
+        if isinstance(node, dict) and not isinstance(comp, bool):
+            try:
+                present = comp in node
+            except TypeError:
+                present = False
+            if present:
+                vm = self.value_marks.get(id(node), {})
+                km = self.key_marks.get(id(node), {})
+                return node[comp], vm.get(comp, UNKNOWN), km.get(comp)
+        if isinstance(node, list) and isinstance(comp, int) and 0 <= comp < len(node):
+            vm = self.value_marks.get(id(node), {})
+            return node[comp], vm.get(comp, UNKNOWN), None
+        return None, None, None
+
+    def mark_of(self, value: Any) -> Mark | None:
+        """The mark of a collection by identity."""
+        return self.self_marks.get(id(value))
+
+
+class YamlProblem(Exception):
+    """Reading stopped: the diagnostic says why."""
+
+    def __init__(self, code: str, message: str, mark: Mark) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.mark = mark
+
+
+def _mark(m: Any) -> Mark:
+    if m is None:
+        return Mark(1, 1)
+    return Mark(m.line + 1, m.column + 1)
+
+
+def _resolve_plain(value: str) -> Any:
+    if value in _NULLS:
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    if _INT_RE.match(value):
+        return int(value)
+    if _HEX_RE.match(value):
+        return int(value[2:], 16)
+    if _OCT_RE.match(value):
+        return int(value[2:], 8)
+    if _FLOAT_RE.match(value):
+        return float(value)
+    return value
+
+
+def _construct_tagged(tag: str, value: str, mark: Mark) -> Any:
+    if tag in ("!", _TAG + "str"):
+        return value
+    if tag == _TAG + "null" and value in _NULLS:
+        return None
+    if tag == _TAG + "bool" and value in _TRUE | _FALSE:
+        return value in _TRUE
+    if tag == _TAG + "int" and (_INT_RE.match(value) or _HEX_RE.match(value)):
+        return _resolve_plain(value)
+    if tag == _TAG + "float" and _FLOAT_RE.match(value):
+        return float(value)
+    if tag in (_TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
+        short = tag.removeprefix(_TAG)
+        raise YamlProblem("yaml-syntax", f"{value!r} is not a valid !!{short}", mark)
+    raise YamlProblem("yaml-tag", f"unsupported YAML tag {_short_tag(tag)}", mark)
+
+
+def _short_tag(tag: str) -> str:
+    return "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+
+
+class _Builder:
+    """Turns parser events into data, with marks, bounded in depth and size."""
+
+    def __init__(self, doc: YamlDocument, diagnostics: list[Diagnostic], path: str) -> None:
+        self.doc = doc
+        self.diagnostics = diagnostics
+        self.path = path
+        # stack entries: [container, pending_key, has_key, key_mark, size]
+        self.stack: list[list[Any]] = []
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.anchor_of: list[str | None] = []
+        self.total = 0
+
+    def error(self, code: str, message: str, mark: Mark) -> None:
+        self.diagnostics.append(Diagnostic(code, ERROR, message, self.path, mark.line, mark.column))
+
+    def _count(self, n: int, mark: Mark) -> None:
+        self.total += n
+        if self.total > MAX_NODES:
+            raise YamlProblem(
+                "yaml-too-large",
+                f"the document expands to more than {MAX_NODES} nodes "
+                "(aliases included); refusing to read it",
+                mark,
+            )
+
+    def add(self, value: Any, size: int, mark: Mark) -> None:
+        """Attach a finished value to the collection being built."""
+        self._count(size, mark)
+        if not self.stack:
+            self.doc.data = value
+            self.doc.root = mark
+            return
+        top = self.stack[-1]
+        container = top[0]
+        top[4] += size
+        if isinstance(container, list):
+            self.doc.value_marks.setdefault(id(container), {})[len(container)] = mark
+            container.append(value)
+            return
+        if not top[2]:  # this value is a key
+            if isinstance(value, (dict, list)):
+                self.error("schema", "a mapping key must be a plain value, not a collection", mark)
+                value = object()  # unique, never equal: the entry is dropped below
+            top[1], top[2], top[3] = value, True, mark
+            return
+        key, key_mark = top[1], top[3]
+        top[1], top[2], top[3] = None, False, None
+        if not _hashable(key):
+            return
+        if key in container:
+            first = self.doc.key_marks[id(container)][key]
+            self.error(
+                "duplicate-key",
+                f"duplicate key {key!r} (first defined at line {first.line}, "
+                f"column {first.column})",
+                key_mark,
+            )
+            return
+        container[key] = value
+        self.doc.key_marks.setdefault(id(container), {})[key] = key_mark
+        self.doc.value_marks.setdefault(id(container), {})[key] = mark
+
+    def start(self, container: Any, anchor: str | None, mark: Mark) -> None:
+        if len(self.stack) >= MAX_DEPTH:
+            raise YamlProblem(
+                "yaml-too-large", f"collections are nested deeper than {MAX_DEPTH} levels", mark
+            )
+        self.doc.self_marks[id(container)] = mark
+        self.stack.append([container, None, False, None, 1])
+        self.anchor_of.append(anchor)
+        if anchor is not None:
+            self.open_anchors.add(anchor)
+
+    def end(self, mark: Mark) -> None:
+        container, _, _, _, size = self.stack.pop()
+        anchor = self.anchor_of.pop()
+        start_mark = self.doc.self_marks[id(container)]
+        if anchor is not None:
+            self.open_anchors.discard(anchor)
+            self.anchors[anchor] = (container, size)
+        # size was counted as children arrived; count only the container itself now
+        self.total -= size - 1
+        self.add(container, size, start_mark)
+
+    def alias(self, name: str, mark: Mark) -> None:
+        if name in self.open_anchors:
+            raise YamlProblem("yaml-too-large", f"alias *{name} refers to itself", mark)
+        if name not in self.anchors:
+            raise YamlProblem("yaml-syntax", f"alias *{name} is not defined", mark)
+        value, size = self.anchors[name]
+        self.add(value, size, mark)
+
+    def scalar(self, ev: Any, mark: Mark) -> None:
+        plain = not ev.style  # None (pure Python parser) or "" (libyaml)
+        if ev.tag is None or ev.tag == "!" or (ev.implicit and ev.implicit[0] and plain):
+            value = _resolve_plain(ev.value) if plain and ev.tag is None else ev.value
+        else:
+            try:
+                value = _construct_tagged(ev.tag, ev.value, mark)
+            except YamlProblem as problem:
+                self.error(problem.code, problem.message, mark)
+                value = None
+        if ev.anchor is not None:
+            self.anchors[ev.anchor] = (value, 1)
+        self.add(value, 1, mark)
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
+def _events(text: str) -> Iterator[Any]:
+    loader = _Parser(text)
+    try:
+        while loader.check_event():
+            yield loader.get_event()
+    finally:
+        loader.dispose()
+
+
+def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument, list[Diagnostic]]:
+    """Read one YAML document. Problems come back as diagnostics, never as exceptions.
+
+    When a problem stops reading, ``document.data`` is ``None``.
+    """
+    diagnostics: list[Diagnostic] = []
+    doc = YamlDocument(data=None)
+
+    def fail(code: str, message: str, mark: Mark) -> tuple[YamlDocument, list[Diagnostic]]:
+        diagnostics.append(Diagnostic(code, ERROR, message, path, mark.line, mark.column))
+        return YamlDocument(data=None), diagnostics
+
+    if len(source) > MAX_BYTES:
+        return fail(
+            "yaml-too-large",
+            f"the file is {len(source):,} bytes; definition files are limited to {MAX_BYTES:,}",
+            Mark(1, 1),
+        )
+    if isinstance(source, bytes):
+        try:
+            text = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = source.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (source.rfind(b"\n", 0, exc.start) + 1) + 1
+            return fail("yaml-syntax", "the file is not UTF-8 text", Mark(line, col))
+    else:
+        text = source
+
+    builder = _Builder(doc, diagnostics, path)
+    documents = 0
+    try:
+        for ev in _events(text):
+            mark = _mark(ev.start_mark)
+            if isinstance(ev, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    return fail("schema", "a definition file holds exactly one YAML document", mark)
+            elif isinstance(ev, yaml.ScalarEvent):
+                builder.scalar(ev, mark)
+            elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                is_map = isinstance(ev, yaml.MappingStartEvent)
+                if ev.tag is not None and not ev.implicit:
+                    expected = _TAG + ("map" if is_map else "seq")
+                    if ev.tag != expected:
+                        builder.error(
+                            "yaml-tag", f"unsupported YAML tag {_short_tag(ev.tag)}", mark
+                        )
+                builder.start({} if is_map else [], ev.anchor, mark)
+            elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                builder.end(mark)
+            elif isinstance(ev, yaml.AliasEvent):
+                builder.alias(ev.anchor or "", mark)
+    except YamlProblem as problem:
+        return fail(problem.code, problem.message, problem.mark)
+    except yaml.MarkedYAMLError as exc:
+        mark = _mark(exc.problem_mark or exc.context_mark)
+        message = exc.problem or "invalid YAML"
+        if exc.context:
+            message = f"{message} ({exc.context})"
+        return fail("yaml-syntax", message, mark)
+    except yaml.YAMLError as exc:  # reader errors (control characters, bad encoding)
+        mark = _mark(getattr(exc, "problem_mark", None))
+        line, column = _reader_position(exc, text)
+        if line:
+            mark = Mark(line, column)
+        return fail("yaml-syntax", _reader_message(exc), mark)
+    except (RecursionError, MemoryError):  # pragma: no cover - bounded above
+        return fail("yaml-too-large", "the document is too complex to read", Mark(1, 1))
+    return doc, diagnostics
+
+
+def _reader_position(exc: yaml.YAMLError, text: str) -> tuple[int, int]:
+    position = getattr(exc, "position", None)
+    if not isinstance(position, int):
+        return 0, 0
+    line = text.count("\n", 0, position) + 1
+    column = position - (text.rfind("\n", 0, position) + 1) + 1
+    return line, column
+
+
+def _reader_message(exc: yaml.YAMLError) -> str:
+    reason = getattr(exc, "reason", None)
+    character = getattr(exc, "character", None)
+    if reason and character is not None:
+        return f"{reason}: {character!r} is not allowed in a YAML file"
+    return str(exc).splitlines()[0] if str(exc) else "invalid YAML"

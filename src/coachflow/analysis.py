@@ -1,0 +1,311 @@
+"""Semantic checks of a definition: references, expressions and the state graph.
+
+Runs on what :mod:`coachflow.io` could read (possibly with invalid entries left out)
+and reports every problem as a located :class:`~coachflow.diagnostics.Diagnostic`.
+The graph checks use networkx; the expressions are compiled by :mod:`coachflow._expr`
+and handed on, compiled once, in a :class:`CompiledDefinition`.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from coachflow._expr import (
+    ANY,
+    BOOL,
+    RESERVED_NAMES,
+    Compiled,
+    Scope,
+    Type,
+    compile_expression,
+    literal_source,
+    type_of_spec,
+)
+from coachflow._yaml import Mark
+from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
+from coachflow.io import ParsedDefinition
+from coachflow.model import Definition, build_graph, expand_sources
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTransition:
+    """A transition with its guard and effects compiled."""
+
+    index: int
+    guard: Compiled | None
+    effects: Mapping[str, Compiled]
+
+
+@dataclass(slots=True)
+class CompiledDefinition:
+    definition: Definition
+    transitions: list[CompiledTransition] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Analyzer:
+    parsed: ParsedDefinition
+    definition: Definition
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    used_roles: set[str] = field(default_factory=set)
+    used_facts: set[str] = field(default_factory=set)
+    used_consents: set[str] = field(default_factory=set)
+    compiled: list[CompiledTransition] = field(default_factory=list)
+
+    def report(
+        self,
+        code: str,
+        message: str,
+        path: tuple[Any, ...],
+        *,
+        key: bool = False,
+        severity: str = ERROR,
+    ) -> None:
+        mark: Mark = self.parsed.locate(path, key)
+        self.diagnostics.append(
+            Diagnostic(
+                code,
+                ERROR if severity == ERROR else WARNING,
+                message,
+                self.parsed.path,
+                mark.line or 1,
+                mark.column or 1,
+            )
+        )
+
+    # -- names --------------------------------------------------------------------------
+
+    def known(self, kind: str, mapping: Mapping[str, Any]) -> set[str]:
+        return set(mapping) | self.parsed.dropped.get(kind, set())
+
+    def check_names(self) -> None:
+        d = self.definition
+        for name in d.facts:
+            if name in RESERVED_NAMES or keyword.iskeyword(name):
+                self.report(
+                    "schema",
+                    f"{name!r} is reserved in expressions and cannot name a fact",
+                    ("facts", name),
+                    key=True,
+                )
+        for i, t in self.transitions():
+            for name in t.input:
+                if keyword.iskeyword(name):
+                    self.report(
+                        "schema",
+                        f"{name!r} is a Python keyword and cannot name an input",
+                        ("transitions", i, "input", name),
+                        key=True,
+                    )
+
+    def transitions(self) -> list[tuple[int, Any]]:
+        index = self.parsed.transition_index or tuple(range(len(self.definition.transitions)))
+        return list(zip(index, self.definition.transitions, strict=True))
+
+    # -- references and expressions -----------------------------------------------------
+
+    def check_references(self) -> None:
+        d = self.definition
+        states = self.known("states", d.states)
+        roles = self.known("roles", d.roles)
+        if d.initial not in states:
+            self.report(
+                "unknown-initial", f"initial state {d.initial!r} is not declared", ("initial",)
+            )
+        for name, consent in d.consents.items():
+            self.used_roles.add(consent.granted_by)
+            if consent.granted_by not in roles:
+                self.report(
+                    "unknown-role",
+                    f"consent {name!r} is granted by unknown role {consent.granted_by!r}",
+                    ("consents", name, "granted_by"),
+                )
+        fact_types: dict[str, Type] = {n: type_of_spec(f) for n, f in d.facts.items()}
+        for name in self.parsed.dropped.get("facts", set()):
+            fact_types[name] = ANY
+        consents = frozenset(self.known("consents", d.consents))
+        predicates = frozenset(d.predicates)
+        for i, t in self.transitions():
+            where = ("transitions", i)
+            if isinstance(t.from_, tuple):
+                for j, src in enumerate(t.from_):
+                    if src not in states:
+                        self.report("unknown-state", f"unknown state {src!r}", (*where, "from", j))
+            elif t.from_ != "*" and t.from_ not in states:
+                self.report("unknown-state", f"unknown state {t.from_!r}", (*where, "from"))
+            if t.to not in states:
+                self.report("unknown-state", f"unknown state {t.to!r}", (*where, "to"))
+            for j, role in enumerate(t.by):
+                self.used_roles.add(role)
+                if role not in roles:
+                    self.report("unknown-role", f"unknown role {role!r}", (*where, "by", j))
+            scope = Scope(
+                facts=fact_types,
+                consents=consents,
+                predicates=predicates,
+                inputs={n: type_of_spec(s) for n, s in t.input.items()},
+            )
+            guard = None
+            if t.when is not None:
+                guard = self.expression(t.when, scope, BOOL, "the guard", (*where, "when"))
+            effects: dict[str, Compiled] = {}
+            for fact, value in t.set.items():
+                self.used_facts.add(fact)
+                if fact not in fact_types:
+                    self.report(
+                        "unknown-fact",
+                        f"effect sets unknown fact {fact!r}",
+                        (*where, "set", fact),
+                        key=True,
+                    )
+                    continue
+                source = _effect_source(value, d.facts.get(fact))
+                compiled = self.expression(
+                    source,
+                    scope,
+                    fact_types[fact],
+                    f"the value for {fact!r}",
+                    (*where, "set", fact),
+                )
+                if compiled is not None:
+                    effects[fact] = compiled
+            self.compiled.append(CompiledTransition(i, guard, effects))
+
+    def expression(
+        self, source: str, scope: Scope, expect: Type, what: str, path: tuple[Any, ...]
+    ) -> Compiled | None:
+        result = compile_expression(source, scope, expect=expect, what=what)
+        if isinstance(result, list):
+            for problem in result:
+                self.report(problem.code, problem.message, path)
+            return None
+        self.used_facts |= result.facts
+        self.used_consents |= result.consents
+        return result
+
+    # -- the graph ------------------------------------------------------------------------
+
+    def check_graph(self) -> None:
+        import networkx as nx
+
+        d = self.definition
+        finals = d.final_states
+        by_source: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        valid = []
+        for i, t in self.transitions():
+            if isinstance(t.from_, str) and t.from_ in finals:
+                self.report(
+                    "final-has-exit",
+                    f"transition {t.event!r} leaves final state {t.from_!r}",
+                    ("transitions", i, "from"),
+                )
+            elif isinstance(t.from_, tuple):
+                for j, src in enumerate(t.from_):
+                    if src in finals:
+                        self.report(
+                            "final-has-exit",
+                            f"transition {t.event!r} leaves final state {src!r}",
+                            ("transitions", i, "from", j),
+                        )
+            sources = [s for s in expand_sources(t.from_, d.states) if s in d.states]
+            ambiguous_with: list[str] = []
+            for src in sources:
+                earlier = by_source.setdefault((t.event, src), [])
+                if earlier and (t.when is None or any(e.when is None for _, e in earlier)):
+                    ambiguous_with.append(src)
+                earlier.append((i, t))
+            if ambiguous_with:
+                self.report(
+                    "ambiguous-transition",
+                    f"event {t.event!r} already leaves {', '.join(map(repr, ambiguous_with))} "
+                    "through an earlier transition, and not every one of them has a guard "
+                    "('when') to choose between them",
+                    ("transitions", i, "event"),
+                )
+            if t.to in d.states:
+                valid.append(t)
+        if d.initial not in d.states:
+            return
+        graph = build_graph(d.states, valid)
+        reachable = nx.descendants(graph, d.initial) | {d.initial}
+        reaches_final = set(finals)
+        for f in finals:
+            reaches_final |= nx.ancestors(graph, f)
+        for name, state in d.states.items():
+            path = ("states", name)
+            if name not in reachable:
+                self.report(
+                    "unreachable-state",
+                    f"state {name!r} cannot be reached from the initial state {d.initial!r}",
+                    path,
+                    key=True,
+                )
+            if state.final:
+                continue
+            if graph.out_degree(name) == 0:
+                self.report(
+                    "dead-end",
+                    f"state {name!r} is not final and no transition leaves it",
+                    path,
+                    key=True,
+                )
+            elif name not in reaches_final:
+                self.report(
+                    "no-final-path",
+                    f"no final state can be reached from state {name!r}",
+                    path,
+                    key=True,
+                )
+
+    # -- unused declarations --------------------------------------------------------------
+
+    def check_unused(self) -> None:
+        d = self.definition
+        for kind, declared, used in (
+            ("role", d.roles, self.used_roles),
+            ("fact", d.facts, self.used_facts),
+            ("consent", d.consents, self.used_consents),
+        ):
+            for name in declared:
+                if name not in used:
+                    self.report(
+                        f"unused-{kind}",
+                        f"{kind} {name!r} is declared but never used",
+                        (kind + "s", name),
+                        key=True,
+                        severity=WARNING,
+                    )
+
+
+def _effect_source(value: Any, spec: Any) -> str:
+    """The expression text of an effect. For an enum fact, a bare value name such as
+    ``support: coaching`` means that value."""
+    if isinstance(value, str):
+        if spec is not None and spec.type == "enum" and value.strip() in spec.values:
+            return repr(value.strip())
+        return value
+    return literal_source(value)
+
+
+def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
+    """Run every semantic check on ``parsed``; add the diagnostics to it.
+
+    Returns the compiled definition when the whole file was valid and no check failed.
+    """
+    definition = parsed.definition
+    if definition is None:
+        return None
+    analyzer = _Analyzer(parsed, definition)
+    analyzer.check_names()
+    analyzer.check_references()
+    if parsed.complete:
+        analyzer.check_graph()
+        analyzer.check_unused()
+    parsed.diagnostics.extend(analyzer.diagnostics)
+    parsed.diagnostics.sort(key=sort_key)
+    if any(d.is_error for d in parsed.diagnostics):
+        return None
+    return CompiledDefinition(definition, analyzer.compiled)

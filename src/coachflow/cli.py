@@ -1,0 +1,125 @@
+"""The ``coachflow`` command.
+
+User mistakes end in one clear line on stderr and exit status 1 (a definition with
+errors) or 2 (bad usage, unreadable or missing paths) - never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="coachflow",
+        description="Run coaching trajectories for teachers as validated state machines.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    validate = sub.add_parser(
+        "validate",
+        help="check definition files and report every problem",
+        description="Check definition files (directories: every *.yaml/*.yml below them).",
+    )
+    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--strict", action="store_true", help="warnings count as failures")
+    validate.set_defaults(handler=_cmd_validate)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
+    schema.set_defaults(handler=_cmd_schema)
+    return parser
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from coachflow._load import definition_files, validate_file
+
+    try:
+        files = list(definition_files(args.paths))
+    except FileNotFoundError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    report: list[dict[str, Any]] = []
+    errors = warnings = 0
+    failed = False
+    lines: list[str] = []
+    for file in files:
+        name = os.fspath(file)
+        try:
+            diagnostics = validate_file(file)
+        except OSError as exc:
+            return _fail(f"cannot read {name}: {exc.strerror or exc}", EXIT_USAGE)
+        e = sum(1 for d in diagnostics if d.is_error)
+        w = len(diagnostics) - e
+        errors += e
+        warnings += w
+        file_failed = e > 0 or (args.strict and w > 0)
+        failed = failed or file_failed
+        lines.extend(d.format() for d in diagnostics)
+        report.append(
+            {
+                "path": name,
+                "valid": not file_failed,
+                "diagnostics": [d.to_json() for d in diagnostics],
+            }
+        )
+    if args.format == "json":
+        json.dump({"files": report, "errors": errors, "warnings": warnings}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for line in lines:
+            print(line)
+        print(
+            f"{_plural(len(files), 'file')} checked, {_plural(errors, 'error')}, "
+            f"{_plural(warnings, 'warning')}"
+        )
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from coachflow.model import definition_json_schema
+
+    json.dump(definition_json_schema(), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def _fail(message: str, status: int) -> int:
+    print(f"coachflow: error: {message}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,134 @@
+"""Exceptions raised by coachflow.
+
+Every exception derives from :class:`CoachflowError`::
+
+    CoachflowError
+    ├── DefinitionError            a definition file has error diagnostics (.diagnostics)
+    ├── UnknownDefinition          no definition with that id (and version) is loaded
+    ├── UnknownTrajectory          no trajectory with that id is stored
+    └── TransitionRejected         a change to a trajectory was refused; nothing changed
+        ├── UnknownEvent           the event is not in the definition
+        ├── NotAllowedInState      no transition for the event leaves the current state
+        ├── NotPermitted           the actor holds no role that may do this
+        ├── GuardFailed            every candidate transition's guard is false (.guard, .values)
+        ├── InvalidInput           missing, unknown or mistyped input fields (.fields)
+        ├── ConsentError           not the granting role, or the consent is already so
+        └── VersionConflict        the trajectory changed since the caller read it
+
+A :class:`TransitionRejected` carries the ``trajectory_id``, ``event``, ``actor`` and a
+list of :class:`Reason` (``code``, ``message``); the reason codes are the ones
+``Engine.explain`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from coachflow.diagnostics import Diagnostic
+
+
+class CoachflowError(Exception):
+    """Base class of every coachflow exception."""
+
+
+class DefinitionError(CoachflowError):
+    """A definition has one or more error-severity diagnostics."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], path: str | None = None) -> None:
+        self.diagnostics: list[Diagnostic] = list(diagnostics)
+        self.path = path
+        errors = [d for d in self.diagnostics if d.is_error]
+        first = errors[0].format() if errors else "invalid definition"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        super().__init__(first + more)
+
+
+class UnknownDefinition(CoachflowError, LookupError):
+    """No definition with this id (and version) is known."""
+
+
+class UnknownTrajectory(CoachflowError, LookupError):
+    """No trajectory with this id exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why something is not allowed: a stable ``code`` and a readable ``message``."""
+
+    code: str
+    message: str
+
+
+class TransitionRejected(CoachflowError):
+    """A change was refused; the trajectory is exactly as it was."""
+
+    code = "rejected"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        trajectory_id: str | None = None,
+        event: str | None = None,
+        actor: str | None = None,
+        reasons: Iterable[Reason] = (),
+    ) -> None:
+        self.trajectory_id = trajectory_id
+        self.event = event
+        self.actor = actor
+        self.reasons: list[Reason] = list(reasons) or [Reason(self.code, message)]
+        super().__init__(message)
+
+
+class UnknownEvent(TransitionRejected):
+    code = "unknown-event"
+
+
+class NotAllowedInState(TransitionRejected):
+    code = "not-allowed-in-state"
+
+
+class NotPermitted(TransitionRejected):
+    code = "not-permitted"
+
+
+class GuardFailed(TransitionRejected):
+    code = "guard-failed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        guard: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.guard = guard
+        self.values: dict[str, Any] = dict(values or {})
+        super().__init__(message, **kwargs)
+
+
+class InvalidInput(TransitionRejected):
+    code = "invalid-input"
+
+    def __init__(self, message: str, *, fields: Iterable[str] = (), **kwargs: Any) -> None:
+        self.fields: list[str] = list(fields)
+        super().__init__(message, **kwargs)
+
+
+class ConsentError(TransitionRejected):
+    code = "consent"
+
+
+class VersionConflict(TransitionRejected):
+    code = "version-conflict"
+
+    def __init__(
+        self, message: str, *, expected: int | None = None, actual: int | None = None, **kw: Any
+    ) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(message, **kw)

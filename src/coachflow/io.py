@@ -1,0 +1,375 @@
+"""Reading and writing definition files: the only place that reads YAML.
+
+:func:`parse_definition` turns the text of a file into a :class:`~coachflow.model.Definition`
+(or as much of one as is valid) plus located diagnostics. Structural problems found by
+pydantic are mapped back to the line and column of their YAML node. Cross-references,
+expressions and the graph are checked later, by :mod:`coachflow.analysis`.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from coachflow._yaml import Mark, YamlDocument, read_yaml
+from coachflow.diagnostics import ERROR, Diagnostic
+from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition
+
+COLLECTIONS = ("roles", "facts", "consents", "states")
+"""Top-level mappings whose entries can be dropped one by one when they are invalid."""
+LISTS = ("transitions",)
+OPTIONAL_TOP = ("title", "description", "predicates", "facts", "consents")
+
+
+@dataclass(slots=True)
+class ParsedDefinition:
+    """The outcome of reading one file: a definition (perhaps with invalid parts left
+    out), where everything stands, and what was wrong."""
+
+    path: str
+    document: YamlDocument | None
+    definition: Definition | None
+    diagnostics: list[Diagnostic]
+    dropped: dict[str, set[str]] = field(default_factory=dict)
+    transition_index: tuple[int, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """True when nothing was left out: the definition is the whole file."""
+        return (
+            self.definition is not None
+            and not any(self.dropped.values())
+            and len(self.transition_index) == len(self.definition.transitions)
+        )
+
+    def locate(self, path: tuple[Any, ...], key: bool = False) -> Mark:
+        if self.document is None:
+            return Mark(1, 1)
+        return self.document.locate(path, key=key)
+
+
+def parse_definition(source: str | bytes, path: str = "<string>") -> ParsedDefinition:
+    """Read a definition from text; never raises for problems in the content."""
+    document, diagnostics = read_yaml(source, path)
+    result = ParsedDefinition(path, None, None, diagnostics)
+    if document.data is None and diagnostics:
+        return result
+    result.document = document
+    data = document.data
+    if not isinstance(data, dict):
+        what = "empty" if data is None else f"a {type(data).__name__}"
+        diagnostics.append(
+            Diagnostic(
+                "schema",
+                ERROR,
+                f"a definition file must be a mapping of keys (coachflow, id, ...); it is {what}",
+                path,
+                document.root.line or 1,
+                document.root.column or 1,
+            )
+        )
+        return result
+    taken = {(d.line, d.column) for d in diagnostics}
+    try:
+        result.definition = Definition.model_validate(data)
+        result.transition_index = tuple(range(len(result.definition.transitions)))
+        return result
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    for diag in _schema_diagnostics(errors, document, path):
+        if (diag.line, diag.column) not in taken:
+            diagnostics.append(diag)
+    _salvage(result, data, errors)
+    return result
+
+
+def _salvage(result: ParsedDefinition, data: dict[str, Any], errors: list[Any]) -> None:
+    """Drop the invalid entries and validate what is left, so the later checks can
+    still report what is wrong elsewhere in the file."""
+    pruned: dict[str, Any] = dict(data)
+    dropped: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
+    bad_transitions: set[int] = set()
+    for err in errors:
+        loc = err["loc"]
+        head = loc[0] if loc else None
+        if head in COLLECTIONS and len(loc) >= 2 and isinstance(data.get(head), dict):
+            dropped[str(head)].add(str(loc[1]))
+        elif head in LISTS and len(loc) >= 2 and isinstance(loc[1], int):
+            bad_transitions.add(loc[1])
+        elif head in OPTIONAL_TOP:
+            pruned.pop(str(head), None)
+        else:
+            return  # a required top-level value is wrong: nothing more to check
+    for name, keys in dropped.items():
+        if keys and isinstance(pruned.get(name), dict):
+            pruned[name] = {k: v for k, v in pruned[name].items() if k not in keys}
+    index: tuple[int, ...] = ()
+    if isinstance(data.get("transitions"), list):
+        index = tuple(i for i in range(len(data["transitions"])) if i not in bad_transitions)
+        pruned["transitions"] = [data["transitions"][i] for i in index]
+    try:
+        result.definition = Definition.model_validate(pruned)
+    except ValidationError:
+        return
+    result.dropped = dropped
+    result.transition_index = index
+
+
+# --- pydantic errors -> diagnostics ---------------------------------------------------------
+
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "int_type": "an integer",
+    "bool_type": "true or false",
+    "dict_type": "a mapping",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "none_required": "nothing (null)",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _schema_diagnostics(errors: list[Any], doc: YamlDocument, path: str) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    seen: set[tuple[int, int, str]] = set()
+    grouped = _group_union_errors(errors, doc)
+    for loc, message, at_key in grouped:
+        mark = doc.locate(loc, key=at_key)
+        line, column = (mark.line or 1, mark.column or 1)
+        if (line, column, message) in seen:
+            continue
+        seen.add((line, column, message))
+        out.append(Diagnostic("schema", ERROR, message, path, line, column))
+    return out
+
+
+def _data_prefix(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[tuple[Any, ...], int]:
+    """The part of ``loc`` that exists in the data, and the index of the first
+    component that does not (pydantic's union tags), or -1."""
+    node: Any = doc.data
+    for i, comp in enumerate(loc):
+        node, mark, _ = doc.step(node, comp)
+        if mark is None:
+            return loc[:i], i
+    return loc, -1
+
+
+def _group_union_errors(
+    errors: list[Any], doc: YamlDocument
+) -> list[tuple[tuple[Any, ...], str, bool]]:
+    """One message per problem. Errors of a plain union (``str | mapping``) come once per
+    member; they are merged into a single 'expected X or Y' message."""
+    results: list[tuple[tuple[Any, ...], str, bool]] = []
+    unions: dict[tuple[Any, ...], list[Any]] = {}
+    failing = [tuple(e["loc"]) for e in errors]
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(
+            len(other) > len(loc) and other[: len(loc)] == loc for other in failing
+        ):
+            continue  # "empty" only because its entries failed: those are reported
+        prefix, gap = _data_prefix(loc, doc)
+        is_union_member = (
+            gap >= 0
+            and err["type"] not in ("missing", "extra_forbidden")
+            and loc[gap] != "[key]"
+            and not _is_discriminator_tag(_value_at(doc, prefix), loc[gap])
+        )
+        if is_union_member:
+            unions.setdefault(prefix, []).append(err)
+            continue
+        results.append(_message(err, loc, prefix, gap))
+    for prefix, errs in unions.items():
+        deep = [e for e in errs if len(_data_prefix(tuple(e["loc"]), doc)[0]) > len(prefix)]
+        if deep:  # the value has the right shape for one member: report its errors
+            for e in deep:
+                loc = tuple(e["loc"])
+                p, g = _data_prefix(loc, doc)
+                results.append(_message(e, loc, p, g))
+            continue
+        wanted = []
+        for e in errs:
+            word = _TYPE_WORDS.get(e["type"])
+            if e["type"] == "string_pattern_mismatch":
+                word = None
+                results.append(_message(e, tuple(e["loc"]), prefix, -1))
+            if word and word not in wanted:
+                wanted.append(word)
+        if wanted:
+            got = _value_at(doc, prefix)
+            results.append((prefix, f"expected {' or '.join(wanted)}, got {_show(got)}", False))
+    return results
+
+
+def _is_discriminator_tag(value: Any, comp: Any) -> bool:
+    return isinstance(value, dict) and value.get("type") == comp
+
+
+def _value_at(doc: YamlDocument, loc: tuple[Any, ...]) -> Any:
+    node: Any = doc.data
+    for comp in loc:
+        node = doc.step(node, comp)[0]
+    return node
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    text = str(value)
+    return f"{text[:60]!r}" + ("..." if len(text) > 60 else "")
+
+
+def _where(prefix: tuple[Any, ...]) -> str:
+    if not prefix:
+        return "the definition"
+    head = prefix[0]
+    if head in COLLECTIONS and len(prefix) >= 2:
+        return f"{head[:-1]} {prefix[1]!r}"
+    if head == "transitions" and len(prefix) >= 2:
+        rest = prefix[2:]
+        inner = f" {rest[0]} {rest[1]!r}" if len(rest) >= 2 and rest[0] == "input" else ""
+        return f"transition #{prefix[1] + 1}{inner}"
+    return f"{head!r}"
+
+
+def _message(
+    err: Any, loc: tuple[Any, ...], prefix: tuple[Any, ...], gap: int
+) -> tuple[tuple[Any, ...], str, bool]:
+    kind = err["type"]
+    value = err.get("input")
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        name = loc[-1]
+        return prefix, f"missing required key {name!r} in {_where(prefix)}", False
+    if kind == "extra_forbidden":
+        name = loc[-1]
+        allowed = _allowed_keys(loc[:-1])
+        listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        return prefix, f"unknown key {name!r} in {_where(prefix[:-1])}{listing}", True
+    at_key = gap >= 0 and loc[gap] == "[key]"
+    if kind == "string_pattern_mismatch":
+        pattern = str(ctx.get("pattern", ""))
+        if "_-]" in pattern:
+            rule = "lowercase letters, digits, '_' and '-', starting with a letter"
+        elif "A-Z" in pattern:
+            rule = "a language code such as nl or en"
+        elif "\\*" in pattern:
+            rule = 'a state name or "*"'
+        else:
+            rule = "lowercase letters, digits and '_', starting with a letter"
+        return prefix, f"{value!r} is not a valid name ({rule})", at_key
+    if kind == "literal_error" and loc == ("coachflow",):
+        return (
+            prefix,
+            f"unsupported format version {value!r}; this coachflow reads format "
+            f"{FORMAT_VERSION} (coachflow: {FORMAT_VERSION})",
+            False,
+        )
+    if kind == "union_tag_invalid":
+        return (
+            (*prefix, "type"),
+            f"unknown type {_show(ctx.get('tag'))}; expected one of {', '.join(FACT_TYPES)}",
+            False,
+        )
+    if kind == "union_tag_not_found":
+        return prefix, f"missing required key 'type' in {_where(prefix)}", False
+    if kind in _TYPE_WORDS:
+        return prefix, f"expected {_TYPE_WORDS[kind]}, got {_show(value)}", at_key
+    if kind == "too_short":
+        return prefix, f"{_where(prefix)} must not be empty", False
+    if kind in ("greater_than", "greater_than_equal"):
+        return prefix, f"expected a positive integer, got {_show(value)}", False
+    if kind in ("value_error", "assertion_error"):
+        return prefix, str(err["msg"]).removeprefix("Value error, "), False
+    if kind == "finite_number":
+        return prefix, "expected a finite number", False
+    return prefix, str(err["msg"]), at_key
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the model at ``loc`` accepts (by walking the model's annotations)."""
+    tp: Any = Definition
+    for comp in loc:
+        tp = _unwrap(tp)
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            fields = {f.alias or n: f for n, f in tp.model_fields.items()}
+            if comp not in fields:
+                return []
+            tp = fields[comp].annotation
+            continue
+        origin = typing.get_origin(tp)
+        args = typing.get_args(tp)
+        if origin is dict:
+            tp = args[1]
+        elif origin is tuple:
+            tp = args[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [_unwrap(a) for a in args]
+            chosen = [m for m in members if _tag_of(m) == comp]
+            tp = (
+                chosen[0]
+                if chosen
+                else next(
+                    (m for m in members if isinstance(m, type) and issubclass(m, BaseModel)), None
+                )
+            )
+            if tp is None:
+                return []
+    tp = _unwrap(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next((a for a in map(_unwrap, typing.get_args(tp)) if _is_model(a)), None)
+    if _is_model(tp):
+        return [f.alias or n for n, f in tp.model_fields.items()]
+    return []
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _unwrap(tp: Any) -> Any:
+    while typing.get_origin(tp) is typing.Annotated:
+        tp = typing.get_args(tp)[0]
+    return tp
+
+
+def _tag_of(tp: Any) -> Any:
+    if _is_model(tp) and "type" in tp.model_fields:
+        args = typing.get_args(tp.model_fields["type"].annotation)
+        return args[0] if args else None
+    return None
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def definition_data(definition: Definition) -> dict[str, Any]:
+    """The definition as plain data, keyed like the YAML file."""
+    data: dict[str, Any] = definition.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return data
+
+
+def dump_definition(definition: Definition, *, header: str | None = None) -> str:
+    """The definition as YAML text that :func:`parse_definition` reads back equal."""
+    text = yaml.safe_dump(
+        definition_data(definition), sort_keys=False, allow_unicode=True, width=100
+    )
+    return (header + "\n" if header else "") + text
+
+
+Locator = Callable[[tuple[Any, ...], bool], Mark]

@@ -1,0 +1,331 @@
+"""The typed, immutable model of a trajectory definition (format version 1).
+
+Pure data: no file or YAML handling lives here (that is :mod:`coachflow.io`), and no
+cross-reference checks (that is :mod:`coachflow.analysis`). The pydantic models check
+structure only: key names, value types, identifiers. Attribute names follow the YAML
+keys, with a trailing underscore where the key is a Python keyword (``from_``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+FORMAT_VERSION = 1
+"""The definition format version this coachflow reads (the ``coachflow:`` key)."""
+
+DEFAULT_LANGUAGE = "nl"
+
+IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
+DEFINITION_ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+Ident = Annotated[str, StringConstraints(strict=True, pattern=IDENT_PATTERN)]
+"""An identifier: ``[a-z][a-z0-9_]*``."""
+
+DefinitionId = Annotated[str, StringConstraints(strict=True, pattern=DEFINITION_ID_PATTERN)]
+LanguageCode = Annotated[
+    str, StringConstraints(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
+]
+
+Text = StrictStr | dict[LanguageCode, StrictStr]
+"""A human text: a string (Dutch) or a mapping of language code to string."""
+
+FactType = Literal["bool", "int", "str", "date", "enum"]
+FACT_TYPES: tuple[str, ...] = ("bool", "int", "str", "date", "enum")
+
+
+def parse_date(value: object) -> date:
+    """Accept a :class:`date` or an ISO ``YYYY-MM-DD`` string; nothing else."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _DATE_RE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a valid date") from exc
+    raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
+
+
+IsoDate = Annotated[
+    date,
+    BeforeValidator(parse_date),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
+
+
+def text_of(value: Text | None, language: str = DEFAULT_LANGUAGE) -> str | None:
+    """The text in ``language`` (falling back to Dutch, then to any language)."""
+    if value is None or isinstance(value, str):
+        return value
+    for lang in (language, DEFAULT_LANGUAGE):
+        if lang in value:
+            return value[lang]
+    return next(iter(value.values()), None)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        populate_by_name=True,
+        allow_inf_nan=False,
+        validate_default=False,
+        defer_build=True,
+    )
+
+
+class _Described(_Model):
+    title: Text | None = None
+    description: Text | None = None
+
+    def text(self, language: str = DEFAULT_LANGUAGE) -> str | None:
+        """The title in ``language``."""
+        return text_of(self.title, language)
+
+
+# --- facts and inputs ------------------------------------------------------------------
+
+
+class _FactBase(_Described):
+    def fact_type(self) -> str:
+        return str(getattr(self, "type"))  # noqa: B009 - every subclass declares it
+
+
+class BoolFact(_FactBase):
+    type: Literal["bool"]
+    default: StrictBool | None = None
+
+
+class IntFact(_FactBase):
+    type: Literal["int"]
+    default: StrictInt | None = None
+    min: StrictInt | None = None
+    max: StrictInt | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> IntFact:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        if self.default is not None:
+            if self.min is not None and self.default < self.min:
+                raise ValueError(f"default {self.default} is below min {self.min}")
+            if self.max is not None and self.default > self.max:
+                raise ValueError(f"default {self.default} is above max {self.max}")
+        return self
+
+
+class StrFact(_FactBase):
+    type: Literal["str"]
+    default: StrictStr | None = None
+
+
+class DateFact(_FactBase):
+    type: Literal["date"]
+    default: IsoDate | None = None
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"value {v!r} is listed twice")
+        seen.add(v)
+    return values
+
+
+class EnumFact(_FactBase):
+    type: Literal["enum"]
+    values: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)]
+    default: StrictStr | None = None
+
+    @model_validator(mode="after")
+    def _default_in_values(self) -> EnumFact:
+        if self.default is not None and self.default not in self.values:
+            raise ValueError(
+                f"default {self.default!r} is not one of the values {list(self.values)}"
+            )
+        return self
+
+
+Fact = Annotated[BoolFact | IntFact | StrFact | DateFact | EnumFact, Field(discriminator="type")]
+"""A typed variable of a trajectory. Without ``default`` it is unset (``None``) until set."""
+
+
+class _InputMixin(_Model):
+    required: StrictBool = False
+
+
+class BoolInput(BoolFact, _InputMixin):
+    pass
+
+
+class IntInput(IntFact, _InputMixin):
+    pass
+
+
+class StrInput(StrFact, _InputMixin):
+    pass
+
+
+class DateInput(DateFact, _InputMixin):
+    pass
+
+
+class EnumInput(EnumFact, _InputMixin):
+    pass
+
+
+InputField = Annotated[
+    BoolInput | IntInput | StrInput | DateInput | EnumInput, Field(discriminator="type")
+]
+"""A typed field of an event's payload."""
+
+AnyFact = BoolFact | IntFact | StrFact | DateFact | EnumFact
+
+
+# --- roles, consents, states, transitions ------------------------------------------------
+
+
+class Role(_Described):
+    """A part a person plays in a trajectory."""
+
+
+class Consent(_Described):
+    """A consent that exactly one role can grant or withdraw."""
+
+    granted_by: Ident
+
+
+class State(_Described):
+    final: StrictBool = False
+
+
+Source = Annotated[str, StringConstraints(strict=True, pattern=r"^(\*|[a-z][a-z0-9_]*)$")]
+EffectValue = StrictStr | StrictBool | StrictInt | None
+"""An effect: an expression (string) or a literal value."""
+
+
+class Transition(_Described):
+    """An event that moves a trajectory from one or more states to a state."""
+
+    event: Ident
+    from_: Annotated[
+        Source | Annotated[tuple[Ident, ...], Field(min_length=1)], Field(alias="from")
+    ]
+    to: Ident
+    by: Annotated[tuple[Ident, ...], Field(min_length=1)]
+    when: StrictStr | None = None
+    input: dict[Ident, InputField] = Field(default_factory=dict)
+    set: dict[Ident, EffectValue] = Field(default_factory=dict)
+
+    @property
+    def from_any(self) -> bool:
+        """True when ``from: "*"`` (every non-final state)."""
+        return self.from_ == "*"
+
+
+# --- the definition --------------------------------------------------------------------
+
+
+class Definition(_Described):
+    """One trajectory definition: immutable once loaded."""
+
+    coachflow: Literal[1]
+    id: DefinitionId
+    version: Annotated[StrictInt, Field(gt=0)]
+    roles: Annotated[dict[Ident, Role], Field(min_length=1)]
+    facts: dict[Ident, Fact] = Field(default_factory=dict)
+    consents: dict[Ident, Consent] = Field(default_factory=dict)
+    predicates: tuple[Ident, ...] = ()
+    initial: Ident
+    states: Annotated[dict[Ident, State], Field(min_length=1)]
+    transitions: Annotated[tuple[Transition, ...], Field(min_length=1)]
+
+    # -- derived views (computed once; the model is frozen) --
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(id, version)``: what identifies a definition revision."""
+        return (self.id, self.version)
+
+    @cached_property
+    def final_states(self) -> frozenset[str]:
+        return frozenset(name for name, s in self.states.items() if s.final)
+
+    @cached_property
+    def events(self) -> tuple[str, ...]:
+        """Every event name, in file order, without repeats."""
+        return tuple(dict.fromkeys(t.event for t in self.transitions))
+
+    def sources(self, transition: Transition) -> tuple[str, ...]:
+        """The states a transition leaves (``"*"`` expanded to every non-final state)."""
+        return expand_sources(transition.from_, self.states)
+
+    def outgoing(self, state: str) -> Iterator[Transition]:
+        """Transitions leaving ``state``, in file order."""
+        for t in self.transitions:
+            if state in self.sources(t):
+                yield t
+
+    def graph(self) -> nx.MultiDiGraph:
+        """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source."""
+        return build_graph(self.states, self.transitions)
+
+
+def expand_sources(from_: str | tuple[str, ...], states: dict[str, State]) -> tuple[str, ...]:
+    if from_ == "*":
+        return tuple(name for name, s in states.items() if not s.final)
+    if isinstance(from_, str):
+        return (from_,)
+    return tuple(from_)
+
+
+def build_graph(
+    states: dict[str, State], transitions: tuple[Transition, ...] | list[Transition]
+) -> nx.MultiDiGraph:
+    import networkx as nx
+
+    g = nx.MultiDiGraph()
+    for name, s in states.items():
+        g.add_node(name, title=text_of(s.title), final=s.final)
+    for index, t in enumerate(transitions):
+        for src in expand_sources(t.from_, states):
+            g.add_edge(src, t.to, key=index, event=t.event, by=t.by, when=t.when, index=index)
+    return g
+
+
+def fact_python_type(spec: Any) -> type:
+    """The Python type of a fact or input spec's values."""
+    return {"bool": bool, "int": int, "str": str, "date": date, "enum": str}[spec.type]
+
+
+def definition_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the definition format, generated from the pydantic model."""
+    schema = Definition.model_json_schema(by_alias=True, mode="validation")
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+    }
+    schema["title"] = "coachflow trajectory definition (format 1)"
+    return schema
