@@ -118,6 +118,12 @@ class Compiled:
     consents: frozenset[str] = frozenset()
     predicates: frozenset[str] = frozenset()
     activities: frozenset[str] = frozenset()
+    problems: tuple[ExprProblem, ...] = ()
+    """Why the expression is invalid; an invalid expression's ``fn`` must not run."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
 
     def __call__(self, ctx: EvalContext) -> Any:
         return self.fn(ctx)
@@ -478,34 +484,47 @@ def literal_source(value: Any) -> str:
     return repr(value)
 
 
+_WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _failed(source: str, problem: ExprProblem) -> Compiled:
+    """An expression that could not be parsed. Every word in it counts as mentioned, so
+    that one typo does not also make its facts and consents look unused."""
+    words = frozenset(_WORD_RE.findall(source))
+    return Compiled(source, ANY, _const(None), facts=words, consents=words, problems=(problem,))
+
+
 def compile_expression(
     source: str, scope: Scope, *, expect: Type | None = None, what: str = "the guard"
-) -> Compiled | list[ExprProblem]:
-    """Check and compile ``source``. Returns the compiled expression or its problems."""
+) -> Compiled:
+    """Check and compile ``source``. The result lists its problems, if any."""
     if len(source) > MAX_EXPRESSION_LENGTH:
-        return [
+        return _failed(
+            source,
             ExprProblem(
                 "guard-syntax",
                 f"the expression is {len(source)} characters long; "
                 f"at most {MAX_EXPRESSION_LENGTH} are allowed",
-            )
-        ]
+            ),
+        )
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
         where = f" at column {exc.offset}" if exc.offset else ""
-        return [ExprProblem("guard-syntax", f"{exc.msg}{where} of {source.strip()!r}")]
+        return _failed(
+            source, ExprProblem("guard-syntax", f"{exc.msg}{where} of {source.strip()!r}")
+        )
     except (ValueError, RecursionError, MemoryError) as exc:
-        return [ExprProblem("guard-syntax", f"the expression cannot be parsed: {exc}")]
+        return _failed(
+            source, ExprProblem("guard-syntax", f"the expression cannot be parsed: {exc}")
+        )
     checker = _Checker(scope)
     try:
         typ, fn = checker.visit(tree)
     except RecursionError:
-        return [ExprProblem("guard-syntax", "the expression is nested too deeply")]
+        return _failed(source, ExprProblem("guard-syntax", "the expression is nested too deeply"))
     if expect is not None and not checker.problems:
         _check_assignable(checker, typ, expect, what, tree.body)
-    if checker.problems:
-        return checker.problems
     return Compiled(
         source=source,
         type=typ,
@@ -515,6 +534,7 @@ def compile_expression(
         consents=frozenset(checker.consents),
         predicates=frozenset(checker.predicates),
         activities=frozenset(checker.activities),
+        problems=tuple(checker.problems),
     )
 
 

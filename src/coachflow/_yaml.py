@@ -371,5 +371,6 @@ def _reader_message(exc: yaml.YAMLError) -> str:
     reason = getattr(exc, "reason", None)
     character = getattr(exc, "character", None)
     if reason and character is not None:
-        return f"{reason}: {character!r} is not allowed in a YAML file"
+        shown = chr(character) if isinstance(character, int) else character
+        return f"the character {shown!r} is not allowed in a YAML file ({reason})"
     return str(exc).splitlines()[0] if str(exc) else "invalid YAML"

@@ -178,13 +178,11 @@ class _Analyzer:
         self, source: str, scope: Scope, expect: Type, what: str, path: tuple[Any, ...]
     ) -> Compiled | None:
         result = compile_expression(source, scope, expect=expect, what=what)
-        if isinstance(result, list):
-            for problem in result:
-                self.report(problem.code, problem.message, path)
-            return None
         self.used_facts |= result.facts
         self.used_consents |= result.consents
-        return result
+        for problem in result.problems:
+            self.report(problem.code, problem.message, path)
+        return result if result.ok else None
 
     # -- the graph ------------------------------------------------------------------------
 
