@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from coachflow.clock import Clock, FixedClock, SystemClock
 from coachflow.diagnostics import Diagnostic, Severity
 from coachflow.errors import (
     CoachflowError,
@@ -18,12 +19,22 @@ from coachflow.errors import (
     InvalidInput,
     NotAllowedInState,
     NotPermitted,
+    PredicateError,
     Reason,
+    TrajectoryExists,
     TransitionRejected,
     UnknownDefinition,
     UnknownEvent,
     UnknownTrajectory,
     VersionConflict,
+)
+from coachflow.trajectory import (
+    HistoryRecord,
+    MemoryStore,
+    Store,
+    Trajectory,
+    TrajectoryView,
+    replay,
 )
 
 if TYPE_CHECKING:
@@ -36,6 +47,7 @@ if TYPE_CHECKING:
         validate_file,
         validate_text,
     )
+    from coachflow.engine import Engine, Explanation
     from coachflow.io import dump_definition
     from coachflow.model import (
         Consent,
@@ -49,6 +61,8 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "Engine": "coachflow.engine",
+    "Explanation": "coachflow.engine",
     "check_definition": "coachflow._load",
     "load_definition": "coachflow._load",
     "load_definition_versions": "coachflow._load",
@@ -80,20 +94,32 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Clock",
     "CoachflowError",
     "Consent",
     "ConsentError",
     "Definition",
     "DefinitionError",
     "Diagnostic",
+    "Engine",
+    "Explanation",
+    "FixedClock",
     "GuardFailed",
+    "HistoryRecord",
     "InvalidInput",
+    "MemoryStore",
     "NotAllowedInState",
     "NotPermitted",
+    "PredicateError",
     "Reason",
     "Role",
     "Severity",
     "State",
+    "Store",
+    "SystemClock",
+    "Trajectory",
+    "TrajectoryExists",
+    "TrajectoryView",
     "Transition",
     "TransitionRejected",
     "UnknownDefinition",
@@ -108,6 +134,7 @@ __all__ = [
     "load_definition_versions",
     "load_definitions",
     "loads_definition",
+    "replay",
     "validate_file",
     "validate_text",
 ]

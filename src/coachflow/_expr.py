@@ -229,10 +229,11 @@ class _Checker:
             t, f = self.visit(value)
             self.expect(t, BOOL, f"an operand of '{word}'")
             fns.append(f)
-        items = tuple(fns)
-        if isinstance(node.op, ast.And):
-            return BOOL, lambda c: all(bool(g(c)) for g in items)
-        return BOOL, lambda c: any(bool(g(c)) for g in items)
+        combine = _and if isinstance(node.op, ast.And) else _or
+        fn = fns[0]
+        for other in fns[1:]:
+            fn = combine(fn, other)
+        return BOOL, fn
 
     def v_BinOp(self, node: ast.BinOp) -> tuple[Type, Fn]:
         if not isinstance(node.op, (ast.Add, ast.Sub)):
@@ -453,6 +454,14 @@ def _string_literals(node: ast.expr) -> list[str]:
             e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)
         ]
     return []
+
+
+def _and(a: Fn, b: Fn) -> Fn:
+    return lambda c: bool(a(c)) and bool(b(c))
+
+
+def _or(a: Fn, b: Fn) -> Fn:
+    return lambda c: bool(a(c)) or bool(b(c))
 
 
 def _const(value: Any) -> Fn:

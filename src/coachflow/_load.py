@@ -55,15 +55,19 @@ def load_definition(path: StrPath) -> Definition:
 
 def check_definition(definition: Definition) -> list[Diagnostic]:
     """Semantic checks of a definition built in Python (no file locations)."""
-    parsed = ParsedDefinition(
+    parsed = _in_memory(definition)
+    analyze(parsed)
+    return parsed.diagnostics
+
+
+def _in_memory(definition: Definition) -> ParsedDefinition:
+    return ParsedDefinition(
         path=f"<{definition.id}@{definition.version}>",
         document=None,
         definition=definition,
         diagnostics=[],
         transition_index=tuple(range(len(definition.transitions))),
     )
-    analyze(parsed)
-    return parsed.diagnostics
 
 
 def definition_files(paths: Iterable[StrPath]) -> Iterator[Path]:
@@ -127,3 +131,13 @@ def load_definitions(directory: StrPath) -> dict[str, Definition]:
         if d.id not in newest or d.version > newest[d.id].version:
             newest[d.id] = d
     return dict(sorted(newest.items()))
+
+
+def compile_definition(definition: Definition) -> CompiledDefinition:
+    """Check a definition and compile its expressions; :class:`DefinitionError` when
+    anything is wrong."""
+    parsed = _in_memory(definition)
+    compiled = analyze(parsed)
+    if compiled is None:
+        raise DefinitionError(parsed.diagnostics, parsed.path)
+    return compiled

@@ -115,6 +115,21 @@ class _Analyzer:
             self.report(
                 "unknown-initial", f"initial state {d.initial!r} is not declared", ("initial",)
             )
+        for name, role in d.roles.items():
+            for j, other in enumerate(role.assigned_by):
+                self.used_roles.add(other)
+                if other not in roles:
+                    self.report(
+                        "unknown-role",
+                        f"role {name!r} is assigned by unknown role {other!r}",
+                        ("roles", name, "assigned_by", j),
+                    )
+        for j, starter in enumerate(d.started_by or ()):
+            self.used_roles.add(starter)
+            if starter not in roles:
+                self.report(
+                    "unknown-role", f"started_by names unknown role {starter!r}", ("started_by", j)
+                )
         for name, consent in d.consents.items():
             self.used_roles.add(consent.granted_by)
             if consent.granted_by not in roles:

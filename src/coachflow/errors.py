@@ -6,6 +6,8 @@ Every exception derives from :class:`CoachflowError`::
     ├── DefinitionError            a definition file has error diagnostics (.diagnostics)
     ├── UnknownDefinition          no definition with that id (and version) is loaded
     ├── UnknownTrajectory          no trajectory with that id is stored
+    ├── TrajectoryExists           start() with the id of a stored trajectory
+    ├── PredicateError             a guard's predicate is not registered, or raised
     └── TransitionRejected         a change to a trajectory was refused; nothing changed
         ├── UnknownEvent           the event is not in the definition
         ├── NotAllowedInState      no transition for the event leaves the current state
@@ -52,6 +54,17 @@ class UnknownDefinition(CoachflowError, LookupError):
 
 class UnknownTrajectory(CoachflowError, LookupError):
     """No trajectory with this id exists."""
+
+
+class TrajectoryExists(CoachflowError):
+    """A trajectory with this id already exists."""
+
+
+class PredicateError(CoachflowError):
+    """A predicate the definition names is not registered with the engine, or it raised.
+
+    This is a mistake of the embedding application, not of the person acting.
+    """
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition
 COLLECTIONS = ("roles", "facts", "consents", "states")
 """Top-level mappings whose entries can be dropped one by one when they are invalid."""
 LISTS = ("transitions",)
-OPTIONAL_TOP = ("title", "description", "predicates", "facts", "consents")
+OPTIONAL_TOP = ("title", "description", "predicates", "facts", "consents", "started_by")
 
 
 @dataclass(slots=True)

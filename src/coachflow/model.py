@@ -208,7 +208,16 @@ AnyFact = BoolFact | IntFact | StrFact | DateFact | EnumFact
 
 
 class Role(_Described):
-    """A part a person plays in a trajectory."""
+    """A part a person plays in a trajectory.
+
+    ``required``: someone must be bound to it at start (and stay bound).
+    ``assigned_by``: the roles that may assign and unassign people later (default: none,
+    so the participants given at start stay). ``max``: how many people it binds at most.
+    """
+
+    required: StrictBool = False
+    assigned_by: tuple[Ident, ...] = ()
+    max: Annotated[StrictInt, Field(gt=0)] = 1
 
 
 class Consent(_Described):
@@ -255,6 +264,7 @@ class Definition(_Described):
     id: DefinitionId
     version: Annotated[StrictInt, Field(gt=0)]
     roles: Annotated[dict[Ident, Role], Field(min_length=1)]
+    started_by: Annotated[tuple[Ident, ...], Field(min_length=1)] | None = None
     facts: dict[Ident, Fact] = Field(default_factory=dict)
     consents: dict[Ident, Consent] = Field(default_factory=dict)
     predicates: tuple[Ident, ...] = ()

@@ -1,0 +1,251 @@
+"""Engine speed and memory, measured in one run against the alternatives.
+
+    python benchmarks/bench_engine.py [--quick]
+
+A coaching-like definition (10 states in a cycle, a guard, an effect, an input on
+some events) is run three ways:
+
+* bare ``transitions``: one shared Machine, a model object with a condition;
+* ``python-statemachine`` (if installed): a StateChart with the same guard;
+* ``coachflow.Engine.fire`` with the in-memory store.
+
+Targets (issue 4): ``fire`` within 2x of bare transitions per accepted event; a rejected
+event within 2x of an accepted one; ``start`` under 50 us; 100,000 trajectories in
+memory under 200 MB. Prints figures and PASS/FAIL; never fails a test run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+from coachflow import Engine, FixedClock, GuardFailed, loads_definition
+
+STATES = [f"s{i}" for i in range(10)]
+
+RING = "\n".join(
+    f"""  - event: advance
+    from: {a}
+    to: {b}
+    by: [adviser]
+    when: sessions >= 0 and focus != "pedagogical"
+    set: {{sessions: sessions + 1}}"""
+    for a, b in zip(STATES, [*STATES[1:], STATES[0]], strict=True)
+)
+
+DEFINITION = f"""
+coachflow: 1
+id: bench-coaching
+version: 1
+roles: {{coachee: {{}}, adviser: {{}}}}
+facts:
+  sessions: {{type: int, default: 0, min: 0}}
+  focus: {{type: enum, values: [didactic, pedagogical]}}
+  held_on: {{type: date}}
+consents: {{report: {{granted_by: coachee}}}}
+initial: s0
+states:
+{chr(10).join(f"  {s}: {{}}" for s in STATES)}
+  done: {{final: true}}
+transitions:
+{RING}
+  - event: blocked
+    from: "*"
+    to: done
+    by: [adviser]
+    when: sessions < 0
+  - event: note
+    from: "*"
+    to: s1
+    by: [adviser]
+    input:
+      held_on: {{type: date, required: true}}
+    set: {{held_on: input.held_on}}
+  - event: finish
+    from: "*"
+    to: done
+    by: [adviser]
+    when: consent.report
+"""
+
+
+def best_us(fn: Callable[[], object], number: int, repeat: int = 5) -> float:
+    """The best per-call time in microseconds over ``repeat`` runs of ``number`` calls."""
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - start) / number * 1e6)
+    return min(times)
+
+
+def bare_transitions(number: int) -> float:
+    from transitions import Machine
+
+    class Model:
+        __slots__ = ("focus", "sessions", "state")
+
+        def __init__(self) -> None:
+            self.state = "s0"
+            self.sessions = 0
+            self.focus = None
+
+    def condition(event_data: object) -> bool:
+        model = event_data.model  # type: ignore[attr-defined]
+        return bool(model.sessions >= 0 and model.focus != "pedagogical")
+
+    def effect(event_data: object) -> None:
+        event_data.model.sessions += 1  # type: ignore[attr-defined]
+
+    machine = Machine(
+        model=None,
+        states=[*STATES, "done"],
+        initial="s0",
+        auto_transitions=False,
+        send_event=True,
+    )
+    for a, b in zip(STATES, [*STATES[1:], STATES[0]], strict=True):
+        machine.add_transition("advance", a, b, conditions=[condition], after=[effect])
+    model = Model()
+    trigger = machine.events["advance"].trigger
+    return best_us(lambda: trigger(model), number)
+
+
+def python_statemachine(number: int) -> float | None:
+    try:
+        from statemachine import State, StateChart
+    except ImportError:
+        return None
+
+    class Coaching(StateChart):  # type: ignore[misc]
+        s0 = State(initial=True)
+        s1 = State()
+        done = State(final=True)
+        advance = s0.to(s0, cond="ok", after="bump") | s1.to(s0, cond="ok", after="bump")
+        note = s0.to(s1)
+        finish = s0.to(done) | s1.to(done)
+
+        def __init__(self) -> None:
+            self.sessions = 0
+            super().__init__()
+
+        def ok(self) -> bool:
+            return self.sessions >= 0
+
+        def bump(self) -> None:
+            self.sessions += 1
+
+    sm = Coaching()
+    return best_us(lambda: sm.send("advance"), number)
+
+
+def coachflow_runs(number: int) -> dict[str, float]:
+    definition = loads_definition(DEFINITION)
+    engine = Engine([definition], clock=FixedClock())
+    participants = {"coachee": "c", "adviser": "a"}
+    t = engine.start("bench-coaching", participants=participants, actor="a")
+    tid = t.id
+    fire = engine.fire
+    accepted = best_us(lambda: fire(tid, "advance", actor="a"), number)
+
+    def rejected() -> None:
+        with contextlib.suppress(GuardFailed):
+            fire(tid, "blocked", actor="a")
+
+    refused = best_us(rejected, number)
+    with_input = best_us(
+        lambda: fire(tid, "note", actor="a", input={"held_on": "2026-10-01"}), number // 2
+    )
+    start = best_us(
+        lambda: engine.start("bench-coaching", participants=participants, actor="a"),
+        number // 2,
+    )
+    allowed = best_us(lambda: engine.allowed_events(tid, actor="a"), number // 4)
+    return {
+        "accepted": accepted,
+        "rejected": refused,
+        "with_input": with_input,
+        "start": start,
+        "allowed_events": allowed,
+    }
+
+
+def memory_for(count: int) -> float:
+    definition = loads_definition(DEFINITION)
+    engine = Engine([definition], clock=FixedClock())
+    participants = {"coachee": "c", "adviser": "a"}
+    engine.start("bench-coaching", participants=participants, actor="a")
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(count):
+        engine.start("bench-coaching", participants=participants, actor="a")
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return (after - before) / 1e6
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    number = 2_000 if quick else 20_000
+    count = 10_000 if quick else 100_000
+    bare = bare_transitions(number)
+    psm = python_statemachine(number)
+    ours = coachflow_runs(number)
+    megabytes = memory_for(count) * (100_000 / count)
+    rows = [
+        ("bare transitions, accepted event", f"{bare:.2f} us", "", ""),
+        (
+            "python-statemachine, accepted event",
+            f"{psm:.2f} us" if psm is not None else "not installed",
+            "",
+            "",
+        ),
+        (
+            "coachflow fire, accepted event",
+            f"{ours['accepted']:.2f} us ({ours['accepted'] / bare:.2f}x bare)",
+            "<= 2x bare",
+            "PASS" if ours["accepted"] <= 2 * bare else "FAIL",
+        ),
+        (
+            "coachflow fire, rejected (guard)",
+            f"{ours['rejected']:.2f} us ({ours['rejected'] / ours['accepted']:.2f}x accepted)",
+            "<= 2x accepted",
+            "PASS" if ours["rejected"] <= 2 * ours["accepted"] else "FAIL",
+        ),
+        ("coachflow fire, with a date input", f"{ours['with_input']:.2f} us", "", ""),
+        ("coachflow allowed_events (4 events)", f"{ours['allowed_events']:.2f} us", "", ""),
+        (
+            "coachflow start",
+            f"{ours['start']:.2f} us",
+            "< 50 us",
+            "PASS" if ours["start"] < 50 else "FAIL",
+        ),
+        (
+            "100,000 trajectories in memory",
+            f"{megabytes:.1f} MB",
+            "< 200 MB",
+            "PASS" if megabytes < 200 else "FAIL",
+        ),
+    ]
+    if psm is not None:
+        rows.insert(
+            2, ("  ratio coachflow / python-statemachine", f"{ours['accepted'] / psm:.2f}x", "", "")
+        )
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measurement':{width}}  {'figure':32}  {'target':15}  result")
+    for name, figure, target, result in rows:
+        print(f"{name:{width}}  {figure:32}  {target:15}  {result}")
+    print(f"(best of 5 runs of {number} calls each, one process)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

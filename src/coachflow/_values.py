@@ -1,0 +1,111 @@
+"""Checking values against fact and input specs (types, enum values, min/max).
+
+Values may be Python values or JSON-style ones: a date may be given as ``"2026-10-01"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from coachflow.model import parse_date
+
+
+class ValueProblem(ValueError):
+    """A value does not fit its spec; ``str()`` says why."""
+
+
+def coerce(spec: Any, value: Any) -> Any:
+    """``value`` as the spec's type, or :class:`ValueProblem`. ``None`` stays ``None``."""
+    if value is None:
+        return None
+    kind = spec.type
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueProblem(f"expected true or false, got {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueProblem(f"expected an integer, got {value!r}")
+        check_range(spec, value)
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ValueProblem(f"expected a string, got {value!r}")
+        return value
+    if kind == "date":
+        if isinstance(value, datetime):
+            raise ValueProblem(f"expected a date, got the date-time {value.isoformat()!r}")
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise ValueProblem(str(exc)) from None
+    if kind == "enum":
+        if not isinstance(value, str) or value not in spec.values:
+            raise ValueProblem(f"expected one of {list(spec.values)}, got {value!r}")
+        return value
+    raise ValueProblem(f"unknown type {kind!r}")  # pragma: no cover - the model forbids it
+
+
+def check_range(spec: Any, value: int) -> None:
+    low, high = getattr(spec, "min", None), getattr(spec, "max", None)
+    if low is not None and value < low:
+        raise ValueProblem(f"{value} is below the minimum {low}")
+    if high is not None and value > high:
+        raise ValueProblem(f"{value} is above the maximum {high}")
+
+
+class Fields:
+    """Field specs (of an event's input or a definition's facts), prepared once."""
+
+    __slots__ = ("names", "rules", "what")
+
+    def __init__(self, specs: Mapping[str, Any], *, what: str) -> None:
+        self.what = what
+        self.rules: tuple[tuple[str, Any, Any, bool], ...] = tuple(
+            (name, spec, getattr(spec, "default", None), bool(getattr(spec, "required", False)))
+            for name, spec in specs.items()
+        )
+        self.names = frozenset(specs)
+
+    def check(self, given: Any) -> tuple[dict[str, Any], dict[str, str]]:
+        """The values of ``given`` (a mapping or None), defaults applied, and the
+        problems per field name."""
+        what = self.what
+        problems: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        if given is None:
+            given = {}
+        elif not isinstance(given, Mapping):
+            return {}, {"": f"{what} must be a mapping of field names to values, got {given!r}"}
+        for name in given:
+            if name not in self.names:
+                allowed = ", ".join(n for n, *_ in self.rules) or "none"
+                problems[str(name)] = f"unknown {what} field {name!r} (allowed: {allowed})"
+        for name, spec, default, required in self.rules:
+            raw = given.get(name)
+            if raw is None:
+                if default is None and required:
+                    problems[name] = f"{what} field {name!r} is required"
+                values[name] = default
+                continue
+            try:
+                values[name] = coerce(spec, raw)
+            except ValueProblem as exc:
+                problems[name] = f"{what} field {name!r}: {exc}"
+        return values, problems
+
+
+def check_mapping(
+    specs: Mapping[str, Any], given: Any, *, what: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Check ``given`` against ``specs`` once (see :class:`Fields`)."""
+    return Fields(specs, what=what).check(given)
+
+
+def to_json(value: Any) -> Any:
+    """A fact or input value as JSON-ready data (dates become ISO strings)."""
+    if isinstance(value, date):
+        return value.isoformat()
+    return value

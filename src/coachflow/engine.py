@@ -1,0 +1,807 @@
+"""The runtime engine: start trajectories, fire events, explain refusals.
+
+Execution is built on the ``transitions`` package, and this is the only module that
+imports it. Each definition version is compiled once into one ``transitions.Machine``
+(``auto_transitions=False``, no models attached) shared by every trajectory of that
+version. An event is fired on a private carrier object that holds the current state
+and what the conditions need; user objects are never touched. The machine picks the
+first transition, in file order, whose conditions hold: the actor's permission, the
+input, the guard and the bounds of the facts its effects set.
+
+Every change is all-or-nothing: the new snapshot is built aside and handed to the store,
+which accepts it only if the trajectory is still at the version it was read at.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from transitions import Machine
+
+from coachflow._expr import Compiled, EvalContext
+from coachflow._load import compile_definition, load_definition_versions
+from coachflow._values import Fields
+from coachflow.analysis import CompiledDefinition
+from coachflow.clock import Clock, SystemClock, checked_now
+from coachflow.errors import (
+    ConsentError,
+    GuardFailed,
+    InvalidInput,
+    NotAllowedInState,
+    NotPermitted,
+    PredicateError,
+    Reason,
+    TransitionRejected,
+    UnknownDefinition,
+    UnknownEvent,
+    VersionConflict,
+)
+from coachflow.model import Definition, Transition
+from coachflow.trajectory import (
+    HistoryRecord,
+    MemoryStore,
+    Store,
+    Trajectory,
+    TrajectoryView,
+    history_node,
+    replay,
+)
+
+Predicate = Callable[[TrajectoryView], bool]
+_new_record = partial(tuple.__new__, HistoryRecord)  # skips NamedTuple's Python __new__
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Whether ``actor`` may do ``event`` now, and if not, why (``reasons``)."""
+
+    event: str
+    state: str
+    allowed: bool
+    reasons: tuple[Reason, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.reasons)
+
+
+# --- compiled definitions -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One transition, compiled."""
+
+    index: int
+    spec: Transition
+    by: tuple[str, ...]
+    by_set: frozenset[str]
+    guard: Compiled | None
+    guard_reads_input: bool
+    effects: tuple[tuple[str, Compiled, int | None, int | None], ...]
+    """(fact, expression, min, max): the checker guarantees the type; bounds are
+    checked when the effect runs."""
+    effects_read_input: bool
+    inputs: Mapping[str, Any]
+    fields: Fields
+
+
+class _Carrier:
+    """What the machine fires on: the state attribute plus the attempt's data.
+
+    Conditions record why each candidate transition was refused, so the engine can
+    tell the caller without evaluating anything twice.
+    """
+
+    __slots__ = (
+        "changes",
+        "check_input",
+        "chosen",
+        "engine",
+        "error",
+        "fields",
+        "guard",
+        "raw_input",
+        "reasons",
+        "roles",
+        "stage",
+        "state",
+        "trajectory",
+        "values",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        trajectory: Trajectory,
+        roles: tuple[str, ...],
+        raw_input: Any,
+        check_input: bool,
+    ) -> None:
+        self.engine = engine
+        self.trajectory = trajectory
+        self.state = trajectory.state
+        self.roles = roles
+        self.raw_input = raw_input
+        self.check_input = check_input
+        self.chosen: _Step | None = None
+        self.values: Mapping[str, Any] = _EMPTY
+        self.changes: dict[str, Any] = {}
+        self.reasons: list[Reason] = []
+        self.stage = 0  # furthest check reached: 1 permission, 2 input, 3 guard
+        self.fields: list[str] = []  # input fields refused
+        self.guard: tuple[str, dict[str, Any]] | None = None  # first guard refused
+        self.error: type[TransitionRejected] | None = None
+
+    def predicate(self, name: str) -> bool:
+        return self.engine._call_predicate(self.trajectory, name)
+
+    def refuse(self, stage: int, reason: Reason) -> bool:
+        if stage > self.stage:
+            self.stage = stage
+            self.reasons = [reason]
+        elif stage == self.stage:
+            self.reasons.append(reason)
+        return False
+
+
+def _condition(step: _Step, event_data: Any) -> bool:
+    carrier: _Carrier = event_data.model
+    if step.by_set.isdisjoint(carrier.roles):
+        held = ", ".join(carrier.roles) or "no role"
+        return carrier.refuse(
+            1,
+            Reason(
+                "not-permitted",
+                f"{step.spec.event!r} may be done by {', '.join(step.by)}; "
+                f"this person holds {held}",
+            ),
+        )
+    values: Mapping[str, Any] = _EMPTY
+    if carrier.check_input and (step.inputs or carrier.raw_input is not None):
+        checked, problems = step.fields.check(carrier.raw_input)
+        if problems:
+            for field, problem in problems.items():
+                carrier.refuse(2, Reason("invalid-input", problem))
+                if field not in carrier.fields:
+                    carrier.fields.append(field)
+            return False
+        values = checked
+    trajectory = carrier.trajectory
+    facts = trajectory.facts
+    ctx = EvalContext(facts, trajectory.consents, values, carrier.predicate)
+    guard = step.guard
+    checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
+    if checks_guard and guard is not None and not guard.fn(ctx):
+        values = _guard_values(guard, ctx)
+        if carrier.guard is None:
+            carrier.guard = (guard.source, values)
+        read = ", ".join(f"{name}={value!r}" for name, value in values.items())
+        return carrier.refuse(
+            3,
+            Reason(
+                "guard-failed",
+                f"guard {guard.source!r} is false" + (f" ({read})" if read else ""),
+            ),
+        )
+    changes: dict[str, Any] = {}
+    if step.effects and (carrier.check_input or not step.effects_read_input):
+        for fact, effect, low, high in step.effects:
+            value = effect.fn(ctx)
+            if value is not None and (
+                (low is not None and value < low) or (high is not None and value > high)
+            ):
+                bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
+                return carrier.refuse(
+                    3,
+                    Reason(
+                        "guard-failed",
+                        f"setting {fact!r} to {value!r} would pass its {bound}",
+                    ),
+                )
+            if facts.get(fact) != value:
+                changes[fact] = value
+    carrier.chosen = step
+    carrier.values = values
+    carrier.changes = changes
+    return True
+
+
+def _guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
+    values: dict[str, Any] = {name: ctx.facts.get(name) for name in sorted(guard.facts)}
+    for name in sorted(guard.consents):
+        values[f"consent.{name}"] = bool(ctx.consents.get(name, False))
+    for name in sorted(guard.inputs):
+        values[f"input.{name}"] = ctx.input.get(name)
+    return values
+
+
+class _Runtime:
+    """A definition version compiled for execution: one machine, shared."""
+
+    def __init__(self, compiled: CompiledDefinition) -> None:
+        d = compiled.definition
+        self.definition = d
+        self.events = frozenset(d.events)
+        steps: list[_Step] = []
+        for ct in compiled.transitions:
+            spec = d.transitions[ct.index]
+            steps.append(
+                _Step(
+                    index=ct.index,
+                    spec=spec,
+                    by=spec.by,
+                    by_set=frozenset(spec.by),
+                    guard=ct.guard,
+                    guard_reads_input=bool(ct.guard and ct.guard.inputs),
+                    effects=tuple(
+                        (
+                            fact,
+                            expr,
+                            getattr(d.facts[fact], "min", None),
+                            getattr(d.facts[fact], "max", None),
+                        )
+                        for fact, expr in ct.effects.items()
+                    ),
+                    effects_read_input=any(e.inputs for e in ct.effects.values()),
+                    inputs=spec.input,
+                    fields=Fields(spec.input, what="input"),
+                )
+            )
+        self.steps = tuple(steps)
+        self.machine = Machine(
+            model=None,
+            states=list(d.states),
+            initial=d.initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=True,
+            model_attribute="state",
+        )
+        candidates: dict[tuple[str, str], list[_Step]] = {}
+        for step in self.steps:
+            for source in d.sources(step.spec):
+                self.machine.add_transition(
+                    trigger=step.spec.event,
+                    source=source,
+                    dest=step.spec.to,
+                    conditions=[partial(_condition, step)],
+                )
+                candidates.setdefault((source, step.spec.event), []).append(step)
+        self.candidates = {k: tuple(v) for k, v in candidates.items()}
+        self.triggers = {name: event.trigger for name, event in self.machine.events.items()}
+        events_from: dict[str, list[str]] = {}
+        for source, event in self.candidates:
+            events_from.setdefault(source, []).append(event)
+        order = {e: i for i, e in enumerate(d.events)}
+        self.events_from = {
+            s: tuple(sorted(set(es), key=order.__getitem__)) for s, es in events_from.items()
+        }
+        self.facts = Fields(d.facts, what="fact")
+
+
+_STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
+    1: NotPermitted,
+    2: InvalidInput,
+    3: GuardFailed,
+}
+
+
+def builtin_definitions_dir() -> Path:
+    """Where the built-in definitions are: inside the installed package, or the
+    repository's ``definitions/`` when running from a source checkout."""
+    from importlib.resources import files
+
+    packaged = Path(str(files("coachflow"))) / "definitions"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "definitions"
+
+
+DefinitionSource = str | os.PathLike[str] | Definition | Iterable[Definition]
+
+
+class Engine:
+    """Runs trajectories of a set of definitions.
+
+    ``definitions``: a directory (every ``*.yaml``/``*.yml`` below it), an iterable of
+    :class:`Definition` objects, or None for the built-in definitions. ``store``: where
+    trajectories are kept (default: a :class:`MemoryStore`). ``clock``: any object with
+    ``now()`` returning a timezone-aware datetime (default: the system clock, UTC).
+    """
+
+    def __init__(
+        self,
+        definitions: DefinitionSource | None = None,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store: Store = store if store is not None else MemoryStore()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._runtimes: dict[tuple[str, int], _Runtime] = {}
+        self._newest: dict[str, int] = {}
+        self._predicates: dict[str, Predicate] = {}
+        for definition in _definitions_from(definitions):
+            self.add_definition(definition)
+
+    # -- definitions ---------------------------------------------------------------------
+
+    def add_definition(self, definition: Definition) -> None:
+        """Make a definition version available (checked and compiled once)."""
+        key = definition.key
+        known = self._runtimes.get(key)
+        if known is not None:
+            if known.definition == definition:
+                return
+            raise UnknownDefinition(
+                f"{definition.id!r} version {definition.version} is already loaded with a "
+                "different content; give the changed definition a new version"
+            )
+        self._runtimes[key] = _Runtime(compile_definition(definition))
+        if definition.version > self._newest.get(definition.id, 0):
+            self._newest[definition.id] = definition.version
+
+    def definition(self, definition_id: str, version: int | None = None) -> Definition:
+        """A loaded definition (the newest version unless ``version`` is given)."""
+        return self._runtime(definition_id, version).definition
+
+    @property
+    def definitions(self) -> Mapping[str, Definition]:
+        """The newest version of every loaded definition, by id."""
+        return {i: self._runtimes[(i, v)].definition for i, v in sorted(self._newest.items())}
+
+    def _runtime(self, definition_id: str, version: int | None) -> _Runtime:
+        if version is None:
+            version = self._newest.get(definition_id)
+        runtime = self._runtimes.get((definition_id, version or 0))
+        if runtime is None:
+            known = ", ".join(sorted(self._newest)) or "none"
+            which = definition_id if version is None else f"{definition_id} version {version}"
+            raise UnknownDefinition(f"no definition {which!r} is loaded (loaded: {known})")
+        return runtime
+
+    def register_predicate(self, name: str, fn: Predicate) -> None:
+        """Register the Python predicate that definitions call as ``name()`` in guards.
+
+        ``fn`` receives the trajectory snapshot and returns a bool.
+        """
+        if not callable(fn):
+            raise TypeError(f"predicate {name!r} must be callable")
+        self._predicates[name] = fn
+
+    def _call_predicate(self, trajectory: Trajectory, name: str) -> bool:
+        fn = self._predicates.get(name)
+        if fn is None:
+            raise PredicateError(
+                f"predicate {name!r} is not registered; call "
+                f"engine.register_predicate({name!r}, fn) first"
+            )
+        try:
+            return bool(fn(trajectory))
+        except Exception as exc:
+            raise PredicateError(f"predicate {name!r} raised {exc!r}") from exc
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, trajectory_id: str) -> Trajectory:
+        """The current snapshot of a trajectory."""
+        return self.store.load(trajectory_id)
+
+    def trajectories(self) -> Iterator[Trajectory]:
+        """Every stored trajectory."""
+        for tid in self.store.ids():
+            yield self.store.load(tid)
+
+    def replay(self, trajectory_id: str) -> Trajectory:
+        """The trajectory rebuilt from its history alone (equal to :meth:`get`)."""
+        return replay(trajectory_id, self.get(trajectory_id).history)
+
+    def allowed_events(self, trajectory_id: str, *, actor: str) -> list[str]:
+        """The events ``actor`` may fire now (input not yet given), in file order."""
+        t = self.get(trajectory_id)
+        runtime = self._runtime(t.definition_id, t.definition_version)
+        return [
+            event
+            for event in runtime.events_from.get(t.state, ())
+            if self._attempt(runtime, t, event, actor, None, check_input=False).chosen is not None
+        ]
+
+    def explain(
+        self,
+        trajectory_id: str,
+        event: str,
+        *,
+        actor: str,
+        input: Mapping[str, Any] | None = None,
+    ) -> Explanation:
+        """Whether ``actor`` may fire ``event`` now, and the reasons when not.
+
+        With ``input=None`` the input and the guards and effects that read it are not
+        checked (a form's button can be enabled before the form is filled in).
+        """
+        t = self.get(trajectory_id)
+        runtime = self._runtime(t.definition_id, t.definition_version)
+        carrier = self._attempt(runtime, t, event, actor, input, check_input=input is not None)
+        return Explanation(event, t.state, carrier.chosen is not None, tuple(carrier.reasons))
+
+    # -- changing ------------------------------------------------------------------------
+
+    def start(
+        self,
+        definition_id: str,
+        *,
+        participants: Mapping[str, str | Sequence[str]],
+        actor: str,
+        facts: Mapping[str, Any] | None = None,
+        trajectory_id: str | None = None,
+        version: int | None = None,
+    ) -> Trajectory:
+        """Start a trajectory of the newest (or the given) version of a definition."""
+        runtime = self._runtime(definition_id, version)
+        d = runtime.definition
+        bound, problems = _check_participants(d, participants)
+        context: dict[str, Any] = {"trajectory_id": trajectory_id, "event": None, "actor": actor}
+        if problems:
+            raise InvalidInput(
+                problems[0],
+                fields=["participants"],
+                reasons=[Reason("invalid-input", p) for p in problems],
+                **context,
+            )
+        initial_facts, fact_problems = runtime.facts.check(facts)
+        if fact_problems:
+            raise InvalidInput(
+                next(iter(fact_problems.values())),
+                fields=list(fact_problems),
+                reasons=[Reason("invalid-input", p) for p in fact_problems.values()],
+                **context,
+            )
+        allowed = d.started_by if d.started_by is not None else tuple(d.roles)
+        role = next((r for r in allowed if actor in bound.get(r, ())), None)
+        if role is None:
+            raise NotPermitted(
+                f"{actor!r} may not start {d.id!r}: a trajectory is started by "
+                f"{', '.join(allowed)}, and the person starting must be bound to one of them",
+                **context,
+            )
+        tid = trajectory_id if trajectory_id is not None else uuid.uuid4().hex
+        now = checked_now(self.clock)
+        # the snapshot and its 'started' record share these read-only mappings
+        fact_map = MappingProxyType(initial_facts)
+        people = MappingProxyType(bound)
+        consents = MappingProxyType(dict.fromkeys(d.consents, False))
+        record = HistoryRecord(
+            seq=0,
+            at=now,
+            actor=actor,
+            role=role,
+            kind="started",
+            target=d.initial,
+            input=MappingProxyType(
+                {
+                    "definition_id": d.id,
+                    "definition_version": d.version,
+                    "participants": people,
+                    "consents": consents,
+                }
+            ),
+            changes=fact_map,
+        )
+        trajectory = Trajectory(
+            id=tid,
+            definition_id=d.id,
+            definition_version=d.version,
+            state=d.initial,
+            facts=fact_map,
+            consents=consents,
+            participants=people,
+            version=0,
+            started_at=now,
+            node=history_node([record]),
+        )
+        self.store.create(trajectory)
+        return trajectory
+
+    def fire(
+        self,
+        trajectory_id: str,
+        event: str,
+        *,
+        actor: str,
+        input: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Fire ``event`` as ``actor``. All or nothing: on any refusal a
+        :class:`TransitionRejected` subclass is raised and nothing changed."""
+        t = self.store.load(trajectory_id)
+        if expected_version is not None and expected_version != t.version:
+            raise _conflict(t, event, actor, expected_version)
+        runtime = self._runtime(t.definition_id, t.definition_version)
+        carrier = self._attempt(runtime, t, event, actor, input, check_input=True)
+        step = carrier.chosen
+        if step is None:
+            raise _rejection(carrier, t, event, actor)
+        roles = carrier.roles
+        role = next(r for r in step.by if r in roles)
+        values = carrier.values
+        if values:
+            values = MappingProxyType({k: v for k, v in values.items() if v is not None})
+        changes = carrier.changes
+        target = step.spec.to
+        record = _new_record(
+            (
+                t.version + 1,
+                checked_now(self.clock),
+                actor,
+                role,
+                "event",
+                event,
+                t.state,
+                target,
+                values or _EMPTY,
+                MappingProxyType(changes) if changes else _EMPTY,
+            )
+        )
+        new = t.evolve(
+            record,
+            state=target,
+            facts=MappingProxyType({**t.facts, **changes}) if changes else None,
+        )
+        self.store.commit(new, expected_version=t.version)
+        return new
+
+    def grant_consent(
+        self, trajectory_id: str, consent: str, *, actor: str, expected_version: int | None = None
+    ) -> Trajectory:
+        """Grant ``consent`` as ``actor`` (who must hold the role that grants it)."""
+        return self._consent(trajectory_id, consent, actor, True, expected_version)
+
+    def withdraw_consent(
+        self, trajectory_id: str, consent: str, *, actor: str, expected_version: int | None = None
+    ) -> Trajectory:
+        """Withdraw ``consent`` as ``actor``; allowed in every state, final ones too."""
+        return self._consent(trajectory_id, consent, actor, False, expected_version)
+
+    def _consent(
+        self,
+        trajectory_id: str,
+        consent: str,
+        actor: str,
+        grant: bool,
+        expected_version: int | None,
+    ) -> Trajectory:
+        t = self.store.load(trajectory_id)
+        context: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
+        if expected_version is not None and expected_version != t.version:
+            raise _conflict(t, None, actor, expected_version)
+        d = self._runtime(t.definition_id, t.definition_version).definition
+        spec = d.consents.get(consent)
+        if spec is None:
+            known = ", ".join(d.consents) or "none"
+            raise ConsentError(f"unknown consent {consent!r} (declared: {known})", **context)
+        if spec.granted_by not in t.roles_of(actor):
+            raise ConsentError(
+                f"consent {consent!r} is granted and withdrawn by the {spec.granted_by}; "
+                f"{actor!r} is not bound to that role",
+                **context,
+            )
+        if t.consents.get(consent, False) == grant:
+            state = "granted" if grant else "not granted"
+            raise ConsentError(f"consent {consent!r} is already {state}", **context)
+        record = HistoryRecord(
+            t.version + 1,
+            checked_now(self.clock),
+            actor,
+            spec.granted_by,
+            "consent_granted" if grant else "consent_withdrawn",
+            input=MappingProxyType({"consent": consent}),
+        )
+        new = t.evolve(record, consents={**t.consents, consent: grant})
+        self.store.commit(new, expected_version=t.version)
+        return new
+
+    def assign(
+        self,
+        trajectory_id: str,
+        role: str,
+        person: str,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Bind ``person`` to ``role``, as ``actor`` (a role in ``assigned_by``)."""
+        return self._assignment(trajectory_id, role, person, actor, True, expected_version)
+
+    def unassign(
+        self,
+        trajectory_id: str,
+        role: str,
+        person: str,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Unbind ``person`` from ``role``, as ``actor`` (a role in ``assigned_by``)."""
+        return self._assignment(trajectory_id, role, person, actor, False, expected_version)
+
+    def _assignment(
+        self,
+        trajectory_id: str,
+        role: str,
+        person: str,
+        actor: str,
+        assign: bool,
+        expected_version: int | None,
+    ) -> Trajectory:
+        t = self.store.load(trajectory_id)
+        context: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
+        if expected_version is not None and expected_version != t.version:
+            raise _conflict(t, None, actor, expected_version)
+        d = self._runtime(t.definition_id, t.definition_version).definition
+        spec = d.roles.get(role)
+        if spec is None:
+            raise InvalidInput(
+                f"unknown role {role!r} (declared: {', '.join(d.roles)})",
+                fields=["role"],
+                **context,
+            )
+        if t.state in d.final_states:
+            raise NotAllowedInState(
+                f"the trajectory has ended (state {t.state!r}); participants no longer change",
+                **context,
+            )
+        used = next((r for r in spec.assigned_by if r in t.roles_of(actor)), None)
+        if used is None:
+            who = ", ".join(spec.assigned_by) or "nobody (the participants given at start stay)"
+            raise NotPermitted(f"role {role!r} is assigned by {who}", **context)
+        if not isinstance(person, str) or not person:
+            raise InvalidInput(
+                f"a person id must be a non-empty string, got {person!r}",
+                fields=["person"],
+                **context,
+            )
+        people = t.participants.get(role, ())
+        if assign:
+            if person in people:
+                raise InvalidInput(f"{person!r} is already {role}", fields=["person"], **context)
+            if len(people) >= spec.max:
+                raise InvalidInput(
+                    f"role {role!r} binds at most {spec.max} "
+                    f"{'person' if spec.max == 1 else 'people'}; unassign someone first",
+                    fields=["role"],
+                    **context,
+                )
+            people = (*people, person)
+        else:
+            if person not in people:
+                raise InvalidInput(f"{person!r} is not {role}", fields=["person"], **context)
+            people = tuple(p for p in people if p != person)
+            if spec.required and not people:
+                raise InvalidInput(
+                    f"role {role!r} is required; assign someone else before unassigning {person!r}",
+                    fields=["role"],
+                    **context,
+                )
+        record = HistoryRecord(
+            t.version + 1,
+            checked_now(self.clock),
+            actor,
+            used,
+            "assigned" if assign else "unassigned",
+            input=MappingProxyType({"role": role, "person": person}),
+        )
+        new = t.evolve(record, participants={**t.participants, role: people})
+        self.store.commit(new, expected_version=t.version)
+        return new
+
+    # -- the one place that decides -------------------------------------------------------
+
+    def _attempt(
+        self,
+        runtime: _Runtime,
+        t: Trajectory,
+        event: str,
+        actor: str,
+        raw_input: Any,
+        *,
+        check_input: bool,
+    ) -> _Carrier:
+        carrier = _Carrier(self, t, t.roles_of(actor), raw_input, check_input)
+        if event not in runtime.events:
+            carrier.error = UnknownEvent
+            carrier.reasons.append(
+                Reason("unknown-event", f"{runtime.definition.id!r} has no event {event!r}")
+            )
+        elif (t.state, event) not in runtime.candidates:
+            final = t.state in runtime.definition.final_states
+            why = "the trajectory has ended" if final else "no transition for it leaves it"
+            carrier.error = NotAllowedInState
+            carrier.reasons.append(
+                Reason(
+                    "not-allowed-in-state",
+                    f"{event!r} is not possible in state {t.state!r}: {why}",
+                )
+            )
+        else:
+            runtime.triggers[event](carrier)
+            if carrier.chosen is None:
+                carrier.error = _STAGE_ERRORS[carrier.stage]
+        return carrier
+
+
+def _rejection(carrier: _Carrier, t: Trajectory, event: str, actor: str) -> TransitionRejected:
+    error = carrier.error or TransitionRejected
+    reasons = list(carrier.reasons)
+    message = "; ".join(r.message for r in reasons)
+    context: dict[str, Any] = {
+        "trajectory_id": t.id,
+        "event": event,
+        "actor": actor,
+        "reasons": reasons,
+    }
+    if error is InvalidInput:
+        return InvalidInput(message, fields=carrier.fields, **context)
+    if error is GuardFailed:
+        guard, values = carrier.guard if carrier.guard else (None, {})
+        return GuardFailed(message, guard=guard, values=values, **context)
+    return error(message, **context)
+
+
+def _conflict(t: Trajectory, event: str | None, actor: str, expected: int) -> VersionConflict:
+    return VersionConflict(
+        f"trajectory {t.id!r} is at version {t.version}, not {expected}",
+        trajectory_id=t.id,
+        event=event,
+        actor=actor,
+        expected=expected,
+        actual=t.version,
+    )
+
+
+def _check_participants(
+    d: Definition, participants: Mapping[str, str | Sequence[str]]
+) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+    problems: list[str] = []
+    bound: dict[str, tuple[str, ...]] = {}
+    if not isinstance(participants, Mapping):
+        return {}, [f"participants must map role names to person ids, got {participants!r}"]
+    for role, people in participants.items():
+        spec = d.roles.get(role)
+        if spec is None:
+            problems.append(f"unknown role {role!r} (declared: {', '.join(d.roles)})")
+            continue
+        persons = (people,) if isinstance(people, str) else tuple(people)
+        if any(not isinstance(p, str) or not p for p in persons):
+            problems.append(f"role {role!r}: a person id must be a non-empty string")
+            continue
+        if len(set(persons)) != len(persons):
+            problems.append(f"role {role!r} names the same person twice")
+        if len(persons) > spec.max:
+            problems.append(f"role {role!r} binds at most {spec.max}, got {len(persons)}")
+        bound[role] = persons
+    for role, spec in d.roles.items():
+        if spec.required and not bound.get(role):
+            problems.append(f"role {role!r} is required: bind someone to it at start")
+    return {r: bound.get(r, ()) for r in d.roles}, problems
+
+
+def _definitions_from(source: DefinitionSource | None) -> list[Definition]:
+    if source is None:
+        return load_definition_versions(builtin_definitions_dir())
+    if isinstance(source, Definition):
+        return [source]
+    if isinstance(source, (str, os.PathLike)):
+        return load_definition_versions(source)
+    return list(source)

@@ -1,0 +1,278 @@
+"""Hypothesis support for testing definitions: point it at your own definitions.
+
+    from coachflow.testing import trajectory_machine
+    TestMyRoute = trajectory_machine(load_definition("my-route.yaml")).TestCase
+
+:func:`trajectory_machine` builds a ``RuleBasedStateMachine`` that starts one
+trajectory and then fires random events (declared and unknown ones) as random people
+(participants and strangers) with random input (valid and mistyped), grants and
+withdraws consents, and assigns and unassigns people. After every step it checks:
+
+* the state is a declared state;
+* a rejected change changed nothing (state, facts, consents, participants, version,
+  history), and ``explain`` with the same input said it would be rejected;
+* an accepted event appended exactly one history record and moved along a declared
+  transition whose guard held before the event, and ``explain`` said it was allowed;
+* replaying the history rebuilds the same trajectory;
+* ``allowed_events`` agrees with ``explain(..., input=None)`` for every participant.
+
+Needs the ``hypothesis`` package (``pip install coachflow[testing]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from coachflow._expr import EvalContext
+from coachflow.clock import FixedClock
+from coachflow.engine import Engine
+from coachflow.errors import TransitionRejected
+from coachflow.model import Definition
+from coachflow.trajectory import Trajectory
+
+STRANGER = "stranger"
+UNKNOWN_EVENT = "no_such_event"
+
+
+def person_for(role: str, n: int = 0) -> str:
+    """The id the machine gives the ``n``-th person of ``role``."""
+    return f"{role}_{n}"
+
+
+def participants_for(definition: Definition) -> dict[str, list[str]]:
+    """One person per role (two where a role binds more)."""
+    return {
+        name: [person_for(name, i) for i in range(min(role.max, 2))]
+        for name, role in definition.roles.items()
+    }
+
+
+def value_strategy(spec: Any) -> st.SearchStrategy[Any]:
+    """Valid values for a fact or input spec (dates also as ISO strings)."""
+    kind = spec.type
+    if kind == "bool":
+        return st.booleans()
+    if kind == "int":
+        low = spec.min if spec.min is not None else -5
+        high = spec.max if spec.max is not None else max(low, 0) + 10
+        return st.integers(min_value=low, max_value=high)
+    if kind == "str":
+        return st.text(max_size=20)
+    if kind == "date":
+        days = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))
+        return days | days.map(date.isoformat)
+    return st.sampled_from(list(spec.values))
+
+
+def wrong_value_strategy(spec: Any) -> st.SearchStrategy[Any]:
+    """Values that do not fit the spec."""
+    kind = spec.type
+    wrong: list[Any] = [[1], {"x": 1}, 1.5]
+    if kind != "bool":
+        wrong.append(True)
+    if kind not in ("str", "enum", "date"):
+        wrong.append("text")
+    if kind in ("str", "enum", "date", "bool"):
+        wrong.append(7)
+    if kind == "enum":
+        wrong.append("not_a_value")
+    if kind == "date":
+        wrong.extend(["2026-13-40", "01-09-2026"])
+    if kind == "int":
+        if spec.max is not None:
+            wrong.append(spec.max + 1)
+        if spec.min is not None:
+            wrong.append(spec.min - 1)
+    return st.sampled_from(wrong)
+
+
+@st.composite
+def input_strategy(draw: st.DrawFn, specs: Mapping[str, Any]) -> dict[str, Any]:
+    """A valid input for ``specs``, or, one time in four, a broken one."""
+    values: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if spec.required or draw(st.booleans()):
+            values[name] = draw(value_strategy(spec))
+    if draw(st.integers(0, 3)) == 0:
+        kind = draw(st.sampled_from(["unknown", "wrong", "missing"]))
+        if kind == "unknown" or not specs:
+            values["no_such_field"] = 1
+        elif kind == "wrong":
+            name = draw(st.sampled_from(sorted(specs)))
+            values[name] = draw(wrong_value_strategy(specs[name]))
+        else:
+            required = [n for n, s in specs.items() if s.required]
+            if required:
+                values.pop(draw(st.sampled_from(required)), None)
+            else:
+                values["no_such_field"] = 1
+    return values
+
+
+def _snapshot(t: Trajectory) -> tuple[Any, ...]:
+    return (t.as_dict(), t.history)
+
+
+def trajectory_machine(
+    definition: Definition,
+    *,
+    predicates: Mapping[str, Callable[[Trajectory], bool]] | None = None,
+    facts: Mapping[str, Any] | None = None,
+) -> type[RuleBasedStateMachine]:
+    """A Hypothesis state machine that exercises one trajectory of ``definition``.
+
+    ``predicates``: implementations of the predicates the definition declares (default:
+    each returns True). ``facts``: facts given at start.
+    """
+    people = participants_for(definition)
+    everyone = [*sorted({p for ps in people.values() for p in ps}), STRANGER]
+    starters = definition.started_by or tuple(definition.roles)
+    starter = people[starters[0]][0]
+    events = [*definition.events, UNKNOWN_EVENT]
+    input_specs: dict[str, dict[str, Any]] = {}
+    for t in definition.transitions:
+        input_specs.setdefault(t.event, {}).update(t.input)
+    consents = sorted(definition.consents)
+    roles = sorted(definition.roles)
+    preds = dict(predicates or {})
+    for name in definition.predicates:
+        preds.setdefault(name, lambda view: True)
+
+    class TrajectoryMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.clock = FixedClock("2026-08-24T08:00:00+00:00")
+            self.engine = Engine([definition], clock=self.clock)
+            for name, fn in preds.items():
+                self.engine.register_predicate(name, fn)
+            self.trajectory = self.engine.start(
+                definition.id, participants=people, actor=starter, facts=facts
+            )
+            self.tid = self.trajectory.id
+
+        # -- changes ---------------------------------------------------------------
+
+        def _change(self, call: Callable[[], Trajectory]) -> bool:
+            before = self.engine.get(self.tid)
+            self.clock.advance(hours=1)
+            try:
+                after = call()
+            except TransitionRejected:
+                now = self.engine.get(self.tid)
+                assert _snapshot(now) == _snapshot(before), "a rejected change changed it"
+                return False
+            assert after.version == before.version + 1
+            assert len(after.history) == len(before.history) + 1
+            assert after.history[:-1] == before.history
+            assert self.engine.get(self.tid) == after
+            self.trajectory = after
+            return True
+
+        def _fire(self, event: str, actor: str, payload: dict[str, Any] | None) -> None:
+            before = self.engine.get(self.tid)
+            explanation = self.engine.explain(self.tid, event, actor=actor, input=payload or {})
+            accepted = self._change(
+                lambda: self.engine.fire(self.tid, event, actor=actor, input=payload)
+            )
+            assert accepted == explanation.allowed, (event, actor, payload, explanation)
+            if not accepted:
+                assert explanation.reasons, "a refusal without reasons"
+                return
+            record = self.trajectory.history[-1]
+            assert record.kind == "event" and record.event == event
+            assert record.actor == actor and record.source == before.state
+            self._check_guard_held(before, record.event, record.target, dict(record.input))
+
+        def _check_guard_held(
+            self, before: Trajectory, event: str, target: str | None, payload: dict[str, Any]
+        ) -> None:
+            runtime = self.engine._runtime(definition.id, definition.version)
+            held = False
+            for step in runtime.candidates.get((before.state, event), ()):
+                if step.spec.to != target:
+                    continue
+                values = {name: payload.get(name) for name in step.inputs}
+                ctx = EvalContext(
+                    before.facts,
+                    before.consents,
+                    values,
+                    lambda name: self.engine._call_predicate(before, name),
+                )
+                if step.guard is None or step.guard.fn(ctx):
+                    held = True
+                    break
+            assert held, f"{event!r} moved to {target!r} though no declared guard held"
+
+        @rule(data=st.data())
+        def fire_allowed(self, data: st.DataObject) -> None:
+            actor = data.draw(st.sampled_from(everyone))
+            allowed = self.engine.allowed_events(self.tid, actor=actor)
+            if not allowed:
+                return
+            event = data.draw(st.sampled_from(allowed))
+            payload = data.draw(input_strategy(input_specs.get(event, {})))
+            self._fire(event, actor, payload)
+
+        @rule(data=st.data())
+        def fire_anything(self, data: st.DataObject) -> None:
+            event = data.draw(st.sampled_from(events))
+            actor = data.draw(st.sampled_from(everyone))
+            payload = data.draw(st.none() | input_strategy(input_specs.get(event, {})))
+            self._fire(event, actor, payload)
+
+        @precondition(lambda self: bool(consents))
+        @rule(data=st.data())
+        def toggle_consent(self, data: st.DataObject) -> None:
+            consent = data.draw(st.sampled_from(consents))
+            actor = data.draw(st.sampled_from(everyone))
+            grant = data.draw(st.booleans())
+            call = self.engine.grant_consent if grant else self.engine.withdraw_consent
+            if self._change(lambda: call(self.tid, consent, actor=actor)):
+                assert self.trajectory.consents[consent] is grant
+
+        @rule(data=st.data())
+        def reassign(self, data: st.DataObject) -> None:
+            role = data.draw(st.sampled_from(roles))
+            person = data.draw(st.sampled_from([*everyone, "newcomer"]))
+            actor = data.draw(st.sampled_from(everyone))
+            call = self.engine.assign if data.draw(st.booleans()) else self.engine.unassign
+            self._change(lambda: call(self.tid, role, person, actor=actor))
+
+        # -- invariants --------------------------------------------------------------
+
+        @invariant()
+        def state_is_declared(self) -> None:
+            assert self.engine.get(self.tid).state in definition.states
+
+        @invariant()
+        def replay_rebuilds_it(self) -> None:
+            assert self.engine.replay(self.tid) == self.engine.get(self.tid)
+
+        @invariant()
+        def allowed_events_agree_with_explain(self) -> None:
+            t = self.engine.get(self.tid)
+            for person in everyone:
+                allowed = set(self.engine.allowed_events(self.tid, actor=person))
+                explained = {e for e in events if self.engine.explain(self.tid, e, actor=person)}
+                assert allowed == explained, (t.state, person, allowed, explained)
+
+    TrajectoryMachine.__name__ = f"TrajectoryMachine_{definition.id.replace('-', '_')}"
+    TrajectoryMachine.__qualname__ = TrajectoryMachine.__name__
+    return TrajectoryMachine
+
+
+__all__ = [
+    "STRANGER",
+    "UNKNOWN_EVENT",
+    "input_strategy",
+    "participants_for",
+    "person_for",
+    "trajectory_machine",
+    "value_strategy",
+    "wrong_value_strategy",
+]

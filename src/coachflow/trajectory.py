@@ -1,0 +1,373 @@
+"""Trajectories, their history, and where they are kept.
+
+A :class:`Trajectory` is an immutable snapshot of one run of one definition version.
+Every accepted change produces a new snapshot (``version`` + 1) and appends one
+:class:`HistoryRecord`; snapshots already handed out never change. The history is a
+persistent linked list, so a change costs the same however long the history is.
+
+:func:`replay` rebuilds a trajectory from its records alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple, Protocol
+
+from coachflow.errors import TrajectoryExists, UnknownTrajectory, VersionConflict
+
+RecordKind = Literal[
+    "started",
+    "event",
+    "consent_granted",
+    "consent_withdrawn",
+    "assigned",
+    "unassigned",
+]
+RECORD_KINDS: tuple[str, ...] = (
+    "started",
+    "event",
+    "consent_granted",
+    "consent_withdrawn",
+    "assigned",
+    "unassigned",
+)
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class HistoryRecord(NamedTuple):
+    """One accepted change. ``seq`` is the trajectory's version right after it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    role: str | None
+    kind: str
+    event: str | None = None
+    source: str | None = None
+    target: str | None = None
+    input: Mapping[str, Any] = _EMPTY
+    changes: Mapping[str, Any] = _EMPTY
+
+
+class _Node:
+    """A cell of the persistent history list."""
+
+    __slots__ = ("length", "parent", "record")
+
+    length: int
+
+    def __init__(self, record: HistoryRecord, parent: _Node | None) -> None:
+        self.record = record
+        self.parent = parent
+        self.length = 1 if parent is None else parent.length + 1
+
+    def records(self) -> tuple[HistoryRecord, ...]:
+        out: list[HistoryRecord] = []
+        node: _Node | None = self
+        while node is not None:
+            out.append(node.record)
+            node = node.parent
+        out.reverse()
+        return tuple(out)
+
+
+def history_node(records: Sequence[HistoryRecord]) -> _Node | None:
+    node: _Node | None = None
+    for r in records:
+        node = _Node(r, node)
+    return node
+
+
+class Trajectory:
+    """An immutable snapshot of one trajectory."""
+
+    __slots__ = (
+        "_consents",
+        "_definition_id",
+        "_definition_version",
+        "_facts",
+        "_history",
+        "_id",
+        "_node",
+        "_participants",
+        "_people",
+        "_started_at",
+        "_state",
+        "_version",
+    )
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        definition_id: str,
+        definition_version: int,
+        state: str,
+        facts: Mapping[str, Any],
+        consents: Mapping[str, bool],
+        participants: Mapping[str, tuple[str, ...]],
+        version: int,
+        started_at: datetime,
+        node: _Node | None = None,
+        people: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self._id = id
+        self._definition_id = definition_id
+        self._definition_version = definition_version
+        self._state = state
+        self._facts = _frozen(facts)
+        self._consents = _frozen(consents)
+        self._participants = _frozen(participants)
+        self._version = version
+        self._started_at = started_at
+        self._node = node
+        self._people = people
+        self._history: tuple[HistoryRecord, ...] | None = None
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def definition_id(self) -> str:
+        return self._definition_id
+
+    @property
+    def definition_version(self) -> int:
+        return self._definition_version
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def facts(self) -> Mapping[str, Any]:
+        """Every declared fact (``None`` while unset); read-only."""
+        return self._facts
+
+    @property
+    def consents(self) -> Mapping[str, bool]:
+        """Every declared consent and whether it is granted now; read-only."""
+        return self._consents
+
+    @property
+    def participants(self) -> Mapping[str, tuple[str, ...]]:
+        """Role -> the person ids bound to it; read-only."""
+        return self._participants
+
+    @property
+    def version(self) -> int:
+        """0 at start, +1 for every accepted change."""
+        return self._version
+
+    @property
+    def started_at(self) -> datetime:
+        return self._started_at
+
+    @property
+    def history(self) -> tuple[HistoryRecord, ...]:
+        """Every accepted change, oldest first (``len(history) == version + 1``)."""
+        cached = self._history
+        if cached is None:
+            cached = self._node.records() if self._node is not None else ()
+            self._history = cached
+        return cached
+
+    @property
+    def last_record(self) -> HistoryRecord | None:
+        return self._node.record if self._node is not None else None
+
+    def roles_of(self, person: str) -> tuple[str, ...]:
+        """The roles ``person`` is bound to, in the definition's order."""
+        people: Mapping[str, tuple[str, ...]] | None = self._people
+        if people is None:
+            index: dict[str, list[str]] = {}
+            for role, persons in self.participants.items():
+                for p in persons:
+                    index.setdefault(p, []).append(role)
+            people = {p: tuple(r) for p, r in index.items()}
+            self._people = people
+        return people.get(person, ())
+
+    def evolve(
+        self,
+        record: HistoryRecord,
+        *,
+        state: str | None = None,
+        facts: Mapping[str, Any] | None = None,
+        consents: Mapping[str, bool] | None = None,
+        participants: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> Trajectory:
+        """The next snapshot: this one changed as ``record`` says."""
+        new = _new_trajectory()
+        new._id = self._id
+        new._definition_id = self._definition_id
+        new._definition_version = self._definition_version
+        new._state = self._state if state is None else state
+        new._facts = self._facts if facts is None else _frozen(facts)
+        new._consents = self._consents if consents is None else MappingProxyType(dict(consents))
+        if participants is None:
+            new._participants = self._participants
+            new._people = self._people
+        else:
+            new._participants = MappingProxyType(dict(participants))
+            new._people = None
+        new._version = record.seq
+        new._started_at = self._started_at
+        new._node = _Node(record, self._node)
+        new._history = None
+        return new
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data (no history), for comparisons and JSON."""
+        return {
+            "id": self.id,
+            "definition_id": self.definition_id,
+            "definition_version": self.definition_version,
+            "state": self.state,
+            "facts": dict(self.facts),
+            "consents": dict(self.consents),
+            "participants": {r: list(p) for r, p in self.participants.items()},
+            "version": self.version,
+            "started_at": self.started_at,
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Trajectory):
+            return NotImplemented
+        return self.as_dict() == other.as_dict() and self.history == other.history
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Trajectory(id={self.id!r}, definition={self.definition_id!r}@"
+            f"{self.definition_version}, state={self.state!r}, version={self.version})"
+        )
+
+
+def _new_trajectory() -> Trajectory:
+    return object.__new__(Trajectory)
+
+
+TrajectoryView = Trajectory
+"""What a registered predicate receives: the (immutable) trajectory snapshot."""
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    if isinstance(mapping, MappingProxyType):
+        return mapping
+    return MappingProxyType(dict(mapping))
+
+
+# --- replay -------------------------------------------------------------------------------
+
+
+def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
+    """Rebuild a trajectory from its history records alone (no guards are run)."""
+    if not records or records[0].kind != "started":
+        raise ValueError("a history starts with a 'started' record")
+    first = records[0]
+    participants = {r: tuple(p) for r, p in first.input["participants"].items()}
+    t = Trajectory(
+        id=trajectory_id,
+        definition_id=str(first.input["definition_id"]),
+        definition_version=int(first.input["definition_version"]),
+        state=str(first.target),
+        facts=dict(first.changes),
+        consents=dict(first.input.get("consents", {})),
+        participants=participants,
+        version=first.seq,
+        started_at=first.at,
+        node=_Node(first, None),
+    )
+    for r in records[1:]:
+        if r.seq != t.version + 1:
+            raise ValueError(f"record {r.seq} follows version {t.version}: the history has a gap")
+        if r.kind == "event":
+            facts = {**t.facts, **r.changes} if r.changes else None
+            t = t.evolve(r, state=r.target, facts=facts)
+        elif r.kind in ("consent_granted", "consent_withdrawn"):
+            consents = {**t.consents, str(r.input["consent"]): r.kind == "consent_granted"}
+            t = t.evolve(r, consents=consents)
+        elif r.kind in ("assigned", "unassigned"):
+            role, person = str(r.input["role"]), str(r.input["person"])
+            people = t.participants.get(role, ())
+            if r.kind == "assigned":
+                people = (*people, person)
+            else:
+                people = tuple(p for p in people if p != person)
+            t = t.evolve(r, participants={**t.participants, role: people})
+        else:
+            t = t.evolve(r)
+    return t
+
+
+# --- stores ---------------------------------------------------------------------------------
+
+
+class Store(Protocol):
+    """Where an engine keeps trajectories. Every method is atomic."""
+
+    def create(self, trajectory: Trajectory) -> None:
+        """Keep a new trajectory (its history holds the 'started' record)."""
+        ...
+
+    def load(self, trajectory_id: str) -> Trajectory:
+        """The newest snapshot; :class:`UnknownTrajectory` when there is none."""
+        ...
+
+    def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
+        """Replace the snapshot at ``expected_version`` by ``trajectory`` (its new records
+        are those after ``expected_version``); :class:`VersionConflict` when the stored
+        version differs, and then nothing is written."""
+        ...
+
+    def ids(self) -> Iterator[str]:
+        """The id of every stored trajectory."""
+        ...
+
+
+class MemoryStore:
+    """Keeps trajectories in memory: for tests and short-lived processes. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Trajectory] = {}
+        self._lock = threading.Lock()
+
+    def create(self, trajectory: Trajectory) -> None:
+        with self._lock:
+            if trajectory.id in self._items:
+                raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists")
+            self._items[trajectory.id] = trajectory
+
+    def load(self, trajectory_id: str) -> Trajectory:
+        try:
+            return self._items[trajectory_id]
+        except KeyError:
+            raise UnknownTrajectory(f"no trajectory {trajectory_id!r}") from None
+
+    def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
+        with self._lock:
+            current = self._items.get(trajectory.id)
+            if current is None:
+                raise UnknownTrajectory(f"no trajectory {trajectory.id!r}")
+            if current.version != expected_version:
+                raise VersionConflict(
+                    f"trajectory {trajectory.id!r} is at version {current.version}, "
+                    f"not {expected_version}",
+                    trajectory_id=trajectory.id,
+                    expected=expected_version,
+                    actual=current.version,
+                )
+            self._items[trajectory.id] = trajectory
+
+    def ids(self) -> Iterator[str]:
+        return iter(list(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
