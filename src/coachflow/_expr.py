@@ -178,7 +178,10 @@ class _Checker:
             self.facts.add(name)
             return self.scope.facts[name], _fact(name)
         if name in ("consent", "input", "done", "count"):
-            return self.forbid(f"{name!r} on its own is; write {name}.<name>, which is")
+            return self.fail(
+                "guard-forbidden",
+                f"{name!r} cannot stand on its own in an expression; write {name}.<name>",
+            )
         if name in self.scope.predicates:
             return self.fail("guard-type", f"predicate {name!r} must be called: {name}()")
         return self.fail("unknown-fact", f"unknown fact {name!r}")
@@ -216,7 +219,8 @@ class _Checker:
             self.expect(t, BOOL, "the operand of 'not'")
             return BOOL, lambda c: not f(c)
         if isinstance(node.op, (ast.USub, ast.UAdd)):
-            self.expect(t, INT, "the operand of unary minus")
+            if not self.expect(t, INT, "the operand of unary minus"):
+                return ANY, f
             if isinstance(node.op, ast.UAdd):
                 return INT, f
             return INT, lambda c: None if (v := f(c)) is None else -v
@@ -241,15 +245,16 @@ class _Checker:
         lt, lf = self.visit(node.left)
         rt, rf = self.visit(node.right)
         sign = "+" if isinstance(node.op, ast.Add) else "-"
-        self.expect(lt, INT, f"the left side of '{sign}'")
-        self.expect(rt, INT, f"the right side of '{sign}'")
+        left_ok = self.expect(lt, INT, f"the left side of '{sign}'")
+        right_ok = self.expect(rt, INT, f"the right side of '{sign}'")
+        result = INT if left_ok and right_ok else ANY
         op = operator.add if sign == "+" else operator.sub
 
         def arith(c: EvalContext) -> Any:
             a, b = lf(c), rf(c)
             return None if a is None or b is None else op(a, b)
 
-        return INT, arith
+        return result, arith
 
     def v_Compare(self, node: ast.Compare) -> tuple[Type, Fn]:
         left_t, left_f = self.visit(node.left)
@@ -384,9 +389,12 @@ class _Checker:
 
     v_Tuple = v_List
 
-    def expect(self, got: Type, want: Type, what: str) -> None:
+    def expect(self, got: Type, want: Type, what: str) -> bool:
+        """Report unless ``got`` fits ``want``; True when it fits."""
         if got.kind not in (want.kind, "any"):
             self.fail("guard-type", f"{what} must be {want}, not {got}")
+            return False
+        return True
 
 
 _EMPTY = EvalContext({}, {})

@@ -6,8 +6,9 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from coachflow._yaml import Mark
 from coachflow.analysis import CompiledDefinition, analyze
-from coachflow.diagnostics import ERROR, Diagnostic
+from coachflow.diagnostics import ERROR, Diagnostic, sort_key
 from coachflow.errors import DefinitionError
 from coachflow.io import ParsedDefinition, parse_definition
 from coachflow.model import Definition
@@ -20,6 +21,7 @@ StrPath = str | os.PathLike[str]
 def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, CompiledDefinition | None]:
     parsed = parse_definition(text, path)
     compiled = analyze(parsed)
+    parsed.diagnostics.sort(key=sort_key)
     return parsed, compiled
 
 
@@ -34,6 +36,38 @@ def validate_file(path: StrPath) -> list[Diagnostic]:
     Raises :class:`OSError` only when the file cannot be read at all.
     """
     return validate_text(Path(path).read_bytes(), path=os.fspath(path))
+
+
+def validate_files(files: Iterable[StrPath]) -> dict[str, list[Diagnostic]]:
+    """The diagnostics of each file, plus ``duplicate-definition`` where two files hold
+    the same id and version. Raises :class:`OSError` for a file that cannot be read."""
+    results: dict[str, list[Diagnostic]] = {}
+    origin: dict[tuple[str, int], str] = {}
+    for file in files:
+        name = os.fspath(file)
+        parsed, _ = check_text(Path(file).read_bytes(), name)
+        results[name] = parsed.diagnostics
+        definition = parsed.definition
+        if definition is None:
+            continue
+        if definition.key in origin:
+            mark = parsed.locate(("version",))
+            parsed.diagnostics.append(_duplicate(definition, origin[definition.key], name, mark))
+            parsed.diagnostics.sort(key=sort_key)
+        else:
+            origin[definition.key] = name
+    return results
+
+
+def _duplicate(definition: Definition, first: str, path: str, mark: Mark) -> Diagnostic:
+    return Diagnostic(
+        "duplicate-definition",
+        ERROR,
+        f"{definition.id!r} version {definition.version} is also defined in {first}",
+        path,
+        mark.line or 1,
+        mark.column or 1,
+    )
 
 
 def loads_definition(text: str | bytes, *, path: str = "<string>") -> Definition:
@@ -102,17 +136,7 @@ def load_definition_versions(directory: StrPath) -> list[Definition]:
             continue
         definition = compiled.definition
         if definition.key in origin:
-            problems.append(
-                Diagnostic(
-                    "duplicate-definition",
-                    ERROR,
-                    f"{definition.id!r} version {definition.version} is also defined in "
-                    f"{origin[definition.key]}",
-                    name,
-                    1,
-                    1,
-                )
-            )
+            problems.append(_duplicate(definition, origin[definition.key], name, Mark(1, 1)))
             continue
         origin[definition.key] = name
         definitions.append(definition)

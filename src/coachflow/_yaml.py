@@ -299,10 +299,13 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
         diagnostics.append(Diagnostic(code, ERROR, message, path, mark.line, mark.column))
         return YamlDocument(data=None), diagnostics
 
-    if len(source) > MAX_BYTES:
+    size = len(source)
+    if isinstance(source, str) and size * 4 > MAX_BYTES:
+        size = len(source.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
         return fail(
             "yaml-too-large",
-            f"the file is {len(source):,} bytes; definition files are limited to {MAX_BYTES:,}",
+            f"the file is {size:,} bytes; definition files are limited to {MAX_BYTES:,}",
             Mark(1, 1),
         )
     if isinstance(source, bytes):

@@ -85,11 +85,19 @@ class _Analyzer:
         d = self.definition
         for name in d.facts:
             if name in RESERVED_NAMES or keyword.iskeyword(name):
+                self.used_facts.add(name)  # one diagnostic is enough
                 self.report(
                     "schema",
                     f"{name!r} is reserved in expressions and cannot name a fact",
                     ("facts", name),
                     key=True,
+                )
+        for j, name in enumerate(d.predicates):
+            if name in RESERVED_NAMES or keyword.iskeyword(name):
+                self.report(
+                    "schema",
+                    f"{name!r} is reserved in expressions and cannot name a predicate",
+                    ("predicates", j),
                 )
         for i, t in self.transitions():
             for name in t.input:
@@ -177,6 +185,7 @@ class _Analyzer:
                         key=True,
                     )
                     continue
+                self.check_literal_bounds(value, d.facts.get(fact), (*where, "set", fact))
                 source = _effect_source(value, d.facts.get(fact))
                 compiled = self.expression(
                     source,
@@ -188,6 +197,19 @@ class _Analyzer:
                 if compiled is not None:
                     effects[fact] = compiled
             self.compiled.append(CompiledTransition(i, guard, effects))
+
+    def check_literal_bounds(self, value: Any, spec: Any, path: tuple[Any, ...]) -> None:
+        """A literal int effect outside its fact's min/max can never be applied."""
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value.strip())
+        if spec is None or spec.type != "int" or isinstance(value, bool):
+            return
+        if not isinstance(value, int):
+            return
+        if spec.min is not None and value < spec.min:
+            self.report("guard-type", f"{value} is below the minimum {spec.min}", path)
+        if spec.max is not None and value > spec.max:
+            self.report("guard-type", f"{value} is above the maximum {spec.max}", path)
 
     def expression(
         self, source: str, scope: Scope, expect: Type, what: str, path: tuple[Any, ...]

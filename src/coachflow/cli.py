@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -52,22 +51,20 @@ def _plural(n: int, word: str) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from coachflow._load import definition_files, validate_file
+    from coachflow._load import definition_files, validate_files
 
     try:
         files = list(definition_files(args.paths))
+        results = validate_files(files)
     except FileNotFoundError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc).removeprefix("[Errno 2] "), EXIT_USAGE)
+    except OSError as exc:
+        return _fail(f"cannot read {exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
     report: list[dict[str, Any]] = []
     errors = warnings = 0
     failed = False
     lines: list[str] = []
-    for file in files:
-        name = os.fspath(file)
-        try:
-            diagnostics = validate_file(file)
-        except OSError as exc:
-            return _fail(f"cannot read {name}: {exc.strerror or exc}", EXIT_USAGE)
+    for name, diagnostics in results.items():
         e = sum(1 for d in diagnostics if d.is_error)
         w = len(diagnostics) - e
         errors += e

@@ -187,24 +187,24 @@ def _group_union_errors(
             continue
         results.append(_message(err, loc, prefix, gap))
     for prefix, errs in unions.items():
-        deep = [e for e in errs if len(_data_prefix(tuple(e["loc"]), doc)[0]) > len(prefix)]
-        if deep:  # the value has the right shape for one member: report its errors
-            for e in deep:
+        tag_at = len(prefix)
+        # a member whose error is not a plain type mismatch had the right shape: its
+        # error is the one that says what is wrong (an empty list, a bad key...)
+        shaped = [e for e in errs if len(e["loc"]) > tag_at + 1 or e["type"] not in _TYPE_WORDS]
+        if shaped:
+            for e in shaped:
                 loc = tuple(e["loc"])
-                p, g = _data_prefix(loc, doc)
-                results.append(_message(e, loc, p, g))
+                clean = loc[:tag_at] + loc[tag_at + 1 :]
+                p, g = _data_prefix(clean, doc)
+                results.append(_message(e, clean, p, g))
             continue
-        wanted = []
+        wanted: list[str] = []
         for e in errs:
-            word = _TYPE_WORDS.get(e["type"])
-            if e["type"] == "string_pattern_mismatch":
-                word = None
-                results.append(_message(e, tuple(e["loc"]), prefix, -1))
-            if word and word not in wanted:
+            word = _TYPE_WORDS[e["type"]]
+            if word not in wanted:
                 wanted.append(word)
-        if wanted:
-            got = _value_at(doc, prefix)
-            results.append((prefix, f"expected {' or '.join(wanted)}, got {_show(got)}", False))
+        got = _value_at(doc, prefix)
+        results.append((prefix, f"expected {' or '.join(wanted)}, got {_show(got)}", False))
     return results
 
 
