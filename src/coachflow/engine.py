@@ -92,7 +92,6 @@ class _Step:
     effects: tuple[tuple[str, Compiled, int | None, int | None], ...]
     """(fact, expression, min, max): the checker guarantees the type; bounds are
     checked when the effect runs."""
-    effects_read_input: bool
     inputs: Mapping[str, Any]
     fields: Fields
 
@@ -196,22 +195,23 @@ def _condition(step: _Step, event_data: Any) -> bool:
             ),
         )
     changes: dict[str, Any] = {}
-    if step.effects and (carrier.check_input or not step.effects_read_input):
-        for fact, effect, low, high in step.effects:
-            value = effect.fn(ctx)
-            if value is not None and (
-                (low is not None and value < low) or (high is not None and value > high)
-            ):
-                bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
-                return carrier.refuse(
-                    3,
-                    Reason(
-                        "guard-failed",
-                        f"setting {fact!r} to {value!r} would pass its {bound}",
-                    ),
-                )
-            if facts.get(fact) != value:
-                changes[fact] = value
+    check_input = carrier.check_input
+    for fact, effect, low, high in step.effects:
+        if not check_input and effect.inputs:
+            continue  # depends on a form not filled in yet
+        value = effect.fn(ctx)
+        if value is not None and (
+            (low is not None and value < low) or (high is not None and value > high)
+        ):
+            bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
+            if carrier.guard is None:
+                carrier.guard = (f"{fact}: {effect.source}", _guard_values(effect, ctx))
+            return carrier.refuse(
+                3,
+                Reason("guard-failed", f"setting {fact!r} to {value!r} would pass its {bound}"),
+            )
+        if facts.get(fact) != value:
+            changes[fact] = value
     carrier.chosen = step
     carrier.values = values
     carrier.changes = changes
@@ -219,6 +219,7 @@ def _condition(step: _Step, event_data: Any) -> bool:
 
 
 def _guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
+    """The values an expression read: facts, ``consent.<name>``, ``input.<name>``."""
     values: dict[str, Any] = {name: ctx.facts.get(name) for name in sorted(guard.facts)}
     for name in sorted(guard.consents):
         values[f"consent.{name}"] = bool(ctx.consents.get(name, False))
@@ -254,7 +255,6 @@ class _Runtime:
                         )
                         for fact, expr in ct.effects.items()
                     ),
-                    effects_read_input=any(e.inputs for e in ct.effects.values()),
                     inputs=spec.input,
                     fields=Fields(spec.input, what="input"),
                 )
@@ -434,7 +434,8 @@ class Engine:
         t = self.get(trajectory_id)
         runtime = self._runtime(t.definition_id, t.definition_version)
         carrier = self._attempt(runtime, t, event, actor, input, check_input=input is not None)
-        return Explanation(event, t.state, carrier.chosen is not None, tuple(carrier.reasons))
+        allowed = carrier.chosen is not None
+        return Explanation(event, t.state, allowed, () if allowed else tuple(carrier.reasons))
 
     # -- changing ------------------------------------------------------------------------
 
@@ -559,8 +560,22 @@ class Engine:
             state=target,
             facts=MappingProxyType({**t.facts, **changes}) if changes else None,
         )
-        self.store.commit(new, expected_version=t.version)
+        self._commit(new, t, event, actor)
         return new
+
+    def _commit(self, new: Trajectory, old: Trajectory, event: str | None, actor: str) -> None:
+        try:
+            self.store.commit(new, expected_version=old.version)
+        except VersionConflict as exc:
+            raise VersionConflict(
+                f"trajectory {old.id!r} was changed by someone else since it was read at "
+                f"version {old.version}; read it again and retry",
+                trajectory_id=old.id,
+                event=event,
+                actor=actor,
+                expected=old.version,
+                actual=exc.actual,
+            ) from None
 
     def grant_consent(
         self, trajectory_id: str, consent: str, *, actor: str, expected_version: int | None = None
@@ -609,7 +624,7 @@ class Engine:
             input=MappingProxyType({"consent": consent}),
         )
         new = t.evolve(record, consents={**t.consents, consent: grant})
-        self.store.commit(new, expected_version=t.version)
+        self._commit(new, t, None, actor)
         return new
 
     def assign(
@@ -619,10 +634,17 @@ class Engine:
         person: str,
         *,
         actor: str,
+        replacing: str | None = None,
         expected_version: int | None = None,
     ) -> Trajectory:
-        """Bind ``person`` to ``role``, as ``actor`` (a role in ``assigned_by``)."""
-        return self._assignment(trajectory_id, role, person, actor, True, expected_version)
+        """Bind ``person`` to ``role``, as ``actor`` (a role in ``assigned_by``).
+
+        ``replacing``: a person bound to ``role`` who is unbound in the same change (the
+        way to hand over a required role that binds one person).
+        """
+        return self._assignment(
+            trajectory_id, role, person, actor, True, expected_version, replacing
+        )
 
     def unassign(
         self,
@@ -644,6 +666,7 @@ class Engine:
         actor: str,
         assign: bool,
         expected_version: int | None,
+        replacing: str | None = None,
     ) -> Trajectory:
         t = self.store.load(trajectory_id)
         context: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
@@ -676,6 +699,14 @@ class Engine:
         if assign:
             if person in people:
                 raise InvalidInput(f"{person!r} is already {role}", fields=["person"], **context)
+            if replacing is not None:
+                if replacing not in people:
+                    raise InvalidInput(
+                        f"{replacing!r} is not {role}, so cannot be replaced",
+                        fields=["replacing"],
+                        **context,
+                    )
+                people = tuple(p for p in people if p != replacing)
             if len(people) >= spec.max:
                 raise InvalidInput(
                     f"role {role!r} binds at most {spec.max} "
@@ -700,10 +731,14 @@ class Engine:
             actor,
             used,
             "assigned" if assign else "unassigned",
-            input=MappingProxyType({"role": role, "person": person}),
+            input=MappingProxyType(
+                {"role": role, "person": person}
+                if replacing is None
+                else {"role": role, "person": person, "replacing": replacing}
+            ),
         )
         new = t.evolve(record, participants={**t.participants, role: people})
-        self.store.commit(new, expected_version=t.version)
+        self._commit(new, t, None, actor)
         return new
 
     # -- the one place that decides -------------------------------------------------------
@@ -782,7 +817,15 @@ def _check_participants(
         if spec is None:
             problems.append(f"unknown role {role!r} (declared: {', '.join(d.roles)})")
             continue
-        persons = (people,) if isinstance(people, str) else tuple(people)
+        if isinstance(people, str):
+            persons: tuple[Any, ...] = (people,)
+        elif isinstance(people, (list, tuple)):
+            persons = tuple(people)
+        else:
+            problems.append(
+                f"role {role!r}: expected a person id or a list of them, got {people!r}"
+            )
+            continue
         if any(not isinstance(p, str) or not p for p in persons):
             problems.append(f"role {role!r}: a person id must be a non-empty string")
             continue

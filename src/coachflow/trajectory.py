@@ -298,7 +298,8 @@ def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
             role, person = str(r.input["role"]), str(r.input["person"])
             people = t.participants.get(role, ())
             if r.kind == "assigned":
-                people = (*people, person)
+                replaced = r.input.get("replacing")
+                people = (*(p for p in people if p != replaced), person)
             else:
                 people = tuple(p for p in people if p != person)
             t = t.evolve(r, participants={**t.participants, role: people})
