@@ -458,15 +458,19 @@ def test_duplicate_definition_as_documented(tmp_path: Path) -> None:
     with pytest.raises(DefinitionError) as caught:
         load_definitions(tmp_path)
     [d] = caught.value.diagnostics
+    version_line = (
+        text.splitlines().index(next(li for li in text.splitlines() if li.startswith("version:")))
+        + 1
+    )
     assert (d.code, d.severity, Path(d.path).name, d.line, d.column) == (
         "duplicate-definition",
         "error",
         "b.yaml",
-        1,
-        1,
+        version_line,
+        10,
     )
     assert "a.yaml" in d.message
-    # documented: `coachflow validate` checks files one at a time and does not report it
+    # documented: `coachflow validate` reports it too, for the later file
     result = subprocess.run(
         [sys.executable, "-m", "coachflow", "validate", "--strict", str(tmp_path)],
         capture_output=True,
@@ -474,7 +478,8 @@ def test_duplicate_definition_as_documented(tmp_path: Path) -> None:
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"b.yaml:{version_line}:10: error duplicate-definition" in result.stdout
 
 
 UNSET = [

@@ -38,25 +38,35 @@ def validate_file(path: StrPath) -> list[Diagnostic]:
     return validate_text(Path(path).read_bytes(), path=os.fspath(path))
 
 
-def validate_files(files: Iterable[StrPath]) -> dict[str, list[Diagnostic]]:
-    """The diagnostics of each file, plus ``duplicate-definition`` where two files hold
-    the same id and version. Raises :class:`OSError` for a file that cannot be read."""
-    results: dict[str, list[Diagnostic]] = {}
+def check_files(
+    files: Iterable[StrPath],
+) -> list[tuple[ParsedDefinition, CompiledDefinition | None]]:
+    """Check each file, and add ``duplicate-definition`` (at the ``version`` of the later
+    file) where two files hold the same id and version. Raises :class:`OSError` for a
+    file that cannot be read."""
+    results: list[tuple[ParsedDefinition, CompiledDefinition | None]] = []
     origin: dict[tuple[str, int], str] = {}
     for file in files:
         name = os.fspath(file)
-        parsed, _ = check_text(Path(file).read_bytes(), name)
-        results[name] = parsed.diagnostics
+        parsed, compiled = check_text(Path(file).read_bytes(), name)
         definition = parsed.definition
-        if definition is None:
-            continue
-        if definition.key in origin:
-            mark = parsed.locate(("version",))
-            parsed.diagnostics.append(_duplicate(definition, origin[definition.key], name, mark))
-            parsed.diagnostics.sort(key=sort_key)
-        else:
-            origin[definition.key] = name
+        if definition is not None:
+            if definition.key in origin:
+                mark = parsed.locate(("version",))
+                parsed.diagnostics.append(
+                    _duplicate(definition, origin[definition.key], name, mark)
+                )
+                parsed.diagnostics.sort(key=sort_key)
+                compiled = None
+            else:
+                origin[definition.key] = name
+        results.append((parsed, compiled))
     return results
+
+
+def validate_files(files: Iterable[StrPath]) -> dict[str, list[Diagnostic]]:
+    """The diagnostics of each file (see :func:`check_files`)."""
+    return {parsed.path: parsed.diagnostics for parsed, _ in check_files(files)}
 
 
 def _duplicate(definition: Definition, first: str, path: str, mark: Mark) -> Diagnostic:
@@ -126,21 +136,12 @@ def load_definition_versions(directory: StrPath) -> list[Definition]:
     """
     definitions: list[Definition] = []
     problems: list[Diagnostic] = []
-    origin: dict[tuple[str, int], str] = {}
-    for file in definition_files([directory]):
-        name = os.fspath(file)
-        try:
-            compiled = compile_text(file.read_bytes(), name)
-        except DefinitionError as exc:
-            problems.extend(exc.diagnostics)
-            continue
-        definition = compiled.definition
-        if definition.key in origin:
-            problems.append(_duplicate(definition, origin[definition.key], name, Mark(1, 1)))
-            continue
-        origin[definition.key] = name
-        definitions.append(definition)
-    if any(d.is_error for d in problems):
+    for parsed, compiled in check_files(definition_files([directory])):
+        if compiled is None:
+            problems.extend(d for d in parsed.diagnostics if d.is_error)
+        else:
+            definitions.append(compiled.definition)
+    if problems:
         raise DefinitionError(problems, os.fspath(directory))
     return definitions
 

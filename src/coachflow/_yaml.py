@@ -31,10 +31,12 @@ MAX_NODES = 250_000
 """Most nodes in the document, counting every alias expansion."""
 
 _TAG = "tag:yaml.org,2002:"
-_INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
+_DROPPED = object()  # stands for a collection used as a key: the entry is not kept
+_INT_RE = re.compile(r"^[-+]?[0-9]+$")
 _HEX_RE = re.compile(r"^0x[0-9a-fA-F]+$")
 _OCT_RE = re.compile(r"^0o[0-7]+$")
-_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+)([eE][-+]?[0-9]+)?$")
+_MAX_DIGITS = 4000  # Python refuses to parse longer ints
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
@@ -92,6 +94,10 @@ class YamlDocument:
                 present = comp in node
             except TypeError:
                 present = False
+            if not present and isinstance(comp, str):
+                # pydantic names a non-string key by its str(): find it
+                comp = next((k for k in node if not isinstance(k, str) and str(k) == comp), comp)
+                present = comp in node
             if present:
                 vm = self.value_marks.get(id(node), {})
                 km = self.key_marks.get(id(node), {})
@@ -130,6 +136,10 @@ def _resolve_plain(value: str) -> Any:
     if value in _FALSE:
         return False
     if _INT_RE.match(value):
+        if len(value) > _MAX_DIGITS:
+            raise YamlProblem(
+                "yaml-syntax", f"an integer of {len(value)} digits is too long", UNKNOWN
+            )
         return int(value)
     if _HEX_RE.match(value):
         return int(value[2:], 16)
@@ -147,9 +157,11 @@ def _construct_tagged(tag: str, value: str, mark: Mark) -> Any:
         return None
     if tag == _TAG + "bool" and value in _TRUE | _FALSE:
         return value in _TRUE
-    if tag == _TAG + "int" and (_INT_RE.match(value) or _HEX_RE.match(value)):
+    if tag == _TAG + "int" and (
+        _INT_RE.match(value) or _HEX_RE.match(value) or _OCT_RE.match(value)
+    ):
         return _resolve_plain(value)
-    if tag == _TAG + "float" and _FLOAT_RE.match(value):
+    if tag == _TAG + "float" and (_FLOAT_RE.match(value) or _INT_RE.match(value)):
         return float(value)
     if tag in (_TAG + "null", _TAG + "bool", _TAG + "int", _TAG + "float"):
         short = tag.removeprefix(_TAG)
@@ -205,12 +217,12 @@ class _Builder:
         if not top[2]:  # this value is a key
             if isinstance(value, (dict, list)):
                 self.error("schema", "a mapping key must be a plain value, not a collection", mark)
-                value = object()  # unique, never equal: the entry is dropped below
+                value = _DROPPED
             top[1], top[2], top[3] = value, True, mark
             return
         key, key_mark = top[1], top[3]
         top[1], top[2], top[3] = None, False, None
-        if not _hashable(key):
+        if key is _DROPPED or not _hashable(key):
             return
         if key in container:
             first = self.doc.key_marks[id(container)][key]
@@ -257,14 +269,14 @@ class _Builder:
 
     def scalar(self, ev: Any, mark: Mark) -> None:
         plain = not ev.style  # None (pure Python parser) or "" (libyaml)
-        if ev.tag is None or ev.tag == "!" or (ev.implicit and ev.implicit[0] and plain):
-            value = _resolve_plain(ev.value) if plain and ev.tag is None else ev.value
-        else:
-            try:
+        try:
+            if ev.tag is None or ev.tag == "!" or (ev.implicit and ev.implicit[0] and plain):
+                value = _resolve_plain(ev.value) if plain and ev.tag is None else ev.value
+            else:
                 value = _construct_tagged(ev.tag, ev.value, mark)
-            except YamlProblem as problem:
-                self.error(problem.code, problem.message, mark)
-                value = None
+        except YamlProblem as problem:
+            self.error(problem.code, problem.message, mark)
+            value = None
         if ev.anchor is not None:
             self.anchors[ev.anchor] = (value, 1)
         self.add(value, 1, mark)
@@ -356,6 +368,8 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
         if line:
             mark = Mark(line, column)
         return fail("yaml-syntax", _reader_message(exc), mark)
+    except UnicodeError:  # lone surrogates in a str
+        return fail("yaml-syntax", "the text is not valid Unicode (a lone surrogate)", Mark(1, 1))
     except (RecursionError, MemoryError):  # pragma: no cover - bounded above
         return fail("yaml-too-large", "the document is too complex to read", Mark(1, 1))
     return doc, diagnostics

@@ -185,7 +185,23 @@ class _Analyzer:
                         key=True,
                     )
                     continue
-                self.check_literal_bounds(value, d.facts.get(fact), (*where, "set", fact))
+                spec = d.facts.get(fact)
+                self.check_literal_bounds(value, spec, (*where, "set", fact))
+                if (
+                    spec is not None
+                    and spec.type == "enum"
+                    and isinstance(value, str)
+                    and value.strip().isidentifier()
+                    and value.strip() not in fact_types
+                    and value.strip() not in spec.values
+                ):
+                    self.report(
+                        "guard-type",
+                        f"{value.strip()!r} is not one of the values {list(spec.values)} "
+                        f"of {fact!r} (nor a fact)",
+                        (*where, "set", fact),
+                    )
+                    continue
                 source = _effect_source(value, d.facts.get(fact))
                 compiled = self.expression(
                     source,
@@ -245,7 +261,9 @@ class _Analyzer:
                             f"transition {t.event!r} leaves final state {src!r}",
                             ("transitions", i, "from", j),
                         )
-            sources = [s for s in expand_sources(t.from_, d.states) if s in d.states]
+            sources = list(
+                dict.fromkeys(s for s in expand_sources(t.from_, d.states) if s in d.states)
+            )
             ambiguous_with: list[str] = []
             for src in sources:
                 earlier = by_source.setdefault((t.event, src), [])
@@ -336,8 +354,9 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     analyzer = _Analyzer(parsed, definition)
     analyzer.check_names()
     analyzer.check_references()
-    if parsed.complete:
+    if parsed.graph_complete:
         analyzer.check_graph()
+    if parsed.references_complete:
         analyzer.check_unused()
     parsed.diagnostics.extend(analyzer.diagnostics)
     parsed.diagnostics.sort(key=sort_key)

@@ -17,13 +17,14 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from coachflow._yaml import Mark, YamlDocument, read_yaml
+from coachflow._yaml import Mark, YamlDocument, YamlProblem, _resolve_plain, read_yaml
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition
 
 COLLECTIONS = ("roles", "facts", "consents", "states")
 """Top-level mappings whose entries can be dropped one by one when they are invalid."""
 LISTS = ("transitions",)
+PLACEHOLDERS: dict[str, Any] = {"coachflow": FORMAT_VERSION, "id": "invalid", "version": 1}
 OPTIONAL_TOP = ("title", "description", "predicates", "facts", "consents", "started_by")
 
 
@@ -38,14 +39,25 @@ class ParsedDefinition:
     diagnostics: list[Diagnostic]
     dropped: dict[str, set[str]] = field(default_factory=dict)
     transition_index: tuple[int, ...] = ()
+    dropped_transitions: frozenset[int] = frozenset()
 
     @property
-    def complete(self) -> bool:
-        """True when nothing was left out: the definition is the whole file."""
+    def graph_complete(self) -> bool:
+        """True when no state and no transition was left out (graph checks are sound)."""
         return (
             self.definition is not None
-            and not any(self.dropped.values())
-            and len(self.transition_index) == len(self.definition.transitions)
+            and not self.dropped.get("states")
+            and not self.dropped_transitions
+        )
+
+    @property
+    def references_complete(self) -> bool:
+        """True when everything that refers to roles, facts and consents is present, so
+        'unused' warnings are sound."""
+        return (
+            self.definition is not None
+            and not self.dropped_transitions
+            and not self.dropped.get("consents")
         )
 
     def locate(self, path: tuple[Any, ...], key: bool = False) -> Mark:
@@ -104,6 +116,8 @@ def _salvage(result: ParsedDefinition, data: dict[str, Any], errors: list[Any]) 
             bad_transitions.add(loc[1])
         elif head in OPTIONAL_TOP:
             pruned.pop(str(head), None)
+        elif head in PLACEHOLDERS:
+            pruned[str(head)] = PLACEHOLDERS[str(head)]  # no later check reads it
         else:
             return  # a required top-level value is wrong: nothing more to check
     for name, keys in dropped.items():
@@ -119,6 +133,7 @@ def _salvage(result: ParsedDefinition, data: dict[str, Any], errors: list[Any]) 
         return
     result.dropped = dropped
     result.transition_index = index
+    result.dropped_transitions = frozenset(bad_transitions)
 
 
 # --- pydantic errors -> diagnostics ---------------------------------------------------------
@@ -150,6 +165,20 @@ def _schema_diagnostics(errors: list[Any], doc: YamlDocument, path: str) -> list
     return out
 
 
+def _without_tags(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[Any, ...]:
+    """``loc`` without pydantic's discriminator tags (``('facts', 'n', 'int', 'min')``
+    becomes ``('facts', 'n', 'min')``), so it can be followed through the data."""
+    out: list[Any] = []
+    node: Any = doc.data
+    for comp in loc:
+        child, mark, _ = doc.step(node, comp)
+        if mark is None and _is_discriminator_tag(node, comp):
+            continue
+        out.append(comp)
+        node = child
+    return tuple(out)
+
+
 def _data_prefix(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[tuple[Any, ...], int]:
     """The part of ``loc`` that exists in the data, and the index of the first
     component that does not (pydantic's union tags), or -1."""
@@ -168,9 +197,9 @@ def _group_union_errors(
     member; they are merged into a single 'expected X or Y' message."""
     results: list[tuple[tuple[Any, ...], str, bool]] = []
     unions: dict[tuple[Any, ...], list[Any]] = {}
-    failing = [tuple(e["loc"]) for e in errors]
+    failing = [_without_tags(tuple(e["loc"]), doc) for e in errors]
     for err in errors:
-        loc = tuple(err["loc"])
+        loc = _without_tags(tuple(err["loc"]), doc)
         if err["type"] == "too_short" and any(
             len(other) > len(loc) and other[: len(loc)] == loc for other in failing
         ):
@@ -258,7 +287,7 @@ def _message(
         return prefix, f"missing required key {name!r} in {_where(prefix)}", False
     if kind == "extra_forbidden":
         name = loc[-1]
-        allowed = _allowed_keys(loc[:-1])
+        allowed = _allowed_keys(tuple(err["loc"])[:-1])
         listing = f"; allowed: {', '.join(allowed)}" if allowed else ""
         return prefix, f"unknown key {name!r} in {_where(prefix[:-1])}{listing}", True
     at_key = gap >= 0 and loc[gap] == "[key]"
@@ -291,11 +320,15 @@ def _message(
     if kind in _TYPE_WORDS:
         return prefix, f"expected {_TYPE_WORDS[kind]}, got {_show(value)}", at_key
     if kind == "too_short":
-        return prefix, f"{_where(prefix)} must not be empty", False
+        if len(prefix) <= 1 or (prefix[0] in COLLECTIONS and len(prefix) == 2):
+            return prefix, f"{_where(prefix)} must not be empty", False
+        return prefix, f"{prefix[-1]!r} in {_where(prefix[:-1])} must not be empty", False
     if kind in ("greater_than", "greater_than_equal"):
         return prefix, f"expected a positive integer, got {_show(value)}", False
     if kind in ("value_error", "assertion_error"):
         return prefix, str(err["msg"]).removeprefix("Value error, "), False
+    if kind == "invalid_key":
+        return prefix, f"mapping keys must be strings, got {_show(value)}", True
     if kind == "finite_number":
         return prefix, "expected a finite number", False
     return prefix, str(err["msg"]), at_key
@@ -364,10 +397,32 @@ def definition_data(definition: Definition) -> dict[str, Any]:
     return data
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes strings so that :func:`read_yaml` reads them back as the same strings."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = None
+    try:
+        as_read = _resolve_plain(value)
+    except YamlProblem:
+        as_read = None
+    if not isinstance(as_read, str) or any(c in value for c in "\x85\u2028\u2029"):
+        style = '"'  # would read back as a number, bool or null, or break a line
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def dump_definition(definition: Definition, *, header: str | None = None) -> str:
     """The definition as YAML text that :func:`parse_definition` reads back equal."""
-    text = yaml.safe_dump(
-        definition_data(definition), sort_keys=False, allow_unicode=True, width=100
+    text = yaml.dump(
+        definition_data(definition),
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
     )
     return (header + "\n" if header else "") + text
 

@@ -48,8 +48,6 @@ LanguageCode = Annotated[
     str, StringConstraints(strict=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]+)*$")
 ]
 
-Text = StrictStr | dict[LanguageCode, StrictStr]
-"""A human text: a string (Dutch) or a mapping of language code to string."""
 
 FactType = Literal["bool", "int", "str", "date", "enum"]
 FACT_TYPES: tuple[str, ...] = ("bool", "int", "str", "date", "enum")
@@ -72,6 +70,37 @@ IsoDate = Annotated[
     BeforeValidator(parse_date),
     WithJsonSchema({"type": "string", "format": "date"}),
 ]
+
+
+class FrozenDict(dict[Any, Any]):
+    """A dict that refuses changes: the mappings of a definition are read-only."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a definition is immutable; its mappings cannot be changed")
+
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+def _freeze(value: dict[Any, Any]) -> dict[Any, Any]:
+    return FrozenDict(value)
+
+
+Frozen = AfterValidator(_freeze)
+
+Text = StrictStr | Annotated[dict[LanguageCode, StrictStr], Frozen]
+"""A human text: a string (Dutch) or a mapping of language code to string."""
 
 
 def text_of(value: Text | None, language: str = DEFAULT_LANGUAGE) -> str | None:
@@ -245,8 +274,8 @@ class Transition(_Described):
     to: Ident
     by: Annotated[tuple[Ident, ...], Field(min_length=1)]
     when: StrictStr | None = None
-    input: dict[Ident, InputField] = Field(default_factory=dict)
-    set: dict[Ident, EffectValue] = Field(default_factory=dict)
+    input: Annotated[dict[Ident, InputField], Frozen] = Field(default_factory=FrozenDict)
+    set: Annotated[dict[Ident, EffectValue], Frozen] = Field(default_factory=FrozenDict)
 
     @property
     def from_any(self) -> bool:
@@ -263,13 +292,13 @@ class Definition(_Described):
     coachflow: Literal[1]
     id: DefinitionId
     version: Annotated[StrictInt, Field(gt=0)]
-    roles: Annotated[dict[Ident, Role], Field(min_length=1)]
+    roles: Annotated[dict[Ident, Role], Field(min_length=1), Frozen]
     started_by: Annotated[tuple[Ident, ...], Field(min_length=1)] | None = None
-    facts: dict[Ident, Fact] = Field(default_factory=dict)
-    consents: dict[Ident, Consent] = Field(default_factory=dict)
+    facts: Annotated[dict[Ident, Fact], Frozen] = Field(default_factory=FrozenDict)
+    consents: Annotated[dict[Ident, Consent], Frozen] = Field(default_factory=FrozenDict)
     predicates: tuple[Ident, ...] = ()
     initial: Ident
-    states: Annotated[dict[Ident, State], Field(min_length=1)]
+    states: Annotated[dict[Ident, State], Field(min_length=1), Frozen]
     transitions: Annotated[tuple[Transition, ...], Field(min_length=1)]
 
     # -- derived views (computed once; the model is frozen) --
@@ -308,7 +337,7 @@ def expand_sources(from_: str | tuple[str, ...], states: dict[str, State]) -> tu
         return tuple(name for name, s in states.items() if not s.final)
     if isinstance(from_, str):
         return (from_,)
-    return tuple(from_)
+    return tuple(dict.fromkeys(from_))  # a state listed twice leaves once
 
 
 def build_graph(
