@@ -47,8 +47,9 @@ if TYPE_CHECKING:
         validate_file,
         validate_text,
     )
+    from coachflow.confidentiality import REDACTED
     from coachflow.engine import Engine, Explanation
-    from coachflow.io import dump_definition
+    from coachflow.io import dump_definition, load_calendar
     from coachflow.model import (
         Consent,
         Definition,
@@ -57,10 +58,19 @@ if TYPE_CHECKING:
         Transition,
         definition_json_schema,
     )
+    from coachflow.schedule import AgendaItem, Holiday, SchoolCalendar, builtin_calendar
+    from coachflow.schedule import to_ical as agenda_to_ical
 
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AgendaItem": "coachflow.schedule",
+    "Holiday": "coachflow.schedule",
+    "REDACTED": "coachflow.confidentiality",
+    "SchoolCalendar": "coachflow.schedule",
+    "agenda_to_ical": "coachflow.schedule:to_ical",
+    "builtin_calendar": "coachflow.schedule",
+    "load_calendar": "coachflow.io",
     "Engine": "coachflow.engine",
     "Explanation": "coachflow.engine",
     "check_definition": "coachflow._load",
@@ -81,10 +91,11 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'coachflow' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, _, attribute = target.partition(":")
+    value = getattr(importlib.import_module(module), attribute or name)
     globals()[name] = value
     return value
 
@@ -94,6 +105,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AgendaItem",
     "Clock",
     "CoachflowError",
     "Consent",
@@ -106,13 +118,16 @@ __all__ = [
     "FixedClock",
     "GuardFailed",
     "HistoryRecord",
+    "Holiday",
     "InvalidInput",
     "MemoryStore",
     "NotAllowedInState",
     "NotPermitted",
     "PredicateError",
+    "REDACTED",
     "Reason",
     "Role",
+    "SchoolCalendar",
     "Severity",
     "State",
     "Store",
@@ -127,9 +142,12 @@ __all__ = [
     "UnknownTrajectory",
     "VersionConflict",
     "__version__",
+    "agenda_to_ical",
+    "builtin_calendar",
     "check_definition",
     "definition_json_schema",
     "dump_definition",
+    "load_calendar",
     "load_definition",
     "load_definition_versions",
     "load_definitions",

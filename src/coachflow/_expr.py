@@ -204,7 +204,7 @@ class _Checker:
                 )
             self.inputs.add(attr)
             return inputs[attr], _input(attr)
-        if prefix in ("done", "count") and self.scope.activities:
+        if prefix in ("done", "count"):
             if attr not in self.scope.activities:
                 return self.fail("unknown-activity", f"unknown activity {attr!r}")
             self.activities.add(attr)

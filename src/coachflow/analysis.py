@@ -43,6 +43,7 @@ class CompiledTransition:
 class CompiledDefinition:
     definition: Definition
     transitions: list[CompiledTransition] = field(default_factory=list)
+    activity_guards: dict[str, Compiled | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -54,6 +55,7 @@ class _Analyzer:
     used_facts: set[str] = field(default_factory=set)
     used_consents: set[str] = field(default_factory=set)
     compiled: list[CompiledTransition] = field(default_factory=list)
+    scope_base: tuple[Any, ...] = ()
 
     def report(
         self,
@@ -151,6 +153,8 @@ class _Analyzer:
             fact_types[name] = ANY
         consents = frozenset(self.known("consents", d.consents))
         predicates = frozenset(d.predicates)
+        activities = frozenset(self.known("activities", d.activities))
+        self.scope_base = (fact_types, consents, predicates, activities)
         for i, t in self.transitions():
             where = ("transitions", i)
             if isinstance(t.from_, tuple):
@@ -170,7 +174,9 @@ class _Analyzer:
                 consents=consents,
                 predicates=predicates,
                 inputs={n: type_of_spec(s) for n, s in t.input.items()},
+                activities=activities,
             )
+            self.check_fields(t.input, (*where, "input"))
             guard = None
             if t.when is not None:
                 guard = self.expression(t.when, scope, BOOL, "the guard", (*where, "when"))
@@ -212,6 +218,15 @@ class _Analyzer:
                 )
                 if compiled is not None:
                     effects[fact] = compiled
+                    leaked = sorted(n for n in compiled.inputs if t.input[n].confidential)
+                    if leaked:
+                        self.report(
+                            "confidential-effect",
+                            f"the value for {fact!r} copies the confidential input "
+                            f"{', '.join(map(repr, leaked))} into a fact, which every "
+                            "participant can read",
+                            (*where, "set", fact),
+                        )
             self.compiled.append(CompiledTransition(i, guard, effects))
 
     def check_literal_bounds(self, value: Any, spec: Any, path: tuple[Any, ...]) -> None:
@@ -236,6 +251,117 @@ class _Analyzer:
         for problem in result.problems:
             self.report(problem.code, problem.message, path)
         return result if result.ok else None
+
+    # -- activities and confidential fields ---------------------------------------------
+
+    def check_fields(self, fields: Mapping[str, Any], path: tuple[Any, ...]) -> None:
+        """``visible_to`` and ``disclose_to`` of input fields."""
+        roles = self.known("roles", self.definition.roles)
+        consents = self.known("consents", self.definition.consents)
+        for name, spec in fields.items():
+            where = (*path, name)
+            for j, role in enumerate(spec.visible_to or ()):
+                self.used_roles.add(role)
+                if role not in roles:
+                    self.report("unknown-role", f"unknown role {role!r}", (*where, "visible_to", j))
+            for role, consent in spec.disclose_to.items():
+                self.used_roles.add(role)
+                self.used_consents.add(consent)
+                if role not in roles:
+                    self.report(
+                        "unknown-role",
+                        f"unknown role {role!r}",
+                        (*where, "disclose_to", role),
+                        key=True,
+                    )
+                if consent not in consents:
+                    self.report(
+                        "ungrantable-consent",
+                        f"field {name!r} is disclosed to {role!r} through consent "
+                        f"{consent!r}, which is not declared, so no role can grant it "
+                        "(the field is never disclosed)",
+                        (*where, "disclose_to", role),
+                        severity=WARNING,
+                    )
+
+    def check_activities(self) -> dict[str, Compiled | None]:
+        d = self.definition
+        roles = self.known("roles", d.roles)
+        states = self.known("states", d.states)
+        fact_types, consents, predicates, activities = self.scope_base
+        guards: dict[str, Compiled | None] = {}
+        for name, activity in d.activities.items():
+            where = ("activities", name)
+            for j, role in enumerate(activity.by):
+                self.used_roles.add(role)
+                if role not in roles:
+                    self.report("unknown-role", f"unknown role {role!r}", (*where, "by", j))
+            for role in activity.hours:
+                self.used_roles.add(role)
+                if role not in roles:
+                    self.report(
+                        "unknown-role",
+                        f"hours are given for unknown role {role!r}",
+                        (*where, "hours", role),
+                        key=True,
+                    )
+            for j, state in enumerate(activity.during or ()):
+                if state not in states:
+                    self.report("unknown-state", f"unknown state {state!r}", (*where, "during", j))
+                elif state in d.final_states:
+                    self.report(
+                        "during-final",
+                        f"activity {name!r} cannot be recorded in final state {state!r}: "
+                        "a trajectory that has ended takes no more records",
+                        (*where, "during", j),
+                    )
+            self.check_due(name, activity, (*where, "due"))
+            self.check_fields(activity.input, (*where, "input"))
+            guard = None
+            if activity.when is not None:
+                scope = Scope(
+                    facts=fact_types,
+                    consents=consents,
+                    predicates=predicates,
+                    inputs={n: type_of_spec(s) for n, s in activity.input.items()},
+                    activities=activities,
+                )
+                guard = self.expression(activity.when, scope, BOOL, "the guard", (*where, "when"))
+            guards[name] = guard
+        return guards
+
+    def check_due(self, name: str, activity: Any, path: tuple[Any, ...]) -> None:
+        d = self.definition
+        due = activity.due
+        if due is None:
+            return
+        if due.fact is not None:
+            spec = d.facts.get(due.fact)
+            if spec is None and due.fact not in self.parsed.dropped.get("facts", set()):
+                self.report("unknown-fact", f"unknown fact {due.fact!r}", (*path, "fact"))
+            elif spec is not None and spec.type != "date":
+                self.report(
+                    "bad-due",
+                    f"activity {name!r} is due on fact {due.fact!r}, which is a "
+                    f"{spec.type}, not a date",
+                    (*path, "fact"),
+                )
+            self.used_facts.add(due.fact)
+        if due.week is not None and activity.during:
+            spans = [d.states[s].weeks for s in activity.during if s in d.states]
+            if (
+                spans
+                and all(w is not None for w in spans)
+                and not any(w.from_ <= due.week <= w.to for w in spans if w is not None)
+            ):
+                windows = ", ".join(f"{w.from_}-{w.to}" for w in spans if w is not None)
+                self.report(
+                    "due-outside-during",
+                    f"activity {name!r} is due in week {due.week}, but its states "
+                    f"{', '.join(activity.during)} hold in weeks {windows} only",
+                    (*path, "week"),
+                    severity=WARNING,
+                )
 
     # -- the graph ------------------------------------------------------------------------
 
@@ -354,6 +480,7 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     analyzer = _Analyzer(parsed, definition)
     analyzer.check_names()
     analyzer.check_references()
+    activity_guards = analyzer.check_activities()
     if parsed.graph_complete:
         analyzer.check_graph()
     if parsed.references_complete:
@@ -362,4 +489,4 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     parsed.diagnostics.sort(key=sort_key)
     if any(d.is_error for d in parsed.diagnostics):
         return None
-    return CompiledDefinition(definition, analyzer.compiled)
+    return CompiledDefinition(definition, analyzer.compiled, activity_guards)

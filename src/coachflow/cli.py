@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -43,7 +44,76 @@ def _build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
     schema.set_defaults(handler=_cmd_schema)
+
+    graph = sub.add_parser("graph", help="print a state diagram of a definition")
+    graph.add_argument("file", metavar="FILE")
+    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.set_defaults(handler=_cmd_graph)
+
+    workload = sub.add_parser(
+        "workload", help="hours per role for a number of trajectories of a definition"
+    )
+    workload.add_argument("file", metavar="FILE")
+    workload.add_argument("--count", type=_positive, default=1, metavar="N")
+    workload.add_argument("--format", choices=("text", "json"), default="text")
+    workload.set_defaults(handler=_cmd_workload)
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _load_one(path: str) -> Any:
+    """The definition in ``path``; prints why not and returns None."""
+    from coachflow._load import load_definition
+    from coachflow.errors import DefinitionError
+
+    try:
+        return load_definition(path)
+    except FileNotFoundError:
+        _fail(f"no such file: {path}", EXIT_USAGE)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE)
+    except DefinitionError as exc:
+        for d in exc.diagnostics:
+            print(d.format(), file=sys.stderr)
+        _fail(f"{path} is not a valid definition (run coachflow validate {path})", EXIT_FAILED)
+    return None
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    from coachflow.diagram import to_dot, to_mermaid
+
+    definition = _load_one(args.file)
+    if definition is None:
+        return EXIT_USAGE if not os.path.exists(args.file) else EXIT_FAILED
+    sys.stdout.write(to_mermaid(definition) if args.format == "mermaid" else to_dot(definition))
+    return EXIT_OK
+
+
+def _cmd_workload(args: argparse.Namespace) -> int:
+    definition = _load_one(args.file)
+    if definition is None:
+        return EXIT_USAGE if not os.path.exists(args.file) else EXIT_FAILED
+    hours = definition.workload(args.count)
+    if args.format == "json":
+        json.dump({"definition": definition.id, "count": args.count, "hours": hours}, sys.stdout)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    print(f"{definition.id} version {definition.version}, {args.count} trajectories:")
+    width = max((len(r) for r in hours), default=4)
+    for role, total in hours.items():
+        print(f"  {role:{width}}  {total:8.2f} h")
+    if not hours:
+        print("  (no activity declares hours)")
+    return EXIT_OK
 
 
 def _plural(n: int, word: str) -> str:

@@ -18,6 +18,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -30,6 +31,7 @@ from coachflow._load import compile_definition, load_definition_versions
 from coachflow._values import Fields
 from coachflow.analysis import CompiledDefinition
 from coachflow.clock import Clock, SystemClock, checked_now
+from coachflow.confidentiality import redact
 from coachflow.errors import (
     ConsentError,
     GuardFailed,
@@ -43,7 +45,8 @@ from coachflow.errors import (
     UnknownEvent,
     VersionConflict,
 )
-from coachflow.model import Definition, Transition
+from coachflow.model import Definition, Transition, parse_date
+from coachflow.schedule import AgendaItem, SchoolCalendar, agenda, most_urgent_first
 from coachflow.trajectory import (
     HistoryRecord,
     MemoryStore,
@@ -93,6 +96,15 @@ class _Step:
     """(fact, expression, min, max): the checker guarantees the type; bounds are
     checked when the effect runs."""
     inputs: Mapping[str, Any]
+    fields: Fields
+
+
+@dataclass(frozen=True, slots=True)
+class _ActivityRule:
+    name: str
+    by: tuple[str, ...]
+    states: frozenset[str]
+    guard: Compiled | None
     fields: Fields
 
 
@@ -179,7 +191,7 @@ def _condition(step: _Step, event_data: Any) -> bool:
         values = checked
     trajectory = carrier.trajectory
     facts = trajectory.facts
-    ctx = EvalContext(facts, trajectory.consents, values, carrier.predicate)
+    ctx = EvalContext(facts, trajectory.consents, values, carrier.predicate, trajectory.counts)
     guard = step.guard
     checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
     if checks_guard and guard is not None and not guard.fn(ctx):
@@ -289,6 +301,16 @@ class _Runtime:
             s: tuple(sorted(set(es), key=order.__getitem__)) for s, es in events_from.items()
         }
         self.facts = Fields(d.facts, what="fact")
+        self.activities = {
+            name: _ActivityRule(
+                name=name,
+                by=activity.by,
+                states=frozenset(d.activity_states(name)),
+                guard=compiled.activity_guards.get(name),
+                fields=Fields(activity.input, what="input"),
+            )
+            for name, activity in d.activities.items()
+        }
 
 
 _STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
@@ -319,6 +341,8 @@ class Engine:
     :class:`Definition` objects, or None for the built-in definitions. ``store``: where
     trajectories are kept (default: a :class:`MemoryStore`). ``clock``: any object with
     ``now()`` returning a timezone-aware datetime (default: the system clock, UTC).
+    ``calendar``: the school calendar new trajectories use (default: none, so weeks are
+    plain calendar weeks); ``start(..., calendar=...)`` overrides it per trajectory.
     """
 
     def __init__(
@@ -327,9 +351,11 @@ class Engine:
         *,
         store: Store | None = None,
         clock: Clock | None = None,
+        calendar: SchoolCalendar | None = None,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
+        self.calendar = calendar
         self._runtimes: dict[tuple[str, int], _Runtime] = {}
         self._newest: dict[str, int] = {}
         self._predicates: dict[str, Predicate] = {}
@@ -395,9 +421,25 @@ class Engine:
 
     # -- reading -------------------------------------------------------------------------
 
-    def get(self, trajectory_id: str) -> Trajectory:
-        """The current snapshot of a trajectory."""
-        return self.store.load(trajectory_id)
+    def get(self, trajectory_id: str, *, viewer: str | None = None) -> Trajectory:
+        """The current snapshot of a trajectory.
+
+        With ``viewer``, its history shows only what that person may read now: every
+        confidential value they may not read is replaced by ``REDACTED``. Without it the
+        snapshot holds everything - for trusted server code only, never to hand to a
+        person as it is.
+        """
+        t = self.store.load(trajectory_id)
+        if viewer is None:
+            return t
+        definition = self._runtime(t.definition_id, t.definition_version).definition
+        return t.with_history(redact(definition, t, viewer))
+
+    def history(
+        self, trajectory_id: str, *, viewer: str | None = None
+    ) -> tuple[HistoryRecord, ...]:
+        """The history (as ``viewer`` may see it now; see :meth:`get`)."""
+        return self.get(trajectory_id, viewer=viewer).history
 
     def trajectories(self) -> Iterator[Trajectory]:
         """Every stored trajectory."""
@@ -448,8 +490,14 @@ class Engine:
         facts: Mapping[str, Any] | None = None,
         trajectory_id: str | None = None,
         version: int | None = None,
+        start_date: date | str | None = None,
+        calendar: SchoolCalendar | None = None,
     ) -> Trajectory:
-        """Start a trajectory of the newest (or the given) version of a definition."""
+        """Start a trajectory of the newest (or the given) version of a definition.
+
+        ``start_date``: the day week 1 holds (default: today, by the engine's clock).
+        ``calendar``: its school calendar (default: the engine's).
+        """
         runtime = self._runtime(definition_id, version)
         d = runtime.definition
         bound, problems = _check_participants(d, participants)
@@ -479,6 +527,11 @@ class Engine:
             )
         tid = trajectory_id if trajectory_id is not None else uuid.uuid4().hex
         now = checked_now(self.clock)
+        try:
+            first_day = now.date() if start_date is None else parse_date(start_date)
+        except ValueError as exc:
+            raise InvalidInput(f"start_date: {exc}", fields=["start_date"], **context) from None
+        used_calendar = calendar if calendar is not None else self.calendar
         # the snapshot and its 'started' record share these read-only mappings
         fact_map = MappingProxyType(initial_facts)
         people = MappingProxyType(bound)
@@ -496,6 +549,8 @@ class Engine:
                     "definition_version": d.version,
                     "participants": people,
                     "consents": consents,
+                    "start_date": first_day,
+                    "calendar": used_calendar.as_data() if used_calendar else None,
                 }
             ),
             changes=fact_map,
@@ -511,6 +566,8 @@ class Engine:
             version=0,
             started_at=now,
             node=history_node([record]),
+            start_date=first_day,
+            calendar=used_calendar,
         )
         self.store.create(trajectory)
         return trajectory
@@ -576,6 +633,131 @@ class Engine:
                 expected=old.version,
                 actual=exc.actual,
             ) from None
+
+    def record_activity(
+        self,
+        trajectory_id: str,
+        activity: str,
+        *,
+        actor: str,
+        on: date | str | None = None,
+        input: Mapping[str, Any] | None = None,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Record that ``activity`` took place ``on`` a day (default: today).
+
+        All or nothing, like :meth:`fire`: an unknown activity (``UnknownEvent``), a
+        state it does not belong to (``NotAllowedInState``), a person without a role in
+        its ``by`` (``NotPermitted``), bad input or day (``InvalidInput``) or a false
+        ``when`` (``GuardFailed``) changes nothing.
+        """
+        t = self.store.load(trajectory_id)
+        context: dict[str, Any] = {"trajectory_id": t.id, "event": activity, "actor": actor}
+        if expected_version is not None and expected_version != t.version:
+            raise _conflict(t, activity, actor, expected_version)
+        runtime = self._runtime(t.definition_id, t.definition_version)
+        rule = runtime.activities.get(activity)
+        if rule is None:
+            known = ", ".join(runtime.activities) or "none"
+            raise UnknownEvent(
+                f"{t.definition_id!r} has no activity {activity!r} (activities: {known})",
+                **context,
+            )
+        if t.state not in rule.states:
+            raise NotAllowedInState(
+                f"{activity!r} cannot be recorded in state {t.state!r} (only in "
+                f"{', '.join(sorted(rule.states)) or 'no state'})",
+                **context,
+            )
+        roles = t.roles_of(actor)
+        role = next((r for r in rule.by if r in roles), None)
+        if role is None:
+            raise NotPermitted(
+                f"{activity!r} is recorded by {', '.join(rule.by)}; this person holds "
+                f"{', '.join(roles) or 'no role'}",
+                **context,
+            )
+        today = checked_now(self.clock).date()
+        try:
+            day = today if on is None else parse_date(on)
+        except ValueError as exc:
+            raise InvalidInput(f"on: {exc}", fields=["on"], **context) from None
+        if day < t.start_date or day > today:
+            raise InvalidInput(
+                f"on: {day} is outside the trajectory's time (from {t.start_date} to "
+                f"today, {today})",
+                fields=["on"],
+                **context,
+            )
+        values, problems = rule.fields.check(input)
+        if problems:
+            raise InvalidInput(
+                "; ".join(problems.values()),
+                fields=list(problems),
+                reasons=[Reason("invalid-input", p) for p in problems.values()],
+                **context,
+            )
+        if rule.guard is not None:
+            ctx = EvalContext(
+                t.facts,
+                t.consents,
+                values,
+                lambda name: self._call_predicate(t, name),
+                t.counts,
+            )
+            if not rule.guard.fn(ctx):
+                read = _guard_values(rule.guard, ctx)
+                shown = ", ".join(f"{k}={v!r}" for k, v in read.items())
+                raise GuardFailed(
+                    f"guard {rule.guard.source!r} is false" + (f" ({shown})" if shown else ""),
+                    guard=rule.guard.source,
+                    values=read,
+                    **context,
+                )
+        kept = {k: v for k, v in values.items() if v is not None}
+        record = HistoryRecord(
+            t.version + 1,
+            checked_now(self.clock),
+            actor,
+            role,
+            "activity",
+            activity,
+            t.state,
+            t.state,
+            MappingProxyType(kept) if kept else _EMPTY,
+            _EMPTY,
+            day,
+        )
+        new = t.evolve(record, counts={**t.counts, activity: t.counts.get(activity, 0) + 1})
+        self._commit(new, t, activity, actor)
+        return new
+
+    def agenda(self, trajectory_id: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
+        """Every activity of a trajectory with its due date and status on ``as_of``
+        (default: today), in the definition's order."""
+        t = self.store.load(trajectory_id)
+        definition = self._runtime(t.definition_id, t.definition_version).definition
+        return agenda(definition, t, self._day(as_of), t.calendar)
+
+    def agenda_for(self, person: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
+        """What ``person`` is responsible for, across every stored trajectory, most
+        urgent first (items already done are left out)."""
+        day = self._day(as_of)
+        items: list[AgendaItem] = []
+        for t in self.store.with_participant(person):
+            roles = set(t.roles_of(person))
+            definition = self._runtime(t.definition_id, t.definition_version).definition
+            items.extend(
+                item
+                for item in agenda(definition, t, day, t.calendar)
+                if item.status != "done" and roles.intersection(item.roles)
+            )
+        return most_urgent_first(items)
+
+    def _day(self, value: date | str | None) -> date:
+        if value is None:
+            return checked_now(self.clock).date()
+        return parse_date(value)
 
     def grant_consent(
         self, trajectory_id: str, consent: str, *, actor: str, expected_version: int | None = None

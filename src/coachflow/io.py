@@ -8,6 +8,7 @@ expressions and the graph are checked later, by :mod:`coachflow.analysis`.
 
 from __future__ import annotations
 
+import os
 import types
 import typing
 from collections.abc import Callable
@@ -19,9 +20,9 @@ from pydantic import BaseModel, ValidationError
 
 from coachflow._yaml import Mark, YamlDocument, YamlProblem, _resolve_plain, read_yaml
 from coachflow.diagnostics import ERROR, Diagnostic
-from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition
+from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition, parse_date
 
-COLLECTIONS = ("roles", "facts", "consents", "states")
+COLLECTIONS = ("roles", "facts", "consents", "states", "activities")
 """Top-level mappings whose entries can be dropped one by one when they are invalid."""
 LISTS = ("transitions",)
 PLACEHOLDERS: dict[str, Any] = {"coachflow": FORMAT_VERSION, "id": "invalid", "version": 1}
@@ -428,3 +429,78 @@ def dump_definition(definition: Definition, *, header: str | None = None) -> str
 
 
 Locator = Callable[[tuple[Any, ...], bool], Mark]
+
+
+# --- school calendars ------------------------------------------------------------------------
+
+
+def parse_calendar(source: str | bytes, path: str = "<string>") -> tuple[Any, list[Diagnostic]]:
+    """A :class:`~coachflow.schedule.SchoolCalendar` from YAML text, and the problems::
+
+    calendar: 1
+    name: Schooljaar 2026-2027, regio midden
+    region: midden
+    holidays:
+      - {name: Herfstvakantie, from: 2026-10-17, to: 2026-10-25}
+    """
+    from coachflow.schedule import Holiday, SchoolCalendar
+
+    document, diagnostics = read_yaml(source, path)
+    data = document.data
+
+    def problem(message: str, loc: tuple[Any, ...] = ()) -> None:
+        mark = document.locate(loc) if document.data is not None else Mark(1, 1)
+        diagnostics.append(
+            Diagnostic("schema", ERROR, message, path, mark.line or 1, mark.column or 1)
+        )
+
+    if diagnostics:
+        return None, diagnostics
+    if not isinstance(data, dict):
+        problem("a calendar file must be a mapping (calendar, name, holidays)")
+        return None, diagnostics
+    for key in data:
+        if key not in ("calendar", "name", "region", "holidays"):
+            problem(f"unknown key {key!r}; allowed: calendar, name, region, holidays", (key,))
+    if data.get("calendar") != 1:
+        problem("a calendar file starts with 'calendar: 1'", ("calendar",))
+    if not isinstance(data.get("name"), str):
+        problem("missing or bad 'name' (a string)", ("name",))
+    holidays = data.get("holidays", [])
+    parsed: list[Holiday] = []
+    if not isinstance(holidays, list):
+        problem("'holidays' must be a list", ("holidays",))
+        holidays = []
+    for i, h in enumerate(holidays):
+        if (
+            not isinstance(h, dict)
+            or set(h) - {"name", "from", "to"}
+            or not {"from", "to"} <= set(h)
+        ):
+            problem("a holiday is {name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD}", ("holidays", i))
+            continue
+        try:
+            start, end = parse_date(h["from"]), parse_date(h["to"])
+        except ValueError as exc:
+            problem(str(exc), ("holidays", i))
+            continue
+        if end < start:
+            problem(f"holiday ends ({end}) before it starts ({start})", ("holidays", i, "to"))
+            continue
+        parsed.append(Holiday(str(h.get("name", "vakantie")), start, end))
+    if any(d.is_error for d in diagnostics):
+        return None, diagnostics
+    region = data.get("region")
+    return SchoolCalendar(str(data["name"]), tuple(parsed), str(region) if region else None), []
+
+
+def load_calendar(path: str | os.PathLike[str]) -> Any:
+    """The school calendar in a YAML file; :class:`DefinitionError` lists its problems."""
+    from coachflow.errors import DefinitionError
+
+    name = os.fspath(path)
+    with open(name, "rb") as f:
+        calendar, problems = parse_calendar(f.read(), name)
+    if calendar is None:
+        raise DefinitionError(problems, name)
+    return calendar

@@ -21,6 +21,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     StringConstraints,
@@ -203,6 +204,14 @@ Fact = Annotated[BoolFact | IntFact | StrFact | DateFact | EnumFact, Field(discr
 
 class _InputMixin(_Model):
     required: StrictBool = False
+    visible_to: Annotated[tuple[Ident, ...], AfterValidator(_unique)] | None = None
+    """Roles that may read the value (default: every participant). The author always can."""
+    disclose_to: Annotated[dict[Ident, Ident], Frozen] = Field(default_factory=FrozenDict)
+    """Role -> consent: that role may read the value while the consent is granted."""
+
+    @property
+    def confidential(self) -> bool:
+        return self.visible_to is not None or bool(self.disclose_to)
 
 
 class BoolInput(BoolFact, _InputMixin):
@@ -255,8 +264,71 @@ class Consent(_Described):
     granted_by: Ident
 
 
+class WeekRange(_Model):
+    """The school weeks (of the trajectory) in which a state is expected to hold."""
+
+    from_: Annotated[StrictInt, Field(gt=0, alias="from")]
+    to: Annotated[StrictInt, Field(gt=0)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WeekRange:
+        if self.from_ > self.to:
+            raise ValueError(f"week {self.from_} comes after week {self.to}")
+        return self
+
+
 class State(_Described):
     final: StrictBool = False
+    weeks: WeekRange | None = None
+
+
+class Due(_Model):
+    """When a one-off activity is due: exactly one of ``week``, ``days``, ``fact``."""
+
+    week: Annotated[StrictInt, Field(gt=0)] | None = None
+    """The last day of that week of the trajectory (school weeks with a calendar)."""
+    days: Annotated[StrictInt, Field(ge=0)] | None = None
+    """That many days after the trajectory entered the activity's first ``during`` state."""
+    fact: Ident | None = None
+    """The date held by that (date) fact."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Due:
+        given = [k for k in ("week", "days", "fact") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "due takes exactly one of week, days or fact"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class Recurring(_Model):
+    """An activity that must happen at least ``at_least`` times every period."""
+
+    every: Literal["week", "month", "year"]
+    at_least: Annotated[StrictInt, Field(gt=0)] = 1
+
+
+Hours = Annotated[StrictFloat | StrictInt, Field(ge=0)]
+
+
+class Activity(_Described):
+    """Something people record while a trajectory runs: a visit, a talk, a report."""
+
+    by: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)]
+    during: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)] | None = None
+    when: StrictStr | None = None
+    due: Due | None = None
+    recurring: Recurring | None = None
+    hours: Annotated[dict[Ident, Hours], Frozen] = Field(default_factory=FrozenDict)
+    input: Annotated[dict[Ident, InputField], Frozen] = Field(default_factory=FrozenDict)
+
+    @model_validator(mode="after")
+    def _due_or_recurring(self) -> Activity:
+        if self.due is not None and self.recurring is not None:
+            raise ValueError("an activity is either due once (due) or recurring, not both")
+        return self
 
 
 Source = Annotated[str, StringConstraints(strict=True, pattern=r"^(\*|[a-z][a-z0-9_]*)$")]
@@ -300,6 +372,7 @@ class Definition(_Described):
     initial: Ident
     states: Annotated[dict[Ident, State], Field(min_length=1), Frozen]
     transitions: Annotated[tuple[Transition, ...], Field(min_length=1)]
+    activities: Annotated[dict[Ident, Activity], Frozen] = Field(default_factory=FrozenDict)
 
     # -- derived views (computed once; the model is frozen) --
 
@@ -326,6 +399,39 @@ class Definition(_Described):
         for t in self.transitions:
             if state in self.sources(t):
                 yield t
+
+    def activity_states(self, name: str) -> tuple[str, ...]:
+        """The states in which an activity can be recorded (default: every non-final)."""
+        during = self.activities[name].during
+        if during is None:
+            return tuple(n for n, s in self.states.items() if not s.final)
+        return during
+
+    def workload(self, count: int = 1) -> dict[str, float]:
+        """Hours per role for ``count`` trajectories: each activity's ``hours`` times how
+        often it happens (once; a recurring one ``at_least`` times per period over the
+        weeks its ``during`` states span, where those declare ``weeks``)."""
+        totals: dict[str, float] = dict.fromkeys(self.roles, 0.0)
+        for name, activity in self.activities.items():
+            times = self.occurrences(name)
+            for role, hours in activity.hours.items():
+                totals[role] = totals.get(role, 0.0) + hours * times * count
+        return {role: round(h, 2) for role, h in totals.items() if h}
+
+    def occurrences(self, name: str) -> float:
+        """How often an activity is expected to happen in one trajectory."""
+        activity = self.activities[name]
+        if activity.recurring is None:
+            return 1.0
+        weeks = 0
+        for state in self.activity_states(name):
+            span = self.states[state].weeks
+            if span is not None:
+                weeks += span.to - span.from_ + 1
+        if weeks == 0:
+            return float(activity.recurring.at_least)
+        per = {"week": 1.0, "month": 52 / 12, "year": 52.0}[activity.recurring.every]
+        return activity.recurring.at_least * max(1.0, round(weeks / per))
 
     def graph(self) -> nx.MultiDiGraph:
         """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source."""

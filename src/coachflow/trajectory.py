@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol
 
@@ -21,6 +21,7 @@ from coachflow.errors import TrajectoryExists, UnknownTrajectory, VersionConflic
 RecordKind = Literal[
     "started",
     "event",
+    "activity",
     "consent_granted",
     "consent_withdrawn",
     "assigned",
@@ -29,6 +30,7 @@ RecordKind = Literal[
 RECORD_KINDS: tuple[str, ...] = (
     "started",
     "event",
+    "activity",
     "consent_granted",
     "consent_withdrawn",
     "assigned",
@@ -39,7 +41,11 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class HistoryRecord(NamedTuple):
-    """One accepted change. ``seq`` is the trajectory's version right after it."""
+    """One accepted change. ``seq`` is the trajectory's version right after it.
+
+    For an ``activity`` record, ``event`` names the activity and ``on`` is the day it
+    took place.
+    """
 
     seq: int
     at: datetime
@@ -51,6 +57,7 @@ class HistoryRecord(NamedTuple):
     target: str | None = None
     input: Mapping[str, Any] = _EMPTY
     changes: Mapping[str, Any] = _EMPTY
+    on: date | None = None
 
 
 class _Node:
@@ -86,7 +93,9 @@ class Trajectory:
     """An immutable snapshot of one trajectory."""
 
     __slots__ = (
+        "_calendar",
         "_consents",
+        "_counts",
         "_definition_id",
         "_definition_version",
         "_facts",
@@ -95,6 +104,7 @@ class Trajectory:
         "_node",
         "_participants",
         "_people",
+        "_start_date",
         "_started_at",
         "_state",
         "_version",
@@ -114,6 +124,9 @@ class Trajectory:
         started_at: datetime,
         node: _Node | None = None,
         people: Mapping[str, tuple[str, ...]] | None = None,
+        start_date: date | None = None,
+        counts: Mapping[str, int] | None = None,
+        calendar: Any = None,
     ) -> None:
         self._id = id
         self._definition_id = definition_id
@@ -124,6 +137,9 @@ class Trajectory:
         self._participants = _frozen(participants)
         self._version = version
         self._started_at = started_at
+        self._start_date = start_date if start_date is not None else started_at.date()
+        self._counts = _frozen(counts or {})
+        self._calendar = calendar
         self._node = node
         self._people = people
         self._history: tuple[HistoryRecord, ...] | None = None
@@ -169,6 +185,21 @@ class Trajectory:
         return self._started_at
 
     @property
+    def start_date(self) -> date:
+        """The day week 1 of the trajectory holds (schedules count from it)."""
+        return self._start_date
+
+    @property
+    def counts(self) -> Mapping[str, int]:
+        """How often each activity was recorded (only those recorded at least once)."""
+        return self._counts
+
+    @property
+    def calendar(self) -> Any:
+        """The trajectory's school calendar (a ``SchoolCalendar``), or None."""
+        return self._calendar
+
+    @property
     def history(self) -> tuple[HistoryRecord, ...]:
         """Every accepted change, oldest first (``len(history) == version + 1``)."""
         cached = self._history
@@ -201,6 +232,7 @@ class Trajectory:
         facts: Mapping[str, Any] | None = None,
         consents: Mapping[str, bool] | None = None,
         participants: Mapping[str, tuple[str, ...]] | None = None,
+        counts: Mapping[str, int] | None = None,
     ) -> Trajectory:
         """The next snapshot: this one changed as ``record`` says."""
         new = _new_trajectory()
@@ -218,8 +250,19 @@ class Trajectory:
             new._people = None
         new._version = record.seq
         new._started_at = self._started_at
+        new._start_date = self._start_date
+        new._counts = self._counts if counts is None else _frozen(counts)
+        new._calendar = self._calendar
         new._node = _Node(record, self._node)
         new._history = None
+        return new
+
+    def with_history(self, records: Sequence[HistoryRecord]) -> Trajectory:
+        """The same snapshot showing ``records`` as its history (a redacted view)."""
+        new = self.evolve(records[-1]) if records else self
+        new._node = history_node(records)
+        new._version = self._version
+        new._counts = self._counts
         return new
 
     def as_dict(self) -> dict[str, Any]:
@@ -234,6 +277,8 @@ class Trajectory:
             "participants": {r: list(p) for r, p in self.participants.items()},
             "version": self.version,
             "started_at": self.started_at,
+            "start_date": self.start_date,
+            "counts": dict(self.counts),
         }
 
     def __eq__(self, other: object) -> bool:
@@ -284,6 +329,8 @@ def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
         version=first.seq,
         started_at=first.at,
         node=_Node(first, None),
+        start_date=first.input.get("start_date"),
+        calendar=_calendar_from(first.input.get("calendar")),
     )
     for r in records[1:]:
         if r.seq != t.version + 1:
@@ -291,6 +338,9 @@ def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
         if r.kind == "event":
             facts = {**t.facts, **r.changes} if r.changes else None
             t = t.evolve(r, state=r.target, facts=facts)
+        elif r.kind == "activity":
+            name = str(r.event)
+            t = t.evolve(r, counts={**t.counts, name: t.counts.get(name, 0) + 1})
         elif r.kind in ("consent_granted", "consent_withdrawn"):
             consents = {**t.consents, str(r.input["consent"]): r.kind == "consent_granted"}
             t = t.evolve(r, consents=consents)
@@ -306,6 +356,14 @@ def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
         else:
             t = t.evolve(r)
     return t
+
+
+def _calendar_from(data: Any) -> Any:
+    if data is None:
+        return None
+    from coachflow.schedule import SchoolCalendar
+
+    return data if isinstance(data, SchoolCalendar) else SchoolCalendar.from_data(data)
 
 
 # --- stores ---------------------------------------------------------------------------------
@@ -330,6 +388,10 @@ class Store(Protocol):
 
     def ids(self) -> Iterator[str]:
         """The id of every stored trajectory."""
+        ...
+
+    def with_participant(self, person: str) -> Iterator[Trajectory]:
+        """Every trajectory in which ``person`` holds a role."""
         ...
 
 
@@ -369,6 +431,11 @@ class MemoryStore:
 
     def ids(self) -> Iterator[str]:
         return iter(list(self._items))
+
+    def with_participant(self, person: str) -> Iterator[Trajectory]:
+        for t in list(self._items.values()):
+            if t.roles_of(person):
+                yield t
 
     def __len__(self) -> int:
         return len(self._items)

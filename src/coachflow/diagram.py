@@ -1,0 +1,64 @@
+"""State diagrams of definitions: Mermaid and Graphviz DOT, with guards and roles."""
+
+from __future__ import annotations
+
+from coachflow.model import Definition, text_of
+
+
+def _label(event: str, roles: tuple[str, ...], when: str | None) -> str:
+    text = f"{event} ({', '.join(roles)})"
+    if when:
+        text += f" [{' '.join(when.split())}]"
+    return text
+
+
+def to_mermaid(definition: Definition) -> str:
+    """A Mermaid ``stateDiagram-v2``: every transition an edge labelled
+    ``event (roles) [guard]``."""
+    lines = ["stateDiagram-v2"]
+    for name, state in definition.states.items():
+        title = text_of(state.title)
+        if title and title != name:
+            lines.append(f'    state "{_mermaid_text(title)}" as {name}')
+    lines.append(f"    [*] --> {definition.initial}")
+    for t in definition.transitions:
+        label = _mermaid_text(_label(t.event, t.by, t.when))
+        for source in definition.sources(t):
+            lines.append(f"    {source} --> {t.to}: {label}")
+    for name in definition.final_states:
+        lines.append(f"    {name} --> [*]")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_text(text: str) -> str:
+    # Mermaid ends a label at ';' and chokes on '"' and '#'; ':' is fine after the first
+    return text.replace('"', "'").replace(";", ",").replace("#", "nr.")
+
+
+def to_dot(definition: Definition) -> str:
+    """A Graphviz digraph: final states are double circles, edges carry their labels."""
+    lines = [
+        f"digraph {_dot_id(definition.id)} {{",
+        "    rankdir=LR;",
+        "    node [shape=box, style=rounded];",
+        '    __start [shape=point, label=""];',
+    ]
+    for name, state in definition.states.items():
+        title = text_of(state.title) or name
+        shape = ", shape=doublecircle" if state.final else ""
+        lines.append(f"    {_dot_id(name)} [label={_dot_str(title)}{shape}];")
+    lines.append(f"    __start -> {_dot_id(definition.initial)};")
+    for t in definition.transitions:
+        label = _dot_str(_label(t.event, t.by, t.when))
+        for source in definition.sources(t):
+            lines.append(f"    {_dot_id(source)} -> {_dot_id(t.to)} [label={label}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _dot_id(name: str) -> str:
+    return '"' + name.replace('"', '\\"') + '"'
+
+
+def _dot_str(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -1,0 +1,403 @@
+"""School calendars, due dates, the agenda of a trajectory, and iCalendar export.
+
+Weeks count from the trajectory's start date: week 1 is the calendar week (Monday to
+Sunday) that holds the start date, and a due week means the last day (Sunday) of that
+week. With a :class:`SchoolCalendar`, "week N" is the N-th *school* week: weeks whose
+weekdays are all holidays are skipped.
+
+Agenda statuses: ``done``; ``upcoming``; ``due`` (due within 7 days); ``overdue`` (past
+its due date, not done); ``missed`` (a recurring period that ended with fewer than
+``at_least`` records while the trajectory was in one of the activity's states).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal, NamedTuple
+
+from coachflow.model import Definition
+from coachflow.trajectory import Trajectory
+
+Status = Literal["done", "upcoming", "due", "overdue", "missed"]
+STATUS_ORDER: dict[str, int] = {"missed": 0, "overdue": 0, "due": 1, "upcoming": 2, "done": 3}
+DUE_SOON_DAYS = 7
+_MAX_WEEKS = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Holiday:
+    name: str
+    start: date
+    end: date  # inclusive
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolCalendar:
+    """Holiday periods of a school year (and region)."""
+
+    name: str
+    holidays: tuple[Holiday, ...] = ()
+    region: str | None = None
+
+    def __post_init__(self) -> None:
+        for h in self.holidays:
+            if h.end < h.start:
+                raise ValueError(f"holiday {h.name!r} ends ({h.end}) before it starts ({h.start})")
+
+    def is_holiday(self, day: date) -> bool:
+        return any(h.start <= day <= h.end for h in self.holidays)
+
+    def is_school_day(self, day: date) -> bool:
+        return day.weekday() < 5 and not self.is_holiday(day)
+
+    def is_school_week(self, monday: date) -> bool:
+        """True when at least one weekday of the week starting ``monday`` is a school day."""
+        return any(self.is_school_day(monday + timedelta(days=i)) for i in range(5))
+
+    def has_school_day(self, start: date, end: date) -> bool:
+        day = start
+        while day <= end:
+            if self.is_school_day(day):
+                return True
+            day += timedelta(days=1)
+        return False
+
+    def as_data(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "region": self.region,
+            "holidays": [
+                {"name": h.name, "from": h.start.isoformat(), "to": h.end.isoformat()}
+                for h in self.holidays
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> SchoolCalendar:
+        return cls(
+            name=str(data["name"]),
+            region=data.get("region"),
+            holidays=tuple(
+                Holiday(str(h["name"]), _day(h["from"]), _day(h["to"]))
+                for h in data.get("holidays", ())
+            ),
+        )
+
+
+def _day(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week_end(start: date, week: int, calendar: SchoolCalendar | None = None) -> date:
+    """The last day (Sunday) of week ``week`` of a trajectory that started on ``start``."""
+    monday = monday_of(start)
+    if calendar is None:
+        return monday + timedelta(weeks=week - 1, days=6)
+    counted = 0
+    for _ in range(_MAX_WEEKS):
+        if calendar.is_school_week(monday):
+            counted += 1
+            if counted == week:
+                return monday + timedelta(days=6)
+        monday += timedelta(weeks=1)
+    raise ValueError(f"the calendar has fewer than {week} school weeks")
+
+
+def week_of(start: date, day: date, calendar: SchoolCalendar | None = None) -> int:
+    """The (school) week number of ``day`` in a trajectory that started on ``start``."""
+    monday = monday_of(start)
+    target = monday_of(day)
+    if calendar is None:
+        return (target - monday).days // 7 + 1
+    counted = 0
+    while monday <= target:
+        if calendar.is_school_week(monday):
+            counted += 1
+        monday += timedelta(weeks=1)
+    return max(counted, 1)
+
+
+# --- where the trajectory was when ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """The trajectory was in ``state`` from ``start`` to ``end`` (None: still there)."""
+
+    state: str
+    start: date
+    end: date | None
+
+
+def stays(trajectory: Trajectory) -> list[Stay]:
+    """Every state the trajectory was in, with dates (from its history)."""
+    result: list[Stay] = []
+    current: str | None = None
+    since = trajectory.start_date
+    for r in trajectory.history:
+        if r.kind == "started":
+            current, since = r.target, trajectory.start_date
+        elif r.kind == "event" and r.target != r.source and current is not None:
+            day = max(r.at.date(), since)
+            result.append(Stay(current, since, day))
+            current, since = r.target, day
+    if current is not None:
+        result.append(Stay(current, since, None))
+    return result
+
+
+def state_on(all_stays: Sequence[Stay], day: date) -> str | None:
+    """The state the trajectory was in at the end of ``day``."""
+    found = None
+    for s in all_stays:
+        if s.start <= day and (s.end is None or day < s.end):
+            found = s.state
+    return found
+
+
+def entered(all_stays: Sequence[Stay], states: Iterable[str]) -> date | None:
+    """When the trajectory first entered one of ``states``."""
+    wanted = set(states)
+    return next((s.start for s in all_stays if s.state in wanted), None)
+
+
+# --- the agenda ---------------------------------------------------------------------------
+
+
+class AgendaItem(NamedTuple):
+    """One thing to do (or done) in a trajectory."""
+
+    activity: str
+    due_date: date | None
+    status: str
+    roles: tuple[str, ...]
+    trajectory_id: str = ""
+    title: str | None = None
+    period_start: date | None = None
+    records: int = 0
+    """How many records of the activity count for this item."""
+
+    @property
+    def uid(self) -> str:
+        """A stable identifier (for calendars): the same item keeps it across exports."""
+        period = self.period_start.isoformat() if self.period_start else "once"
+        return f"{self.trajectory_id}.{self.activity}.{period}@coachflow"
+
+
+def activity_dates(trajectory: Trajectory, activity: str) -> list[date]:
+    return [
+        r.on or r.at.date()
+        for r in trajectory.history
+        if r.kind == "activity" and r.event == activity
+    ]
+
+
+def due_date(
+    definition: Definition,
+    trajectory: Trajectory,
+    activity: str,
+    calendar: SchoolCalendar | None,
+    all_stays: Sequence[Stay] | None = None,
+) -> date | None:
+    """When a one-off activity is due (None when that is not known yet)."""
+    due = definition.activities[activity].due
+    if due is None:
+        return None
+    if due.week is not None:
+        return week_end(trajectory.start_date, due.week, calendar)
+    if due.days is not None:
+        since = entered(
+            all_stays if all_stays is not None else stays(trajectory),
+            definition.activity_states(activity)[:1],
+        )
+        return None if since is None else since + timedelta(days=due.days)
+    value = trajectory.facts.get(due.fact or "")
+    return value if isinstance(value, date) else None
+
+
+def _periods(every: str, first: date, last: date, start_date: date) -> list[tuple[date, date]]:
+    periods: list[tuple[date, date]] = []
+    if every == "week":
+        p = monday_of(first)
+        while p <= last:
+            periods.append((p, p + timedelta(days=6)))
+            p += timedelta(weeks=1)
+    elif every == "month":
+        p = first.replace(day=1)
+        while p <= last:
+            nxt = (p.replace(day=28) + timedelta(days=4)).replace(day=1)
+            periods.append((p, nxt - timedelta(days=1)))
+            p = nxt
+    else:  # a year of the trajectory, from its start date
+        p = start_date
+        years = 1
+        while p <= last:
+            nxt = _add_years(start_date, years)
+            if nxt > first:
+                periods.append((p, nxt - timedelta(days=1)))
+            p, years = nxt, years + 1
+    return periods
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def agenda(
+    definition: Definition,
+    trajectory: Trajectory,
+    as_of: date,
+    calendar: SchoolCalendar | None = None,
+) -> list[AgendaItem]:
+    """Every activity of the trajectory with its due date and status on ``as_of``."""
+    all_stays = stays(trajectory)
+    final = trajectory.state in definition.final_states
+    items: list[AgendaItem] = []
+    for name, activity in definition.activities.items():
+        title = _title(activity.title)
+        roles = activity.by
+        dates = activity_dates(trajectory, name)
+        if activity.recurring is not None:
+            items.extend(
+                _recurring_items(
+                    definition, trajectory, name, as_of, calendar, all_stays, dates, title
+                )
+            )
+            continue
+        due = due_date(definition, trajectory, name, calendar, all_stays)
+        count = len(dates)
+        if count:
+            status = "done"
+        elif final:
+            continue  # the trajectory has ended: nothing is still to do
+        elif due is None or (due - as_of).days > DUE_SOON_DAYS:
+            status = "upcoming"
+        elif as_of > due:
+            status = "overdue"
+        else:
+            status = "due"
+        items.append(AgendaItem(name, due, status, roles, trajectory.id, title, None, count))
+    return items
+
+
+def _recurring_items(
+    definition: Definition,
+    trajectory: Trajectory,
+    name: str,
+    as_of: date,
+    calendar: SchoolCalendar | None,
+    all_stays: Sequence[Stay],
+    dates: Sequence[date],
+    title: str | None,
+) -> list[AgendaItem]:
+    activity = definition.activities[name]
+    assert activity.recurring is not None
+    during = set(definition.activity_states(name))
+    first = entered(all_stays, during)
+    if first is None or first > as_of:
+        return []
+    at_least = activity.recurring.at_least
+    items = []
+    for start, end in _periods(activity.recurring.every, first, as_of, trajectory.start_date):
+        if calendar is not None and not calendar.has_school_day(start, end):
+            continue  # a holiday period asks nothing
+        count = sum(1 for d in dates if start <= d <= end)
+        status: str | None
+        if count >= at_least:
+            status = "done"
+        elif end < as_of:
+            status = "missed" if state_on(all_stays, end) in during else None
+        elif state_on(all_stays, as_of) in during:
+            status = "due" if (end - as_of).days <= DUE_SOON_DAYS else "upcoming"
+        else:
+            status = None
+        if status is not None:
+            items.append(
+                AgendaItem(name, end, status, activity.by, trajectory.id, title, start, count)
+            )
+    return items
+
+
+def _title(text: Any) -> str | None:
+    from coachflow.model import text_of
+
+    return text_of(text)
+
+
+def most_urgent_first(items: Iterable[AgendaItem]) -> list[AgendaItem]:
+    return sorted(
+        items,
+        key=lambda i: (STATUS_ORDER[i.status], i.due_date or date.max, i.trajectory_id),
+    )
+
+
+# --- iCalendar ---------------------------------------------------------------------------
+
+
+def to_ical(items: Iterable[AgendaItem], *, name: str = "coachflow agenda") -> bytes:
+    """An iCalendar file with one all-day event per item that has a due date. Each event's
+    UID is stable, so importing a newer export updates events instead of adding them."""
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//coachflow//agenda//NL")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", name)
+    for item in items:
+        if item.due_date is None:
+            continue
+        event = Event()
+        event.add("uid", item.uid)
+        event.add("summary", f"{item.title or item.activity} ({item.status})")
+        event.add("dtstart", item.due_date)
+        event.add("dtend", item.due_date + timedelta(days=1))
+        event.add("description", f"{item.trajectory_id}: {', '.join(item.roles)}")
+        event.add("categories", [item.status])
+        event.add("dtstamp", _stamp(item.due_date))
+        cal.add_component(event)
+    result: bytes = cal.to_ical()
+    return result
+
+
+def _stamp(day: date) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+__all__ = [
+    "AgendaItem",
+    "Holiday",
+    "SchoolCalendar",
+    "agenda",
+    "due_date",
+    "most_urgent_first",
+    "to_ical",
+    "week_end",
+    "week_of",
+]
+
+
+def builtin_calendar(name: str = "nl-2026-2027-midden") -> SchoolCalendar:
+    """A calendar shipped with coachflow (see ``coachflow/calendars/``)."""
+    from importlib.resources import files
+
+    from coachflow.io import parse_calendar
+
+    resource = files("coachflow") / "calendars" / f"{name}.yaml"
+    if not resource.is_file():
+        raise LookupError(f"no built-in calendar {name!r}")
+    calendar, problems = parse_calendar(resource.read_bytes(), f"calendars/{name}.yaml")
+    if calendar is None:  # pragma: no cover - the shipped file is tested
+        raise ValueError(problems[0].format())
+    result: SchoolCalendar = calendar
+    return result
