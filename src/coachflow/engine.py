@@ -106,6 +106,8 @@ class _ActivityRule:
     states: frozenset[str]
     guard: Compiled | None
     fields: Fields
+    at_most: int | None
+    at_most_per_person: int | None
 
 
 class _Carrier:
@@ -308,6 +310,8 @@ class _Runtime:
                 states=frozenset(d.activity_states(name)),
                 guard=compiled.activity_guards.get(name),
                 fields=Fields(activity.input, what="input"),
+                at_most=activity.at_most,
+                at_most_per_person=activity.at_most_per_person,
             )
             for name, activity in d.activities.items()
         }
@@ -714,6 +718,7 @@ class Engine:
                     values=read,
                     **context,
                 )
+        self._check_activity_limits(t, rule, actor, context)
         kept = {k: v for k, v in values.items() if v is not None}
         record = HistoryRecord(
             t.version + 1,
@@ -731,6 +736,32 @@ class Engine:
         new = t.evolve(record, counts={**t.counts, activity: t.counts.get(activity, 0) + 1})
         self._commit(new, t, activity, actor)
         return new
+
+    @staticmethod
+    def _check_activity_limits(
+        t: Trajectory, rule: _ActivityRule, actor: str, context: dict[str, Any]
+    ) -> None:
+        if rule.at_most is not None and t.counts.get(rule.name, 0) >= rule.at_most:
+            raise GuardFailed(
+                f"{rule.name!r} may be recorded at most {rule.at_most} times; it has been",
+                guard=f"at_most: {rule.at_most}",
+                values={f"count.{rule.name}": t.counts.get(rule.name, 0)},
+                **context,
+            )
+        if rule.at_most_per_person is not None:
+            mine = sum(
+                1
+                for r in t.history
+                if r.kind == "activity" and r.event == rule.name and r.actor == actor
+            )
+            if mine >= rule.at_most_per_person:
+                raise GuardFailed(
+                    f"{actor!r} may record {rule.name!r} at most "
+                    f"{rule.at_most_per_person} times and has done so {mine} times",
+                    guard=f"at_most_per_person: {rule.at_most_per_person}",
+                    values={"records by this person": mine},
+                    **context,
+                )
 
     def agenda(self, trajectory_id: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
         """Every activity of a trajectory with its due date and status on ``as_of``

@@ -323,6 +323,10 @@ class Activity(_Described):
     recurring: Recurring | None = None
     hours: Annotated[dict[Ident, Hours], Frozen] = Field(default_factory=FrozenDict)
     input: Annotated[dict[Ident, InputField], Frozen] = Field(default_factory=FrozenDict)
+    at_most: Annotated[StrictInt, Field(gt=0)] | None = None
+    """How often it may be recorded in one trajectory."""
+    at_most_per_person: Annotated[StrictInt, Field(gt=0)] | None = None
+    """How often one person may record it (e.g. three workshops per student)."""
 
     @model_validator(mode="after")
     def _due_or_recurring(self) -> Activity:
