@@ -116,16 +116,23 @@ def _in_memory(definition: Definition) -> ParsedDefinition:
 
 def definition_files(paths: Iterable[StrPath]) -> Iterator[Path]:
     """Every ``*.yaml``/``*.yml`` file named or found below the directories named, in
-    a stable order. Raises :class:`FileNotFoundError` for a path that does not exist."""
+    a stable order, each once. Raises :class:`FileNotFoundError` for a path that does
+    not exist."""
+    seen: set[Path] = set()
     for p in map(Path, paths):
         if p.is_dir():
-            yield from sorted(
+            found = sorted(
                 f for f in p.rglob("*") if f.suffix in DEFINITION_SUFFIXES and f.is_file()
             )
         elif p.exists():
-            yield p
+            found = [p]
         else:
             raise FileNotFoundError(f"no such file or directory: {os.fspath(p)}")
+        for f in found:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                yield f
 
 
 def load_definition_versions(directory: StrPath) -> list[Definition]:

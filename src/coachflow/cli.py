@@ -37,7 +37,12 @@ def _build_parser() -> argparse.ArgumentParser:
         help="check definition files and report every problem",
         description="Check definition files (directories: every *.yaml/*.yml below them).",
     )
-    validate.add_argument("paths", nargs="+", metavar="PATH")
+    validate.add_argument("paths", nargs="*", metavar="PATH")
+    validate.add_argument(
+        "--installed",
+        action="store_true",
+        help="also validate every definition set registered by installed packages",
+    )
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--strict", action="store_true", help="warnings count as failures")
     validate.set_defaults(handler=_cmd_validate)
@@ -123,8 +128,21 @@ def _plural(n: int, word: str) -> str:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from coachflow._load import definition_files, validate_files
 
+    paths = list(args.paths)
+    if args.installed:
+        from coachflow.errors import DefinitionError
+        from coachflow.plugins import registered_sets
+
+        try:
+            paths.extend(str(s.directory) for s in registered_sets())
+        except DefinitionError as exc:
+            return _fail(str(exc), EXIT_FAILED)
+    if not paths:
+        return _fail(
+            "nothing to validate: name files or directories, or use --installed", EXIT_USAGE
+        )
     try:
-        files = list(definition_files(args.paths))
+        files = list(definition_files(paths))
         results = validate_files(files)
     except FileNotFoundError as exc:
         return _fail(str(exc).removeprefix("[Errno 2] "), EXIT_USAGE)

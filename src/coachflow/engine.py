@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -324,17 +323,6 @@ _STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
 }
 
 
-def builtin_definitions_dir() -> Path:
-    """Where the built-in definitions are: inside the installed package, or the
-    repository's ``definitions/`` when running from a source checkout."""
-    from importlib.resources import files
-
-    packaged = Path(str(files("coachflow"))) / "definitions"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "definitions"
-
-
 DefinitionSource = str | os.PathLike[str] | Definition | Iterable[Definition]
 
 
@@ -342,9 +330,11 @@ class Engine:
     """Runs trajectories of a set of definitions.
 
     ``definitions``: a directory (every ``*.yaml``/``*.yml`` below it), an iterable of
-    :class:`Definition` objects, or None for the built-in definitions. ``store``: where
-    trajectories are kept (default: a :class:`MemoryStore`). ``clock``: any object with
-    ``now()`` returning a timezone-aware datetime (default: the system clock, UTC).
+    :class:`Definition` objects, or None for every registered definition set (the
+    built-in ones and those of installed plugins; ``plugins=False`` skips discovery).
+    ``store``: where trajectories are kept (default: a :class:`MemoryStore`).
+    ``clock``: any object with ``now()`` returning a timezone-aware datetime (default:
+    the system clock, UTC).
     ``calendar``: the school calendar new trajectories use (default: none, so weeks are
     plain calendar weeks); ``start(..., calendar=...)`` overrides it per trajectory.
     """
@@ -356,6 +346,7 @@ class Engine:
         store: Store | None = None,
         clock: Clock | None = None,
         calendar: SchoolCalendar | None = None,
+        plugins: bool = True,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -363,7 +354,7 @@ class Engine:
         self._runtimes: dict[tuple[str, int], _Runtime] = {}
         self._newest: dict[str, int] = {}
         self._predicates: dict[str, Predicate] = {}
-        for definition in _definitions_from(definitions):
+        for definition in _definitions_from(definitions, plugins):
             self.add_definition(definition)
 
     # -- definitions ---------------------------------------------------------------------
@@ -1053,9 +1044,13 @@ def _check_participants(
     return {r: bound.get(r, ()) for r in d.roles}, problems
 
 
-def _definitions_from(source: DefinitionSource | None) -> list[Definition]:
+def _definitions_from(source: DefinitionSource | None, plugins: bool) -> list[Definition]:
     if source is None:
-        return load_definition_versions(builtin_definitions_dir())
+        if not plugins:
+            return []
+        from coachflow.plugins import load_registered
+
+        return load_registered()
     if isinstance(source, Definition):
         return [source]
     if isinstance(source, (str, os.PathLike)):
