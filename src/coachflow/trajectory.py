@@ -11,7 +11,7 @@ persistent linked list, so a change costs the same however long the history is.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple, Protocol
@@ -67,19 +67,47 @@ class _Node:
 
     length: int
 
-    def __init__(self, record: HistoryRecord, parent: _Node | None) -> None:
+    def __init__(self, record: HistoryRecord, parent: _Node | _Stored | None) -> None:
         self.record = record
         self.parent = parent
         self.length = 1 if parent is None else parent.length + 1
 
     def records(self) -> tuple[HistoryRecord, ...]:
         out: list[HistoryRecord] = []
-        node: _Node | None = self
-        while node is not None:
+        node: _Node | _Stored | None = self
+        while isinstance(node, _Node):
             out.append(node.record)
             node = node.parent
         out.reverse()
+        if node is not None:  # the older part is still in the store
+            return (*node.records(), *out)
         return tuple(out)
+
+    def since(self, version: int) -> list[HistoryRecord]:
+        """The records after ``version``, oldest first, without loading stored ones."""
+        out: list[HistoryRecord] = []
+        node: _Node | _Stored | None = self
+        while isinstance(node, _Node) and node.record.seq > version:
+            out.append(node.record)
+            node = node.parent
+        out.reverse()
+        return out
+
+
+class _Stored:
+    """The part of a history that a store loads when (and only when) it is read."""
+
+    __slots__ = ("_loaded", "_loader", "length")
+
+    def __init__(self, loader: Callable[[], Sequence[HistoryRecord]], length: int) -> None:
+        self._loader = loader
+        self._loaded: tuple[HistoryRecord, ...] | None = None
+        self.length = length
+
+    def records(self) -> tuple[HistoryRecord, ...]:
+        if self._loaded is None:
+            self._loaded = tuple(self._loader())
+        return self._loaded
 
 
 def history_node(records: Sequence[HistoryRecord]) -> _Node | None:
@@ -87,6 +115,11 @@ def history_node(records: Sequence[HistoryRecord]) -> _Node | None:
     for r in records:
         node = _Node(r, node)
     return node
+
+
+def stored_history(loader: Callable[[], Sequence[HistoryRecord]], length: int) -> _Stored:
+    """A history a store loads lazily (``length`` records)."""
+    return _Stored(loader, length)
 
 
 class Trajectory:
@@ -122,7 +155,7 @@ class Trajectory:
         participants: Mapping[str, tuple[str, ...]],
         version: int,
         started_at: datetime,
-        node: _Node | None = None,
+        node: _Node | _Stored | None = None,
         people: Mapping[str, tuple[str, ...]] | None = None,
         start_date: date | None = None,
         counts: Mapping[str, int] | None = None,
@@ -208,9 +241,12 @@ class Trajectory:
             self._history = cached
         return cached
 
-    @property
-    def last_record(self) -> HistoryRecord | None:
-        return self._node.record if self._node is not None else None
+    def records_since(self, version: int) -> list[HistoryRecord]:
+        """The records after ``version`` (what a store must write), oldest first."""
+        node = self._node
+        if isinstance(node, _Node):
+            return node.since(version)
+        return []
 
     def roles_of(self, person: str) -> tuple[str, ...]:
         """The roles ``person`` is bound to, in the definition's order."""
