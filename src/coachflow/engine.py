@@ -605,6 +605,7 @@ class Engine:
                 target,
                 values or _EMPTY,
                 MappingProxyType(changes) if changes else _EMPTY,
+                None,
             )
         )
         new = t.evolve(

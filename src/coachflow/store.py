@@ -1,0 +1,541 @@
+"""Persistence: :class:`SqlStore` on SQLAlchemy Core, for SQLite and PostgreSQL.
+
+Event-sourced: an append-only table of history records plus one current-state row
+per trajectory, both written in the same transaction. Loading reads the row; the
+history is read only when someone looks at it. Writes are checked optimistically: the
+row is updated only if it is still at the version the writer read, so two writers of
+the same trajectory never both succeed (the loser gets :class:`VersionConflict` and
+nothing of it is written).
+
+``sqlite:///path`` is the embedded default (WAL journal, foreign keys on, writers take
+the lock up front with ``BEGIN IMMEDIATE``); ``postgresql+psycopg://...`` is the
+production one. The schema is created and upgraded by the Alembic migrations shipped
+in ``coachflow/migrations`` (``coachflow db upgrade``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from coachflow.errors import (
+    CoachflowError,
+    DefinitionError,
+    TrajectoryExists,
+    UnknownTrajectory,
+    VersionConflict,
+)
+from coachflow.model import Definition
+from coachflow.trajectory import HistoryRecord, Trajectory, stored_history
+
+SCHEMA_REVISION = "0001"
+
+
+class StoreError(CoachflowError):
+    """The store cannot be used (no schema, an old schema, an unreachable server)."""
+
+
+# --- values <-> JSON ---------------------------------------------------------------------
+
+
+def encode(value: Any) -> Any:
+    """Plain JSON data; dates become ``{"$date": "YYYY-MM-DD"}``."""
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Mapping):
+        return {str(k): encode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode(v) for v in value]
+    return value
+
+
+def decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1 and "$date" in value:
+            return date.fromisoformat(value["$date"])
+        if len(value) == 1 and "$datetime" in value:
+            return datetime.fromisoformat(value["$datetime"])
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+class Instant(TypeDecorator[datetime]):
+    """A timezone-aware moment, stored as UTC ISO text (exact on every backend)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored")
+        return value.astimezone(UTC).isoformat()
+
+    def process_result_value(self, value: str | None, dialect: Any) -> datetime | None:
+        return None if value is None else datetime.fromisoformat(value)
+
+
+# --- the schema ----------------------------------------------------------------------------
+
+metadata = MetaData()
+
+trajectories = Table(
+    "cf_trajectories",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("definition_id", String(200), nullable=False),
+    Column("definition_version", Integer, nullable=False),
+    Column("state", String(200), nullable=False),
+    Column("facts", JSON, nullable=False),
+    Column("consents", JSON, nullable=False),
+    Column("participants", JSON, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("started_at", Instant, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("calendar", JSON, nullable=True),
+    Column("next_due", Date, nullable=True),
+    Index("ix_cf_trajectories_definition", "definition_id", "definition_version"),
+    Index("ix_cf_trajectories_state", "definition_id", "state"),
+    Index("ix_cf_trajectories_next_due", "next_due"),
+)
+
+history = Table(
+    "cf_history",
+    metadata,
+    Column(
+        "trajectory_id",
+        String(200),
+        ForeignKey("cf_trajectories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("role", String(100), nullable=True),
+    Column("kind", String(40), nullable=False),
+    Column("event", String(200), nullable=True),
+    Column("source", String(200), nullable=True),
+    Column("target", String(200), nullable=True),
+    Column("on_date", Date, nullable=True),
+    Column("input", JSON, nullable=False),
+    Column("changes", JSON, nullable=False),
+)
+
+participants = Table(
+    "cf_participants",
+    metadata,
+    Column(
+        "trajectory_id",
+        String(200),
+        ForeignKey("cf_trajectories.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", String(100), primary_key=True),
+    Column("person", String(200), primary_key=True),
+    Index("ix_cf_participants_person", "person"),
+)
+
+definitions = Table(
+    "cf_definitions",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("content", Text, nullable=False),
+    Column("recorded_at", Instant, nullable=False),
+)
+
+
+def content_hash(definition: Definition) -> tuple[str, str]:
+    """The canonical JSON of a definition and its SHA-256."""
+    from coachflow.io import definition_data
+
+    text = json.dumps(definition_data(definition), sort_keys=True, ensure_ascii=False)
+    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --- rows <-> objects ------------------------------------------------------------------------
+
+
+def _record_row(trajectory_id: str, r: HistoryRecord) -> dict[str, Any]:
+    return {
+        "trajectory_id": trajectory_id,
+        "seq": r.seq,
+        "at": r.at,
+        "actor": r.actor,
+        "role": r.role,
+        "kind": r.kind,
+        "event": r.event,
+        "source": r.source,
+        "target": r.target,
+        "on_date": r.on,
+        "input": encode(r.input),
+        "changes": encode(r.changes),
+    }
+
+
+def _record(row: Any) -> HistoryRecord:
+    inp = decode(row.input)
+    if row.kind == "started":
+        inp["participants"] = MappingProxyType(
+            {k: tuple(v) for k, v in inp.get("participants", {}).items()}
+        )
+        inp["consents"] = MappingProxyType(inp.get("consents", {}))
+    return HistoryRecord(
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        role=row.role,
+        kind=row.kind,
+        event=row.event,
+        source=row.source,
+        target=row.target,
+        input=MappingProxyType(inp),
+        changes=MappingProxyType(decode(row.changes)),
+        on=row.on_date,
+    )
+
+
+def _state_row(t: Trajectory, next_due: date | None) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "definition_id": t.definition_id,
+        "definition_version": t.definition_version,
+        "state": t.state,
+        "facts": encode(t.facts),
+        "consents": encode(t.consents),
+        "participants": encode(t.participants),
+        "counts": dict(t.counts),
+        "version": t.version,
+        "started_at": t.started_at,
+        "start_date": t.start_date,
+        "calendar": t.calendar.as_data() if t.calendar is not None else None,
+        "next_due": next_due,
+    }
+
+
+def _participant_rows(t: Trajectory) -> list[dict[str, Any]]:
+    return [
+        {"trajectory_id": t.id, "role": role, "person": person}
+        for role, people in t.participants.items()
+        for person in people
+    ]
+
+
+class SqlStore:
+    """Trajectories in a SQL database (SQLite or PostgreSQL), through SQLAlchemy Core.
+
+    ``upgrade=True`` (the default) creates or upgrades the schema with the shipped
+    Alembic migrations when the database is not at the newest revision.
+    """
+
+    def __init__(self, url: str, *, upgrade: bool = True, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self._writer = _sqlite_engine(url, immediate=True, echo=echo)
+            self._reader = _sqlite_engine(url, immediate=False, echo=echo)
+        else:
+            self._writer = create_engine(url, echo=echo, pool_pre_ping=True)
+            self._reader = self._writer
+        self.next_due: Any = None  # set by the engine: Trajectory -> date | None
+        self._lock = threading.Lock()
+        if upgrade:
+            self.upgrade()
+        else:
+            self._check_revision()
+
+    # -- schema --
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest revision (Alembic ``upgrade head``)."""
+        from coachflow.migrations import upgrade
+
+        if self.revision() != SCHEMA_REVISION:
+            upgrade(self._writer)
+
+    def revision(self) -> str | None:
+        try:
+            with self._reader.connect() as conn:
+                row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+        except OperationalError:
+            return None
+        except Exception as exc:  # ProgrammingError on PostgreSQL: no such table
+            if "alembic_version" in str(exc):
+                return None
+            raise
+        return None if row is None else str(row[0])
+
+    def _check_revision(self) -> None:
+        found = self.revision()
+        if found != SCHEMA_REVISION:
+            raise StoreError(
+                f"the database {self.url!r} is at schema revision {found or 'none'}, not "
+                f"{SCHEMA_REVISION}; run: coachflow db upgrade"
+            )
+
+    def dispose(self) -> None:
+        self._writer.dispose()
+        if self._reader is not self._writer:
+            self._reader.dispose()
+
+    # -- the Store protocol --
+
+    def create(self, trajectory: Trajectory) -> None:
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(insert(trajectories), _state_row(trajectory, self._due(trajectory)))
+                conn.execute(
+                    insert(history),
+                    [_record_row(trajectory.id, r) for r in trajectory.history],
+                )
+                rows = _participant_rows(trajectory)
+                if rows:
+                    conn.execute(insert(participants), rows)
+        except IntegrityError:
+            raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists") from None
+
+    def load(self, trajectory_id: str) -> Trajectory:
+        with self._reader.connect() as conn:
+            row = conn.execute(
+                select(trajectories).where(trajectories.c.id == trajectory_id)
+            ).first()
+        if row is None:
+            raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
+        return self._trajectory(row)
+
+    def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
+        new_records = trajectory.records_since(expected_version)
+        if len(new_records) != trajectory.version - expected_version:
+            raise ValueError("the new snapshot does not carry the records since the old one")
+        values = _state_row(trajectory, self._due(trajectory))
+        del values["id"]
+        with self._writer.begin() as conn:
+            result = conn.execute(
+                update(trajectories)
+                .where(trajectories.c.id == trajectory.id)
+                .where(trajectories.c.version == expected_version)
+                .values(**values)
+            )
+            if result.rowcount != 1:
+                current = conn.execute(
+                    select(trajectories.c.version).where(trajectories.c.id == trajectory.id)
+                ).scalar()
+                if current is None:
+                    raise UnknownTrajectory(f"no trajectory {trajectory.id!r}")
+                raise VersionConflict(
+                    f"trajectory {trajectory.id!r} is at version {current}, not {expected_version}",
+                    trajectory_id=trajectory.id,
+                    expected=expected_version,
+                    actual=int(current),
+                )
+            conn.execute(insert(history), [_record_row(trajectory.id, r) for r in new_records])
+            if any(r.kind in ("assigned", "unassigned") for r in new_records):
+                conn.execute(
+                    delete(participants).where(participants.c.trajectory_id == trajectory.id)
+                )
+                rows = _participant_rows(trajectory)
+                if rows:
+                    conn.execute(insert(participants), rows)
+
+    def ids(self) -> Iterator[str]:
+        with self._reader.connect() as conn:
+            found = list(
+                conn.execute(select(trajectories.c.id).order_by(trajectories.c.id)).scalars()
+            )
+        return iter(found)
+
+    def with_participant(self, person: str) -> Iterator[Trajectory]:
+        query = (
+            select(trajectories)
+            .where(
+                trajectories.c.id.in_(
+                    select(participants.c.trajectory_id).where(participants.c.person == person)
+                )
+            )
+            .order_by(trajectories.c.id)
+        )
+        with self._reader.connect() as conn:
+            rows = list(conn.execute(query))
+            ids = [r.id for r in rows]
+            by_id: dict[str, list[HistoryRecord]] = {i: [] for i in ids}
+            for chunk in _chunks(ids, 500):
+                for h in conn.execute(
+                    select(history)
+                    .where(history.c.trajectory_id.in_(chunk))
+                    .order_by(history.c.trajectory_id, history.c.seq)
+                ):
+                    by_id[h.trajectory_id].append(_record(h))
+        versions = {r.id: r.version for r in rows}
+        for tid, records in by_id.items():  # a write between the two reads: cut it off
+            del records[versions[tid] + 1 :]
+        for row in rows:
+            records = by_id[row.id]
+            yield self._trajectory(row, lambda records=records: records)
+
+    def find(
+        self,
+        *,
+        definition_id: str | None = None,
+        state: str | None = None,
+        participant: str | None = None,
+        limit: int | None = None,
+    ) -> list[Trajectory]:
+        """Trajectories by definition, state and/or participant (indexed queries)."""
+        query = select(trajectories).order_by(trajectories.c.id)
+        if definition_id is not None:
+            query = query.where(trajectories.c.definition_id == definition_id)
+        if state is not None:
+            query = query.where(trajectories.c.state == state)
+        if participant is not None:
+            query = query.where(
+                trajectories.c.id.in_(
+                    select(participants.c.trajectory_id).where(participants.c.person == participant)
+                )
+            )
+        if limit is not None:
+            query = query.limit(limit)
+        with self._reader.connect() as conn:
+            rows = list(conn.execute(query))
+        return [self._trajectory(row) for row in rows]
+
+    def history_of(self, trajectory_id: str, upto: int | None = None) -> list[HistoryRecord]:
+        """The history records of a trajectory (up to version ``upto``)."""
+        query = select(history).where(history.c.trajectory_id == trajectory_id)
+        if upto is not None:
+            query = query.where(history.c.seq <= upto)
+        with self._reader.connect() as conn:
+            return [_record(r) for r in conn.execute(query.order_by(history.c.seq))]
+
+    # -- definitions --
+
+    def remember_definition(self, definition: Definition) -> None:
+        """Record a definition version's content; refuse a changed content under an
+        unchanged version (:class:`DefinitionError`)."""
+        text, digest = content_hash(definition)
+        with self._writer.begin() as conn:
+            known = conn.execute(
+                select(definitions.c.content_hash)
+                .where(definitions.c.id == definition.id)
+                .where(definitions.c.version == definition.version)
+            ).scalar()
+            if known is None:
+                conn.execute(
+                    insert(definitions).values(
+                        id=definition.id,
+                        version=definition.version,
+                        content_hash=digest,
+                        content=text,
+                        recorded_at=datetime.now(UTC),
+                    )
+                )
+            elif known != digest:
+                raise _changed(definition)
+
+    def stored_definitions(self) -> list[Definition]:
+        """Every definition version this store has seen (also those whose files are gone)."""
+        with self._reader.connect() as conn:
+            rows = list(conn.execute(select(definitions.c.content)))
+        return [Definition.model_validate(json.loads(r.content)) for r in rows]
+
+    # -- helpers --
+
+    def _due(self, trajectory: Trajectory) -> date | None:
+        return self.next_due(trajectory) if self.next_due is not None else None
+
+    def _trajectory(self, row: Any, loader: Any = None) -> Trajectory:
+        from coachflow.schedule import SchoolCalendar
+
+        tid, upto = row.id, row.version
+        load = loader if loader is not None else (lambda: self.history_of(tid, upto))
+        return Trajectory(
+            id=tid,
+            definition_id=row.definition_id,
+            definition_version=row.definition_version,
+            state=row.state,
+            facts=decode(row.facts),
+            consents=row.consents,
+            participants={k: tuple(v) for k, v in row.participants.items()},
+            version=row.version,
+            started_at=row.started_at,
+            node=stored_history(load, row.version + 1),
+            start_date=row.start_date,
+            counts=row.counts,
+            calendar=SchoolCalendar.from_data(row.calendar) if row.calendar else None,
+        )
+
+
+def _changed(definition: Definition) -> DefinitionError:
+    from coachflow.diagnostics import ERROR, Diagnostic
+
+    return DefinitionError(
+        [
+            Diagnostic(
+                "definition-changed",
+                ERROR,
+                f"{definition.id!r} version {definition.version} was stored earlier with a "
+                "different content; a changed definition needs a new version",
+                f"<{definition.id}@{definition.version}>",
+                1,
+                1,
+            )
+        ]
+    )
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for i in range(0, len(items), size):
+        yield list(items[i : i + size])
+
+
+def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
+    engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
