@@ -1225,7 +1225,10 @@ def test_every_history_kind(engine: Engine, clock: FixedClock) -> None:
     history = t.history
     assert len(history) == len(expected) == t.version + 1
     # activity records are covered by tests/test_schedule.py
-    assert {r.kind for r in history} == set(coachflow.trajectory.RECORD_KINDS) - {"activity"}
+    assert {r.kind for r in history} == set(coachflow.trajectory.RECORD_KINDS) - {
+        "activity",
+        "migrated",
+    }
     for got, want in zip(history, expected, strict=True):
         assert (got.seq, got.at, got.actor, got.role, got.kind) == want[:5]
         assert got.event == want.event

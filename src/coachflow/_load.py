@@ -61,7 +61,33 @@ def check_files(
             else:
                 origin[definition.key] = name
         results.append((parsed, compiled))
+    _check_migrations(results)
     return results
+
+
+def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition | None]]) -> None:
+    """Check each ``migrates_from`` against the older version, when it is among the files."""
+    from coachflow.analysis import migration_problems
+
+    found = {p.definition.key: p.definition for p, _ in results if p.definition is not None}
+    for i, (parsed, _compiled) in enumerate(results):
+        new = parsed.definition
+        if new is None or new.migrates_from is None:
+            continue
+        old = found.get((new.id, new.migrates_from.version))
+        if old is None:
+            continue
+        problems = migration_problems(old, new)
+        for path, message in problems:
+            mark = parsed.locate(path)
+            parsed.diagnostics.append(
+                Diagnostic(
+                    "migration-map", ERROR, message, parsed.path, mark.line or 1, mark.column or 1
+                )
+            )
+        if problems:
+            parsed.diagnostics.sort(key=sort_key)
+            results[i] = (parsed, None)
 
 
 def validate_files(files: Iterable[StrPath]) -> dict[str, list[Diagnostic]]:

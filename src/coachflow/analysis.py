@@ -363,6 +363,31 @@ class _Analyzer:
                     severity=WARNING,
                 )
 
+    # -- migrations ---------------------------------------------------------------------
+
+    def check_migration_targets(self) -> None:
+        d = self.definition
+        m = d.migrates_from
+        if m is None:
+            return
+        where = ("migrates_from",)
+        if m.version >= d.version:
+            self.report(
+                "migration-map",
+                f"a definition migrates from an older version; {m.version} is not older "
+                f"than {d.version}",
+                (*where, "version"),
+            )
+        states = self.known("states", d.states)
+        for old, new in m.states.items():
+            if new not in states:
+                self.report("unknown-state", f"unknown state {new!r}", (*where, "states", old))
+        facts = self.known("facts", d.facts)
+        for old, new in m.facts.items():
+            self.used_facts.add(new)
+            if new not in facts:
+                self.report("unknown-fact", f"unknown fact {new!r}", (*where, "facts", old))
+
     # -- the graph ------------------------------------------------------------------------
 
     def check_graph(self) -> None:
@@ -459,6 +484,64 @@ class _Analyzer:
                     )
 
 
+def migration_problems(old: Definition, new: Definition) -> list[tuple[tuple[Any, ...], str]]:
+    """What is wrong with ``new.migrates_from`` given the old version ``old``: every
+    state of ``old`` must be mapped, and facts that carry over must keep their type."""
+    m = new.migrates_from
+    if m is None or m.version != old.version or old.id != new.id:
+        return []
+    problems: list[tuple[tuple[Any, ...], str]] = []
+    missing = [s for s in old.states if s not in m.states]
+    if missing:
+        problems.append(
+            (
+                ("migrates_from", "states"),
+                f"states of version {old.version} not mapped: {', '.join(missing)}",
+            )
+        )
+    for s in m.states:
+        if s not in old.states:
+            problems.append(
+                (
+                    ("migrates_from", "states", s),
+                    f"version {old.version} has no state {s!r}",
+                )
+            )
+    for old_name, spec in old.facts.items():
+        new_name = m.facts.get(old_name, old_name)
+        target = new.facts.get(new_name)
+        if target is None:
+            continue  # dropped
+        if target.type != spec.type or (
+            spec.type == "enum"
+            and not set(getattr(spec, "values", ())) <= set(getattr(target, "values", ()))
+        ):
+            problems.append(
+                (
+                    ("migrates_from", "facts", old_name)
+                    if old_name in m.facts
+                    else ("facts", new_name),
+                    f"fact {old_name!r} ({_describe_fact(spec)}) cannot become {new_name!r} "
+                    f"({_describe_fact(target)})",
+                )
+            )
+    for old_name in m.facts:
+        if old_name not in old.facts:
+            problems.append(
+                (
+                    ("migrates_from", "facts", old_name),
+                    f"version {old.version} has no fact {old_name!r}",
+                )
+            )
+    return problems
+
+
+def _describe_fact(spec: Any) -> str:
+    if spec.type == "enum":
+        return "enum of " + ", ".join(spec.values)
+    return str(spec.type)
+
+
 def _effect_source(value: Any, spec: Any) -> str:
     """The expression text of an effect. For an enum fact, a bare value name such as
     ``support: coaching`` means that value."""
@@ -481,6 +564,7 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     analyzer.check_names()
     analyzer.check_references()
     activity_guards = analyzer.check_activities()
+    analyzer.check_migration_targets()
     if parsed.graph_complete:
         analyzer.check_graph()
     if parsed.references_complete:

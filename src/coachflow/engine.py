@@ -27,14 +27,16 @@ from transitions import Machine
 
 from coachflow._expr import Compiled, EvalContext
 from coachflow._load import compile_definition, load_definition_versions
-from coachflow._values import Fields
+from coachflow._values import Fields, ValueProblem, coerce
 from coachflow.analysis import CompiledDefinition
 from coachflow.clock import Clock, SystemClock, checked_now
 from coachflow.confidentiality import redact
 from coachflow.errors import (
     ConsentError,
+    DefinitionError,
     GuardFailed,
     InvalidInput,
+    MigrationError,
     NotAllowedInState,
     NotPermitted,
     PredicateError,
@@ -354,8 +356,18 @@ class Engine:
         self._runtimes: dict[tuple[str, int], _Runtime] = {}
         self._newest: dict[str, int] = {}
         self._predicates: dict[str, Predicate] = {}
+        remember = getattr(self.store, "remember_definition", None)
         for definition in _definitions_from(definitions, plugins):
             self.add_definition(definition)
+            if remember is not None:
+                remember(definition)  # a changed content under an old version is refused
+        stored = getattr(self.store, "stored_definitions", None)
+        if stored is not None:
+            for definition in stored():  # versions whose files are gone still run
+                if definition.key not in self._runtimes:
+                    self.add_definition(definition)
+        if hasattr(self.store, "next_due"):
+            self.store.next_due = self.next_due
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -371,8 +383,49 @@ class Engine:
                 "different content; give the changed definition a new version"
             )
         self._runtimes[key] = _Runtime(compile_definition(definition))
+        self._check_migrations(definition.id)
         if definition.version > self._newest.get(definition.id, 0):
             self._newest[definition.id] = definition.version
+
+    def _check_migrations(self, definition_id: str) -> None:
+        from coachflow.analysis import migration_problems
+        from coachflow.diagnostics import ERROR, Diagnostic
+
+        versions = {v: r.definition for (i, v), r in self._runtimes.items() if i == definition_id}
+        for new in versions.values():
+            if new.migrates_from is None or new.migrates_from.version not in versions:
+                continue
+            problems = migration_problems(versions[new.migrates_from.version], new)
+            if problems:
+                del self._runtimes[new.key]
+                raise DefinitionError(
+                    [
+                        Diagnostic("migration-map", ERROR, m, f"<{new.id}@{new.version}>", 1, 1)
+                        for _, m in problems
+                    ]
+                )
+
+    def next_due(self, trajectory: Trajectory) -> date | None:
+        """The earliest due date of a one-off activity not yet done (week- or fact-based),
+        kept in the store's index so agendas can be queried by date."""
+        runtime = self._runtimes.get((trajectory.definition_id, trajectory.definition_version))
+        if runtime is None or not runtime.definition.activities:
+            return None
+        from coachflow.schedule import week_end
+
+        best: date | None = None
+        for name, activity in runtime.definition.activities.items():
+            due = activity.due
+            if due is None or trajectory.counts.get(name):
+                continue
+            day: Any = None
+            if due.week is not None:
+                day = week_end(trajectory.start_date, due.week, trajectory.calendar)
+            elif due.fact is not None:
+                day = trajectory.facts.get(due.fact)
+            if isinstance(day, date) and (best is None or day < best):
+                best = day
+        return best
 
     def definition(self, definition_id: str, version: int | None = None) -> Definition:
         """A loaded definition (the newest version unless ``version`` is given)."""
@@ -781,6 +834,119 @@ class Engine:
         if value is None:
             return checked_now(self.clock).date()
         return parse_date(value)
+
+    def plan_migration(
+        self, definition_id: str, to_version: int | None = None
+    ) -> list[tuple[str, int, str | None]]:
+        """For every stored trajectory of an older version of ``definition_id``:
+        ``(trajectory_id, from_version, problem)`` - ``problem`` None when it can move."""
+        target = self._runtime(definition_id, to_version).definition
+        plan: list[tuple[str, int, str | None]] = []
+        for t in self.trajectories():
+            if t.definition_id != definition_id or t.definition_version >= target.version:
+                continue
+            try:
+                self._migrated(t, target)
+            except MigrationError as exc:
+                plan.append((t.id, t.definition_version, str(exc)))
+            else:
+                plan.append((t.id, t.definition_version, None))
+        return plan
+
+    def migrate(
+        self,
+        trajectory_id: str,
+        to_version: int | None = None,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Move a trajectory to a newer version of its definition (default: the newest),
+        along that version's ``migrates_from`` map, and record it in history.
+
+        An administrative operation: ``actor`` is recorded, not checked against roles.
+        Raises :class:`MigrationError` when the trajectory cannot move; nothing changes.
+        """
+        t = self.store.load(trajectory_id)
+        if expected_version is not None and expected_version != t.version:
+            raise _conflict(t, None, actor, expected_version)
+        target = self._runtime(t.definition_id, to_version).definition
+        state, facts, consents, people = self._migrated(t, target)
+        record = HistoryRecord(
+            t.version + 1,
+            checked_now(self.clock),
+            actor,
+            None,
+            "migrated",
+            None,
+            t.state,
+            state,
+            MappingProxyType(
+                {
+                    "from_version": t.definition_version,
+                    "to_version": target.version,
+                    "participants": MappingProxyType(people),
+                    "consents": MappingProxyType(consents),
+                }
+            ),
+            MappingProxyType(facts),
+        )
+        new = t.evolve(
+            record,
+            state=state,
+            facts=facts,
+            consents=consents,
+            participants=people,
+            definition_version=target.version,
+        )
+        self._commit(new, t, None, actor)
+        return new
+
+    def _migrated(
+        self, t: Trajectory, target: Definition
+    ) -> tuple[str, dict[str, Any], dict[str, bool], dict[str, tuple[str, ...]]]:
+        m = target.migrates_from
+        if target.version <= t.definition_version:
+            raise MigrationError(
+                f"{t.id!r} is at version {t.definition_version}; version {target.version} "
+                "is not newer"
+            )
+        if m is None or m.version != t.definition_version:
+            raise MigrationError(
+                f"{target.id!r} version {target.version} does not migrate from version "
+                f"{t.definition_version} (its migrates_from names "
+                f"{m.version if m else 'no version'})"
+            )
+        state = m.states.get(t.state)
+        if state is None:
+            raise MigrationError(f"state {t.state!r} has no place in version {target.version}")
+        facts: dict[str, Any] = {}
+        for name, spec in target.facts.items():
+            facts[name] = getattr(spec, "default", None)
+        for old, value in t.facts.items():
+            new_name = m.facts.get(old, old)
+            if new_name in target.facts and value is not None:
+                try:
+                    facts[new_name] = coerce(target.facts[new_name], value)
+                except ValueProblem as exc:
+                    raise MigrationError(
+                        f"fact {old!r} cannot become {new_name!r}: {exc}"
+                    ) from None
+        people: dict[str, tuple[str, ...]] = {}
+        for role, persons in t.participants.items():
+            if role in target.roles:
+                people[role] = persons
+            elif persons:
+                raise MigrationError(
+                    f"role {role!r} (held by {', '.join(persons)}) is gone in version "
+                    f"{target.version}"
+                )
+        for role, role_spec in target.roles.items():
+            people.setdefault(role, ())
+            if role_spec.required and not people[role]:
+                raise MigrationError(f"version {target.version} requires someone as {role!r}")
+        consents = {c: bool(t.consents.get(c, False)) for c in target.consents}
+        return state, facts, consents, people
 
     def grant_consent(
         self, trajectory_id: str, consent: str, *, actor: str, expected_version: int | None = None

@@ -8,6 +8,7 @@ Every exception derives from :class:`CoachflowError`::
     ├── UnknownTrajectory          no trajectory with that id is stored
     ├── TrajectoryExists           start() with the id of a stored trajectory
     ├── PredicateError             a guard's predicate is not registered, or raised
+    ├── MigrationError             a trajectory cannot move to another definition version
     └── TransitionRejected         a change to a trajectory was refused; nothing changed
         ├── UnknownEvent           the event is not in the definition
         ├── NotAllowedInState      no transition for the event leaves the current state
@@ -58,6 +59,10 @@ class UnknownTrajectory(CoachflowError, LookupError):
 
 class TrajectoryExists(CoachflowError):
     """A trajectory with this id already exists."""
+
+
+class MigrationError(CoachflowError):
+    """A trajectory cannot move to that definition version; nothing was changed."""
 
 
 class PredicateError(CoachflowError):

@@ -26,7 +26,15 @@ COLLECTIONS = ("roles", "facts", "consents", "states", "activities")
 """Top-level mappings whose entries can be dropped one by one when they are invalid."""
 LISTS = ("transitions",)
 PLACEHOLDERS: dict[str, Any] = {"coachflow": FORMAT_VERSION, "id": "invalid", "version": 1}
-OPTIONAL_TOP = ("title", "description", "predicates", "facts", "consents", "started_by")
+OPTIONAL_TOP = (
+    "title",
+    "description",
+    "predicates",
+    "facts",
+    "consents",
+    "started_by",
+    "migrates_from",
+)
 
 
 @dataclass(slots=True)

@@ -359,6 +359,18 @@ class Transition(_Described):
         return self.from_ == "*"
 
 
+class MigrationMap(_Model):
+    """How trajectories of an older version move to this one."""
+
+    version: Annotated[StrictInt, Field(gt=0)]
+    """The version migrated from."""
+    states: Annotated[dict[Ident, Ident], Frozen]
+    """Every state of the old version -> a state of this one."""
+    facts: Annotated[dict[Ident, Ident], Frozen] = Field(default_factory=FrozenDict)
+    """Old fact -> new fact, for facts that were renamed; facts with the same name carry
+    over; new facts start at their default; old facts named nowhere are dropped."""
+
+
 # --- the definition --------------------------------------------------------------------
 
 
@@ -377,6 +389,7 @@ class Definition(_Described):
     states: Annotated[dict[Ident, State], Field(min_length=1), Frozen]
     transitions: Annotated[tuple[Transition, ...], Field(min_length=1)]
     activities: Annotated[dict[Ident, Activity], Frozen] = Field(default_factory=FrozenDict)
+    migrates_from: MigrationMap | None = None
 
     # -- derived views (computed once; the model is frozen) --
 

@@ -26,6 +26,7 @@ RecordKind = Literal[
     "consent_withdrawn",
     "assigned",
     "unassigned",
+    "migrated",
 ]
 RECORD_KINDS: tuple[str, ...] = (
     "started",
@@ -35,6 +36,7 @@ RECORD_KINDS: tuple[str, ...] = (
     "consent_withdrawn",
     "assigned",
     "unassigned",
+    "migrated",
 )
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -269,12 +271,15 @@ class Trajectory:
         consents: Mapping[str, bool] | None = None,
         participants: Mapping[str, tuple[str, ...]] | None = None,
         counts: Mapping[str, int] | None = None,
+        definition_version: int | None = None,
     ) -> Trajectory:
         """The next snapshot: this one changed as ``record`` says."""
         new = _new_trajectory()
         new._id = self._id
         new._definition_id = self._definition_id
-        new._definition_version = self._definition_version
+        new._definition_version = (
+            self._definition_version if definition_version is None else definition_version
+        )
         new._state = self._state if state is None else state
         new._facts = self._facts if facts is None else _frozen(facts)
         new._consents = self._consents if consents is None else MappingProxyType(dict(consents))
@@ -374,6 +379,15 @@ def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
         if r.kind == "event":
             facts = {**t.facts, **r.changes} if r.changes else None
             t = t.evolve(r, state=r.target, facts=facts)
+        elif r.kind == "migrated":
+            t = t.evolve(
+                r,
+                state=r.target,
+                facts=dict(r.changes),
+                consents=dict(r.input["consents"]),
+                participants={k: tuple(v) for k, v in r.input["participants"].items()},
+                definition_version=int(r.input["to_version"]),
+            )
         elif r.kind == "activity":
             name = str(r.event)
             t = t.evolve(r, counts={**t.counts, name: t.counts.get(name, 0) + 1})
