@@ -62,6 +62,10 @@ def _build_parser() -> argparse.ArgumentParser:
     workload.add_argument("--count", type=_positive, default=1, metavar="N")
     workload.add_argument("--format", choices=("text", "json"), default="text")
     workload.set_defaults(handler=_cmd_workload)
+
+    from coachflow._cli_run import add_commands
+
+    add_commands(sub, _Parser)
     return parser
 
 
