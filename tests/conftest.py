@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,3 +24,94 @@ def located(text: str | bytes) -> list[Located]:
 def diags() -> Callable[[str | bytes], list[Located]]:
     """``diags(text)``: ``(code, line, column)`` of every diagnostic of ``text``."""
     return located
+
+
+# --- which store the engine tests run on ----------------------------------------------------
+#
+# COACHFLOW_TEST_STORE=memory (default) | sqlite | postgresql makes every Engine(store=None)
+# in the tests use that store: a fresh SQLite file (copied from a migrated template) or the
+# PostgreSQL database named by COACHFLOW_TEST_POSTGRES_URL, emptied for every engine.
+
+STORE_KIND = os.environ.get("COACHFLOW_TEST_STORE", "memory")
+
+
+def postgres_url() -> str | None:
+    """The test server's URL, or None (loudly) when none is reachable outside CI."""
+    url = os.environ.get("COACHFLOW_TEST_POSTGRES_URL")
+    if url:
+        return url
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the PostgreSQL tests: COACHFLOW_TEST_POSTGRES_URL is unset")
+    return None
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from coachflow.store import SqlStore
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    store = SqlStore(f"sqlite:///{path}")
+    store.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_store() -> Iterator[Any]:
+    url = postgres_url()
+    if url is None:
+        pytest.skip("NO POSTGRESQL SERVER: set COACHFLOW_TEST_POSTGRES_URL (see .ci/postgres.sh)")
+    from coachflow.store import SqlStore
+
+    store = SqlStore(url)
+    yield store
+    store.dispose()
+
+
+def empty_postgres(store: Any) -> Any:
+    with store._writer.begin() as conn:
+        conn.exec_driver_sql(
+            "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions CASCADE"
+        )
+    store.next_due = None
+    return store
+
+
+@pytest.fixture(autouse=True)
+def _engine_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    if STORE_KIND == "memory":
+        yield
+        return
+    from coachflow.engine import set_default_store_factory
+    from coachflow.store import SqlStore
+
+    opened: list[Any] = []
+    if STORE_KIND == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        folder = tmp_path_factory.mktemp("db")
+
+        def factory() -> Any:
+            path = folder / f"{len(opened)}.db"
+            shutil.copyfile(template, path)
+            store = SqlStore(f"sqlite:///{path}", upgrade=False)
+            opened.append(store)
+            return store
+
+    elif STORE_KIND == "postgresql":
+        shared = request.getfixturevalue("postgres_store")
+
+        def factory() -> Any:
+            opened.append(shared)
+            return empty_postgres(shared)
+
+    else:
+        raise RuntimeError(f"unknown COACHFLOW_TEST_STORE {STORE_KIND!r}")
+    set_default_store_factory(factory)
+    try:
+        yield
+    finally:
+        set_default_store_factory(None)
+        if STORE_KIND == "sqlite":
+            for store in opened:
+                store.dispose()

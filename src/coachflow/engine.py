@@ -325,6 +325,25 @@ _STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
 }
 
 
+def _memory_store() -> Store:
+    return MemoryStore()
+
+
+_store_factory: Callable[[], Store] = _memory_store
+
+
+def default_store() -> Store:
+    """The store of an ``Engine(store=None)``: a new in-memory store (test suites may
+    swap the factory with :func:`set_default_store_factory` to run against SQL)."""
+    return _store_factory()
+
+
+def set_default_store_factory(factory: Callable[[], Store] | None) -> None:
+    """Make ``Engine(store=None)`` use ``factory()`` (None: back to in-memory)."""
+    global _store_factory
+    _store_factory = factory if factory is not None else _memory_store
+
+
 DefinitionSource = str | os.PathLike[str] | Definition | Iterable[Definition]
 
 
@@ -350,7 +369,7 @@ class Engine:
         calendar: SchoolCalendar | None = None,
         plugins: bool = True,
     ) -> None:
-        self.store: Store = store if store is not None else MemoryStore()
+        self.store: Store = store if store is not None else default_store()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = calendar
         self._runtimes: dict[tuple[str, int], _Runtime] = {}
