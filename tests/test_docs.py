@@ -51,6 +51,13 @@ KNOWN_CODES = (
     "unknown-input",
     "unknown-predicate",
     "unknown-activity",
+    "bad-due",
+    "during-final",
+    "due-outside-during",
+    "ungrantable-consent",
+    "confidential-effect",
+    "migration-map",
+    "definition-changed",
     "guard-syntax",
     "guard-forbidden",
     "guard-type",
@@ -68,7 +75,8 @@ KNOWN_CODES = (
 
 NOT_FROM_A_SINGLE_FILE = {
     "duplicate-definition": "needs two files loaded together (load_definitions)",
-    "unknown-activity": "reserved: format 1 has no activities, so validation never emits it",
+    "migration-map": "needs the older version loaded together with the newer one",
+    "definition-changed": "needs a store that saw the version before",
 }
 """Codes that no single definition file can produce, so no ``yaml invalid`` example shows."""
 
@@ -315,7 +323,13 @@ def test_every_code_has_an_invalid_example(code: str) -> None:
 def test_warnings_are_exactly_the_unused_codes() -> None:
     severities = documented_severities()
     warnings = sorted(c for c, s in severities.items() if s == "warning")
-    assert warnings == ["unused-consent", "unused-fact", "unused-role"]
+    assert warnings == [
+        "due-outside-during",
+        "ungrantable-consent",
+        "unused-consent",
+        "unused-fact",
+        "unused-role",
+    ]
 
 
 # --- every key of the format is documented ------------------------------------------------------

@@ -25,8 +25,9 @@ def to_mermaid(definition: Definition) -> str:
         label = _mermaid_text(_label(t.event, t.by, t.when))
         for source in definition.sources(t):
             lines.append(f"    {source} --> {t.to}: {label}")
-    for name in definition.final_states:
-        lines.append(f"    {name} --> [*]")
+    for name, state in definition.states.items():
+        if state.final:
+            lines.append(f"    {name} --> [*]")
     return "\n".join(lines) + "\n"
 
 

@@ -190,12 +190,14 @@ class AgendaItem(NamedTuple):
         return f"{self.trajectory_id}.{self.activity}.{period}@coachflow"
 
 
-def activity_dates(trajectory: Trajectory, activity: str) -> list[date]:
-    return [
+def activity_dates(trajectory: Trajectory, activity: str, until: date | None = None) -> list[date]:
+    """The days an activity took place (up to ``until``)."""
+    days = (
         r.on or r.at.date()
         for r in trajectory.history
         if r.kind == "activity" and r.event == activity
-    ]
+    )
+    return [d for d in days if until is None or d <= until]
 
 
 def due_date(
@@ -265,7 +267,7 @@ def agenda(
     for name, activity in definition.activities.items():
         title = _title(activity.title)
         roles = activity.by
-        dates = activity_dates(trajectory, name)
+        dates = activity_dates(trajectory, name, as_of)
         if activity.recurring is not None:
             items.extend(
                 _recurring_items(
