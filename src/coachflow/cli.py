@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -79,6 +78,10 @@ def _positive(text: str) -> int:
     return value
 
 
+class _UsageExit(Exception):
+    """The file could not be read: exit status 2."""
+
+
 def _load_one(path: str) -> Any:
     """The definition in ``path``; prints why not and returns None."""
     from coachflow._load import load_definition
@@ -88,8 +91,10 @@ def _load_one(path: str) -> Any:
         return load_definition(path)
     except FileNotFoundError:
         _fail(f"no such file: {path}", EXIT_USAGE)
+        raise _UsageExit from None
     except OSError as exc:
         _fail(f"cannot read {path}: {exc.strerror or exc}", EXIT_USAGE)
+        raise _UsageExit from None
     except DefinitionError as exc:
         for d in exc.diagnostics:
             print(d.format(), file=sys.stderr)
@@ -100,17 +105,23 @@ def _load_one(path: str) -> Any:
 def _cmd_graph(args: argparse.Namespace) -> int:
     from coachflow.diagram import to_dot, to_mermaid
 
-    definition = _load_one(args.file)
+    try:
+        definition = _load_one(args.file)
+    except _UsageExit:
+        return EXIT_USAGE
     if definition is None:
-        return EXIT_USAGE if not os.path.exists(args.file) else EXIT_FAILED
+        return EXIT_FAILED
     sys.stdout.write(to_mermaid(definition) if args.format == "mermaid" else to_dot(definition))
     return EXIT_OK
 
 
 def _cmd_workload(args: argparse.Namespace) -> int:
-    definition = _load_one(args.file)
+    try:
+        definition = _load_one(args.file)
+    except _UsageExit:
+        return EXIT_USAGE
     if definition is None:
-        return EXIT_USAGE if not os.path.exists(args.file) else EXIT_FAILED
+        return EXIT_FAILED
     hours = definition.workload(args.count)
     if args.format == "json":
         json.dump({"definition": definition.id, "count": args.count, "hours": hours}, sys.stdout)

@@ -53,13 +53,19 @@ def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, A
         activity = definition.activities.get(str(record.event))
         return activity.input if activity is not None else {}
     if record.kind == "event":
+        # several transitions may produce the same record: each field takes the strictest
+        # spec any of them declares, so a value is never shown under a laxer rule
+        specs: dict[str, Any] = {}
         for t in definition.transitions:
             if (
                 t.event == record.event
                 and t.to == record.target
                 and record.source in expand_sources(t.from_, definition.states)
             ):
-                return t.input
+                for name, spec in t.input.items():
+                    if name not in specs or (spec.confidential and not specs[name].confidential):
+                        specs[name] = spec
+        return specs
     return {}
 
 

@@ -277,7 +277,8 @@ def _where(prefix: tuple[Any, ...]) -> str:
         return "the definition"
     head = prefix[0]
     if head in COLLECTIONS and len(prefix) >= 2:
-        return f"{head[:-1]} {prefix[1]!r}"
+        singular = {"activities": "activity"}.get(head, head[:-1])
+        return f"{singular} {prefix[1]!r}"
     if head == "transitions" and len(prefix) >= 2:
         rest = prefix[2:]
         inner = f" {rest[0]} {rest[1]!r}" if len(rest) >= 2 and rest[0] == "input" else ""
@@ -332,8 +333,12 @@ def _message(
         if len(prefix) <= 1 or (prefix[0] in COLLECTIONS and len(prefix) == 2):
             return prefix, f"{_where(prefix)} must not be empty", False
         return prefix, f"{prefix[-1]!r} in {_where(prefix[:-1])} must not be empty", False
-    if kind in ("greater_than", "greater_than_equal"):
+    if kind == "greater_than" and ctx.get("gt") == 0:
         return prefix, f"expected a positive integer, got {_show(value)}", False
+    if kind in ("greater_than", "greater_than_equal"):
+        bound = ctx.get("gt", ctx.get("ge"))
+        word = "more than" if kind == "greater_than" else "at least"
+        return prefix, f"expected a number {word} {bound}, got {_show(value)}", False
     if kind in ("value_error", "assertion_error"):
         return prefix, str(err["msg"]).removeprefix("Value error, "), False
     if kind == "invalid_key":
@@ -469,7 +474,17 @@ def parse_calendar(source: str | bytes, path: str = "<string>") -> tuple[Any, li
         return None, diagnostics
     for key in data:
         if key not in ("calendar", "name", "region", "holidays"):
-            problem(f"unknown key {key!r}; allowed: calendar, name, region, holidays", (key,))
+            mark = document.locate((key,), key=True)
+            diagnostics.append(
+                Diagnostic(
+                    "schema",
+                    ERROR,
+                    f"unknown key {key!r}; allowed: calendar, name, region, holidays",
+                    path,
+                    mark.line or 1,
+                    mark.column or 1,
+                )
+            )
     if data.get("calendar") != 1:
         problem("a calendar file starts with 'calendar: 1'", ("calendar",))
     if not isinstance(data.get("name"), str):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -55,7 +55,10 @@ FACT_TYPES: tuple[str, ...] = ("bool", "int", "str", "date", "enum")
 
 
 def parse_date(value: object) -> date:
-    """Accept a :class:`date` or an ISO ``YYYY-MM-DD`` string; nothing else."""
+    """Accept a :class:`date` or an ISO ``YYYY-MM-DD`` string; nothing else (not a
+    ``datetime``: a moment is not a day)."""
+    if isinstance(value, datetime):
+        raise ValueError(f"expected a date, got the date-time {value.isoformat()!r}")
     if isinstance(value, date):
         return value
     if isinstance(value, str) and _DATE_RE.match(value):

@@ -216,7 +216,7 @@ def due_date(
     if due.days is not None:
         since = entered(
             all_stays if all_stays is not None else stays(trajectory),
-            definition.activity_states(activity)[:1],
+            definition.activity_states(activity),
         )
         return None if since is None else since + timedelta(days=due.days)
     value = trajectory.facts.get(due.fact or "")

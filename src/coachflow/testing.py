@@ -13,6 +13,7 @@ withdraws consents, and assigns and unassigns people. After every step it checks
   history), and ``explain`` with the same input said it would be rejected;
 * an accepted event appended exactly one history record and moved along a declared
   transition whose guard held before the event, and ``explain`` said it was allowed;
+* a recorded activity was recorded in one of its states and counted once;
 * replaying the history rebuilds the same trajectory;
 * ``allowed_events`` agrees with ``explain(..., input=None)`` for every participant.
 
@@ -138,6 +139,7 @@ def trajectory_machine(
     for t in definition.transitions:
         input_specs.setdefault(t.event, {}).update(t.input)
     consents = sorted(definition.consents)
+    activities = sorted(definition.activities)
     roles = sorted(definition.roles)
     preds = dict(predicates or {})
     for name in definition.predicates:
@@ -202,6 +204,7 @@ def trajectory_machine(
                     before.consents,
                     values,
                     lambda name: self.engine._call_predicate(before, name),
+                    before.counts,
                 )
                 if step.guard is None or step.guard.fn(ctx):
                     held = True
@@ -224,6 +227,21 @@ def trajectory_machine(
             actor = data.draw(st.sampled_from(everyone))
             payload = data.draw(st.none() | input_strategy(input_specs.get(event, {})))
             self._fire(event, actor, payload)
+
+        @precondition(lambda self: bool(activities))
+        @rule(data=st.data())
+        def record_activity(self, data: st.DataObject) -> None:
+            activity = data.draw(st.sampled_from(activities))
+            actor = data.draw(st.sampled_from(everyone))
+            payload = data.draw(input_strategy(definition.activities[activity].input))
+            before = self.engine.get(self.tid)
+            if self._change(
+                lambda: self.engine.record_activity(self.tid, activity, actor=actor, input=payload)
+            ):
+                record = self.trajectory.history[-1]
+                assert record.kind == "activity" and record.event == activity
+                assert before.state in definition.activity_states(activity)
+                assert self.trajectory.counts[activity] == before.counts.get(activity, 0) + 1
 
         @precondition(lambda self: bool(consents))
         @rule(data=st.data())
