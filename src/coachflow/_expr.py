@@ -27,7 +27,9 @@ from datetime import date
 from typing import Any
 
 MAX_EXPRESSION_LENGTH = 2000
-RESERVED_NAMES = frozenset({"consent", "input", "done", "count", "date", "true", "false", "none"})
+RESERVED_NAMES = frozenset(
+    {"consent", "input", "done", "count", "date", "true", "false", "none", "today", "week"}
+)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -82,7 +84,7 @@ class Scope:
 class EvalContext:
     """What a compiled expression reads at run time."""
 
-    __slots__ = ("consents", "counts", "facts", "input", "predicate")
+    __slots__ = ("consents", "counts", "facts", "input", "predicate", "today", "week")
 
     def __init__(
         self,
@@ -91,12 +93,24 @@ class EvalContext:
         input: Mapping[str, Any] | None = None,
         predicate: Callable[[str], bool] | None = None,
         counts: Mapping[str, int] | None = None,
+        today: Callable[[], date] | None = None,
+        week: Callable[[], int] | None = None,
     ) -> None:
         self.facts = facts
         self.consents = consents
         self.input = input if input is not None else {}
         self.predicate = predicate if predicate is not None else _no_predicate
         self.counts = counts if counts is not None else {}
+        self.today = today if today is not None else _no_time
+        self.week = week if week is not None else _no_week
+
+
+def _no_time() -> date:
+    raise LookupError("this expression reads 'today', but no clock was given")
+
+
+def _no_week() -> int:
+    raise LookupError("this expression reads 'week', but no clock was given")
 
 
 def _no_predicate(name: str) -> bool:
@@ -118,6 +132,8 @@ class Compiled:
     consents: frozenset[str] = frozenset()
     predicates: frozenset[str] = frozenset()
     activities: frozenset[str] = frozenset()
+    time: frozenset[str] = frozenset()
+    """``today`` and/or ``week``, when the expression reads them."""
     problems: tuple[ExprProblem, ...] = ()
     """Why the expression is invalid; an invalid expression's ``fn`` must not run."""
 
@@ -138,6 +154,7 @@ class _Checker:
     consents: set[str] = field(default_factory=set)
     predicates: set[str] = field(default_factory=set)
     activities: set[str] = field(default_factory=set)
+    time: set[str] = field(default_factory=set)
 
     def fail(self, code: str, message: str) -> tuple[Type, Fn]:
         self.problems.append(ExprProblem(code, message))
@@ -177,6 +194,12 @@ class _Checker:
         if name in self.scope.facts:
             self.facts.add(name)
             return self.scope.facts[name], _fact(name)
+        if name == "today":
+            self.time.add(name)
+            return DATE, lambda c: c.today()
+        if name == "week":
+            self.time.add(name)
+            return INT, lambda c: c.week()
         if name in ("consent", "input", "done", "count"):
             return self.fail(
                 "guard-forbidden",
@@ -551,6 +574,7 @@ def compile_expression(
         consents=frozenset(checker.consents),
         predicates=frozenset(checker.predicates),
         activities=frozenset(checker.activities),
+        time=frozenset(checker.time),
         problems=tuple(checker.problems),
     )
 

@@ -161,6 +161,12 @@ class _Carrier:
     def predicate(self, name: str) -> bool:
         return self.engine._call_predicate(self.trajectory, name)
 
+    def today(self) -> date:
+        return self.engine._today()
+
+    def week(self) -> int:
+        return self.engine._week(self.trajectory)
+
     def refuse(self, stage: int, reason: Reason) -> bool:
         if stage > self.stage:
             self.stage = stage
@@ -194,7 +200,15 @@ def _condition(step: _Step, event_data: Any) -> bool:
         values = checked
     trajectory = carrier.trajectory
     facts = trajectory.facts
-    ctx = EvalContext(facts, trajectory.consents, values, carrier.predicate, trajectory.counts)
+    ctx = EvalContext(
+        facts,
+        trajectory.consents,
+        values,
+        carrier.predicate,
+        trajectory.counts,
+        carrier.today,
+        carrier.week,
+    )
     guard = step.guard
     checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
     if checks_guard and guard is not None and not guard.fn(ctx):
@@ -240,6 +254,12 @@ def _guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
         values[f"consent.{name}"] = bool(ctx.consents.get(name, False))
     for name in sorted(guard.inputs):
         values[f"input.{name}"] = ctx.input.get(name)
+    for name in sorted(guard.activities):
+        values[f"count.{name}"] = ctx.counts.get(name, 0)
+    if "today" in guard.time:
+        values["today"] = ctx.today()
+    if "week" in guard.time:
+        values["week"] = ctx.week()
     return values
 
 
@@ -473,6 +493,14 @@ class Engine:
         if not callable(fn):
             raise TypeError(f"predicate {name!r} must be callable")
         self._predicates[name] = fn
+
+    def _today(self) -> date:
+        return checked_now(self.clock).date()
+
+    def _week(self, trajectory: Trajectory) -> int:
+        from coachflow.schedule import week_of
+
+        return week_of(trajectory.start_date, self._today(), trajectory.calendar)
 
     def _call_predicate(self, trajectory: Trajectory, name: str) -> bool:
         fn = self._predicates.get(name)
@@ -772,6 +800,8 @@ class Engine:
                 values,
                 lambda name: self._call_predicate(t, name),
                 t.counts,
+                self._today,
+                lambda: self._week(t),
             )
             if not rule.guard.fn(ctx):
                 read = _guard_values(rule.guard, ctx)

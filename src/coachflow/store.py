@@ -35,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -272,11 +273,39 @@ class SqlStore:
             self._writer = create_engine(url, echo=echo, pool_pre_ping=True)
             self._reader = self._writer
         self.next_due: Any = None  # set by the engine: Trajectory -> date | None
+        self._sql = self._prepare()
         self._lock = threading.Lock()
         if upgrade:
             self.upgrade()
         else:
             self._check_revision()
+
+    # -- the hot path: statements compiled once, run on the driver directly --
+
+    def _prepare(self) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+        dialect = self._writer.dialect
+        statements = {
+            "load": select(trajectories).where(trajectories.c.id == bindparam("id")),
+            "update": update(trajectories)
+            .where(trajectories.c.id == bindparam("b_id"))
+            .where(trajectories.c.version == bindparam("expected_version"))
+            .values({c.name: bindparam(c.name) for c in trajectories.c if c.name != "id"}),
+            "insert_history": insert(history).values(
+                {c.name: bindparam(c.name) for c in history.c}
+            ),
+        }
+        prepared: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        for name, stmt in statements.items():
+            compiled = stmt.compile(dialect=dialect)
+            keys = tuple(compiled.positiontup or ()) if dialect.positional else None
+            prepared[name] = (str(compiled), keys)
+        return prepared
+
+    @staticmethod
+    def _params(keys: tuple[str, ...] | None, values: dict[str, Any]) -> Any:
+        if keys is None:
+            return values
+        return tuple(values[k] for k in keys)
 
     # -- schema --
 
@@ -329,27 +358,23 @@ class SqlStore:
             raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists") from None
 
     def load(self, trajectory_id: str) -> Trajectory:
+        sql, keys = self._sql["load"]
         with self._reader.connect() as conn:
-            row = conn.execute(
-                select(trajectories).where(trajectories.c.id == trajectory_id)
-            ).first()
+            row = conn.exec_driver_sql(sql, self._params(keys, {"id": trajectory_id})).first()
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
-        return self._trajectory(row)
+        return self._trajectory(_RawRow(dict(row._mapping)))
 
     def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
         new_records = trajectory.records_since(expected_version)
         if len(new_records) != trajectory.version - expected_version:
             raise ValueError("the new snapshot does not carry the records since the old one")
-        values = _state_row(trajectory, self._due(trajectory))
-        del values["id"]
+        values = _raw_values(_state_row(trajectory, self._due(trajectory)))
+        values["expected_version"] = expected_version
+        update_sql, update_keys = self._sql["update"]
+        insert_sql, insert_keys = self._sql["insert_history"]
         with self._writer.begin() as conn:
-            result = conn.execute(
-                update(trajectories)
-                .where(trajectories.c.id == trajectory.id)
-                .where(trajectories.c.version == expected_version)
-                .values(**values)
-            )
+            result = conn.exec_driver_sql(update_sql, self._params(update_keys, values))
             if result.rowcount != 1:
                 current = conn.execute(
                     select(trajectories.c.version).where(trajectories.c.id == trajectory.id)
@@ -362,7 +387,14 @@ class SqlStore:
                     expected=expected_version,
                     actual=int(current),
                 )
-            conn.execute(insert(history), [_record_row(trajectory.id, r) for r in new_records])
+            rows = [
+                self._params(insert_keys, _raw_values(_record_row(trajectory.id, r)))
+                for r in new_records
+            ]
+            if len(rows) == 1:
+                conn.exec_driver_sql(insert_sql, rows[0])
+            else:
+                conn.exec_driver_sql(insert_sql, rows)
             if any(r.kind in ("assigned", "unassigned") for r in new_records):
                 conn.execute(
                     delete(participants).where(participants.c.trajectory_id == trajectory.id)
@@ -514,6 +546,50 @@ def _changed(definition: Definition) -> DefinitionError:
             )
         ]
     )
+
+
+class _RawRow:
+    """A row read on the driver directly: JSON may be text and dates ISO strings."""
+
+    __slots__ = ("_m",)
+
+    def __init__(self, mapping: Mapping[str, Any]) -> None:
+        self._m = mapping
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._m[name]
+        if isinstance(value, str):
+            if name in _JSON_COLUMNS:
+                return json.loads(value)
+            if name in _DATE_COLUMNS:
+                return date.fromisoformat(value)
+            if name in _INSTANT_COLUMNS:
+                return datetime.fromisoformat(value)
+        return value
+
+
+_JSON_COLUMNS = frozenset(
+    {"facts", "consents", "participants", "counts", "calendar", "input", "changes"}
+)
+_DATE_COLUMNS = frozenset({"start_date", "next_due", "on_date"})
+_INSTANT_COLUMNS = frozenset({"started_at", "at"})
+
+
+def _raw_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Column values as the driver takes them: JSON text, ISO dates and moments."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in _JSON_COLUMNS:
+            out[name] = None if value is None else json.dumps(value)
+        elif isinstance(value, datetime):
+            out[name] = value.astimezone(UTC).isoformat()
+        elif isinstance(value, date):
+            out[name] = value.isoformat()
+        else:
+            out[name] = value
+    if "id" in out:
+        out["b_id"] = out["id"]
+    return out
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:

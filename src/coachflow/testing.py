@@ -205,6 +205,8 @@ def trajectory_machine(
                     values,
                     lambda name: self.engine._call_predicate(before, name),
                     before.counts,
+                    self.engine._today,
+                    lambda: self.engine._week(before),
                 )
                 if step.guard is None or step.guard.fn(ctx):
                     held = True
