@@ -1275,23 +1275,39 @@ HOLD_INTAKE = {
     "help_question": "How to adapt reading lessons?",
     "support": "coaching",
     "goals": "Adaptive reading",
-    "duration_weeks": 12,
+    "duration_weeks": 2,  # the interim evaluation is planned halfway (in weeks)
 }
-NT2_ROUTE: list[tuple[str, str, dict[str, Any] | None]] = [
-    ("grant_permission", "man", None),
-    ("submit_contact_form", "tea", {"topic": "didactic", "question": "Help with Amir"}),
-    ("plan_intake", "cen", {"date": "2026-10-01"}),
-    ("return_intake_forms", "tea", None),
-    ("hold_intake", "cen", HOLD_INTAKE),
-    ("approve_agreements", "cli", None),
-    ("record_support", "cen", SUPPORT),
-    ("record_support", "cen", {"form": "class_visit", "notes": "good"}),
-    ("start_interim_evaluation", "cen", None),
-    ("continue_part_2", "cen", {"adjusted": True, "adjustment": "more co-teaching"}),
-    ("record_support", "cen", {"form": "intervision"}),
-    ("start_final_evaluation", "cen", None),
-    ("complete", "cen", None),
+QUESTION = {"topic": "didactic", "question": "Help with Amir"}
+# (kind, event or activity, actor, input); nt2-consult records its support sessions, the
+# returned intake forms and the evaluation meetings as activities
+NT2_ROUTE: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("event", "report_help_question", "tea", QUESTION),
+    ("event", "grant_permission", "man", None),
+    ("event", "submit_contact_form", "tea", QUESTION),
+    ("event", "plan_intake", "cen", {"date": "2026-10-01"}),
+    ("activity", "return_intake_forms", "tea", None),
+    ("event", "hold_intake", "cen", HOLD_INTAKE),
+    ("event", "approve_agreements", "cli", None),
+    ("activity", "support_session", "cen", SUPPORT),
+    ("activity", "support_session", "cen", {"form": "class_visit", "feedback": "good"}),
+    ("event", "start_interim_evaluation", "cen", {"date": "2026-11-05"}),
+    ("activity", "interim_evaluation_meeting", "cen", None),
+    ("event", "continue_part_2", "cen", {"adjusted": True, "adjustment": "more co-teaching"}),
+    ("activity", "support_session", "cen", {"form": "intervision"}),
+    ("event", "start_final_evaluation", "cen", {"date": "2026-12-10"}),
+    ("activity", "final_evaluation_meeting", "cen", None),
+    ("event", "complete", "cen", None),
 ]
+
+
+def nt2_step(
+    engine: Engine, t: Trajectory, kind: str, name: str, actor: str, payload: Any
+) -> Trajectory:
+    if kind == "activity":
+        return engine.record_activity(t.id, name, actor=actor, input=payload)
+    assert name in engine.allowed_events(t.id, actor=actor)
+    assert engine.explain(t.id, name, actor=actor, input=payload).allowed
+    return engine.fire(t.id, name, actor=actor, input=payload)
 
 
 def test_nt2_consult_full_route_and_replay(nt2: coachflow.Definition) -> None:
@@ -1299,19 +1315,17 @@ def test_nt2_consult_full_route_and_replay(nt2: coachflow.Definition) -> None:
     engine = Engine([nt2], clock=clock)
     t = engine.start("nt2-consult", participants=NT2_PEOPLE, actor="tea")
     assert coachflow.replay(t.id, t.history) == t
-    for event, actor, payload in NT2_ROUTE:
+    for kind, name, actor, payload in NT2_ROUTE:
         clock.advance(days=3)
-        assert event in engine.allowed_events(t.id, actor=actor)
-        assert engine.explain(t.id, event, actor=actor, input=payload).allowed
-        t = engine.fire(t.id, event, actor=actor, input=payload)
+        t = nt2_step(engine, t, kind, name, actor, payload)
         assert coachflow.replay(t.id, t.history) == t
         assert engine.replay(t.id) == engine.get(t.id) == t
     assert t.state == "completed"
     assert t.version == len(NT2_ROUTE)
-    assert t.facts["support_sessions"] == 3
+    assert t.counts["support_session"] == 3
     assert t.facts["intake_date"] == date(2026, 10, 1)
     assert t.facts["goals_adjusted"] is True
-    assert t.facts["duration_weeks"] == 12
+    assert t.facts["duration_weeks"] == 2
     assert t.history[-1].at == T0 + timedelta(days=3 * len(NT2_ROUTE))
     for event in nt2.events:
         with pytest.raises(NotAllowedInState):
@@ -1322,23 +1336,30 @@ def test_nt2_consult_full_route_and_replay(nt2: coachflow.Definition) -> None:
 
 
 def test_nt2_consult_guards(nt2: coachflow.Definition) -> None:
-    engine = Engine([nt2], clock=FixedClock(T0))
-    t = engine.start("nt2-consult", participants=NT2_PEOPLE, actor="man")
-    for event, actor, payload in NT2_ROUTE[:4]:
-        t = engine.fire(t.id, event, actor=actor, input=payload)
+    clock = FixedClock(T0)
+    engine = Engine([nt2], clock=clock)
+    t = engine.start("nt2-consult", participants=NT2_PEOPLE, actor="tea")
+    for step in NT2_ROUTE[:5]:
+        clock.advance(days=3)
+        t = nt2_step(engine, t, *step)
     with pytest.raises(GuardFailed) as raised:
         engine.fire(
             t.id, "hold_intake", actor="cen", input={**HOLD_INTAKE, "history_discussed": False}
         )
-    assert raised.value.guard == "forms_returned and not intake_held and input.history_discussed"
+    assert raised.value.guard == (
+        "done.return_intake_forms and not intake_held and input.history_discussed"
+        ' and input.help_question != "" and input.goals != ""'
+    )
     assert raised.value.values == {
-        "forms_returned": True,
+        "count.return_intake_forms": 1,
         "intake_held": False,
+        "input.goals": "Adaptive reading",
+        "input.help_question": "How to adapt reading lessons?",
         "input.history_discussed": False,
     }
     with pytest.raises(GuardFailed) as raised:
-        engine.fire(t.id, "return_intake_forms", actor="tea")
-    assert raised.value.values == {"forms_returned": True}
+        engine.record_activity(t.id, "return_intake_forms", actor="tea")
+    assert raised.value.values == {"count.return_intake_forms": 1}
     with pytest.raises(GuardFailed):
         engine.fire(t.id, "approve_agreements", actor="cli")
     with pytest.raises(InvalidInput) as invalid:
@@ -1346,12 +1367,17 @@ def test_nt2_consult_guards(nt2: coachflow.Definition) -> None:
     assert invalid.value.fields == ["duration_weeks"]
     with pytest.raises(NotPermitted):
         engine.fire(t.id, "hold_intake", actor="tea", input=HOLD_INTAKE)
-    for event, actor, payload in NT2_ROUTE[4:9]:
-        t = engine.fire(t.id, event, actor=actor, input=payload)
+    for step in NT2_ROUTE[5:11]:
+        clock.advance(days=3)
+        t = nt2_step(engine, t, *step)
     assert t.state == "interim_evaluation"
     with pytest.raises(GuardFailed) as raised:
         engine.fire(t.id, "continue_part_2", actor="cen", input={"adjusted": True})
-    assert raised.value.values == {"input.adjusted": True, "input.adjustment": None}
+    assert raised.value.values == {
+        "count.interim_evaluation_meeting": 1,
+        "input.adjusted": True,
+        "input.adjustment": None,
+    }
     t = engine.fire(t.id, "continue_part_2", actor="cen", input={"adjusted": False})
     assert t.facts["goals_adjusted"] is False
     assert dict(t.history[-1].input) == {"adjusted": False}
@@ -1362,6 +1388,7 @@ def test_nt2_withdraw_by_teacher_or_manager(nt2: coachflow.Definition) -> None:
     t = engine.start("nt2-consult", participants=NT2_PEOPLE, actor="tea")
     with pytest.raises(NotAllowedInState):
         engine.fire(t.id, "withdraw", actor="tea")  # not from 'consent'
+    t = engine.fire(t.id, "report_help_question", actor="tea", input=QUESTION)
     t = engine.fire(t.id, "grant_permission", actor="man")
     with pytest.raises(NotPermitted):
         engine.fire(t.id, "withdraw", actor="cen")

@@ -155,6 +155,7 @@ class _Checker:
     predicates: set[str] = field(default_factory=set)
     activities: set[str] = field(default_factory=set)
     time: set[str] = field(default_factory=set)
+    left_node: ast.expr | None = None  # the left side of the comparison being checked
 
     def fail(self, code: str, message: str) -> tuple[Type, Fn]:
         self.problems.append(ExprProblem(code, message))
@@ -281,11 +282,13 @@ class _Checker:
 
     def v_Compare(self, node: ast.Compare) -> tuple[Type, Fn]:
         left_t, left_f = self.visit(node.left)
+        left = node.left
         parts: list[Fn] = []
         for op, right in zip(node.ops, node.comparators, strict=True):
             right_t, right_f = self.visit(right)
+            self.left_node = left
             parts.append(self.compare(op, left_t, left_f, right, right_t, right_f))
-            left_t, left_f = right_t, right_f
+            left, left_t, left_f = right, right_t, right_f
         if len(parts) == 1:
             return BOOL, parts[0]
         chain = tuple(parts)
@@ -351,7 +354,8 @@ class _Checker:
             if other.kind != "str":
                 self.fail("guard-type", f"cannot compare {enum} with {other}")
                 return
-            for literal in _string_literals(right):
+            literals_side = right if a.kind == "enum" else self.left_node
+            for literal in _string_literals(literals_side) if literals_side is not None else ():
                 if literal not in enum.values:
                     self.fail(
                         "guard-type",

@@ -94,6 +94,15 @@ class _Analyzer:
                     ("facts", name),
                     key=True,
                 )
+        for name in d.consents:
+            if keyword.iskeyword(name) or name.startswith("__"):
+                self.used_consents.add(name)
+                self.report(
+                    "schema",
+                    f"{name!r} is a Python keyword, so consent.{name} could never be read",
+                    ("consents", name),
+                    key=True,
+                )
         for j, name in enumerate(d.predicates):
             if name in RESERVED_NAMES or keyword.iskeyword(name):
                 self.report(
