@@ -261,17 +261,28 @@ class SqlStore:
 
     ``upgrade=True`` (the default) creates or upgrades the schema with the shipped
     Alembic migrations when the database is not at the newest revision.
+    ``synchronous_commit=False`` (PostgreSQL) trades the durability of the last moment
+    before a server crash for throughput; see :func:`_asynchronous_commits`.
     """
 
-    def __init__(self, url: str, *, upgrade: bool = True, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        upgrade: bool = True,
+        echo: bool = False,
+        synchronous_commit: bool = True,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             self._writer = _sqlite_engine(url, immediate=True, echo=echo)
             self._reader = _sqlite_engine(url, immediate=False, echo=echo)
         else:
-            self._writer = create_engine(url, echo=echo, pool_pre_ping=True)
+            self._writer = create_engine(url, echo=echo, pool_size=10, pool_recycle=3600)
             self._reader = self._writer
+            if not synchronous_commit:
+                _asynchronous_commits(self._writer)
         self.next_due: Any = None  # set by the engine: Trajectory -> date | None
         self._sql = self._prepare()
         self._lock = threading.Lock()
@@ -478,24 +489,30 @@ class SqlStore:
         """Record a definition version's content; refuse a changed content under an
         unchanged version (:class:`DefinitionError`)."""
         text, digest = content_hash(definition)
-        with self._writer.begin() as conn:
-            known = conn.execute(
-                select(definitions.c.content_hash)
-                .where(definitions.c.id == definition.id)
-                .where(definitions.c.version == definition.version)
-            ).scalar()
-            if known is None:
-                conn.execute(
-                    insert(definitions).values(
-                        id=definition.id,
-                        version=definition.version,
-                        content_hash=digest,
-                        content=text,
-                        recorded_at=datetime.now(UTC),
-                    )
-                )
-            elif known != digest:
-                raise _changed(definition)
+        for _ in range(2):  # another process may record the same version at the same time
+            try:
+                with self._writer.begin() as conn:
+                    known = conn.execute(
+                        select(definitions.c.content_hash)
+                        .where(definitions.c.id == definition.id)
+                        .where(definitions.c.version == definition.version)
+                    ).scalar()
+                    if known is None:
+                        conn.execute(
+                            insert(definitions).values(
+                                id=definition.id,
+                                version=definition.version,
+                                content_hash=digest,
+                                content=text,
+                                recorded_at=datetime.now(UTC),
+                            )
+                        )
+                    elif known != digest:
+                        raise _changed(definition)
+                return
+            except IntegrityError:
+                continue
+        raise StoreError(f"could not record {definition.id!r} version {definition.version}")
 
     def stored_definitions(self) -> list[Definition]:
         """Every definition version this store has seen (also those whose files are gone)."""
@@ -595,6 +612,19 @@ def _raw_values(values: dict[str, Any]) -> dict[str, Any]:
 def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
+
+
+def _asynchronous_commits(engine: Engine) -> None:
+    """PostgreSQL ``synchronous_commit = off`` on every connection: a commit returns
+    before its WAL reaches the disk. Each change still is all or nothing; a crash of the
+    *server* may lose the last fraction of a second of accepted changes (never half of
+    one). For deployments that prefer throughput over that window."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+        dbapi_connection.commit()
 
 
 def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
