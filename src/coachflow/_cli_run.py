@@ -368,7 +368,7 @@ def _show(args: argparse.Namespace) -> int:
         if items:
             print("agenda:")
             for i in items:
-                print(f"  {str(i.due_date or '-'):>10}  {i.status:8}  {i.activity}")
+                print(f"  {i.due_date or '-'!s:>10}  {i.status:8}  {i.activity}")
 
     return _out(args, data, text)
 
@@ -440,7 +440,7 @@ def _agenda(args: argparse.Namespace) -> int:
     def text() -> None:
         for i in items:
             print(
-                f"{str(i.due_date or '-'):>10}  {i.status:8}  {i.trajectory_id}  {i.activity}"
+                f"{i.due_date or '-'!s:>10}  {i.status:8}  {i.trajectory_id}  {i.activity}"
                 + (f"  ({i.title})" if i.title else "")
             )
         print(f"{len(items)} items for {args.person}")

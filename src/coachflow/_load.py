@@ -32,7 +32,20 @@ def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, Compiled
         if enabled:
             gc.enable()
     parsed.diagnostics.sort(key=sort_key)
+    if compiled is not None:
+        _remember(compiled)
     return parsed, compiled
+
+
+_COMPILED: dict[int, CompiledDefinition] = {}
+"""Definitions compiled by this process, by identity (each holds its definition, so an
+id is never reused while its entry exists): a loaded file is not analysed twice."""
+
+
+def _remember(compiled: CompiledDefinition) -> None:
+    if len(_COMPILED) > 1000:  # bounded: long-running processes that load many files
+        _COMPILED.clear()
+    _COMPILED[id(compiled.definition)] = compiled
 
 
 def validate_text(text: str | bytes, *, path: str = "<string>") -> list[Diagnostic]:
@@ -204,8 +217,12 @@ def load_definitions(directory: StrPath) -> dict[str, Definition]:
 def compile_definition(definition: Definition) -> CompiledDefinition:
     """Check a definition and compile its expressions; :class:`DefinitionError` when
     anything is wrong."""
+    known = _COMPILED.get(id(definition))
+    if known is not None and known.definition is definition:
+        return known
     parsed = _in_memory(definition)
     compiled = analyze(parsed)
     if compiled is None:
         raise DefinitionError(parsed.diagnostics, parsed.path)
+    _remember(compiled)
     return compiled
