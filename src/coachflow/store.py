@@ -280,7 +280,11 @@ class SqlStore:
             self._reader = _sqlite_engine(url, immediate=False, echo=echo)
         else:
             self._writer = create_engine(url, echo=echo, pool_size=10, pool_recycle=3600)
-            self._reader = self._writer
+            # reads are single statements or lazily loaded histories cut at the row's
+            # version: they need no transaction, and skip its round trips
+            self._reader = create_engine(
+                url, echo=echo, pool_size=10, pool_recycle=3600, isolation_level="AUTOCOMMIT"
+            )
             if not synchronous_commit:
                 _asynchronous_commits(self._writer)
         self.next_due: Any = None  # set by the engine: Trajectory -> date | None
