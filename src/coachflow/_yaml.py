@@ -64,9 +64,11 @@ class YamlDocument:
 
     data: Any
     root: Mark = UNKNOWN
-    value_marks: dict[int, dict[Any, Mark]] = field(default_factory=dict)
-    key_marks: dict[int, dict[Any, Mark]] = field(default_factory=dict)
-    self_marks: dict[int, Mark] = field(default_factory=dict)
+    # (line, column) as plain tuples, not Marks: the garbage collector stops tracking a
+    # tuple of ints, and a large file has ~75,000 of them; see _at()
+    value_marks: dict[int, dict[Any, Pos]] = field(default_factory=dict)
+    key_marks: dict[int, dict[Any, Pos]] = field(default_factory=dict)
+    self_marks: dict[int, Pos] = field(default_factory=dict)
 
     def locate(self, path: tuple[Any, ...], *, key: bool = False) -> Mark:
         """The mark of the node at ``path`` (or of its key, with ``key=True``).
@@ -101,15 +103,30 @@ class YamlDocument:
             if present:
                 vm = self.value_marks.get(id(node), {})
                 km = self.key_marks.get(id(node), {})
-                return node[comp], vm.get(comp, UNKNOWN), km.get(comp)
+                key_pos = km.get(comp)
+                return (
+                    node[comp],
+                    _at(vm.get(comp, _NOWHERE)),
+                    None if key_pos is None else _at(key_pos),
+                )
         if isinstance(node, list) and isinstance(comp, int) and 0 <= comp < len(node):
             vm = self.value_marks.get(id(node), {})
-            return node[comp], vm.get(comp, UNKNOWN), None
+            return node[comp], _at(vm.get(comp, _NOWHERE)), None
         return None, None, None
 
     def mark_of(self, value: Any) -> Mark | None:
         """The mark of a collection by identity."""
-        return self.self_marks.get(id(value))
+        pos = self.self_marks.get(id(value))
+        return None if pos is None else _at(pos)
+
+
+Pos = tuple[int, int]
+"""A 1-based (line, column), as the reader stores it."""
+_NOWHERE: Pos = (0, 0)
+
+
+def _at(pos: Pos) -> Mark:
+    return Mark(pos[0], pos[1])
 
 
 class YamlProblem(Exception):
@@ -128,7 +145,13 @@ def _mark(m: Any) -> Mark:
     return Mark(m.line + 1, m.column + 1)
 
 
+_SPECIAL_START = frozenset("0123456789+-.~nNtTfF")
+"""The first characters of every plain scalar that is not a string."""
+
+
 def _resolve_plain(value: str) -> Any:
+    if value and value[0] not in _SPECIAL_START:
+        return value  # a name or a sentence (most scalars): skip the four patterns
     if value in _NULLS:
         return None
     if value in _TRUE:
@@ -180,45 +203,46 @@ class _Builder:
         self.doc = doc
         self.diagnostics = diagnostics
         self.path = path
-        # stack entries: [container, pending_key, has_key, key_mark, size]
+        # stack entries: [container, pending_key, has_key, key_pos, size,
+        #                 value positions, key positions (None for a list)]
         self.stack: list[list[Any]] = []
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.open_anchors: set[str] = set()
         self.anchor_of: list[str | None] = []
         self.total = 0
 
-    def error(self, code: str, message: str, mark: Mark) -> None:
-        self.diagnostics.append(Diagnostic(code, ERROR, message, self.path, mark.line, mark.column))
+    def error(self, code: str, message: str, pos: Pos) -> None:
+        self.diagnostics.append(Diagnostic(code, ERROR, message, self.path, pos[0], pos[1]))
 
-    def _count(self, n: int, mark: Mark) -> None:
+    def _count(self, n: int, pos: Pos) -> None:
         self.total += n
         if self.total > MAX_NODES:
             raise YamlProblem(
                 "yaml-too-large",
                 f"the document expands to more than {MAX_NODES} nodes "
                 "(aliases included); refusing to read it",
-                mark,
+                _at(pos),
             )
 
-    def add(self, value: Any, size: int, mark: Mark) -> None:
+    def add(self, value: Any, size: int, pos: Pos) -> None:
         """Attach a finished value to the collection being built."""
-        self._count(size, mark)
+        self._count(size, pos)
         if not self.stack:
             self.doc.data = value
-            self.doc.root = mark
+            self.doc.root = _at(pos)
             return
         top = self.stack[-1]
         container = top[0]
         top[4] += size
-        if isinstance(container, list):
-            self.doc.value_marks.setdefault(id(container), {})[len(container)] = mark
+        if top[6] is None:  # a list
+            top[5][len(container)] = pos
             container.append(value)
             return
         if not top[2]:  # this value is a key
             if isinstance(value, (dict, list)):
-                self.error("schema", "a mapping key must be a plain value, not a collection", mark)
+                self.error("schema", "a mapping key must be a plain value, not a collection", pos)
                 value = _DROPPED
-            top[1], top[2], top[3] = value, True, mark
+            top[1], top[2], top[3] = value, True, pos
             return
         key, key_mark = top[1], top[3]
         top[1], top[2], top[3] = None, False, None
@@ -228,28 +252,34 @@ class _Builder:
             first = self.doc.key_marks[id(container)][key]
             self.error(
                 "duplicate-key",
-                f"duplicate key {key!r} (first defined at line {first.line}, "
-                f"column {first.column})",
+                f"duplicate key {key!r} (first defined at line {first[0]}, column {first[1]})",
                 key_mark,
             )
             return
         container[key] = value
-        self.doc.key_marks.setdefault(id(container), {})[key] = key_mark
-        self.doc.value_marks.setdefault(id(container), {})[key] = mark
+        top[6][key] = key_mark
+        top[5][key] = pos
 
-    def start(self, container: Any, anchor: str | None, mark: Mark) -> None:
+    def start(self, container: Any, anchor: str | None, pos: Pos) -> None:
         if len(self.stack) >= MAX_DEPTH:
             raise YamlProblem(
-                "yaml-too-large", f"collections are nested deeper than {MAX_DEPTH} levels", mark
+                "yaml-too-large",
+                f"collections are nested deeper than {MAX_DEPTH} levels",
+                _at(pos),
             )
-        self.doc.self_marks[id(container)] = mark
-        self.stack.append([container, None, False, None, 1])
+        self.doc.self_marks[id(container)] = pos
+        value_pos: dict[Any, Pos] = {}
+        key_pos: dict[Any, Pos] | None = None
+        self.doc.value_marks[id(container)] = value_pos
+        if isinstance(container, dict):
+            key_pos = self.doc.key_marks[id(container)] = {}
+        self.stack.append([container, None, False, None, 1, value_pos, key_pos])
         self.anchor_of.append(anchor)
         if anchor is not None:
             self.open_anchors.add(anchor)
 
-    def end(self, mark: Mark) -> None:
-        container, _, _, _, size = self.stack.pop()
+    def end(self) -> None:
+        container, _, _, _, size, _, _ = self.stack.pop()
         anchor = self.anchor_of.pop()
         start_mark = self.doc.self_marks[id(container)]
         if anchor is not None:
@@ -259,27 +289,32 @@ class _Builder:
         self.total -= size - 1
         self.add(container, size, start_mark)
 
-    def alias(self, name: str, mark: Mark) -> None:
+    def alias(self, name: str, pos: Pos) -> None:
         if name in self.open_anchors:
-            raise YamlProblem("yaml-too-large", f"alias *{name} refers to itself", mark)
+            raise YamlProblem("yaml-too-large", f"alias *{name} refers to itself", _at(pos))
         if name not in self.anchors:
-            raise YamlProblem("yaml-syntax", f"alias *{name} is not defined", mark)
+            raise YamlProblem("yaml-syntax", f"alias *{name} is not defined", _at(pos))
         value, size = self.anchors[name]
-        self.add(value, size, mark)
+        self.add(value, size, pos)
 
-    def scalar(self, ev: Any, mark: Mark) -> None:
+    def scalar(self, ev: Any, pos: Pos) -> None:
         plain = not ev.style  # None (pure Python parser) or "" (libyaml)
         try:
             if ev.tag is None or ev.tag == "!" or (ev.implicit and ev.implicit[0] and plain):
                 value = _resolve_plain(ev.value) if plain and ev.tag is None else ev.value
             else:
-                value = _construct_tagged(ev.tag, ev.value, mark)
+                value = _construct_tagged(ev.tag, ev.value, _at(pos))
         except YamlProblem as problem:
-            self.error(problem.code, problem.message, mark)
+            self.error(problem.code, problem.message, pos)
             value = None
         if ev.anchor is not None:
             self.anchors[ev.anchor] = (value, 1)
-        self.add(value, 1, mark)
+        self.add(value, 1, pos)
+
+
+_SCALAR = yaml.ScalarEvent
+_MAPPING_END = yaml.MappingEndEvent
+_SEQUENCE_END = yaml.SequenceEndEvent
 
 
 def _hashable(value: Any) -> bool:
@@ -333,27 +368,35 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
     builder = _Builder(doc, diagnostics, path)
     documents = 0
     try:
+        scalar, end = builder.scalar, builder.end
         for ev in _events(text):
+            kind = type(ev)
+            if kind is _SCALAR:  # the common events first, without the isinstance chain
+                m = ev.start_mark
+                scalar(ev, (m.line + 1, m.column + 1))
+                continue
+            if kind is _MAPPING_END or kind is _SEQUENCE_END:
+                end()
+                continue
             mark = _mark(ev.start_mark)
+            pos = (mark.line, mark.column)
             if isinstance(ev, yaml.DocumentStartEvent):
                 documents += 1
                 if documents > 1:
                     return fail("schema", "a definition file holds exactly one YAML document", mark)
             elif isinstance(ev, yaml.ScalarEvent):
-                builder.scalar(ev, mark)
+                builder.scalar(ev, pos)
             elif isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 is_map = isinstance(ev, yaml.MappingStartEvent)
                 if ev.tag is not None and not ev.implicit:
                     expected = _TAG + ("map" if is_map else "seq")
                     if ev.tag != expected:
-                        builder.error(
-                            "yaml-tag", f"unsupported YAML tag {_short_tag(ev.tag)}", mark
-                        )
-                builder.start({} if is_map else [], ev.anchor, mark)
+                        builder.error("yaml-tag", f"unsupported YAML tag {_short_tag(ev.tag)}", pos)
+                builder.start({} if is_map else [], ev.anchor, pos)
             elif isinstance(ev, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                builder.end(mark)
+                builder.end()
             elif isinstance(ev, yaml.AliasEvent):
-                builder.alias(ev.anchor or "", mark)
+                builder.alias(ev.anchor or "", pos)
     except YamlProblem as problem:
         return fail(problem.code, problem.message, problem.mark)
     except yaml.MarkedYAMLError as exc:

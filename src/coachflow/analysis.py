@@ -404,7 +404,7 @@ class _Analyzer:
 
         d = self.definition
         finals = d.final_states
-        by_source: dict[tuple[str, str], list[tuple[int, Any]]] = {}
+        unguarded: dict[tuple[str, str], bool] = {}  # (event, source) -> one has no 'when'
         valid = []
         for i, t in self.transitions():
             if isinstance(t.from_, str) and t.from_ in finals:
@@ -426,10 +426,10 @@ class _Analyzer:
             )
             ambiguous_with: list[str] = []
             for src in sources:
-                earlier = by_source.setdefault((t.event, src), [])
-                if earlier and (t.when is None or any(e.when is None for _, e in earlier)):
+                key = (t.event, src)
+                if key in unguarded and (t.when is None or unguarded[key]):
                     ambiguous_with.append(src)
-                earlier.append((i, t))
+                unguarded[key] = unguarded.get(key, False) or t.when is None
             if ambiguous_with:
                 self.report(
                     "ambiguous-transition",
@@ -444,9 +444,10 @@ class _Analyzer:
             return
         graph = build_graph(d.states, valid)
         reachable = nx.descendants(graph, d.initial) | {d.initial}
-        reaches_final = set(finals)
-        for f in finals:
-            reaches_final |= nx.ancestors(graph, f)
+        sink = object()  # one search backwards from every final state at once
+        graph.add_edges_from((f, sink) for f in finals)
+        reaches_final = nx.ancestors(graph, sink)
+        graph.remove_node(sink)
         for name, state in d.states.items():
             path = ("states", name)
             if name not in reachable:
