@@ -596,6 +596,8 @@ class Engine:
         runtime = self._runtime(definition_id, version)
         d = runtime.definition
         bound, problems = _check_participants(d, participants)
+        if trajectory_id is not None and (problem := _id_problem(trajectory_id)):
+            problems.append(f"trajectory id: {problem}")
         context: dict[str, Any] = {"trajectory_id": trajectory_id, "event": None, "actor": actor}
         if problems:
             raise InvalidInput(
@@ -1109,9 +1111,10 @@ class Engine:
         if used is None:
             who = ", ".join(spec.assigned_by) or "nobody (the participants given at start stay)"
             raise NotPermitted(f"role {role!r} is assigned by {who}", **context)
-        if not isinstance(person, str) or not person:
+        if not isinstance(person, str) or _id_problem(person):
             raise InvalidInput(
-                f"a person id must be a non-empty string, got {person!r}",
+                f"a person id must be a non-empty string of at most {MAX_ID_LENGTH} "
+                f"characters without control characters, got {person!r}",
                 fields=["person"],
                 **context,
             )
@@ -1225,6 +1228,20 @@ def _conflict(t: Trajectory, event: str | None, actor: str, expected: int) -> Ve
     )
 
 
+MAX_ID_LENGTH = 200
+"""The longest trajectory or person id (the SQL stores' columns hold 200 characters)."""
+
+
+def _id_problem(value: str) -> str | None:
+    if not isinstance(value, str) or not value:
+        return "an id must be a non-empty string"
+    if len(value) > MAX_ID_LENGTH:
+        return f"an id is at most {MAX_ID_LENGTH} characters ({len(value)} given)"
+    if any(ord(c) < 32 for c in value):
+        return "an id may not contain control characters"
+    return None
+
+
 def _check_participants(
     d: Definition, participants: Mapping[str, str | Sequence[str]]
 ) -> tuple[dict[str, tuple[str, ...]], list[str]]:
@@ -1248,6 +1265,10 @@ def _check_participants(
             continue
         if any(not isinstance(p, str) or not p for p in persons):
             problems.append(f"role {role!r}: a person id must be a non-empty string")
+            continue
+        bad = next((msg for p in persons if (msg := _id_problem(p))), None)
+        if bad:
+            problems.append(f"role {role!r}: {bad}")
             continue
         if len(set(persons)) != len(persons):
             problems.append(f"role {role!r} names the same person twice")

@@ -210,7 +210,7 @@ def _record_row(trajectory_id: str, r: HistoryRecord) -> dict[str, Any]:
 
 def _record(row: Any) -> HistoryRecord:
     inp = decode(row.input)
-    if row.kind == "started":
+    if row.kind in ("started", "migrated"):
         inp["participants"] = MappingProxyType(
             {k: tuple(v) for k, v in inp.get("participants", {}).items()}
         )
@@ -290,6 +290,7 @@ class SqlStore:
         self.next_due: Any = None  # set by the engine: Trajectory -> date | None
         self._sql = self._prepare()
         self._lock = threading.Lock()
+        self._reachable()
         if upgrade:
             self.upgrade()
         else:
@@ -330,6 +331,15 @@ class SqlStore:
 
         if self.revision() != SCHEMA_REVISION:
             upgrade(self._writer)
+
+    def _reachable(self) -> None:
+        try:
+            with self._reader.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            self.dispose()
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise StoreError(f"cannot open the database {self.url!r}: {reason}") from exc
 
     def revision(self) -> str | None:
         try:
