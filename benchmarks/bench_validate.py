@@ -2,7 +2,7 @@
 
 Run from anywhere (paths are resolved from this file)::
 
-    python benchmarks/bench_validate.py            # everything, about 1-2 minutes
+    python benchmarks/bench_validate.py            # everything: 2-3 minutes, more when busy
     python benchmarks/bench_validate.py --quick    # fewer runs, no scaling sweep
 
 Targets (the script prints PASS/FAIL; it is never part of the test suite):

@@ -154,6 +154,10 @@ def _guarded(handler: Handler) -> Handler:
         except ValueError as exc:  # a bad date or number given on the command line
             print(f"coachflow: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except OSError as exc:  # a file to write (--ics) that cannot be written
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"coachflow: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILED
 
     return run
 
@@ -423,7 +427,7 @@ def _list(args: argparse.Namespace) -> int:
     def text() -> None:
         for t in found:
             _print_trajectory(t)
-        print(f"{len(found)} trajectories")
+        print(f"{len(found)} {'trajectory' if len(found) == 1 else 'trajectories'}")
 
     return _out(args, data, text)
 

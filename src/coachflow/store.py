@@ -44,7 +44,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 
 from coachflow.errors import (
     CoachflowError,
@@ -275,6 +275,20 @@ class SqlStore:
     ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        try:
+            self._open(url, echo, synchronous_commit)
+        except (ImportError, ArgumentError, ValueError) as exc:
+            raise StoreError(f"cannot use the database URL {url!r}: {exc}") from exc
+        self.next_due: Any = None  # set by the engine: Trajectory -> date | None
+        self._sql = self._prepare()
+        self._lock = threading.Lock()
+        self._reachable()
+        if upgrade:
+            self.upgrade()
+        else:
+            self._check_revision()
+
+    def _open(self, url: str, echo: bool, synchronous_commit: bool) -> None:
         if self.is_sqlite:
             self._writer = _sqlite_engine(url, immediate=True, echo=echo)
             self._reader = _sqlite_engine(url, immediate=False, echo=echo)
@@ -287,14 +301,6 @@ class SqlStore:
             )
             if not synchronous_commit:
                 _asynchronous_commits(self._writer)
-        self.next_due: Any = None  # set by the engine: Trajectory -> date | None
-        self._sql = self._prepare()
-        self._lock = threading.Lock()
-        self._reachable()
-        if upgrade:
-            self.upgrade()
-        else:
-            self._check_revision()
 
     # -- the hot path: statements compiled once, run on the driver directly --
 
