@@ -832,16 +832,7 @@ def test_gap_the_number_of_goals_is_the_length_of_the_list(engine: Engine) -> No
     refused(engine, GuardFailed, tid, "set_learning_goals", COACHEE, one_goal_counted_three_times)
 
 
-@pytest.mark.xfail(
-    reason=(
-        "LANGUAGE GAP: an activity cannot say when it is expected at all. The agenda lists "
-        "every activity, so in a trajectory without a written report, written_report stays "
-        "'upcoming' although its `when` can never hold again (the definition only keeps it "
-        "from showing as due or overdue by leaving its due fact unset)."
-    ),
-    strict=True,
-)
-def test_gap_the_agenda_leaves_out_the_report_that_does_not_apply(engine: Engine) -> None:
+def test_rule_4_the_agenda_leaves_out_the_report_that_does_not_apply(engine: Engine) -> None:
     tid = start(engine)
     to_final_evaluation(engine, tid)  # no written report was asked for
     assert "written_report" not in [i.activity for i in engine.agenda(tid, as_of="2026-12-14")]

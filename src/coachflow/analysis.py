@@ -44,6 +44,7 @@ class CompiledDefinition:
     definition: Definition
     transitions: list[CompiledTransition] = field(default_factory=list)
     activity_guards: dict[str, Compiled | None] = field(default_factory=dict)
+    activity_expected: dict[str, Compiled | None] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -56,6 +57,7 @@ class _Analyzer:
     used_consents: set[str] = field(default_factory=set)
     compiled: list[CompiledTransition] = field(default_factory=list)
     scope_base: tuple[Any, ...] = ()
+    expected: dict[str, Compiled | None] = field(default_factory=dict)
 
     def report(
         self,
@@ -337,6 +339,17 @@ class _Analyzer:
                 )
                 guard = self.expression(activity.when, scope, BOOL, "the guard", (*where, "when"))
             guards[name] = guard
+            if activity.expected is not None:
+                scope = Scope(
+                    facts=fact_types,
+                    consents=consents,
+                    predicates=predicates,
+                    inputs={},
+                    activities=activities,
+                )
+                self.expected[name] = self.expression(
+                    activity.expected, scope, BOOL, "the guard", (*where, "expected")
+                )
         return guards
 
     def check_due(self, name: str, activity: Any, path: tuple[Any, ...]) -> None:
@@ -583,4 +596,6 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     parsed.diagnostics.sort(key=sort_key)
     if any(d.is_error for d in parsed.diagnostics):
         return None
-    return CompiledDefinition(definition, analyzer.compiled, activity_guards)
+    return CompiledDefinition(
+        definition, analyzer.compiled, activity_guards, dict(analyzer.expected)
+    )

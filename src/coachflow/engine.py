@@ -324,6 +324,9 @@ class _Runtime:
             s: tuple(sorted(set(es), key=order.__getitem__)) for s, es in events_from.items()
         }
         self.facts = Fields(d.facts, what="fact")
+        self.expected = {
+            name: expr for name, expr in compiled.activity_expected.items() if expr is not None
+        }
         self.activities = {
             name: _ActivityRule(
                 name=name,
@@ -863,8 +866,10 @@ class Engine:
         """Every activity of a trajectory with its due date and status on ``as_of``
         (default: today), in the definition's order."""
         t = self.store.load(trajectory_id)
-        definition = self._runtime(t.definition_id, t.definition_version).definition
-        return agenda(definition, t, self._day(as_of), t.calendar)
+        runtime = self._runtime(t.definition_id, t.definition_version)
+        return agenda(
+            runtime.definition, t, self._day(as_of), t.calendar, self._expected(runtime)
+        )
 
     def agenda_for(self, person: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
         """What ``person`` is responsible for, across every stored trajectory, most
@@ -873,13 +878,32 @@ class Engine:
         items: list[AgendaItem] = []
         for t in self.store.with_participant(person):
             roles = set(t.roles_of(person))
-            definition = self._runtime(t.definition_id, t.definition_version).definition
+            runtime = self._runtime(t.definition_id, t.definition_version)
+            expected = self._expected(runtime)
             items.extend(
                 item
-                for item in agenda(definition, t, day, t.calendar)
+                for item in agenda(runtime.definition, t, day, t.calendar, expected)
                 if item.status != "done" and roles.intersection(item.roles)
             )
         return most_urgent_first(items)
+
+    def _expected(self, runtime: _Runtime) -> dict[str, Callable[[Trajectory], bool]]:
+        def check(expr: Compiled) -> Callable[[Trajectory], bool]:
+            def run(t: Trajectory) -> bool:
+                ctx = EvalContext(
+                    t.facts,
+                    t.consents,
+                    {},
+                    lambda name: self._call_predicate(t, name),
+                    t.counts,
+                    self._today,
+                    lambda: self._week(t),
+                )
+                return bool(expr.fn(ctx))
+
+            return run
+
+        return {name: check(expr) for name, expr in runtime.expected.items()}
 
     def _day(self, value: date | str | None) -> date:
         if value is None:

@@ -322,6 +322,10 @@ class Activity(_Described):
     by: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)]
     during: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)] | None = None
     when: StrictStr | None = None
+    """A guard checked when the activity is recorded."""
+    expected: StrictStr | None = None
+    """Whether the activity is expected at all (facts, consents, done./count., no input):
+    while false and not done, the agenda leaves it out."""
     due: Due | None = None
     recurring: Recurring | None = None
     hours: Annotated[dict[Ident, Hours], Frozen] = Field(default_factory=FrozenDict)

@@ -12,7 +12,7 @@ its due date, not done); ``missed`` (a recurring period that ended with fewer th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple
@@ -259,8 +259,13 @@ def agenda(
     trajectory: Trajectory,
     as_of: date,
     calendar: SchoolCalendar | None = None,
+    expected: Mapping[str, Callable[[Trajectory], bool]] | None = None,
 ) -> list[AgendaItem]:
-    """Every activity of the trajectory with its due date and status on ``as_of``."""
+    """Every activity of the trajectory with its due date and status on ``as_of``.
+
+    ``expected``: per activity, whether it is expected now (an activity's ``expected``
+    expression); one that is not expected and not done is left out.
+    """
     all_stays = stays(trajectory)
     final = trajectory.state in definition.final_states
     items: list[AgendaItem] = []
@@ -268,6 +273,9 @@ def agenda(
         title = _title(activity.title)
         roles = activity.by
         dates = activity_dates(trajectory, name, as_of)
+        check = expected.get(name) if expected else None
+        if check is not None and not dates and not check(trajectory):
+            continue
         if activity.recurring is not None:
             items.extend(
                 _recurring_items(
