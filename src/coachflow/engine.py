@@ -867,9 +867,7 @@ class Engine:
         (default: today), in the definition's order."""
         t = self.store.load(trajectory_id)
         runtime = self._runtime(t.definition_id, t.definition_version)
-        return agenda(
-            runtime.definition, t, self._day(as_of), t.calendar, self._expected(runtime)
-        )
+        return agenda(runtime.definition, t, self._day(as_of), t.calendar, self._expected(runtime))
 
     def agenda_for(self, person: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
         """What ``person`` is responsible for, across every stored trajectory, most
