@@ -102,8 +102,12 @@ def _engine_store(
         shared = request.getfixturevalue("postgres_store")
 
         def factory() -> Any:
+            # emptied once per test: engines of one test share the database, as two
+            # application processes would
+            if not opened:
+                empty_postgres(shared)
             opened.append(shared)
-            return empty_postgres(shared)
+            return shared
 
     else:
         raise RuntimeError(f"unknown COACHFLOW_TEST_STORE {STORE_KIND!r}")

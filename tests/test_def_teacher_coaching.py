@@ -639,7 +639,6 @@ def test_agenda_of_a_sample_run() -> None:
         return [(i.activity, i.due_date, i.status) for i in engine.agenda(tid, as_of=day)]
 
     assert table("2026-09-01") == [
-        ("written_report", None, "upcoming"),
         ("oral_report", None, "upcoming"),
     ]
     to_coaching(engine, tid)
@@ -649,12 +648,10 @@ def test_agenda_of_a_sample_run() -> None:
     session(engine, tid, SESSION_DAYS[3], final=True)
     end = date(2026, 12, 18)
     assert table("2026-11-11") == [
-        ("written_report", None, "upcoming"),
         ("oral_report", end, "upcoming"),
     ]
-    assert table("2026-12-14")[1] == ("oral_report", end, "due")
+    assert table("2026-12-14") == [("oral_report", end, "due")]
     assert table("2026-12-21") == [
-        ("written_report", None, "upcoming"),
         ("oral_report", end, "overdue"),
     ]
     assert [i.activity for i in engine.agenda_for(COACHEE, as_of="2026-12-21")] == ["oral_report"]
@@ -716,8 +713,7 @@ def test_agenda_with_the_written_report() -> None:
     session(engine, tid, SESSION_DAYS[2], final=True)
     items = engine.agenda(tid, as_of="2026-12-21")
     assert [(i.activity, i.due_date, i.status) for i in items] == [
-        ("written_report", date(2026, 12, 18), "overdue"),
-        ("oral_report", None, "upcoming"),
+        ("written_report", date(2026, 12, 18), "overdue"),  # the oral report is not expected
     ]
 
 
