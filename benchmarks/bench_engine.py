@@ -78,10 +78,14 @@ def best_us(fn: Callable[[], object], number: int, repeat: int = 5) -> float:
     times = []
     for _ in range(repeat):
         gc.collect()
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - start) / number * 1e6)
+        gc.disable()  # as timeit does: the collector's pauses depend on what else is alive
+        try:
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times.append((time.perf_counter() - start) / number * 1e6)
+        finally:
+            gc.enable()
     return min(times)
 
 
