@@ -1033,6 +1033,17 @@ class Engine:
         """Withdraw ``consent`` as ``actor``; allowed in every state, final ones too."""
         return self._consent(trajectory_id, consent, actor, False, expected_version)
 
+    def _read(
+        self, trajectory_id: str, actor: str, expected_version: int | None, event: str | None = None
+    ) -> tuple[Trajectory, Definition, dict[str, Any]]:
+        """The trajectory (checked against ``expected_version``), its definition, and the
+        context every refusal carries."""
+        t = self.store.load(trajectory_id)
+        if expected_version is not None and expected_version != t.version:
+            raise _conflict(t, event, actor, expected_version)
+        d = self._runtime(t.definition_id, t.definition_version).definition
+        return t, d, {"trajectory_id": t.id, "event": event, "actor": actor}
+
     def _consent(
         self,
         trajectory_id: str,
@@ -1041,11 +1052,7 @@ class Engine:
         grant: bool,
         expected_version: int | None,
     ) -> Trajectory:
-        t = self.store.load(trajectory_id)
-        context: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
-        if expected_version is not None and expected_version != t.version:
-            raise _conflict(t, None, actor, expected_version)
-        d = self._runtime(t.definition_id, t.definition_version).definition
+        t, d, context = self._read(trajectory_id, actor, expected_version)
         spec = d.consents.get(consent)
         if spec is None:
             known = ", ".join(d.consents) or "none"
@@ -1112,11 +1119,7 @@ class Engine:
         expected_version: int | None,
         replacing: str | None = None,
     ) -> Trajectory:
-        t = self.store.load(trajectory_id)
-        context: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
-        if expected_version is not None and expected_version != t.version:
-            raise _conflict(t, None, actor, expected_version)
-        d = self._runtime(t.definition_id, t.definition_version).definition
+        t, d, context = self._read(trajectory_id, actor, expected_version)
         spec = d.roles.get(role)
         if spec is None:
             raise InvalidInput(
