@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 from conftest import empty_postgres, postgres_url
-from sqlalchemy import create_engine, event, insert, inspect, select
+from sqlalchemy import create_engine, insert, inspect, select
 
 import coachflow
 from coachflow import (
@@ -216,18 +216,42 @@ def second_store(store: Any) -> Iterator[Callable[[], Any]]:
 
 @contextlib.contextmanager
 def counted_queries(store: SqlStore) -> Iterator[list[str]]:
-    """The SELECT statements ``store`` reads with while the block runs."""
+    """The SELECT statements ``store`` reads with while the block runs: through SQLAlchemy
+    and through the driver connections of its hot path."""
     seen: list[str] = []
 
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+    def note(statement: str) -> None:
         if statement.lstrip().upper().startswith("SELECT"):
             seen.append(statement)
 
-    event.listen(store._reader, "before_cursor_execute", count)
+    class Cursor:
+        def __init__(self, cursor: Any) -> None:
+            self._cursor = cursor
+
+        def execute(self, statement: str, *args: Any) -> Any:
+            note(statement)
+            return self._cursor.execute(statement, *args)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._cursor, name)
+
+    class Connection:
+        def __init__(self, conn: Any) -> None:
+            self._conn = conn
+
+        def cursor(self, *args: Any) -> Cursor:
+            return Cursor(self._conn.cursor(*args))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._conn, name)
+
+    # every connection, SQLAlchemy's own included, is taken through raw_connection()
+    raw = store._reader.raw_connection
+    store._reader.raw_connection = lambda: Connection(raw())  # type: ignore[method-assign]
     try:
         yield seen
     finally:
-        event.remove(store._reader, "before_cursor_execute", count)
+        del store._reader.raw_connection
 
 
 def demo_engine(store: Any, clock: FixedClock | None = None) -> Engine:

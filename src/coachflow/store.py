@@ -391,11 +391,18 @@ class SqlStore:
 
     def load(self, trajectory_id: str) -> Trajectory:
         sql, keys = self._sql["load"]
-        with self._reader.connect() as conn:
-            row = conn.exec_driver_sql(sql, self._params(keys, {"id": trajectory_id})).first()
+        conn = self._reader.raw_connection()  # the hot path: the pooled driver connection
+        try:
+            cursor = conn.cursor()
+            cursor.execute(sql, self._params(keys, {"id": trajectory_id}))
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description or ()]
+            cursor.close()
+        finally:
+            conn.close()
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
-        return self._trajectory(_RawRow(dict(row._mapping)))
+        return self._trajectory(_RawRow(dict(zip(names, row, strict=True))))
 
     def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
         new_records = trajectory.records_since(expected_version)
@@ -405,6 +412,13 @@ class SqlStore:
         values["expected_version"] = expected_version
         update_sql, update_keys = self._sql["update"]
         insert_sql, insert_keys = self._sql["insert_history"]
+        if not any(r.kind in ("assigned", "unassigned") for r in new_records):
+            rows = [
+                self._params(insert_keys, _raw_values(_record_row(trajectory.id, r)))
+                for r in new_records
+            ]
+            if self._commit_raw(update_sql, self._params(update_keys, values), insert_sql, rows):
+                return
         with self._writer.begin() as conn:
             result = conn.exec_driver_sql(update_sql, self._params(update_keys, values))
             if result.rowcount != 1:
@@ -434,6 +448,29 @@ class SqlStore:
                 rows = _participant_rows(trajectory)
                 if rows:
                     conn.execute(insert(participants), rows)
+
+    def _commit_raw(self, update_sql: str, update: Any, insert_sql: str, rows: list[Any]) -> bool:
+        """Update the row and append the records in one transaction on the driver
+        connection. False (and nothing written) when the row was not at the expected
+        version: the caller then finds out why on the ordinary path."""
+        conn = self._writer.raw_connection()
+        try:
+            cursor = conn.cursor()
+            if self.is_sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(update_sql, update)
+            if cursor.rowcount != 1:
+                conn.rollback()
+                return False
+            cursor.executemany(insert_sql, rows)
+            cursor.close()
+            conn.commit()
+            return True
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.close()
 
     def ids(self) -> Iterator[str]:
         with self._reader.connect() as conn:
