@@ -238,6 +238,7 @@ def counted_queries(store: SqlStore) -> Iterator[list[str]]:
     class Connection:
         def __init__(self, conn: Any) -> None:
             self._conn = conn
+            self.info: dict[str, Any] = {}  # no cursor kept from before the block: spy on all
 
         def cursor(self, *args: Any) -> Cursor:
             return Cursor(self._conn.cursor(*args))

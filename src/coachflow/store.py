@@ -15,8 +15,10 @@ in ``coachflow/migrations`` (``coachflow db upgrade``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -282,6 +284,7 @@ class SqlStore:
             raise StoreError(f"cannot use the database URL {url!r}: {exc}") from exc
         self.next_due: Any = None  # set by the engine: Trajectory -> date | None
         self._sql = self._prepare()
+        self._pg_commits: dict[int, tuple[str, tuple[str, ...]]] = {}
         self._lock = threading.Lock()
         self._reachable()
         if upgrade:
@@ -296,12 +299,14 @@ class SqlStore:
         else:
             self._writer = create_engine(url, echo=echo, pool_size=10, pool_recycle=3600)
             # reads are single statements or lazily loaded histories cut at the row's
-            # version: they need no transaction, and skip its round trips
+            # version: they need no transaction, and skip its round trips. The hot path
+            # of commit is one statement too (see _commit_pg), run here as well.
             self._reader = create_engine(
                 url, echo=echo, pool_size=10, pool_recycle=3600, isolation_level="AUTOCOMMIT"
             )
             if not synchronous_commit:
                 _asynchronous_commits(self._writer)
+                _asynchronous_commits(self._reader)
 
     # -- the hot path: statements compiled once, run on the driver directly --
 
@@ -320,8 +325,10 @@ class SqlStore:
         prepared: dict[str, tuple[str, tuple[str, ...] | None]] = {}
         for name, stmt in statements.items():
             compiled = stmt.compile(dialect=dialect)
-            keys = tuple(compiled.positiontup or ()) if dialect.positional else None
-            prepared[name] = (str(compiled), keys)
+            if dialect.positional:
+                prepared[name] = (str(compiled), tuple(compiled.positiontup or ()))
+            else:  # psycopg: positional parameters spare it reordering a dict per statement
+                prepared[name] = _positional(str(compiled))
         return prepared
 
     @staticmethod
@@ -391,34 +398,32 @@ class SqlStore:
 
     def load(self, trajectory_id: str) -> Trajectory:
         sql, keys = self._sql["load"]
-        conn = self._reader.raw_connection()  # the hot path: the pooled driver connection
-        try:
-            cursor = conn.cursor()
+        with _driver(self._reader) as cursor:  # the hot path: the pooled driver connection
             cursor.execute(sql, self._params(keys, {"id": trajectory_id}))
             row = cursor.fetchone()
-            names = [d[0] for d in cursor.description or ()]
-            cursor.close()
-        finally:
-            conn.close()
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
-        return self._trajectory(_RawRow(dict(zip(names, row, strict=True))))
+        return self._trajectory(_RawRow(dict(zip(_ROW_COLUMNS, row, strict=True))))
 
     def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
         new_records = trajectory.records_since(expected_version)
         if len(new_records) != trajectory.version - expected_version:
             raise ValueError("the new snapshot does not carry the records since the old one")
-        values = _raw_values(_state_row(trajectory, self._due(trajectory)))
+        values = _driver_state(trajectory, self._due(trajectory))
         values["expected_version"] = expected_version
         update_sql, update_keys = self._sql["update"]
         insert_sql, insert_keys = self._sql["insert_history"]
         if not any(r.kind in ("assigned", "unassigned") for r in new_records):
-            rows = [
-                self._params(insert_keys, _raw_values(_record_row(trajectory.id, r)))
-                for r in new_records
-            ]
-            if self._commit_raw(update_sql, self._params(update_keys, values), insert_sql, rows):
-                return
+            if not self.is_sqlite:
+                if self._commit_pg(trajectory.id, values, new_records):
+                    return
+            else:
+                rows = [
+                    self._params(insert_keys, _driver_record(trajectory.id, r)) for r in new_records
+                ]
+                update = self._params(update_keys, values)
+                if self._commit_raw(update_sql, update, insert_sql, rows):
+                    return
         with self._writer.begin() as conn:
             result = conn.exec_driver_sql(update_sql, self._params(update_keys, values))
             if result.rowcount != 1:
@@ -434,8 +439,7 @@ class SqlStore:
                     actual=int(current),
                 )
             rows = [
-                self._params(insert_keys, _raw_values(_record_row(trajectory.id, r)))
-                for r in new_records
+                self._params(insert_keys, _driver_record(trajectory.id, r)) for r in new_records
             ]
             if len(rows) == 1:
                 conn.exec_driver_sql(insert_sql, rows[0])
@@ -471,6 +475,35 @@ class SqlStore:
             raise
         finally:
             conn.close()
+
+    def _commit_pg(
+        self, trajectory_id: str, values: dict[str, Any], records: Sequence[HistoryRecord]
+    ) -> bool:
+        """PostgreSQL: update the row and append the records in ONE statement (a writable
+        CTE) on an autocommit connection: one round trip, and one transaction, since a
+        statement outside a transaction block is its own transaction (all or nothing).
+        The records are inserted only from the rows the version-checked UPDATE returned,
+        so a row not at the expected version makes it write nothing; that is False, and
+        the caller then finds out why on the ordinary path."""
+        sql, keys = self._pg_commit_sql(len(records))
+        params = [values[k] for k in keys]
+        for r in records:
+            record = _driver_record(trajectory_id, r)
+            params.extend(record[k] for k in _RECORD_VALUES)
+        with _driver(self._reader) as cursor:
+            cursor.execute(sql, params)
+            written = cursor.rowcount
+        if written == len(records):
+            return True
+        if written == 0:
+            return False
+        raise StoreError(f"trajectory {trajectory_id!r}: {written} of {len(records)} records")
+
+    def _pg_commit_sql(self, count: int) -> tuple[str, tuple[str, ...]]:
+        found = self._pg_commits.get(count)
+        if found is None:
+            found = self._pg_commits[count] = _pg_commit_statement(count)
+        return found
 
     def ids(self) -> Iterator[str]:
         with self._reader.connect() as conn:
@@ -618,6 +651,21 @@ def _changed(definition: Definition) -> DefinitionError:
     )
 
 
+@contextlib.contextmanager
+def _driver(engine: Engine) -> Iterator[Any]:
+    """A cursor of a pooled driver connection, for one statement of the hot path. The
+    cursor is kept with the connection and used again: a new psycopg cursor sets up its
+    adapters anew, which costs as much as a quarter of a round trip."""
+    conn = engine.raw_connection()
+    try:
+        cursor = conn.info.get("coachflow_cursor")
+        if cursor is None or cursor.connection is not conn.dbapi_connection:
+            cursor = conn.info["coachflow_cursor"] = conn.cursor()
+        yield cursor
+    finally:
+        conn.close()
+
+
 class _RawRow:
     """A row read on the driver directly: JSON may be text and dates ISO strings."""
 
@@ -638,6 +686,7 @@ class _RawRow:
         return value
 
 
+_ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
 _JSON_COLUMNS = frozenset(
     {"facts", "consents", "participants", "counts", "calendar", "input", "changes"}
 )
@@ -645,21 +694,108 @@ _DATE_COLUMNS = frozenset({"start_date", "next_due", "on_date"})
 _INSTANT_COLUMNS = frozenset({"started_at", "at"})
 
 
-def _raw_values(values: dict[str, Any]) -> dict[str, Any]:
-    """Column values as the driver takes them: JSON text, ISO dates and moments."""
-    out: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in _JSON_COLUMNS:
-            out[name] = None if value is None else json.dumps(value)
-        elif isinstance(value, datetime):
-            out[name] = value.astimezone(UTC).isoformat()
-        elif isinstance(value, date):
-            out[name] = value.isoformat()
-        else:
-            out[name] = value
-    if "id" in out:
-        out["b_id"] = out["id"]
-    return out
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} cannot be stored")
+
+
+def _json(value: Any) -> str:
+    """``json.dumps(encode(value))`` in one pass of the C encoder."""
+    return json.dumps(value, default=_json_default)
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _driver_state(t: Trajectory, next_due: date | None) -> dict[str, Any]:
+    """The row of :func:`_state_row` as the driver takes it (JSON text, ISO dates and
+    moments), plus ``b_id``: the hot path's parameters."""
+    return {
+        "id": t.id,
+        "b_id": t.id,
+        "definition_id": t.definition_id,
+        "definition_version": t.definition_version,
+        "state": t.state,
+        "facts": _json(t.facts),
+        "consents": _json(t.consents),
+        "participants": _json(t.participants),
+        "counts": _json(t.counts),
+        "version": t.version,
+        "started_at": t.started_at.astimezone(UTC).isoformat(),
+        "start_date": t.start_date.isoformat(),
+        "calendar": None if t.calendar is None else _json(t.calendar.as_data()),
+        "next_due": _iso(next_due),
+    }
+
+
+def _driver_record(trajectory_id: str, r: HistoryRecord) -> dict[str, Any]:
+    """The row of :func:`_record_row` as the driver takes it."""
+    return {
+        "trajectory_id": trajectory_id,
+        "seq": r.seq,
+        "at": r.at.astimezone(UTC).isoformat(),
+        "actor": r.actor,
+        "role": r.role,
+        "kind": r.kind,
+        "event": r.event,
+        "source": r.source,
+        "target": r.target,
+        "on_date": _iso(r.on),
+        "input": _json(r.input),
+        "changes": _json(r.changes),
+    }
+
+
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """A ``%(name)s`` statement as a ``%s`` one, with the names in order."""
+    keys = tuple(re.findall(r"%\((\w+)\)s", sql))
+    return re.sub(r"%\((\w+)\)s", "%s", sql), keys
+
+
+def _pg_type(column: Column[Any]) -> str:
+    """The PostgreSQL type a bound value of ``column`` is cast to."""
+    if column.name in _JSON_COLUMNS:
+        return "json"
+    if column.name in _DATE_COLUMNS:
+        return "date"
+    if isinstance(column.type, Integer):
+        return "integer"
+    return "varchar"
+
+
+def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
+    """One statement that moves a trajectory's row from its expected version to its new
+    values and appends ``count`` history records, or does nothing at all:
+
+        WITH moved AS (UPDATE cf_trajectories SET ... WHERE id = %s AND version = %s
+                       RETURNING id)
+        INSERT INTO cf_history (trajectory_id, seq, ...)
+        SELECT moved.id, r.* FROM moved, (VALUES (%s, ...), ...) AS r (seq, ...)
+
+    Its parameters: the row's values named by the keys returned, then the
+    :data:`_RECORD_VALUES` of each record."""
+    state = [c for c in trajectories.c if c.name != "id"]
+    sets = ", ".join(f"{c.name} = CAST(%s AS {_pg_type(c)})" for c in state)
+    one = "(" + ", ".join(f"CAST(%s AS {_pg_type(history.c[k])})" for k in _RECORD_VALUES) + ")"
+    names = ", ".join(_RECORD_VALUES)
+    # only the schema's own table and column names are spliced in; every value is bound
+    sql = (
+        f"WITH moved AS (UPDATE {trajectories.name} SET {sets}"  # noqa: S608
+        " WHERE id = CAST(%s AS varchar) AND version = CAST(%s AS integer) RETURNING id)"
+        f" INSERT INTO {history.name} (trajectory_id, {names})"
+        f" SELECT moved.id, {', '.join('r.' + k for k in _RECORD_VALUES)}"
+        f" FROM moved, (VALUES {', '.join([one] * count)}) AS r ({names})"
+    )
+    return sql, (*(c.name for c in state), "b_id", "expected_version")
+
+
+_RECORD_VALUES = tuple(c.name for c in history.c if c.name != "trajectory_id")
 
 
 def _person_ids(person: str) -> Any:
