@@ -329,6 +329,13 @@ class SqlStore:
                 prepared[name] = (str(compiled), tuple(compiled.positiontup or ()))
             else:  # psycopg: positional parameters spare it reordering a dict per statement
                 prepared[name] = _positional(str(compiled))
+        if not self.is_sqlite:
+            # one JSON value instead of 13 columns (5 of them JSON, each decoded on its
+            # own): less work for the driver; dates come as ISO text, which _RawRow reads
+            prepared["load"] = (
+                "SELECT row_to_json(t) FROM cf_trajectories AS t WHERE t.id = %s",
+                ("id",),
+            )
         return prepared
 
     @staticmethod
@@ -403,6 +410,8 @@ class SqlStore:
             row = cursor.fetchone()
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
+        if len(row) == 1:  # PostgreSQL: the row as one JSON object, decoded at once
+            return self._trajectory(_RawRow(row[0]))
         return self._trajectory(_RawRow(dict(zip(_ROW_COLUMNS, row, strict=True))))
 
     def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
@@ -704,9 +713,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} cannot be stored")
 
 
+_ENCODER = json.JSONEncoder(default=_json_default, check_circular=False)
+
+
 def _json(value: Any) -> str:
-    """``json.dumps(encode(value))`` in one pass of the C encoder."""
-    return json.dumps(value, default=_json_default)
+    """``json.dumps(encode(value))`` in one pass of the C encoder (made once: stored
+    values are trees, never cycles)."""
+    return _ENCODER.encode(value)
 
 
 def _iso(value: date | None) -> str | None:
