@@ -52,6 +52,7 @@ KNOWN_CODES = (
     "unknown-predicate",
     "unknown-activity",
     "bad-due",
+    "bad-recurring",
     "during-final",
     "due-outside-during",
     "ungrantable-consent",

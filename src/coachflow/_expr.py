@@ -10,6 +10,7 @@ small subset of Python expressions:
   declares that input);
 * ``and``/``or``/``not``, comparisons (chains too), ``in``/``not in``, ``is None`` and
   ``is not None``, ``+``/``-`` on ints;
+* ``len(x)`` of a list (an unset list has no length: ``None``);
 * calls of declared predicates, with no arguments.
 
 Unset facts are ``None``. An ordering comparison (``<`` ...) or ``in`` with an unset
@@ -28,7 +29,7 @@ from typing import Any
 
 MAX_EXPRESSION_LENGTH = 2000
 RESERVED_NAMES = frozenset(
-    {"consent", "input", "done", "count", "date", "true", "false", "none", "today", "week"}
+    {"consent", "input", "done", "count", "date", "len", "true", "false", "none", "today", "week"}
 )
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -61,7 +62,25 @@ def type_of_spec(spec: Any) -> Type:
     """The expression type of a fact or input spec."""
     if spec.type == "enum":
         return Type("enum", tuple(spec.values))
+    if spec.type == "list":
+        if spec.items == "enum":
+            return Type("list", item=Type("enum", tuple(spec.values)))
+        return Type("list", item=Type(spec.items))
     return Type(spec.type)
+
+
+def fits(got: Type, want: Type) -> bool:
+    """Whether every value of ``got`` is a value of ``want`` (``any`` fits everything)."""
+    if "any" in (got.kind, want.kind) or got == want:
+        return True
+    if got.kind != want.kind:
+        return False
+    if got.kind == "enum":
+        return set(got.values) <= set(want.values)
+    if got.kind == "list":
+        assert got.item is not None and want.item is not None
+        return fits(got.item, want.item)
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +383,9 @@ class _Checker:
             return
         if a.kind != b.kind:
             self.fail("guard-type", f"cannot compare {a} with {b}")
+        elif a.kind == "list":
+            assert a.item is not None and b.item is not None
+            self.compatible(a.item, b.item, right)
 
     def v_Call(self, node: ast.Call) -> tuple[Type, Fn]:
         if not isinstance(node.func, ast.Name):
@@ -373,6 +395,8 @@ class _Checker:
             return self.forbid(f"the name {name!r} is")
         if name == "date":
             return self.date_literal(node)
+        if name == "len":
+            return self.length(node)
         if name in self.scope.predicates:
             if node.args or node.keywords:
                 return self.forbid(f"arguments to predicate {name}() are")
@@ -398,6 +422,19 @@ class _Checker:
         except ValueError:
             return self.fail("guard-type", f"{text!r} is not a date written YYYY-MM-DD")
         return DATE, _const(value)
+
+    def length(self, node: ast.Call) -> tuple[Type, Fn]:
+        if len(node.args) != 1 or node.keywords:
+            return self.forbid("len() other than len(<list>) is")
+        t, f = self.visit(node.args[0])
+        if t.kind not in ("list", "any"):
+            return self.fail("guard-type", f"len() takes a list, not {t}")
+
+        def size(c: EvalContext) -> int | None:
+            value = f(c)
+            return None if value is None else len(value)
+
+        return INT, size
 
     def v_List(self, node: ast.List | ast.Tuple) -> tuple[Type, Fn]:
         items: list[Any] = []
@@ -584,7 +621,7 @@ def compile_expression(
 
 
 def _check_assignable(checker: _Checker, got: Type, want: Type, what: str, body: ast.expr) -> None:
-    if got.kind == "any" or got == want:
+    if fits(got, want):
         return
     if got.kind == "none" and what != "the guard":
         return  # an effect may unset a fact
@@ -598,4 +635,20 @@ def _check_assignable(checker: _Checker, got: Type, want: Type, what: str, body:
                 "guard-type", f"{body.value!r} is not one of the values {list(want.values)}"
             )
             return
+    if (
+        want.kind == "list"
+        and got.kind == "list"
+        and isinstance(body, (ast.List, ast.Tuple))
+        and want.item is not None
+        and want.item.kind == "enum"
+        and got.item is not None
+        and got.item.kind == "str"
+    ):
+        wrong = [v for v in _string_literals(body) if v not in want.item.values]
+        if not wrong:
+            return
+        checker.fail(
+            "guard-type", f"{wrong[0]!r} is not one of the values {list(want.item.values)}"
+        )
+        return
     checker.fail("guard-type", f"{what} must be {want}, not {got}")

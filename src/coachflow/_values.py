@@ -45,7 +45,32 @@ def coerce(spec: Any, value: Any) -> Any:
         if not isinstance(value, str) or value not in spec.values:
             raise ValueProblem(f"expected one of {list(spec.values)}, got {value!r}")
         return value
+    if kind == "list":
+        return _coerce_list(spec, value)
     raise ValueProblem(f"unknown type {kind!r}")  # pragma: no cover - the model forbids it
+
+
+def _coerce_list(spec: Any, value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
+        raise ValueProblem(f"expected a list of {spec.items}, got {value!r}")
+    items = []
+    for i, raw in enumerate(value):
+        item = raw
+        if spec.items == "date" and isinstance(raw, str):
+            try:
+                item = parse_date(raw)
+            except ValueError as exc:
+                raise ValueProblem(f"item {i + 1}: {exc}") from None
+        problem = spec.item_problem(item)
+        if problem:
+            raise ValueProblem(f"item {i + 1}: {problem}")
+        items.append(item)
+    low, high = spec.min_items, spec.max_items
+    if low is not None and len(items) < low:
+        raise ValueProblem(f"expected at least {low} item{'s' * (low != 1)}, got {len(items)}")
+    if high is not None and len(items) > high:
+        raise ValueProblem(f"expected at most {high} item{'s' * (high != 1)}, got {len(items)}")
+    return tuple(items)
 
 
 def check_range(spec: Any, value: int) -> None:
@@ -108,4 +133,6 @@ def to_json(value: Any) -> Any:
     """A fact or input value as JSON-ready data (dates become ISO strings)."""
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, tuple):
+        return [to_json(v) for v in value]
     return value

@@ -21,13 +21,14 @@ from coachflow._expr import (
     Scope,
     Type,
     compile_expression,
+    fits,
     literal_source,
     type_of_spec,
 )
 from coachflow._yaml import Mark
 from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
 from coachflow.io import ParsedDefinition
-from coachflow.model import Definition, build_graph, expand_sources
+from coachflow.model import PERIODS, Definition, build_graph, expand_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class CompiledDefinition:
     transitions: list[CompiledTransition] = field(default_factory=list)
     activity_guards: dict[str, Compiled | None] = field(default_factory=dict)
     activity_expected: dict[str, Compiled | None] = field(default_factory=dict)
+    role_effects: dict[tuple[str, str], dict[str, Compiled]] = field(default_factory=dict)
+    """``(role, "on_assign" | "on_unassign")`` -> the compiled effects."""
 
 
 @dataclass(slots=True)
@@ -58,6 +61,7 @@ class _Analyzer:
     compiled: list[CompiledTransition] = field(default_factory=list)
     scope_base: tuple[Any, ...] = ()
     expected: dict[str, Compiled | None] = field(default_factory=dict)
+    role_effects: dict[tuple[str, str], dict[str, Compiled]] = field(default_factory=dict)
 
     def report(
         self,
@@ -191,54 +195,74 @@ class _Analyzer:
             guard = None
             if t.when is not None:
                 guard = self.expression(t.when, scope, BOOL, "the guard", (*where, "when"))
-            effects: dict[str, Compiled] = {}
-            for fact, value in t.set.items():
-                self.used_facts.add(fact)
-                if fact not in fact_types:
-                    self.report(
-                        "unknown-fact",
-                        f"effect sets unknown fact {fact!r}",
-                        (*where, "set", fact),
-                        key=True,
-                    )
-                    continue
-                spec = d.facts.get(fact)
-                self.check_literal_bounds(value, spec, (*where, "set", fact))
-                if (
-                    spec is not None
-                    and spec.type == "enum"
-                    and isinstance(value, str)
-                    and value.strip().isidentifier()
-                    and value.strip() not in fact_types
-                    and value.strip() not in spec.values
-                ):
-                    self.report(
-                        "guard-type",
-                        f"{value.strip()!r} is not one of the values {list(spec.values)} "
-                        f"of {fact!r} (nor a fact)",
-                        (*where, "set", fact),
-                    )
-                    continue
-                source = _effect_source(value, d.facts.get(fact))
-                compiled = self.expression(
-                    source,
-                    scope,
-                    fact_types[fact],
-                    f"the value for {fact!r}",
-                    (*where, "set", fact),
-                )
-                if compiled is not None:
-                    effects[fact] = compiled
-                    leaked = sorted(n for n in compiled.inputs if t.input[n].confidential)
-                    if leaked:
-                        self.report(
-                            "confidential-effect",
-                            f"the value for {fact!r} copies the confidential input "
-                            f"{', '.join(map(repr, leaked))} into a fact, which every "
-                            "participant can read",
-                            (*where, "set", fact),
-                        )
+            effects = self.check_effects(t.set, scope, (*where, "set"), t.input)
             self.compiled.append(CompiledTransition(i, guard, effects))
+        no_input = Scope(
+            facts=fact_types,
+            consents=consents,
+            predicates=predicates,
+            inputs={},
+            activities=activities,
+        )
+        for name, role in d.roles.items():
+            for key in ("on_assign", "on_unassign"):
+                hook = getattr(role, key)
+                if hook is not None:
+                    self.role_effects[(name, key)] = self.check_effects(
+                        hook.set, no_input, ("roles", name, key, "set"), {}
+                    )
+
+    def check_effects(
+        self,
+        effects: Mapping[str, Any],
+        scope: Scope,
+        where: tuple[Any, ...],
+        inputs: Mapping[str, Any],
+    ) -> dict[str, Compiled]:
+        """Compile the ``set`` effects at ``where``; a fact that fails is left out."""
+        d = self.definition
+        fact_types = scope.facts
+        compiled_effects: dict[str, Compiled] = {}
+        for fact, value in effects.items():
+            self.used_facts.add(fact)
+            path = (*where, fact)
+            if fact not in fact_types:
+                self.report("unknown-fact", f"effect sets unknown fact {fact!r}", path, key=True)
+                continue
+            spec = d.facts.get(fact)
+            self.check_literal_bounds(value, spec, path)
+            if (
+                spec is not None
+                and spec.type == "enum"
+                and isinstance(value, str)
+                and value.strip().isidentifier()
+                and value.strip() not in fact_types
+                and value.strip() not in spec.values
+            ):
+                self.report(
+                    "guard-type",
+                    f"{value.strip()!r} is not one of the values {list(spec.values)} "
+                    f"of {fact!r} (nor a fact)",
+                    path,
+                )
+                continue
+            source = _effect_source(value, spec)
+            compiled = self.expression(
+                source, scope, fact_types[fact], f"the value for {fact!r}", path
+            )
+            if compiled is None:
+                continue
+            compiled_effects[fact] = compiled
+            leaked = sorted(n for n in compiled.inputs if inputs[n].confidential)
+            if leaked:
+                self.report(
+                    "confidential-effect",
+                    f"the value for {fact!r} copies the confidential input "
+                    f"{', '.join(map(repr, leaked))} into a fact, which every "
+                    "participant can read",
+                    path,
+                )
+        return compiled_effects
 
     def check_literal_bounds(self, value: Any, spec: Any, path: tuple[Any, ...]) -> None:
         """A literal int effect outside its fact's min/max can never be applied."""
@@ -327,6 +351,7 @@ class _Analyzer:
                         (*where, "during", j),
                     )
             self.check_due(name, activity, (*where, "due"))
+            self.check_recurring(name, activity, (*where, "recurring", "every", "fact"))
             self.check_fields(activity.input, (*where, "input"))
             guard = None
             if activity.when is not None:
@@ -384,6 +409,28 @@ class _Analyzer:
                     (*path, "week"),
                     severity=WARNING,
                 )
+
+    def check_recurring(self, name: str, activity: Any, path: tuple[Any, ...]) -> None:
+        """``recurring: {every: {fact: ...}}`` needs an enum fact whose values are periods."""
+        every = activity.recurring.every if activity.recurring is not None else None
+        if every is None or isinstance(every, str):
+            return
+        self.used_facts.add(every.fact)
+        spec = self.definition.facts.get(every.fact)
+        if spec is None:
+            if every.fact not in self.parsed.dropped.get("facts", set()):
+                self.report("unknown-fact", f"unknown fact {every.fact!r}", path)
+            return
+        values = getattr(spec, "values", None) if spec.type == "enum" else None
+        wrong = [v for v in values or () if v not in PERIODS]
+        if values is None or wrong:
+            what = f"the values {wrong}" if wrong else f"a {spec.type}"
+            self.report(
+                "bad-recurring",
+                f"activity {name!r} recurs every {every.fact!r}, which holds {what}; "
+                f"it must be an enum of periods ({', '.join(PERIODS)})",
+                path,
+            )
 
     # -- migrations ---------------------------------------------------------------------
 
@@ -535,10 +582,7 @@ def migration_problems(old: Definition, new: Definition) -> list[tuple[tuple[Any
         target = new.facts.get(new_name)
         if target is None:
             continue  # dropped
-        if target.type != spec.type or (
-            spec.type == "enum"
-            and not set(getattr(spec, "values", ())) <= set(getattr(target, "values", ()))
-        ):
+        if not fits(type_of_spec(spec), type_of_spec(target)):
             problems.append(
                 (
                     ("migrates_from", "facts", old_name)
@@ -562,7 +606,7 @@ def migration_problems(old: Definition, new: Definition) -> list[tuple[tuple[Any
 def _describe_fact(spec: Any) -> str:
     if spec.type == "enum":
         return "enum of " + ", ".join(spec.values)
-    return str(spec.type)
+    return str(type_of_spec(spec))
 
 
 def _effect_source(value: Any, spec: Any) -> str:
@@ -597,5 +641,9 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     if any(d.is_error for d in parsed.diagnostics):
         return None
     return CompiledDefinition(
-        definition, analyzer.compiled, activity_guards, dict(analyzer.expected)
+        definition,
+        analyzer.compiled,
+        activity_guards,
+        dict(analyzer.expected),
+        dict(analyzer.role_effects),
     )

@@ -93,9 +93,7 @@ class _Step:
     by_set: frozenset[str]
     guard: Compiled | None
     guard_reads_input: bool
-    effects: tuple[tuple[str, Compiled, int | None, int | None], ...]
-    """(fact, expression, min, max): the checker guarantees the type; bounds are
-    checked when the effect runs."""
+    effects: tuple[_Effect, ...]
     inputs: Mapping[str, Any]
     fields: Fields
 
@@ -224,27 +222,66 @@ def _condition(step: _Step, event_data: Any) -> bool:
             ),
         )
     changes: dict[str, Any] = {}
-    check_input = carrier.check_input
-    for fact, effect, low, high in step.effects:
-        if not check_input and effect.inputs:
-            continue  # depends on a form not filled in yet
-        value = effect.fn(ctx)
-        if value is not None and (
-            (low is not None and value < low) or (high is not None and value > high)
-        ):
-            bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
-            if carrier.guard is None:
-                carrier.guard = (f"{fact}: {effect.source}", _guard_values(effect, ctx))
-            return carrier.refuse(
-                3,
-                Reason("guard-failed", f"setting {fact!r} to {value!r} would pass its {bound}"),
-            )
-        if facts.get(fact) != value:
-            changes[fact] = value
+    failed = _apply_effects(step.effects, ctx, changes, skip_input=not carrier.check_input)
+    if failed is not None:
+        effect, message = failed
+        if carrier.guard is None:
+            carrier.guard = (effect.source, _guard_values(effect.expr, ctx))
+        return carrier.refuse(3, Reason("guard-failed", message))
     carrier.chosen = step
     carrier.values = values
     carrier.changes = changes
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Effect:
+    """One compiled effect: the fact it sets, its expression and the fact's bounds (the
+    checker guarantees the type; the bounds are checked when it runs)."""
+
+    fact: str
+    expr: Compiled
+    low: int | None
+    high: int | None
+
+    @property
+    def source(self) -> str:
+        return f"{self.fact}: {self.expr.source}"
+
+
+def _effects(d: Definition, compiled: Mapping[str, Compiled]) -> tuple[_Effect, ...]:
+    return tuple(
+        _Effect(
+            fact, expr, getattr(d.facts[fact], "min", None), getattr(d.facts[fact], "max", None)
+        )
+        for fact, expr in compiled.items()
+    )
+
+
+def _apply_effects(
+    effects: tuple[_Effect, ...],
+    ctx: EvalContext,
+    changes: dict[str, Any],
+    *,
+    skip_input: bool = False,
+) -> tuple[_Effect, str] | None:
+    """Evaluate ``effects`` on ``ctx`` and add the values that differ from its facts to
+    ``changes``; the effect that would pass a bound of its fact, and why, if one does.
+    ``skip_input``: leave out the effects that read input (a form not filled in yet)."""
+    facts = ctx.facts
+    for effect in effects:
+        if skip_input and effect.expr.inputs:
+            continue
+        value = effect.expr.fn(ctx)
+        low, high = effect.low, effect.high
+        if value is not None and (
+            (low is not None and value < low) or (high is not None and value > high)
+        ):
+            bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
+            return effect, f"setting {effect.fact!r} to {value!r} would pass its {bound}"
+        if facts.get(effect.fact) != value:
+            changes[effect.fact] = value
+    return None
 
 
 def _guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
@@ -281,15 +318,7 @@ class _Runtime:
                     by_set=frozenset(spec.by),
                     guard=ct.guard,
                     guard_reads_input=bool(ct.guard and ct.guard.inputs),
-                    effects=tuple(
-                        (
-                            fact,
-                            expr,
-                            getattr(d.facts[fact], "min", None),
-                            getattr(d.facts[fact], "max", None),
-                        )
-                        for fact, expr in ct.effects.items()
-                    ),
+                    effects=_effects(d, ct.effects),
                     inputs=spec.input,
                     fields=Fields(spec.input, what="input"),
                 )
@@ -322,6 +351,9 @@ class _Runtime:
         order = {e: i for i, e in enumerate(d.events)}
         self.events_from = {
             s: tuple(sorted(set(es), key=order.__getitem__)) for s, es in events_from.items()
+        }
+        self.role_effects = {
+            hook: _effects(d, effects) for hook, effects in compiled.role_effects.items()
         }
         self.facts = Fields(d.facts, what="fact")
         self.expected = {
@@ -504,6 +536,23 @@ class Engine:
         from coachflow.schedule import week_of
 
         return week_of(trajectory.start_date, self._today(), trajectory.calendar)
+
+    def _context(
+        self,
+        t: Trajectory,
+        values: Mapping[str, Any] | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> EvalContext:
+        """What an expression about ``t`` reads (``facts``: instead of its own)."""
+        return EvalContext(
+            t.facts if facts is None else facts,
+            t.consents,
+            values,
+            lambda name: self._call_predicate(t, name),
+            t.counts,
+            self._today,
+            lambda: self._week(t),
+        )
 
     def _call_predicate(self, trajectory: Trajectory, name: str) -> bool:
         fn = self._predicates.get(name)
@@ -799,15 +848,7 @@ class Engine:
                 **context,
             )
         if rule.guard is not None:
-            ctx = EvalContext(
-                t.facts,
-                t.consents,
-                values,
-                lambda name: self._call_predicate(t, name),
-                t.counts,
-                self._today,
-                lambda: self._week(t),
-            )
+            ctx = self._context(t, values)
             if not rule.guard.fn(ctx):
                 read = _guard_values(rule.guard, ctx)
                 shown = ", ".join(f"{k}={v!r}" for k, v in read.items())
@@ -888,16 +929,7 @@ class Engine:
     def _expected(self, runtime: _Runtime) -> dict[str, Callable[[Trajectory], bool]]:
         def check(expr: Compiled) -> Callable[[Trajectory], bool]:
             def run(t: Trajectory) -> bool:
-                ctx = EvalContext(
-                    t.facts,
-                    t.consents,
-                    {},
-                    lambda name: self._call_predicate(t, name),
-                    t.counts,
-                    self._today,
-                    lambda: self._week(t),
-                )
-                return bool(expr.fn(ctx))
+                return bool(expr.fn(self._context(t)))
 
             return run
 
@@ -1173,6 +1205,9 @@ class Engine:
                     fields=["role"],
                     **context,
                 )
+        hooks = ["on_unassign"] if replacing is not None else []
+        hooks.append("on_assign" if assign else "on_unassign")
+        changes = self._role_effects(t, role, hooks, context)
         record = HistoryRecord(
             t.version + 1,
             checked_now(self.clock),
@@ -1184,10 +1219,38 @@ class Engine:
                 if replacing is None
                 else {"role": role, "person": person, "replacing": replacing}
             ),
+            changes=MappingProxyType(changes) if changes else _EMPTY,
         )
-        new = t.evolve(record, participants={**t.participants, role: people})
+        new = t.evolve(
+            record,
+            participants={**t.participants, role: people},
+            facts=MappingProxyType({**t.facts, **changes}) if changes else None,
+        )
         self._commit(new, t, None, actor)
         return new
+
+    def _role_effects(
+        self, t: Trajectory, role: str, hooks: list[str], context: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The fact changes of a role's ``on_unassign``/``on_assign`` effects, in the
+        order of ``hooks``; :class:`GuardFailed` when one would pass a fact's bound."""
+        runtime = self._runtime(t.definition_id, t.definition_version)
+        changes: dict[str, Any] = {}
+        for hook in hooks:
+            effects = runtime.role_effects.get((role, hook))
+            if not effects:
+                continue
+            ctx = self._context(t, facts={**t.facts, **changes})
+            failed = _apply_effects(effects, ctx, changes)
+            if failed is not None:
+                effect, message = failed
+                raise GuardFailed(
+                    f"{hook} of role {role!r}: {message}",
+                    guard=effect.source,
+                    values=_guard_values(effect.expr, ctx),
+                    **context,
+                )
+        return changes
 
     # -- the one place that decides -------------------------------------------------------
 

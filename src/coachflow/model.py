@@ -50,8 +50,10 @@ LanguageCode = Annotated[
 ]
 
 
-FactType = Literal["bool", "int", "str", "date", "enum"]
-FACT_TYPES: tuple[str, ...] = ("bool", "int", "str", "date", "enum")
+FactType = Literal["bool", "int", "str", "date", "enum", "list"]
+FACT_TYPES: tuple[str, ...] = ("bool", "int", "str", "date", "enum", "list")
+ITEM_TYPES: tuple[str, ...] = ("str", "int", "date", "enum")
+"""What a ``list`` fact or input may hold."""
 
 
 def parse_date(value: object) -> date:
@@ -201,7 +203,70 @@ class EnumFact(_FactBase):
         return self
 
 
-Fact = Annotated[BoolFact | IntFact | StrFact | DateFact | EnumFact, Field(discriminator="type")]
+class ListFact(_FactBase):
+    """A list of strings, ints, dates or enum values (``items``), e.g. learning goals.
+
+    ``values`` lists the allowed values when ``items: enum``; ``min_items`` and
+    ``max_items`` bound its length. Values are kept as tuples.
+    """
+
+    type: Literal["list"]
+    items: Literal["str", "int", "date", "enum"]
+    values: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)] | None = None
+    min_items: Annotated[StrictInt, Field(ge=0)] | None = None
+    max_items: Annotated[StrictInt, Field(gt=0)] | None = None
+    default: tuple[StrictStr | StrictInt | IsoDate, ...] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _date_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("items") == "date":
+            default = data.get("default")
+            if isinstance(default, (list, tuple)):
+                items = []
+                for item in default:
+                    try:
+                        items.append(parse_date(item))
+                    except ValueError:
+                        items.append(item)  # reported by _consistent
+                data = {**data, "default": items}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ListFact:
+        if (self.items == "enum") != (self.values is not None):
+            raise ValueError(
+                "a list of enum takes its values (values: [...])"
+                if self.items == "enum"
+                else f"values only go with items: enum, not items: {self.items}"
+            )
+        if (
+            self.min_items is not None
+            and self.max_items is not None
+            and self.min_items > self.max_items
+        ):
+            raise ValueError(
+                f"min_items ({self.min_items}) is greater than max_items ({self.max_items})"
+            )
+        for item in self.default or ():
+            problem = self.item_problem(item)
+            if problem:
+                raise ValueError(f"default: {problem}")
+        return self
+
+    def item_problem(self, item: Any) -> str | None:
+        """Why ``item`` cannot be an element (None when it can)."""
+        want = {"str": str, "enum": str, "int": int, "date": date}[self.items]
+        if isinstance(item, bool) or not isinstance(item, want) or isinstance(item, datetime):
+            return f"expected {self.items} items, got {item!r}"
+        if self.values is not None and item not in self.values:
+            return f"expected one of {list(self.values)}, got {item!r}"
+        return None
+
+
+Fact = Annotated[
+    BoolFact | IntFact | StrFact | DateFact | EnumFact | ListFact, Field(discriminator="type")
+]
 """A typed variable of a trajectory. Without ``default`` it is unset (``None``) until set."""
 
 
@@ -237,15 +302,29 @@ class EnumInput(EnumFact, _InputMixin):
     pass
 
 
+class ListInput(ListFact, _InputMixin):
+    pass
+
+
 InputField = Annotated[
-    BoolInput | IntInput | StrInput | DateInput | EnumInput, Field(discriminator="type")
+    BoolInput | IntInput | StrInput | DateInput | EnumInput | ListInput,
+    Field(discriminator="type"),
 ]
 """A typed field of an event's payload."""
 
-AnyFact = BoolFact | IntFact | StrFact | DateFact | EnumFact
+AnyFact = BoolFact | IntFact | StrFact | DateFact | EnumFact | ListFact
 
 
 # --- roles, consents, states, transitions ------------------------------------------------
+
+EffectValue = StrictStr | StrictBool | StrictInt | tuple[StrictStr | StrictInt, ...] | None
+"""An effect: an expression (string) or a literal value (a list too)."""
+
+
+class RoleEffects(_Model):
+    """What happens to the facts when people join or leave a role."""
+
+    set: Annotated[dict[Ident, EffectValue], Field(min_length=1), Frozen]
 
 
 class Role(_Described):
@@ -259,6 +338,10 @@ class Role(_Described):
     required: StrictBool = False
     assigned_by: tuple[Ident, ...] = ()
     max: Annotated[StrictInt, Field(gt=0)] = 1
+    on_assign: RoleEffects | None = None
+    """Effects of assigning someone to the role while the trajectory runs."""
+    on_unassign: RoleEffects | None = None
+    """Effects of unassigning someone (also the person replaced by an assignment)."""
 
 
 class Consent(_Described):
@@ -306,10 +389,25 @@ class Due(_Model):
         return self
 
 
-class Recurring(_Model):
-    """An activity that must happen at least ``at_least`` times every period."""
+PERIODS: tuple[str, ...] = ("week", "fortnight", "month", "year")
+"""The periods of a recurring activity."""
 
-    every: Literal["week", "month", "year"]
+
+class FactRef(_Model):
+    """A value read from a fact of the trajectory."""
+
+    fact: Ident
+
+
+class Recurring(_Model):
+    """An activity that must happen at least ``at_least`` times every period.
+
+    ``every`` is a period, or ``{fact: name}``: an enum fact whose values are periods, so
+    that each trajectory follows the frequency agreed in it (a period follows the value the
+    fact held on its first day; while the fact is unset, nothing is asked).
+    """
+
+    every: Literal["week", "fortnight", "month", "year"] | FactRef
     at_least: Annotated[StrictInt, Field(gt=0)] = 1
 
 
@@ -343,8 +441,6 @@ class Activity(_Described):
 
 
 Source = Annotated[str, StringConstraints(strict=True, pattern=r"^(\*|[a-z][a-z0-9_]*)$")]
-EffectValue = StrictStr | StrictBool | StrictInt | None
-"""An effect: an expression (string) or a literal value."""
 
 
 class Transition(_Described):
@@ -454,8 +550,23 @@ class Definition(_Described):
                 weeks += span.to - span.from_ + 1
         if weeks == 0:
             return float(activity.recurring.at_least)
-        per = {"week": 1.0, "month": 52 / 12, "year": 52.0}[activity.recurring.every]
+        per = {"week": 1.0, "fortnight": 2.0, "month": 52 / 12, "year": 52.0}[
+            self.planned_period(name)
+        ]
         return activity.recurring.at_least * max(1.0, round(weeks / per))
+
+    def planned_period(self, name: str) -> str:
+        """The period of a recurring activity for planning: a fixed ``every``, else the
+        default of its fact, else the fact's least frequent value."""
+        every = self.activities[name].recurring.every  # type: ignore[union-attr]
+        if isinstance(every, str):
+            return every
+        spec = self.facts.get(every.fact)
+        default = getattr(spec, "default", None)
+        if isinstance(default, str) and default in PERIODS:
+            return default
+        values = [v for v in getattr(spec, "values", ()) if v in PERIODS]
+        return max(values, key=PERIODS.index, default="month")
 
     def graph(self) -> nx.MultiDiGraph:
         """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source."""
@@ -486,7 +597,9 @@ def build_graph(
 
 def fact_python_type(spec: Any) -> type:
     """The Python type of a fact or input spec's values."""
-    return {"bool": bool, "int": int, "str": str, "date": date, "enum": str}[spec.type]
+    return {"bool": bool, "int": int, "str": str, "date": date, "enum": str, "list": tuple}[
+        spec.type
+    ]
 
 
 def definition_json_schema() -> dict[str, Any]:

@@ -12,12 +12,13 @@ its due date, not done); ``missed`` (a recurring period that ended with fewer th
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple
 
-from coachflow.model import Definition
+from coachflow.model import PERIODS, Definition, FactRef
 from coachflow.trajectory import Trajectory
 
 Status = Literal["done", "upcoming", "due", "overdue", "missed"]
@@ -223,28 +224,73 @@ def due_date(
     return value if isinstance(value, date) else None
 
 
-def _periods(every: str, first: date, last: date, start_date: date) -> list[tuple[date, date]]:
-    periods: list[tuple[date, date]] = []
+def _period_of(every: str, day: date, anchor: date, start_date: date) -> tuple[date, date]:
+    """The period of kind ``every`` holding ``day``: a calendar week or month, a fortnight
+    counted from the Monday of ``anchor``, or a year of the trajectory from ``start_date``."""
     if every == "week":
-        p = monday_of(first)
-        while p <= last:
-            periods.append((p, p + timedelta(days=6)))
-            p += timedelta(weeks=1)
-    elif every == "month":
-        p = first.replace(day=1)
-        while p <= last:
-            nxt = (p.replace(day=28) + timedelta(days=4)).replace(day=1)
-            periods.append((p, nxt - timedelta(days=1)))
-            p = nxt
-    else:  # a year of the trajectory, from its start date
-        p = start_date
-        years = 1
-        while p <= last:
-            nxt = _add_years(start_date, years)
-            if nxt > first:
-                periods.append((p, nxt - timedelta(days=1)))
-            p, years = nxt, years + 1
+        first = monday_of(day)
+        return first, first + timedelta(days=6)
+    if every == "fortnight":
+        first = monday_of(anchor)
+        first += timedelta(weeks=2 * ((day - first).days // 14))
+        return first, first + timedelta(days=13)
+    if every == "month":
+        first = day.replace(day=1)
+        nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return first, nxt - timedelta(days=1)
+    years = day.year - start_date.year
+    while _add_years(start_date, years) > day:
+        years -= 1
+    while _add_years(start_date, years + 1) <= day:
+        years += 1
+    return _add_years(start_date, years), _add_years(start_date, years + 1) - timedelta(days=1)
+
+
+def _periods(
+    frequency: Callable[[date], str | None], first: date, last: date, start_date: date
+) -> list[tuple[date, date]]:
+    """The periods from the one holding ``first`` up to ``last``. Each period's kind is
+    the ``frequency`` on its first day (from ``first`` on); a day without one asks
+    nothing."""
+    periods: list[tuple[date, date]] = []
+    day = first
+    while day <= last:
+        every = frequency(day)
+        if every is None:
+            day += timedelta(days=1)
+            continue
+        start, end = _period_of(every, day, first, start_date)
+        periods.append((start if not periods else max(start, day), end))
+        day = end + timedelta(days=1)
     return periods
+
+
+_PERIOD_NAMES: dict[str, str] = {
+    **{p: p for p in PERIODS},
+    "weekly": "week",
+    "fortnightly": "fortnight",
+    "monthly": "month",
+    "yearly": "year",
+}
+
+
+def _frequency(trajectory: Trajectory, every: str | FactRef) -> Callable[[date], str | None]:
+    """The period kind of a recurring activity on a day: fixed, or the value its fact held
+    at the end of that day (read from the history)."""
+    if isinstance(every, str):
+        return lambda day: every
+    changes: list[tuple[date, str | None]] = []
+    for r in trajectory.history:
+        if every.fact in r.changes or r.kind in ("started", "migrated"):
+            value = r.changes.get(every.fact)
+            changes.append((r.at.date(), _PERIOD_NAMES.get(value) if value else None))
+    days = [d for d, _ in changes]
+
+    def on(day: date) -> str | None:
+        i = bisect_right(days, day)
+        return changes[i - 1][1] if i else None
+
+    return on
 
 
 def _add_years(day: date, years: int) -> date:
@@ -317,7 +363,8 @@ def _recurring_items(
         return []
     at_least = activity.recurring.at_least
     items = []
-    for start, end in _periods(activity.recurring.every, first, as_of, trajectory.start_date):
+    frequency = _frequency(trajectory, activity.recurring.every)
+    for start, end in _periods(frequency, first, as_of, trajectory.start_date):
         if calendar is not None and not calendar.has_school_day(start, end):
             continue  # a holiday period asks nothing
         count = sum(1 for d in dates if start <= d <= end)

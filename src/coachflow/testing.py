@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -59,20 +60,30 @@ def value_strategy(spec: Any) -> st.SearchStrategy[Any]:
     if kind == "bool":
         return st.booleans()
     if kind == "int":
-        low = spec.min if spec.min is not None else -5
-        high = spec.max if spec.max is not None else max(low, 0) + 10
+        high = spec.max if spec.max is not None else max(spec.min or 0, 0) + 10
+        low = spec.min if spec.min is not None else min(-5, high)
         return st.integers(min_value=low, max_value=high)
     if kind == "str":
         return st.text(max_size=20)
     if kind == "date":
         days = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))
         return days | days.map(date.isoformat)
+    if kind == "list":
+        item = SimpleNamespace(type=spec.items, values=spec.values, min=None, max=None)
+        low = spec.min_items or 0
+        high = spec.max_items if spec.max_items is not None else low + 3
+        return st.lists(value_strategy(item), min_size=low, max_size=high)
     return st.sampled_from(list(spec.values))
 
 
 def wrong_value_strategy(spec: Any) -> st.SearchStrategy[Any]:
     """Values that do not fit the spec."""
     kind = spec.type
+    if kind == "list":
+        wrong_list: list[Any] = ["text", {"x": 1}, [1.5 if spec.items != "str" else 7], True]
+        if spec.min_items:
+            wrong_list.append([])
+        return st.sampled_from(wrong_list)
     wrong: list[Any] = [[1], {"x": 1}, 1.5]
     if kind != "bool":
         wrong.append(True)

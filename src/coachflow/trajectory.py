@@ -402,7 +402,8 @@ def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
                 people = (*(p for p in people if p != replaced), person)
             else:
                 people = tuple(p for p in people if p != person)
-            t = t.evolve(r, participants={**t.participants, role: people})
+            facts = {**t.facts, **r.changes} if r.changes else None
+            t = t.evolve(r, participants={**t.participants, role: people}, facts=facts)
         else:
             t = t.evolve(r)
     return t
