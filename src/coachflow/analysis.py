@@ -28,7 +28,7 @@ from coachflow._expr import (
 from coachflow._yaml import Mark
 from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
 from coachflow.io import ParsedDefinition
-from coachflow.model import PERIODS, Definition, build_graph, expand_sources
+from coachflow.model import PERIOD_NAMES, Definition, build_graph, expand_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -422,13 +422,13 @@ class _Analyzer:
                 self.report("unknown-fact", f"unknown fact {every.fact!r}", path)
             return
         values = getattr(spec, "values", None) if spec.type == "enum" else None
-        wrong = [v for v in values or () if v not in PERIODS]
+        wrong = [v for v in values or () if v not in PERIOD_NAMES]
         if values is None or wrong:
             what = f"the values {wrong}" if wrong else f"a {spec.type}"
             self.report(
                 "bad-recurring",
                 f"activity {name!r} recurs every {every.fact!r}, which holds {what}; "
-                f"it must be an enum of periods ({', '.join(PERIODS)})",
+                f"it must be an enum of periods ({', '.join(PERIOD_NAMES)})",
                 path,
             )
 

@@ -391,6 +391,14 @@ class Due(_Model):
 
 PERIODS: tuple[str, ...] = ("week", "fortnight", "month", "year")
 """The periods of a recurring activity."""
+PERIOD_NAMES: dict[str, str] = {
+    **{p: p for p in PERIODS},
+    "weekly": "week",
+    "fortnightly": "fortnight",
+    "monthly": "month",
+    "yearly": "year",
+}
+"""The values a frequency fact may hold, each with its period."""
 
 
 class FactRef(_Model):
@@ -563,10 +571,10 @@ class Definition(_Described):
             return every
         spec = self.facts.get(every.fact)
         default = getattr(spec, "default", None)
-        if isinstance(default, str) and default in PERIODS:
-            return default
-        values = [v for v in getattr(spec, "values", ()) if v in PERIODS]
-        return max(values, key=PERIODS.index, default="month")
+        if isinstance(default, str) and default in PERIOD_NAMES:
+            return PERIOD_NAMES[default]
+        periods = [PERIOD_NAMES[v] for v in getattr(spec, "values", ()) if v in PERIOD_NAMES]
+        return max(periods, key=PERIODS.index, default="month")
 
     def graph(self) -> nx.MultiDiGraph:
         """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source."""

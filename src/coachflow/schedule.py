@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple
 
-from coachflow.model import PERIODS, Definition, FactRef
+from coachflow.model import PERIOD_NAMES, Definition, FactRef
 from coachflow.trajectory import Trajectory
 
 Status = Literal["done", "upcoming", "due", "overdue", "missed"]
@@ -69,10 +69,10 @@ class SchoolCalendar:
         return {
             "name": self.name,
             "region": self.region,
-            "holidays": [
+            "holidays": tuple(  # a tuple, as the store gives JSON lists back
                 {"name": h.name, "from": h.start.isoformat(), "to": h.end.isoformat()}
                 for h in self.holidays
-            ],
+            ),
         }
 
     @classmethod
@@ -265,15 +265,6 @@ def _periods(
     return periods
 
 
-_PERIOD_NAMES: dict[str, str] = {
-    **{p: p for p in PERIODS},
-    "weekly": "week",
-    "fortnightly": "fortnight",
-    "monthly": "month",
-    "yearly": "year",
-}
-
-
 def _frequency(trajectory: Trajectory, every: str | FactRef) -> Callable[[date], str | None]:
     """The period kind of a recurring activity on a day: fixed, or the value its fact held
     at the end of that day (read from the history)."""
@@ -283,7 +274,7 @@ def _frequency(trajectory: Trajectory, every: str | FactRef) -> Callable[[date],
     for r in trajectory.history:
         if every.fact in r.changes or r.kind in ("started", "migrated"):
             value = r.changes.get(every.fact)
-            changes.append((r.at.date(), _PERIOD_NAMES.get(value) if value else None))
+            changes.append((r.at.date(), PERIOD_NAMES.get(value) if value else None))
     days = [d for d, _ in changes]
 
     def on(day: date) -> str | None:

@@ -90,7 +90,7 @@ def decode(value: Any) -> Any:
             return datetime.fromisoformat(value["$datetime"])
         return {k: decode(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return tuple(decode(v) for v in value)  # list facts and inputs are tuples
     return value
 
 
