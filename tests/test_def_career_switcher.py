@@ -59,6 +59,7 @@ GUIDANCE = {
     "frequency": "weekly",
     "responsibilities": "Leidinggevende: randvoorwaarden; coach: begeleiding; zij-instromer: plan",
 }
+SESSION_INPUT = {"setting": "in_class", "focus": "teaching"}
 SCHOOL_ACTIVITIES = {
     "joins": "Teamleren (lessen ontwerpen), bouwvergaderingen",
     "skips": "Werkgroep schoolfeest",
@@ -131,12 +132,15 @@ def to_agreements(engine: Engine, clock: FixedClock, variant: str = "in_training
     return tid
 
 
-def settle_agreements(engine: Engine, tid: str, *, skip: str | None = None) -> None:
+def settle_agreements(
+    engine: Engine, tid: str, *, skip: str | None = None, frequency: str = "weekly"
+) -> None:
     """Everything that must be done before the guidance starts, except ``skip``."""
+    guidance = {**GUIDANCE, "frequency": frequency}
     steps: list[tuple[str, Callable[[], Any]]] = [
         (
             "agree_guidance",
-            lambda: engine.fire(tid, "agree_guidance", actor="carla", input=GUIDANCE),
+            lambda: engine.fire(tid, "agree_guidance", actor="carla", input=guidance),
         ),
         ("manager_confirms", lambda: engine.fire(tid, "confirm_agreements", actor="mira")),
         ("switcher_confirms", lambda: engine.fire(tid, "confirm_agreements", actor="sam")),
@@ -664,18 +668,26 @@ def test_rule_9_the_coach_briefs_the_buddy(engine: Engine, clock: FixedClock) ->
     assert engine.fire(tid, "brief_buddy", actor="carla", input=BUDDY).state == "guidance"
 
 
-@pytest.mark.xfail(
-    reason="LANGUAGE GAP: assigning a person cannot reset a fact or be read by a guard, "
-    "so a replaced buddy does not have to be briefed again",
-    strict=True,
-)
 def test_rule_9_a_new_buddy_must_be_briefed_before_the_guidance_starts(
     engine: Engine, clock: FixedClock
 ) -> None:
+    """The buddy role's ``on_assign`` resets ``buddy_briefed`` (the former language gap):
+    replacing the briefed buddy blocks the start until the new one is briefed too."""
     tid = to_agreements(engine, clock)
     settle_agreements(engine, tid)
-    engine.assign(tid, "buddy", "bea", actor="mira", replacing="bart")
+    t = engine.assign(tid, "buddy", "bea", actor="mira", replacing="bart")
+    assert t.facts["buddy_briefed"] is False
+    assert dict(t.history[-1].changes) == {"buddy_briefed": False}
     rejected(GuardFailed, "guard-failed", lambda: engine.fire(tid, "start_guidance", actor="carla"))
+    engine.fire(tid, "brief_buddy", actor="carla", input=BUDDY)
+    assert engine.fire(tid, "start_guidance", actor="carla").state == "guidance"
+    # during the guidance too, a new buddy shows up as not briefed until the coach does it
+    assert (
+        engine.assign(tid, "buddy", "bo", actor="mira", replacing="bea").facts["buddy_briefed"]
+        is False
+    )
+    assert engine.fire(tid, "brief_buddy", actor="carla", input=BUDDY).facts["buddy_briefed"]
+    assert engine.replay(tid) == engine.get(tid)
 
 
 def test_rule_10_coaching_on_teaching_and_professional_identity_in_and_outside_the_class(
@@ -719,17 +731,57 @@ def test_rule_10_coaching_on_teaching_and_professional_identity_in_and_outside_t
     )
 
 
-@pytest.mark.xfail(
-    reason="LANGUAGE GAP: recurring takes a fixed period; the frequency agreed per trajectory "
-    "(a fact) cannot drive the agenda",
-    strict=True,
-)
 def test_rule_10_guidance_sessions_follow_the_agreed_frequency(
     engine: Engine, clock: FixedClock
 ) -> None:
-    tid = to_guidance(engine, clock)  # frequency agreed: weekly
+    """``recurring: {every: {fact: guidance_frequency}}`` (the former language gap): the
+    agenda asks for a session in every period of the agreed frequency."""
+    tid = to_guidance(engine, clock)  # frequency agreed: weekly, guidance from 2026-08-27
     clock.set("2026-09-21T09:00:00+00:00")
-    assert ("2026-09-07", "missed") in status(engine, tid, "coaching_session", "2026-09-21")
+    engine.record_activity(
+        tid, "coaching_session", actor="carla", on="2026-09-03", input=SESSION_INPUT
+    )
+    assert status(engine, tid, "coaching_session", "2026-09-21") == [
+        ("2026-08-24", "missed"),
+        ("2026-08-31", "done"),
+        ("2026-09-07", "missed"),
+        ("2026-09-14", "missed"),
+        ("2026-09-21", "due"),
+    ]
+
+
+def test_rule_10_a_new_frequency_counts_from_when_it_was_agreed(
+    engine: Engine, clock: FixedClock
+) -> None:
+    tid = to_guidance(engine, clock)
+    clock.set("2026-09-14T09:00:00+00:00")
+    rejected(
+        GuardFailed,
+        "guard-failed",
+        lambda: engine.fire(
+            tid, "change_guidance_frequency", actor="carla", input={"frequency": "weekly"}
+        ),
+    )
+    rejected(
+        NotPermitted,
+        "not-permitted",
+        lambda: engine.fire(
+            tid, "change_guidance_frequency", actor="sam", input={"frequency": "monthly"}
+        ),
+    )
+    engine.fire(tid, "change_guidance_frequency", actor="carla", input={"frequency": "monthly"})
+    clock.set("2026-11-02T09:00:00+00:00")
+    engine.record_activity(
+        tid, "coaching_session", actor="carla", on="2026-10-20", input=SESSION_INPUT
+    )
+    assert status(engine, tid, "coaching_session", "2026-11-02") == [
+        ("2026-08-24", "missed"),  # weekly while that was the agreement
+        ("2026-08-31", "missed"),
+        ("2026-09-07", "missed"),
+        ("2026-09-14", "missed"),  # monthly from the new agreement on
+        ("2026-10-01", "done"),
+        ("2026-11-01", "upcoming"),
+    ]
 
 
 def test_rule_11_lessons_are_prepared_with_the_coach_the_buddy_or_a_colleague(
@@ -993,7 +1045,7 @@ def sample_run_agenda() -> list[str]:
     engine.fire(tid, "plan_tripartite_meeting", actor="carla", input={"planned_on": "2026-09-03"})
     on("2026-09-03")
     engine.fire(tid, "hold_tripartite_meeting", actor="sofie", input=ALL_PRESENT)
-    settle_agreements(engine, tid)
+    settle_agreements(engine, tid, frequency="monthly")
     on("2026-09-07")
     engine.fire(tid, "start_guidance", actor="carla")
 

@@ -4,8 +4,7 @@ Source: ``shared/sources/begeleiding-beginnende-leerkrachten.txt``. The rules ar
 as in ``docs/trajectories/starter-year.md``: one scenario test per rule, each showing the
 right path and the refusal of the wrong one (exception class and reason code); a full
 sample year run with the built-in 2026-2027 calendar from 2026-08-31 (the one the
-documentation shows); replay; the Hypothesis trajectory machine; and strict ``xfail``
-tests for what the language or the engine cannot do yet.
+documentation shows); replay; and the Hypothesis trajectory machine.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -481,6 +481,9 @@ def _value_for(spec: Any, day: date) -> Any:
         return "tekst"
     if kind == "date":
         return day
+    if kind == "list":
+        item = SimpleNamespace(type=spec.items, values=spec.values, min=None, max=None)
+        return [_value_for(item, day)] * max(spec.min_items or 0, 2)
     return spec.values[0]
 
 
