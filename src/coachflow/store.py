@@ -302,7 +302,12 @@ class SqlStore:
             # version: they need no transaction, and skip its round trips. The hot path
             # of commit is one statement too (see _commit_pg), run here as well.
             self._reader = create_engine(
-                url, echo=echo, pool_size=10, pool_recycle=3600, isolation_level="AUTOCOMMIT"
+                url,
+                echo=echo,
+                pool_size=10,
+                pool_recycle=3600,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,  # autocommit: no transaction to roll back
             )
             if not synchronous_commit:
                 _asynchronous_commits(self._writer)
@@ -424,7 +429,9 @@ class SqlStore:
         insert_sql, insert_keys = self._sql["insert_history"]
         if not any(r.kind in ("assigned", "unassigned") for r in new_records):
             if not self.is_sqlite:
-                if self._commit_pg(trajectory.id, values, new_records):
+                if all(r.kind in _ORDINARY for r in new_records) and self._commit_pg(
+                    trajectory.id, values, new_records
+                ):
                     return
             else:
                 rows = [
@@ -793,7 +800,7 @@ def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
 
     Its parameters: the row's values named by the keys returned, then the
     :data:`_RECORD_VALUES` of each record."""
-    state = [c for c in trajectories.c if c.name != "id"]
+    state = [c for c in trajectories.c if c.name in _MUTABLE]
     sets = ", ".join(f"{c.name} = CAST(%s AS {_pg_type(c)})" for c in state)
     one = "(" + ", ".join(f"CAST(%s AS {_pg_type(history.c[k])})" for k in _RECORD_VALUES) + ")"
     names = ", ".join(_RECORD_VALUES)
@@ -809,6 +816,10 @@ def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
 
 
 _RECORD_VALUES = tuple(c.name for c in history.c if c.name != "trajectory_id")
+_ORDINARY = frozenset({"event", "activity", "consent_granted", "consent_withdrawn"})
+"""Kinds of change that touch only the :data:`_MUTABLE` columns of a trajectory's row
+(not its participants, definition version, start or calendar)."""
+_MUTABLE = frozenset({"state", "facts", "consents", "counts", "version", "next_due"})
 
 
 def _person_ids(person: str) -> Any:
