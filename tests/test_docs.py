@@ -53,6 +53,7 @@ KNOWN_CODES = (
     "unknown-activity",
     "bad-due",
     "bad-recurring",
+    "hook-never-runs",
     "during-final",
     "due-outside-during",
     "ungrantable-consent",
@@ -326,6 +327,7 @@ def test_warnings_are_exactly_the_unused_codes() -> None:
     warnings = sorted(c for c, s in severities.items() if s == "warning")
     assert warnings == [
         "due-outside-during",
+        "hook-never-runs",
         "ungrantable-consent",
         "unused-consent",
         "unused-fact",

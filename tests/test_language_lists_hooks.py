@@ -403,8 +403,8 @@ def test_workload_plans_with_the_default_or_the_least_frequent_value() -> None:
     ("fact", "message"),
     [
         ("{type: enum, values: [weekly, daily]}", "holds the values ['daily']"),
-        ("{type: int}", "holds a int"),
-        ("{type: str}", "holds a str"),
+        ("{type: int}", "holds values of type int"),
+        ("{type: str}", "holds values of type str"),
     ],
 )
 def test_a_frequency_fact_must_be_an_enum_of_periods(fact: str, message: str) -> None:
@@ -570,3 +570,162 @@ def test_hook_effects_are_checked(hook: str, code: str) -> None:
 def test_facts_only_hooks_set_are_not_unused() -> None:
     text = HOOKS.replace(" and not buddy_left", "")
     assert coachflow.validate_text(text) == []  # buddy_left is set by a hook only
+
+
+# --- review findings: list lengths, backdated starts, migrations, hooks on SQL and CLI ---------
+
+
+def test_an_effect_that_passes_max_items_refuses_the_transition(goals_engine: Engine) -> None:
+    days = ["2026-09-07", "2026-09-14", "2026-09-21"]  # the input is unbounded, the fact not
+    with pytest.raises(GuardFailed, match=r"'days'.*expected at most 2 items, got 3") as caught:
+        goals_engine.fire("g", "set_goals", actor="cas", input={"goals": ["a"], "days": days})
+    assert caught.value.guard == "days: input.days"
+    assert goals_engine.get("g").state == "intake"
+    assert goals_engine.get("g").version == 0
+
+
+@pytest.mark.parametrize(
+    ("effect", "wrong"),
+    [
+        ("\"[date('2026-09-07'), date('2026-09-08'), date('2026-09-09')]\"", True),
+        ("\"[date('2026-09-07')]\"", False),
+    ],
+)
+def test_a_literal_list_effect_is_checked_against_max_items(effect: str, wrong: bool) -> None:
+    text = GOALS.replace("set: {goals: input.goals, days: input.days}", f"set: {{days: {effect}}}")
+    found = [(d.code, d.message) for d in coachflow.validate_text(text) if d.is_error]
+    if wrong:
+        assert found == [
+            ("guard-type", "this literal list never fits: expected at most 2 items, got 3")
+        ]
+    else:
+        assert found == []
+
+
+def test_a_list_default_must_fit_its_length() -> None:
+    text = GOALS.replace(
+        "goals: {type: list, items: str}",
+        "goals: {type: list, items: str, min_items: 1, default: []}",
+        1,
+    )
+    diagnostics = coachflow.validate_text(text)
+    assert [d.code for d in diagnostics] == ["schema"]
+    assert "expected at least 1 item, got 0" in diagnostics[0].message
+
+
+def test_a_backdated_start_counts_fact_driven_periods_from_its_start_date() -> None:
+    clock = FixedClock("2026-09-21T09:00:00+00:00")
+    text = FREQUENCY.replace("during: [guidance]", "during: [agreements, guidance]")
+    engine = engine_for(text, clock)
+    engine.start(
+        "freq",
+        participants={"coach": "co"},
+        actor="co",
+        trajectory_id="f",
+        start_date="2026-09-01",
+        facts={"frequency": "weekly"},
+    )
+    assert periods(engine, "2026-09-21") == [
+        ("2026-08-31", "2026-09-06", "missed"),
+        ("2026-09-07", "2026-09-13", "missed"),
+        ("2026-09-14", "2026-09-20", "missed"),
+        ("2026-09-21", "2026-09-27", "due"),
+    ]
+
+
+def test_after_a_migration_a_fact_driven_frequency_counts_from_the_migration() -> None:
+    v1 = FREQUENCY.replace("recurring: {every: {fact: frequency}}", "recurring: {every: month}")
+    v2 = FREQUENCY.replace("version: 1", "version: 2").replace(
+        "initial: agreements",
+        "migrates_from:\n  version: 1\n  states: {agreements: agreements, guidance: guidance,"
+        " done: done}\ninitial: agreements",
+    )
+    clock = FixedClock("2026-09-01T09:00:00+00:00")
+    engine = Engine(
+        definitions=[loads_definition(v1), loads_definition(v2)], plugins=False, clock=clock
+    )
+    engine.start(
+        "freq",
+        participants={"coach": "co"},
+        actor="co",
+        trajectory_id="f",
+        start_date="2026-09-01",
+        version=1,
+    )
+    engine.fire("f", "agree", actor="co", input={"frequency": "weekly"})
+    clock.set("2026-10-20T09:00:00+00:00")
+    engine.record_activity("f", "session", actor="co", on="2026-09-10")
+    assert periods(engine, "2026-10-20") == [  # version 1: monthly
+        ("2026-09-01", "2026-09-30", "done"),
+        ("2026-10-01", "2026-10-31", "upcoming"),
+    ]
+    engine.migrate("f", 2, actor="admin")
+    assert periods(engine, "2026-10-20") == [  # weekly from the migration on, not before
+        ("2026-10-19", "2026-10-25", "due"),
+    ]
+
+
+def test_hook_changes_survive_the_sql_store(tmp_path: Path) -> None:
+    store = SqlStore(f"sqlite:///{tmp_path / 'hooks.db'}")
+    try:
+        engine = engine_for(HOOKS, store=store)
+        engine.start(
+            "hooks",
+            participants={"manager": "mira", "coach": "carla", "buddy": "bart"},
+            actor="mira",
+            trajectory_id="h",
+        )
+        engine.fire("h", "brief_buddy", actor="carla")
+        engine.assign("h", "buddy", "bea", actor="mira", replacing="bart")
+        again = engine_for(HOOKS, store=store)
+        t = again.get("h")
+        assert dict(t.facts) == {"buddy_briefed": False, "buddy_left": True, "changes": 2}
+        assert dict(t.history[-1].changes) == {
+            "buddy_left": True,
+            "buddy_briefed": False,
+            "changes": 2,
+        }
+        assert again.replay("h") == t
+        assert t.participants["buddy"] == ("bea",)
+    finally:
+        store.dispose()
+
+
+def test_hooks_on_a_role_nobody_assigns_never_run() -> None:
+    text = HOOKS.replace("    assigned_by: [manager]\n", "")
+    line = text.splitlines().index(
+        "    on_assign: {set: {buddy_briefed: false, changes: changes + 1}}"
+    )
+    found = [(d.code, d.severity, d.line, d.column) for d in coachflow.validate_text(text)]
+    assert ("hook-never-runs", "warning", line + 1, 5) in found
+    assert ("hook-never-runs", "warning", line + 2, 5) in found
+
+
+def test_cli_history_shows_what_an_assignment_changed(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    folder = tmp_path / "defs"
+    folder.mkdir()
+    (folder / "hooks.yaml").write_text(HOOKS, encoding="utf-8")
+    common = ["--db", str(tmp_path / "cli.db"), "--definitions", str(folder)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "coachflow", *args, *common],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    started = run(
+        "start", "hooks", "--id", "h", "--as", "mira",
+        "--role", "manager=mira", "--role", "coach=carla", "--role", "buddy=bart",
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assigned = run("assign", "h", "buddy", "bea", "--as", "mira")
+    assert assigned.returncode == 0, assigned.stderr
+    history = run("history", "h")
+    assert history.returncode == 0, history.stderr
+    last = history.stdout.strip().splitlines()[-1]
+    assert "assigned" in last and last.endswith("=> changes=1"), last  # briefed was false

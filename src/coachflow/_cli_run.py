@@ -403,7 +403,7 @@ def _history(args: argparse.Namespace) -> int:
                 f"{r.seq:>4}  {r.at.isoformat(timespec='minutes')}  {r.actor} ({r.role or '-'})"
                 f"  {r.kind} {what}{move}"
                 + (f"  [{detail}]" if detail else "")
-                + (f"  => {changes}" if changes and r.kind == "event" else "")
+                + (f"  => {changes}" if changes and r.kind not in ("started", "migrated") else "")
             )
 
     return _out(args, data, text)

@@ -65,11 +65,9 @@ def _coerce_list(spec: Any, value: Any) -> tuple[Any, ...]:
         if problem:
             raise ValueProblem(f"item {i + 1}: {problem}")
         items.append(item)
-    low, high = spec.min_items, spec.max_items
-    if low is not None and len(items) < low:
-        raise ValueProblem(f"expected at least {low} item{'s' * (low != 1)}, got {len(items)}")
-    if high is not None and len(items) > high:
-        raise ValueProblem(f"expected at most {high} item{'s' * (high != 1)}, got {len(items)}")
+    problem = spec.length_problem(len(items))
+    if problem:
+        raise ValueProblem(problem)
     return tuple(items)
 
 

@@ -207,9 +207,19 @@ class _Analyzer:
         for name, role in d.roles.items():
             for key in ("on_assign", "on_unassign"):
                 hook = getattr(role, key)
-                if hook is not None:
-                    self.role_effects[(name, key)] = self.check_effects(
-                        hook.set, no_input, ("roles", name, key, "set"), {}
+                if hook is None:
+                    continue
+                self.role_effects[(name, key)] = self.check_effects(
+                    hook.set, no_input, ("roles", name, key, "set"), {}
+                )
+                if not role.assigned_by:
+                    self.report(
+                        "hook-never-runs",
+                        f"role {name!r} has {key}, but no assigned_by: people are bound to "
+                        "it only at the start, when no hook runs",
+                        ("roles", name, key),
+                        key=True,
+                        severity=WARNING,
                     )
 
     def check_effects(
@@ -265,7 +275,14 @@ class _Analyzer:
         return compiled_effects
 
     def check_literal_bounds(self, value: Any, spec: Any, path: tuple[Any, ...]) -> None:
-        """A literal int effect outside its fact's min/max can never be applied."""
+        """A literal int effect outside its fact's min/max, or a literal list of a length
+        outside its min_items/max_items, can never be applied."""
+        if spec is not None and spec.type == "list":
+            length = _literal_length(value)
+            problem = None if length is None else spec.length_problem(length)
+            if problem:
+                self.report("guard-type", f"this literal list never fits: {problem}", path)
+            return
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             value = int(value.strip())
         if spec is None or spec.type != "int" or isinstance(value, bool):
@@ -424,7 +441,7 @@ class _Analyzer:
         values = getattr(spec, "values", None) if spec.type == "enum" else None
         wrong = [v for v in values or () if v not in PERIOD_NAMES]
         if values is None or wrong:
-            what = f"the values {wrong}" if wrong else f"a {spec.type}"
+            what = f"the values {wrong}" if wrong else f"values of type {spec.type}"
             self.report(
                 "bad-recurring",
                 f"activity {name!r} recurs every {every.fact!r}, which holds {what}; "
@@ -601,6 +618,22 @@ def migration_problems(old: Definition, new: Definition) -> list[tuple[tuple[Any
                 )
             )
     return problems
+
+
+def _literal_length(value: Any) -> int | None:
+    """The number of items of a literal list effect (YAML list or list text), if it is one."""
+    if isinstance(value, tuple):
+        return len(value)
+    if isinstance(value, str):
+        import ast
+
+        try:
+            node = ast.parse(value.strip(), mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return len(node.elts)
+    return None
 
 
 def _describe_fact(spec: Any) -> str:

@@ -243,6 +243,8 @@ class _Effect:
     expr: Compiled
     low: int | None
     high: int | None
+    sized: Any = None
+    """The spec of a list fact with ``min_items``/``max_items`` (else None)."""
 
     @property
     def source(self) -> str:
@@ -250,12 +252,20 @@ class _Effect:
 
 
 def _effects(d: Definition, compiled: Mapping[str, Compiled]) -> tuple[_Effect, ...]:
-    return tuple(
-        _Effect(
-            fact, expr, getattr(d.facts[fact], "min", None), getattr(d.facts[fact], "max", None)
+    effects = []
+    for fact, expr in compiled.items():
+        spec = d.facts[fact]
+        sized = getattr(spec, "min_items", None) is not None or getattr(spec, "max_items", None)
+        effects.append(
+            _Effect(
+                fact,
+                expr,
+                getattr(spec, "min", None),
+                getattr(spec, "max", None),
+                spec if sized else None,
+            )
         )
-        for fact, expr in compiled.items()
-    )
+    return tuple(effects)
 
 
 def _apply_effects(
@@ -279,6 +289,10 @@ def _apply_effects(
         ):
             bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
             return effect, f"setting {effect.fact!r} to {value!r} would pass its {bound}"
+        if effect.sized is not None and value is not None:
+            problem = effect.sized.length_problem(len(value))
+            if problem:
+                return effect, f"setting {effect.fact!r} to {list(value)!r}: {problem}"
         if facts.get(effect.fact) != value:
             changes[effect.fact] = value
     return None

@@ -252,7 +252,20 @@ class ListFact(_FactBase):
             problem = self.item_problem(item)
             if problem:
                 raise ValueError(f"default: {problem}")
+        if self.default is not None:
+            problem = self.length_problem(len(self.default))
+            if problem:
+                raise ValueError(f"default: {problem}")
         return self
+
+    def length_problem(self, length: int) -> str | None:
+        """Why a list of ``length`` items does not fit (None when it does)."""
+        low, high = self.min_items, self.max_items
+        if low is not None and length < low:
+            return f"expected at least {low} item{'s' * (low != 1)}, got {length}"
+        if high is not None and length > high:
+            return f"expected at most {high} item{'s' * (high != 1)}, got {length}"
+        return None
 
     def item_problem(self, item: Any) -> str | None:
         """Why ``item`` cannot be an element (None when it can)."""

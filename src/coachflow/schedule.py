@@ -267,14 +267,20 @@ def _periods(
 
 def _frequency(trajectory: Trajectory, every: str | FactRef) -> Callable[[date], str | None]:
     """The period kind of a recurring activity on a day: fixed, or the value its fact held
-    at the end of that day (read from the history)."""
+    at the end of that day (read from the history). The fact counts from the trajectory's
+    start date, or from its last migration: before that, another version's rules held."""
     if isinstance(every, str):
         return lambda day: every
     changes: list[tuple[date, str | None]] = []
     for r in trajectory.history:
         if every.fact in r.changes or r.kind in ("started", "migrated"):
             value = r.changes.get(every.fact)
-            changes.append((r.at.date(), PERIOD_NAMES.get(value) if value else None))
+            day = r.at.date()
+            if r.kind == "started":
+                day = min(day, trajectory.start_date)  # as stays() counts it
+            elif r.kind == "migrated":
+                changes = [(date.min, None)]
+            changes.append((day, PERIOD_NAMES.get(value) if value else None))
     days = [d for d, _ in changes]
 
     def on(day: date) -> str | None:

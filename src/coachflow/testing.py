@@ -271,7 +271,17 @@ def trajectory_machine(
             role = data.draw(st.sampled_from(roles))
             person = data.draw(st.sampled_from([*everyone, "newcomer"]))
             actor = data.draw(st.sampled_from(everyone))
-            call = self.engine.assign if data.draw(st.booleans()) else self.engine.unassign
+            how = data.draw(st.sampled_from(["assign", "replace", "unassign"]))
+            if how == "replace":
+                held = self.engine.get(self.tid).participants.get(role, ())
+                replaced = data.draw(st.sampled_from([*held, "nobody"]))
+                self._change(
+                    lambda: self.engine.assign(
+                        self.tid, role, person, actor=actor, replacing=replaced
+                    )
+                )
+                return
+            call = self.engine.assign if how == "assign" else self.engine.unassign
             self._change(lambda: call(self.tid, role, person, actor=actor))
 
         # -- invariants --------------------------------------------------------------
