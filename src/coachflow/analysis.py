@@ -184,26 +184,14 @@ class _Analyzer:
                 self.used_roles.add(role)
                 if role not in roles:
                     self.report("unknown-role", f"unknown role {role!r}", (*where, "by", j))
-            scope = Scope(
-                facts=fact_types,
-                consents=consents,
-                predicates=predicates,
-                inputs={n: type_of_spec(s) for n, s in t.input.items()},
-                activities=activities,
-            )
+            scope = self.scope(t.input)
             self.check_fields(t.input, (*where, "input"))
             guard = None
             if t.when is not None:
                 guard = self.expression(t.when, scope, BOOL, "the guard", (*where, "when"))
             effects = self.check_effects(t.set, scope, (*where, "set"), t.input)
             self.compiled.append(CompiledTransition(i, guard, effects))
-        no_input = Scope(
-            facts=fact_types,
-            consents=consents,
-            predicates=predicates,
-            inputs={},
-            activities=activities,
-        )
+        no_input = self.scope({})
         for name, role in d.roles.items():
             for key in ("on_assign", "on_unassign"):
                 hook = getattr(role, key)
@@ -221,6 +209,17 @@ class _Analyzer:
                         key=True,
                         severity=WARNING,
                     )
+
+    def scope(self, inputs: Mapping[str, Any]) -> Scope:
+        """What an expression may refer to: the definition's names, and ``inputs``."""
+        fact_types, consents, predicates, activities = self.scope_base
+        return Scope(
+            facts=fact_types,
+            consents=consents,
+            predicates=predicates,
+            inputs={n: type_of_spec(spec) for n, spec in inputs.items()},
+            activities=activities,
+        )
 
     def check_effects(
         self,
@@ -340,7 +339,6 @@ class _Analyzer:
         d = self.definition
         roles = self.known("roles", d.roles)
         states = self.known("states", d.states)
-        fact_types, consents, predicates, activities = self.scope_base
         guards: dict[str, Compiled | None] = {}
         for name, activity in d.activities.items():
             where = ("activities", name)
@@ -372,23 +370,11 @@ class _Analyzer:
             self.check_fields(activity.input, (*where, "input"))
             guard = None
             if activity.when is not None:
-                scope = Scope(
-                    facts=fact_types,
-                    consents=consents,
-                    predicates=predicates,
-                    inputs={n: type_of_spec(s) for n, s in activity.input.items()},
-                    activities=activities,
-                )
+                scope = self.scope(activity.input)
                 guard = self.expression(activity.when, scope, BOOL, "the guard", (*where, "when"))
             guards[name] = guard
             if activity.expected is not None:
-                scope = Scope(
-                    facts=fact_types,
-                    consents=consents,
-                    predicates=predicates,
-                    inputs={},
-                    activities=activities,
-                )
+                scope = self.scope({})
                 self.expected[name] = self.expression(
                     activity.expected, scope, BOOL, "the guard", (*where, "expected")
                 )
