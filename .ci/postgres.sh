@@ -16,7 +16,12 @@ fi
 PGBIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
 if runuser -u postgres -- "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PORT" >/dev/null 2>&1; then
-  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >&2 || true
+  # our own server from an earlier run: stop it; anything else on the port is not ours
+  if ! runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDATA" -m fast stop >&2; then
+    echo "postgres.sh: port $PORT is taken by a server not started from $PGDATA;" \
+      "set COACHFLOW_PG_PORT to a free port" >&2
+    exit 1
+  fi
 fi
 rm -rf "$PGDATA"
 mkdir -p "$PGDATA"
