@@ -119,3 +119,30 @@ def _engine_store(
         if STORE_KIND == "sqlite":
             for store in opened:
                 store.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database: a new SQLite file, or a new PostgreSQL schema on the
+    test server (dropped afterwards)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    url = postgres_url()
+    if url is None:
+        pytest.skip("NO POSTGRESQL SERVER: set COACHFLOW_TEST_POSTGRES_URL (see .ci/postgres.sh)")
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    schema = f"cf_empty_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url)
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in url else "?"
+    try:
+        yield f"{url}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()

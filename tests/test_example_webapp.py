@@ -485,3 +485,32 @@ def test_app_from_env_runs_the_starter_year(
         assert bad_calendar.status_code == 422
     app.state.engine.store.dispose()
     assert (tmp_path / "served.db").exists()
+
+
+def test_a_database_that_cannot_be_written_is_503_without_its_details(
+    tmp_path: Path, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store failure is the server's fault, not the request's: 503, one generic message
+    for the client; the file and the driver's reason go to the log."""
+    path = tmp_path / "served.db"
+    writable = SqlStore(f"sqlite:///{path}")  # the schema and the definition, then read-only
+    Engine([MENTORING], store=writable, clock=clock)
+    writable.dispose()
+    store = SqlStore(f"sqlite:///file:{path}?mode=ro&uri=true")
+    engine = Engine([MENTORING], store=store, clock=clock)
+    try:
+        with TestClient(webapp.create_app(engine)) as client:
+            response = client.post(
+                "/trajectories",
+                json={"definition": "mentoring", "participants": PEOPLE, "id": "t1"},
+                headers=as_(DIRECTOR),
+            )
+    finally:
+        store.dispose()
+    assert response.status_code == 503, response.text
+    assert response.json() == {
+        "error": "StoreError",
+        "message": "the database cannot be used right now",
+    }
+    assert str(path) not in response.text
+    assert any(str(path) in r.getMessage() for r in caplog.records)

@@ -15,6 +15,7 @@ to the test's temporary directory; no mocks.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -239,6 +240,53 @@ def check_store(store: SqlStore) -> dict[str, list[Any]]:
 # --- concurrency -----------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def running_workers(
+    script: Path, arguments: list[list[str]]
+) -> Iterator[list[subprocess.Popen[str]]]:
+    """A process of ``script`` per argument list, each one started and 'ready' (its engine
+    made); those still running on the way out are killed."""
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(script), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for args in arguments
+    ]
+    try:
+        for p in processes:  # every worker has its engine: start them together
+            assert p.stdout is not None and p.stdin is not None
+            line = p.stdout.readline()
+            assert line.strip() == "ready", p.stderr.read() if p.stderr else line
+        yield processes
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def go(processes: list[subprocess.Popen[str]]) -> None:
+    """Let every ready worker start, at once."""
+    for p in processes:
+        assert p.stdin is not None
+        p.stdin.write("go\n")
+        p.stdin.flush()
+
+
+def results_of(processes: list[subprocess.Popen[str]], timeout: float) -> list[dict[str, Any]]:
+    """The JSON each worker prints last, once it has ended (with status 0)."""
+    results = []
+    for p in processes:
+        out, err = p.communicate(timeout=timeout)
+        assert p.returncode == 0, err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    return results
+
+
 def test_eight_processes_firing_at_the_same_fifty_trajectories(
     store: SqlStore, tmp_path: Path
 ) -> None:
@@ -247,43 +295,13 @@ def test_eight_processes_firing_at_the_same_fifty_trajectories(
         conn.execute(delete(definitions_table))
     script = tmp_path / "worker.py"
     script.write_text(WORKER_SCRIPT, encoding="utf-8")
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                str(script),
-                store.url,
-                str(tmp_path / "defs"),
-                str(SECONDS),
-                str(i),
-                str(TRAJECTORIES),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    arguments = [
+        [store.url, str(tmp_path / "defs"), str(SECONDS), str(i), str(TRAJECTORIES)]
         for i in range(WORKERS)
     ]
-    try:
-        for p in processes:  # every worker has its engine: start them together
-            assert p.stdout is not None and p.stdin is not None
-            line = p.stdout.readline()
-            assert line.strip() == "ready", p.stderr.read() if p.stderr else line
-        for p in processes:
-            assert p.stdin is not None
-            p.stdin.write("go\n")
-            p.stdin.flush()
-        results = []
-        for p in processes:
-            out, err = p.communicate(timeout=SECONDS + 120)
-            assert p.returncode == 0, err
-            results.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
+    with running_workers(script, arguments) as processes:
+        go(processes)
+        results = results_of(processes, timeout=SECONDS + 120)
 
     assert stored_definitions(store) == [("ticker", 1)]
     accepted = sum(r["accepted"] for r in results)

@@ -26,6 +26,7 @@ one with a fixed clock); ``app_from_env()`` uses ``SqlStore(COACHFLOW_DB_URL)``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -41,6 +42,7 @@ from coachflow.errors import (
     CoachflowError,
     InvalidInput,
     NotPermitted,
+    StoreError,
     TrajectoryExists,
     TransitionRejected,
     UnknownDefinition,
@@ -48,6 +50,8 @@ from coachflow.errors import (
     VersionConflict,
 )
 from coachflow.trajectory import Trajectory
+
+log = logging.getLogger("coachflow.webapp")
 
 DEFAULT_DB_URL = "sqlite:///coachflow-webapp.db"
 """Used when ``COACHFLOW_DB_URL`` is not set: an SQLite file in the current directory."""
@@ -162,6 +166,16 @@ def create_app(engine: Engine) -> FastAPI:
     @app.exception_handler(TrajectoryExists)
     def exists(request: Request, exc: TrajectoryExists) -> JSONResponse:
         return JSONResponse({"error": "TrajectoryExists", "message": str(exc)}, status_code=409)
+
+    @app.exception_handler(StoreError)
+    def store_failed(request: Request, exc: StoreError) -> JSONResponse:
+        # the database, not the request, is at fault: 503, and the details (the database
+        # file or server, the driver's reason) stay in the server's log
+        log.error("coachflow store: %s", exc)
+        return JSONResponse(
+            {"error": "StoreError", "message": "the database cannot be used right now"},
+            status_code=503,
+        )
 
     @app.exception_handler(CoachflowError)
     def other(request: Request, exc: CoachflowError) -> JSONResponse:

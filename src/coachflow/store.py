@@ -11,19 +11,24 @@ nothing of it is written).
 the lock up front with ``BEGIN IMMEDIATE``); ``postgresql+psycopg://...`` is the
 production one. The schema is created and upgraded by the Alembic migrations shipped
 in ``coachflow/migrations`` (``coachflow db upgrade``).
+
+Whatever fails in the database or its driver comes out as :class:`StoreError` (one line:
+the operation, the URL with its password masked, the driver's reason; the driver's
+exception as ``__cause__``). A PostgreSQL connection found dead is discarded, with every
+pooled connection older than it, and a read is done once more on a fresh connection.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import os
 import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -46,12 +51,14 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from coachflow.errors import (
-    CoachflowError,
     DefinitionError,
+    StoreError,
     TrajectoryExists,
     UnknownTrajectory,
     VersionConflict,
@@ -60,10 +67,7 @@ from coachflow.model import Definition
 from coachflow.trajectory import HistoryRecord, Trajectory, stored_history
 
 SCHEMA_REVISION = "0001"
-
-
-class StoreError(CoachflowError):
-    """The store cannot be used (no schema, an old schema, an unreachable server)."""
+_T = TypeVar("_T")
 
 
 # --- values <-> JSON ---------------------------------------------------------------------
@@ -263,9 +267,23 @@ class SqlStore:
     """Trajectories in a SQL database (SQLite or PostgreSQL), through SQLAlchemy Core.
 
     ``upgrade=True`` (the default) creates or upgrades the schema with the shipped
-    Alembic migrations when the database is not at the newest revision.
+    Alembic migrations when the database is not at the newest revision; ``upgrade=False``
+    refuses a database that is not (:class:`StoreError`, naming ``coachflow db upgrade``).
+    A database whose revision this release does not know (written by a newer coachflow)
+    and coachflow tables without a revision are refused either way.
+    ``check=True`` (SQLite) also runs ``PRAGMA quick_check`` when the file is opened and
+    refuses a damaged one before anything is written; the command line does so.
+    ``require_schema=False`` opens the database whatever its schema, for inspecting it
+    (:meth:`schema_status`, :meth:`check`).
     ``synchronous_commit=False`` (PostgreSQL) trades the durability of the last moment
     before a server crash for throughput; see :func:`_asynchronous_commits`.
+
+    Every failure of the database or its driver is raised as :class:`StoreError` (the
+    driver's exception is its ``__cause__``); its message shows the URL with the password
+    masked (:attr:`shown`) and never a row's data. A connection found dead (the server
+    restarted) is discarded with every pooled connection older than it, and a read is
+    done once more on a fresh one; a commit is not repeated, its :class:`StoreError`
+    says the connection was lost.
     """
 
     def __init__(
@@ -275,29 +293,48 @@ class SqlStore:
         upgrade: bool = True,
         echo: bool = False,
         synchronous_commit: bool = True,
+        check: bool = False,
+        require_schema: bool = True,
     ) -> None:
         self.url = url
+        self.shown = masked_url(url)
+        """The URL as messages show it: the password replaced by ``***``."""
+        self._secret = _password(url)
         self.is_sqlite = url.startswith("sqlite")
         try:
             self._open(url, echo, synchronous_commit)
         except (ImportError, ArgumentError, ValueError) as exc:
-            raise StoreError(f"cannot use the database URL {url!r}: {exc}") from exc
+            raise StoreError(
+                f"cannot use the database URL {self.shown!r}: {self._reason(exc)}"
+            ) from exc
+        self._errors: tuple[type[BaseException], ...] = (
+            SQLAlchemyError,
+            self._writer.dialect.loaded_dbapi.Error,
+        )
         self.next_due: Any = None  # set by the engine: Trajectory -> date | None
         self._sql = self._prepare()
         self._pg_commits: dict[int, tuple[str, tuple[str, ...]]] = {}
-        self._lock = threading.Lock()
-        self._reachable()
-        if upgrade:
-            self.upgrade()
-        else:
-            self._check_revision()
+        try:
+            self._reachable()
+            if check and self.is_sqlite:
+                self._quick_check()
+            if require_schema:
+                self._require_schema(upgrade)
+        except BaseException:
+            self.dispose()
+            raise
 
     def _open(self, url: str, echo: bool, synchronous_commit: bool) -> None:
         if self.is_sqlite:
             self._writer = _sqlite_engine(url, immediate=True, echo=echo)
             self._reader = _sqlite_engine(url, immediate=False, echo=echo)
         else:
-            self._writer = create_engine(url, echo=echo, pool_size=10, pool_recycle=3600)
+            # the writer runs transactions of several statements (start, assignments,
+            # migrations, definitions): one more round trip to test a pooled connection
+            # before each is small there, and after a server restart they find a live one
+            self._writer = create_engine(
+                url, echo=echo, pool_size=10, pool_recycle=3600, pool_pre_ping=True
+            )
             # reads are single statements or lazily loaded histories cut at the row's
             # version: they need no transaction, and skip its round trips. The hot path
             # of commit is one statement too (see _commit_pg), run here as well.
@@ -349,43 +386,364 @@ class SqlStore:
             return values
         return tuple(values[k] for k in keys)
 
+    # -- failures --
+
+    def _reason(self, exc: BaseException) -> str:
+        """The driver's reason for ``exc``, in one line, without the password or values."""
+        return _reason(exc, self._secret)
+
+    def _failed(self, doing: str, exc: BaseException, *, lost: bool = False) -> StoreError:
+        """The :class:`StoreError` of ``exc``, raised while doing ``doing`` ('read', ...)."""
+        reason = self._reason(exc)
+        if self.is_sqlite:
+            reason += _sqlite_hint(self.url, exc)
+        if lost:
+            reason += (
+                " (the connection was lost during the commit: the change may or may not be"
+                " stored; reload the trajectory before trying again)"
+            )
+        return StoreError(f"cannot {doing} the database {self.shown!r}: {reason}")
+
+    def _lost(self, conn: PoolProxiedConnection, exc: BaseException) -> bool:
+        """Whether ``exc`` says the driver connection ``conn`` is dead. If so it is
+        discarded (never handed out again), and so is every pooled connection opened
+        before now, of both engines: the server they talk to went away."""
+        dialect: Any = self._writer.dialect
+        try:
+            lost = bool(dialect.is_disconnect(exc, conn.dbapi_connection, None))
+        except Exception:  # the dialect could not tell: keep the connection
+            lost = False
+        if lost:
+            conn.invalidate(exc)
+            self._forget_connections()
+        return lost
+
+    def _was_lost(self, exc: BaseException) -> bool:
+        """After an error of a SQLAlchemy connection: whether it found its connection dead
+        (SQLAlchemy then discarded it and its pool's older ones; the other engine's go too)."""
+        lost = bool(getattr(exc, "connection_invalidated", False))
+        if lost:
+            self._forget_connections()
+        return lost
+
+    def _forget_connections(self) -> None:
+        """Every pooled connection opened before now is replaced at its next checkout: what
+        SQLAlchemy does to an engine's pool when a statement finds its connection dead."""
+        now = time.time()
+        for engine in (self._reader, self._writer):
+            engine.pool._invalidate_time = max(engine.pool._invalidate_time, now)
+
+    def _read(self, read: Callable[[Connection], _T]) -> _T:
+        """``read(connection)`` on a reader connection; done once more on a fresh connection
+        when the first was found dead."""
+        for attempt in (1, 2):
+            try:
+                with self._reader.connect() as conn:
+                    return read(conn)
+            except self._errors as exc:
+                if attempt == 2 or not self._was_lost(exc):
+                    raise self._failed("read", exc) from exc
+        raise AssertionError("unreachable")
+
+    def _fetch(self, sql: str, params: Any) -> Any:
+        """The first row of one statement on a pooled driver connection (the hot path).
+        The cursor is kept with the connection and used again: a new psycopg cursor sets
+        up its adapters anew, which costs as much as a quarter of a round trip. A
+        connection found dead is discarded and the read done once more on a fresh one."""
+        for attempt in (1, 2):
+            try:
+                conn = self._reader.raw_connection()
+            except self._errors as exc:
+                raise self._failed("read", exc) from exc
+            try:
+                cursor = _cursor(conn)
+                cursor.execute(sql, params)
+                return cursor.fetchone()
+            except self._errors as exc:
+                if attempt == 2 or not self._lost(conn, exc):
+                    raise self._failed("read", exc) from exc
+            finally:
+                conn.close()
+        raise AssertionError("unreachable")
+
     # -- schema --
+
+    def revision(self) -> str | None:
+        """The schema revision the database records (``alembic_version``); None if none."""
+
+        def read(conn: Connection) -> str | None:
+            try:
+                row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
+            except self._errors as exc:
+                if getattr(exc, "connection_invalidated", False):
+                    raise
+                if sa_inspect(conn).has_table("alembic_version"):
+                    raise
+                return None
+            return None if row is None else str(row[0])
+
+        return self._read(read)
+
+    def schema_status(self) -> str:
+        """``"newest"`` (the schema this release needs), ``"older"`` (run ``coachflow db
+        upgrade``) or ``"none"`` (no schema yet). A revision this release does not know (a
+        newer coachflow's) or coachflow tables without one raise :class:`StoreError`."""
+        found = self.revision()
+        if found == SCHEMA_REVISION:
+            return "newest"
+        self._refuse_unknown(found)
+        return "none" if found is None else "older"
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision (Alembic ``upgrade head``)."""
+        found = self.revision()
+        if found == SCHEMA_REVISION:
+            return
+        self._refuse_unknown(found)
+        self._migrate()
+
+    def _require_schema(self, upgrade: bool) -> None:
+        found = self.revision()
+        if found == SCHEMA_REVISION:
+            return
+        self._refuse_unknown(found)
+        if upgrade:
+            self._migrate()
+            return
+        raise StoreError(
+            f"the database {self.shown!r} is at schema revision {found or 'none'}, not "
+            f"{SCHEMA_REVISION}; run: coachflow db upgrade"
+        )
+
+    def _refuse_unknown(self, found: str | None) -> None:
+        """A :class:`StoreError` for a revision this release does not know, and for
+        coachflow tables without a revision: neither may be upgraded (nor written)."""
+        if found is None:
+            names = self._read(lambda conn: set(sa_inspect(conn).get_table_names()))
+            if names & set(metadata.tables):
+                raise StoreError(
+                    f"the database {self.shown!r} has coachflow tables but no schema revision "
+                    "(alembic_version); it was not made by coachflow db upgrade"
+                )
+            return
+        from coachflow.migrations import revisions
+
+        if found not in revisions():
+            raise StoreError(
+                f"the database {self.shown!r} was created by a newer coachflow: its schema "
+                f"is at revision {found}, which this coachflow does not know (its newest is "
+                f"{SCHEMA_REVISION}); use a newer coachflow"
+            )
+
+    def _migrate(self) -> None:
+        from alembic.util import CommandError
+
         from coachflow.migrations import upgrade
 
-        if self.revision() != SCHEMA_REVISION:
+        failures: tuple[type[BaseException], ...] = (*self._errors, CommandError)
+        try:
             upgrade(self._writer)
+        except failures as exc:
+            if self.revision() == SCHEMA_REVISION:
+                return  # another process upgraded it at the same time
+            raise self._failed("upgrade", exc) from exc
 
     def _reachable(self) -> None:
         try:
             with self._reader.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
-        except Exception as exc:
-            self.dispose()
-            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise StoreError(f"cannot open the database {self.url!r}: {reason}") from exc
+        except self._errors as exc:
+            raise self._failed("open", exc) from exc
 
-    def revision(self) -> str | None:
+    def _quick_check(self) -> None:
+        """Refuse a damaged SQLite file before anything is written to it."""
         try:
-            with self._reader.connect() as conn:
-                row = conn.exec_driver_sql("SELECT version_num FROM alembic_version").first()
-        except OperationalError:
-            return None
-        except Exception as exc:  # ProgrammingError on PostgreSQL: no such table
-            if "alembic_version" in str(exc):
-                return None
-            raise
-        return None if row is None else str(row[0])
+            found = self._pragma("quick_check")
+        except StoreError as exc:
+            if not _is_corrupt(exc.__cause__):
+                raise
+            found = [self._reason(exc.__cause__ or exc)]
+        if found != ["ok"]:
+            more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+            raise StoreError(
+                f"the database {self.shown!r} is damaged: {_one_line(found[0])}{more}; "
+                "nothing was written (coachflow db check lists the problems)"
+            )
 
-    def _check_revision(self) -> None:
+    def _pragma(self, name: str) -> list[str]:
+        """The rows of an SQLite ``PRAGMA name`` as text (the first column of each)."""
+        return self._read(lambda conn: [str(r[0]) for r in conn.exec_driver_sql(f"PRAGMA {name}")])
+
+    def check(self) -> StoreCheck:
+        """An operator's check of the database: the schema revision, the tables, columns
+        and indexes against this release's schema, ``PRAGMA integrity_check`` (SQLite), and
+        every trajectory's history: numbered from 0 without gaps, its last record at the
+        row's version, its replay equal to the row, the participants table equal to the
+        row's participants. One line per problem (no row data: ids, names and versions
+        only). A schema this release does not know raises :class:`StoreError`."""
         found = self.revision()
         if found != SCHEMA_REVISION:
-            raise StoreError(
-                f"the database {self.url!r} is at schema revision {found or 'none'}, not "
-                f"{SCHEMA_REVISION}; run: coachflow db upgrade"
+            self._refuse_unknown(found)
+            problem = (
+                "the database has no schema"
+                if found is None
+                else f"the schema is at revision {found}, older than {SCHEMA_REVISION}"
             )
+            return StoreCheck(found, 0, [f"{problem}; run: coachflow db upgrade"])
+        problems: list[str] = []
+        count = 0
+        parts = ("integrity_check", "foreign_key_check") if self.is_sqlite else ()
+        for part in (*parts, "schema", "histories"):
+            try:
+                if part == "integrity_check":
+                    problems.extend(f"{part}: {line}" for line in self._integrity_problems())
+                elif part == "foreign_key_check":
+                    problems.extend(
+                        f"{part}: {table} row {rowid} refers to a missing {parent} row"
+                        for table, rowid, parent, _ in self._read(
+                            lambda conn: list(conn.exec_driver_sql("PRAGMA foreign_key_check"))
+                        )
+                    )
+                elif part == "schema":
+                    problems.extend(f"{part}: {line}" for line in self._schema_problems())
+                else:
+                    count = self._history_problems(problems)
+            except StoreError as exc:
+                problems.append(f"{part}: {exc}")
+        return StoreCheck(found, count, problems)
+
+    def _integrity_problems(self) -> list[str]:
+        """``PRAGMA integrity_check``; where it gives up on a damaged file, what
+        ``PRAGMA quick_check`` finds, which often names the page."""
+        try:
+            found = self._pragma("integrity_check")
+        except StoreError as exc:
+            if not _is_corrupt(exc.__cause__):
+                raise
+            try:
+                found = self._pragma("quick_check")
+            except StoreError:
+                raise exc from exc.__cause__
+            if found == ["ok"]:
+                raise
+        return [_one_line(line) for line in found if line != "ok"]
+
+    def _schema_problems(self) -> list[str]:
+        from alembic.autogenerate import compare_metadata
+        from alembic.runtime.migration import MigrationContext
+
+        def ours(name: str | None, kind: str, parent: Any) -> bool:
+            return kind != "table" or name in metadata.tables
+
+        def compare(conn: Connection) -> list[Any]:
+            options = {"compare_type": True, "include_name": ours}
+            context = MigrationContext.configure(conn, opts=options)
+            return list(compare_metadata(context, metadata))
+
+        return [line for diff in self._read(compare) for line in _schema_difference(diff)]
+
+    def _history_problems(self, problems: list[str]) -> int:
+        ids = list(self.ids())
+        for chunk in _chunks(ids, 500):
+
+            def read(conn: Connection, chunk: list[str] = chunk) -> Any:
+                rows = list(conn.execute(select(trajectories).where(trajectories.c.id.in_(chunk))))
+                records = list(
+                    conn.execute(
+                        select(history)
+                        .where(history.c.trajectory_id.in_(chunk))
+                        .order_by(history.c.trajectory_id, history.c.seq)
+                    )
+                )
+                people = list(
+                    conn.execute(
+                        select(participants).where(participants.c.trajectory_id.in_(chunk))
+                    )
+                )
+                return rows, records, people
+
+            rows, records, people = self._snapshot(read)
+            by_id: dict[str, list[Any]] = {tid: [] for tid in chunk}
+            for h in records:
+                by_id[h.trajectory_id].append(h)
+            bound: dict[str, set[tuple[str, str]]] = {tid: set() for tid in chunk}
+            for p in people:
+                bound[p.trajectory_id].add((p.role, p.person))
+            for row in rows:
+                problems.extend(self._problems_of(row, by_id[row.id], bound[row.id]))
+        orphans = self._read(
+            lambda conn: sorted(
+                set(
+                    conn.execute(
+                        select(history.c.trajectory_id)
+                        .where(history.c.trajectory_id.not_in(select(trajectories.c.id)))
+                        .distinct()
+                    ).scalars()
+                )
+            )
+        )
+        problems.extend(
+            f"history records of trajectory {tid!r}, which has no row" for tid in orphans
+        )
+        return len(ids)
+
+    def _snapshot(self, read: Callable[[Connection], _T]) -> _T:
+        """``read(connection)`` in one snapshot of the database, so that the rows and the
+        histories it reads agree while others write (SQLite: the reader's transaction;
+        PostgreSQL: a repeatable-read transaction, as the reader has none)."""
+        if self.is_sqlite:
+            return self._read(read)
+        try:
+            with self._writer.connect() as conn:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    return read(conn)
+        except self._errors as exc:
+            raise self._failed("read", exc) from exc
+
+    def _problems_of(self, row: Any, stored: list[Any], bound: set[tuple[str, str]]) -> list[str]:
+        """The problems of one trajectory's row, history records and participants rows."""
+        from coachflow.trajectory import replay
+
+        name = f"trajectory {row.id!r}"
+        try:
+            records = [_record(h) for h in stored]
+            t = self._trajectory(row, lambda: records)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return [f"{name}: its row or history is not one coachflow wrote ({type(exc).__name__})"]
+        if not records:
+            return [f"{name}: it has no history records"]
+        seqs = [r.seq for r in records]
+        gap = next((i for i, seq in enumerate(seqs) if seq != i), None)
+        if gap is not None:
+            return [
+                f"{name}: its history is not numbered from 0 without gaps (record {gap} is "
+                f"numbered {seqs[gap]})"
+            ]
+        problems = []
+        if t.version != seqs[-1]:
+            problems.append(
+                f"{name}: its row is at version {t.version}, its last history record at {seqs[-1]}"
+            )
+        else:
+            try:
+                replayed = replay(row.id, records)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                problems.append(f"{name}: its history cannot be replayed ({type(exc).__name__})")
+            else:
+                mine, theirs = t.as_dict(), replayed.as_dict()
+                differ = [k for k in mine if mine[k] != theirs[k]]
+                if _calendar_data(t) != _calendar_data(replayed):
+                    differ.append("calendar")
+                if differ:
+                    verb = "differs" if len(differ) == 1 else "differ"
+                    problems.append(
+                        f"{name}: replaying its history does not give its row "
+                        f"({', '.join(differ)} {verb})"
+                    )
+        if bound != {(role, p) for role, people in t.participants.items() for p in people}:
+            problems.append(f"{name}: the participants table does not match its row")
+        return problems
 
     def dispose(self) -> None:
         self._writer.dispose()
@@ -407,17 +765,26 @@ class SqlStore:
                     conn.execute(insert(participants), rows)
         except IntegrityError:
             raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists") from None
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
 
     def load(self, trajectory_id: str) -> Trajectory:
         sql, keys = self._sql["load"]
-        with _driver(self._reader) as cursor:  # the hot path: the pooled driver connection
-            cursor.execute(sql, self._params(keys, {"id": trajectory_id}))
-            row = cursor.fetchone()
+        row = self._fetch(sql, self._params(keys, {"id": trajectory_id}))
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
-        if len(row) == 1:  # PostgreSQL: the row as one JSON object, decoded at once
-            return self._trajectory(_RawRow(row[0]))
-        return self._trajectory(_RawRow(dict(zip(_ROW_COLUMNS, row, strict=True))))
+        try:
+            if len(row) == 1:  # PostgreSQL: the row as one JSON object, decoded at once
+                return self._trajectory(_RawRow(row[0]))
+            return self._trajectory(_RawRow(dict(zip(_ROW_COLUMNS, row, strict=True))))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise self._unreadable(trajectory_id, exc) from exc
+
+    def _unreadable(self, trajectory_id: str, exc: BaseException) -> StoreError:
+        return StoreError(
+            f"cannot read the database {self.shown!r}: the row of trajectory "
+            f"{trajectory_id!r} is not one coachflow wrote ({type(exc).__name__})"
+        )
 
     def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
         new_records = trajectory.records_since(expected_version)
@@ -440,6 +807,22 @@ class SqlStore:
                 update = self._params(update_keys, values)
                 if self._commit_raw(update_sql, update, insert_sql, rows):
                     return
+        try:
+            self._commit_ordinary(trajectory, values, expected_version, new_records)
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
+
+    def _commit_ordinary(
+        self,
+        trajectory: Trajectory,
+        values: dict[str, Any],
+        expected_version: int,
+        new_records: Sequence[HistoryRecord],
+    ) -> None:
+        """The commit in a transaction of the writer engine, and why a row not at the
+        expected version was not written."""
+        update_sql, update_keys = self._sql["update"]
+        insert_sql, insert_keys = self._sql["insert_history"]
         with self._writer.begin() as conn:
             result = conn.exec_driver_sql(update_sql, self._params(update_keys, values))
             if result.rowcount != 1:
@@ -473,7 +856,10 @@ class SqlStore:
         """Update the row and append the records in one transaction on the driver
         connection. False (and nothing written) when the row was not at the expected
         version: the caller then finds out why on the ordinary path."""
-        conn = self._writer.raw_connection()
+        try:
+            conn = self._writer.raw_connection()
+        except self._errors as exc:
+            raise self._failed("write to", exc) from exc
         try:
             cursor = conn.cursor()
             if self.is_sqlite:
@@ -486,8 +872,13 @@ class SqlStore:
             cursor.close()
             conn.commit()
             return True
-        except BaseException:
-            conn.rollback()
+        except BaseException as exc:
+            try:
+                conn.rollback()
+            except self._errors:  # the connection cannot roll back: it is not used again
+                conn.invalidate(exc)
+            if isinstance(exc, self._errors):
+                raise self._failed("write to", exc, lost=self._lost(conn, exc)) from exc
             raise
         finally:
             conn.close()
@@ -500,15 +891,25 @@ class SqlStore:
         statement outside a transaction block is its own transaction (all or nothing).
         The records are inserted only from the rows the version-checked UPDATE returned,
         so a row not at the expected version makes it write nothing; that is False, and
-        the caller then finds out why on the ordinary path."""
+        the caller then finds out why on the ordinary path. A connection found dead is
+        discarded; the commit is not repeated (it may have been done): StoreError."""
         sql, keys = self._pg_commit_sql(len(records))
         params = [values[k] for k in keys]
         for r in records:
             record = _driver_record(trajectory_id, r)
             params.extend(record[k] for k in _RECORD_VALUES)
-        with _driver(self._reader) as cursor:
+        try:
+            conn = self._reader.raw_connection()
+        except self._errors as exc:
+            raise self._failed("write to", exc) from exc
+        try:
+            cursor = _cursor(conn)
             cursor.execute(sql, params)
             written = cursor.rowcount
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._lost(conn, exc)) from exc
+        finally:
+            conn.close()
         if written == len(records):
             return True
         if written == 0:
@@ -522,10 +923,11 @@ class SqlStore:
         return found
 
     def ids(self) -> Iterator[str]:
-        with self._reader.connect() as conn:
-            found = list(
+        found = self._read(
+            lambda conn: list(
                 conn.execute(select(trajectories.c.id).order_by(trajectories.c.id)).scalars()
             )
+        )
         return iter(found)
 
     def with_participant(self, person: str) -> Iterator[Trajectory]:
@@ -534,7 +936,8 @@ class SqlStore:
             .join(_person_ids(person), trajectories.c.id == literal_column("p_ids.trajectory_id"))
             .order_by(trajectories.c.id)
         )
-        with self._reader.connect() as conn:
+
+        def read(conn: Connection) -> tuple[list[Any], dict[str, list[HistoryRecord]]]:
             rows = list(conn.execute(query))
             ids = [r.id for r in rows]
             by_id: dict[str, list[HistoryRecord]] = {i: [] for i in ids}
@@ -545,6 +948,9 @@ class SqlStore:
                     .order_by(history.c.trajectory_id, history.c.seq)
                 ):
                     by_id[h.trajectory_id].append(_record(h))
+            return rows, by_id
+
+        rows, by_id = self._read(read)
         versions = {r.id: r.version for r in rows}
         for tid, records in by_id.items():  # a write between the two reads: cut it off
             del records[versions[tid] + 1 :]
@@ -573,8 +979,7 @@ class SqlStore:
             )
         if limit is not None:
             query = query.limit(limit)
-        with self._reader.connect() as conn:
-            rows = list(conn.execute(query))
+        rows = self._read(lambda conn: list(conn.execute(query)))
         return [self._trajectory(row) for row in rows]
 
     def history_of(self, trajectory_id: str, upto: int | None = None) -> list[HistoryRecord]:
@@ -582,23 +987,30 @@ class SqlStore:
         query = select(history).where(history.c.trajectory_id == trajectory_id)
         if upto is not None:
             query = query.where(history.c.seq <= upto)
-        with self._reader.connect() as conn:
-            return [_record(r) for r in conn.execute(query.order_by(history.c.seq))]
+        query = query.order_by(history.c.seq)
+        return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
 
     # -- definitions --
 
     def remember_definition(self, definition: Definition) -> None:
         """Record a definition version's content; refuse a changed content under an
-        unchanged version (:class:`DefinitionError`)."""
+        unchanged version (:class:`DefinitionError`). A version already recorded is only
+        read (a read-only database serves the definitions it knows)."""
         text, digest = content_hash(definition)
+        known_hash = (
+            select(definitions.c.content_hash)
+            .where(definitions.c.id == definition.id)
+            .where(definitions.c.version == definition.version)
+        )
+        known = self._read(lambda conn: conn.execute(known_hash).scalar())
+        if known == digest:
+            return
+        if known is not None:
+            raise _changed(definition)
         for _ in range(2):  # another process may record the same version at the same time
             try:
                 with self._writer.begin() as conn:
-                    known = conn.execute(
-                        select(definitions.c.content_hash)
-                        .where(definitions.c.id == definition.id)
-                        .where(definitions.c.version == definition.version)
-                    ).scalar()
+                    known = conn.execute(known_hash).scalar()
                     if known is None:
                         conn.execute(
                             insert(definitions).values(
@@ -614,12 +1026,13 @@ class SqlStore:
                 return
             except IntegrityError:
                 continue
+            except self._errors as exc:
+                raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
         raise StoreError(f"could not record {definition.id!r} version {definition.version}")
 
     def stored_definitions(self) -> list[Definition]:
         """Every definition version this store has seen (also those whose files are gone)."""
-        with self._reader.connect() as conn:
-            rows = list(conn.execute(select(definitions.c.content)))
+        rows = self._read(lambda conn: list(conn.execute(select(definitions.c.content))))
         return [Definition.model_validate(json.loads(r.content)) for r in rows]
 
     # -- helpers --
@@ -667,19 +1080,137 @@ def _changed(definition: Definition) -> DefinitionError:
     )
 
 
-@contextlib.contextmanager
-def _driver(engine: Engine) -> Iterator[Any]:
-    """A cursor of a pooled driver connection, for one statement of the hot path. The
-    cursor is kept with the connection and used again: a new psycopg cursor sets up its
-    adapters anew, which costs as much as a quarter of a round trip."""
-    conn = engine.raw_connection()
+def _cursor(conn: PoolProxiedConnection) -> Any:
+    """The cursor kept with a pooled driver connection (a new one for a new connection)."""
+    cursor = conn.info.get("coachflow_cursor")
+    if cursor is None or cursor.connection is not conn.dbapi_connection:
+        cursor = conn.info["coachflow_cursor"] = conn.cursor()
+    return cursor
+
+
+class StoreCheck(NamedTuple):
+    """What :meth:`SqlStore.check` found: the schema revision, how many trajectories were
+    checked, and one line per problem (none: the database is sound)."""
+
+    revision: str | None
+    trajectories: int
+    problems: list[str]
+
+
+_QUICK_CHECK = "PRAGMA quick_check"
+
+
+def masked_url(url: str) -> str:
+    """``url`` as a message may show it: its password replaced by ``***``."""
     try:
-        cursor = conn.info.get("coachflow_cursor")
-        if cursor is None or cursor.connection is not conn.dbapi_connection:
-            cursor = conn.info["coachflow_cursor"] = conn.cursor()
-        yield cursor
-    finally:
-        conn.close()
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # not a URL SQLAlchemy reads: mask user:password@
+        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
+    if parsed.password is None and not re.search(r"//[^/:@]*:[^/@]*@", url):
+        return url  # nothing to hide: as it was given
+    return parsed.render_as_string(hide_password=True)
+
+
+def _sqlite_hint(url: str, exc: BaseException) -> str:
+    """What the file system says of an SQLite file that cannot be opened or written."""
+    cause = getattr(exc, "orig", exc)
+    code = str(getattr(cause, "sqlite_errorname", ""))
+    if not code.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")):
+        return ""
+    try:
+        name = make_url(url).database or ""
+    except (ArgumentError, ValueError):
+        return ""
+    if name.startswith("file:"):
+        name = name.removeprefix("file:").split("?", 1)[0]
+    if not name or name == ":memory:":
+        return ""
+    folder = os.path.dirname(os.path.abspath(name))
+    if not os.path.isdir(folder):
+        return f" (no such directory: {folder!r})"
+    try:
+        disk = os.statvfs(folder)
+    except OSError:
+        return ""
+    if disk.f_flag & os.ST_RDONLY:
+        return " (its directory is read-only: SQLite keeps its -wal and -shm files next to it)"
+    if disk.f_bavail == 0:
+        return " (no space is left on its disk)"
+    return ""
+
+
+def _password(url: str) -> tuple[str, ...]:
+    """The password of ``url``, as written and as decoded (to scrub it from any reason)."""
+    found = re.search(r"//[^/:@]*:([^/@]*)@", url)
+    secrets = {found.group(1)} if found else set()
+    try:
+        decoded = make_url(url).password
+    except (ArgumentError, ValueError):
+        decoded = None
+    if decoded:
+        secrets.add(str(decoded))
+    return tuple(sorted((s for s in secrets if s), key=len, reverse=True))
+
+
+def _reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
+    """The driver's reason for ``exc`` in one line: the first line of its message (of
+    PostgreSQL's primary message, whose details may quote a row), without a quoted value
+    of a data error, and without the password."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's
+    cause = orig if isinstance(orig, BaseException) else exc
+    diag = getattr(cause, "diag", None)
+    text = getattr(diag, "message_primary", None) or str(cause)
+    line = next((part.strip() for part in text.splitlines() if part.strip()), "")
+    if str(getattr(cause, "sqlstate", "") or "").startswith("22"):  # a data exception
+        line = re.sub(r':\s*".*$', "", line)  # 'invalid input syntax for type integer: "x"'
+    for secret in secrets:
+        line = line.replace(secret, "***")
+    return line or type(cause).__name__
+
+
+def _is_corrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or the driver's error it wraps) says an SQLite file is damaged."""
+    cause = getattr(exc, "orig", exc)
+    return str(getattr(cause, "sqlite_errorname", "")).startswith(
+        ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _calendar_data(t: Trajectory) -> Any:
+    return None if t.calendar is None else t.calendar.as_data()
+
+
+def _schema_difference(diff: Any) -> list[str]:
+    """One line per difference Alembic's ``compare_metadata`` found."""
+    if isinstance(diff, list):  # the changes of one column come as a list
+        return [line for d in diff for line in _schema_difference(d)]
+    kind = diff[0]
+    ours = "this coachflow's schema"
+    if kind == "add_table":
+        return [f"table {diff[1].name} is missing"]
+    if kind == "remove_table":
+        return [f"table {diff[1].name} is not in {ours}"]
+    if kind == "add_column":
+        return [f"column {diff[2]}.{diff[3].name} is missing"]
+    if kind == "remove_column":
+        return [f"column {diff[2]}.{diff[3].name} is not in {ours}"]
+    if kind == "add_index":
+        return [f"index {diff[1].name} (on {diff[1].table.name}) is missing"]
+    if kind == "remove_index":
+        return [f"index {diff[1].name} (on {diff[1].table.name}) is not in {ours}"]
+    if kind == "modify_type":
+        return [f"column {diff[2]}.{diff[3]} is of type {diff[5]}, not {diff[6]}"]
+    if kind == "modify_nullable":
+        found = "nullable" if diff[5] else "NOT NULL"
+        return [f"column {diff[2]}.{diff[3]} is {found}, unlike {ours}"]
+    if kind == "modify_default":
+        return [f"column {diff[2]}.{diff[3]} has another default than {ours}"]
+    table = getattr(getattr(diff[1], "table", None), "name", None)
+    return [f"the schema differs from {ours}: {kind}" + (f" on {table}" if table else "")]
 
 
 class _RawRow:

@@ -34,6 +34,13 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(cfg, revision)  # type: ignore[arg-type]
 
 
+def revisions() -> list[str]:
+    """Every revision of the shipped migrations, the newest first."""
+    from alembic.script import ScriptDirectory
+
+    return [script.revision for script in ScriptDirectory(str(HERE)).walk_revisions()]
+
+
 def current(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
