@@ -177,6 +177,21 @@ def generate_definition(n_states: int = 1000, n_transitions: int = 3000, seed: i
     )
 
 
+def wildcard_definition(n_states: int = 3000, n_wildcards: int = 3000) -> str:
+    """The hostile file of issue 11 (about 220 kB): states ``s0000`` ... (the last one
+    final) and ``n_wildcards`` transitions ``from: "*"``, each of its own event, the
+    i-th to state i. Expanded, that is one edge per state and wildcard: 9 million."""
+    lines = ["coachflow: 1", "id: wildcards", "version: 1", "roles:", "  coach: {}"]
+    lines += ["initial: s0000", "states:"]
+    for i in range(n_states):
+        lines.append(f"  s{i:04}: {{final: true}}" if i == n_states - 1 else f"  s{i:04}: {{}}")
+    lines.append("transitions:")
+    for i in range(n_wildcards):
+        lines += [f"  - event: e{i:04}", '    from: "*"', f"    to: s{i % n_states:04}"]
+        lines.append("    by: [coach]")
+    return "\n".join(lines) + "\n"
+
+
 # --- measuring -------------------------------------------------------------------------------
 
 
@@ -620,6 +635,124 @@ def shapes(runs: int) -> None:
         print(f"  {'':<54} {'':>14} growth {k_growth}")
 
 
+_LAUNCHER = """\
+import resource, subprocess, sys, time
+start = time.perf_counter()
+status = subprocess.run(sys.argv[1:], capture_output=True, check=False).returncode
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(status, time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+"""
+"""Runs a command and reports its status, wall and CPU time and peak resident memory.
+A child's peak memory counts what its parent held when it forked, so the command is
+started from this small process, not from the benchmark (which holds large
+definitions)."""
+
+
+def process_peak(cmd: Sequence[str], runs: int, env: dict[str, str]) -> tuple[Timing, int]:
+    """As :func:`wall`, and the largest peak resident memory (bytes) of the runs."""
+    timing, peak = Timing([]), 0
+    for i in range(runs + 1):
+        out = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, *cmd],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        status, elapsed, cpu, maxrss = int(out[0]), float(out[1]), float(out[2]), int(out[3])
+        if status != 0:
+            raise SystemExit(f"{' '.join(cmd)} exited {status}")
+        if i:
+            timing.runs.append(elapsed)
+            timing.cpu.append(cpu)
+            # ru_maxrss is in kilobytes on Linux, in bytes on macOS
+            peak = max(peak, maxrss * (1 if sys.platform == "darwin" else 1024))
+    return timing, peak
+
+
+def wildcards(base: str, base_validate: Timing, runs: int, cli_runs: int, tmp: Path) -> None:
+    """The hostile file of issue 11 next to the 1,000/3,000 definition, in the same run:
+    validation in and out of process (with peak memory) and building an engine."""
+    import tracemalloc
+
+    from coachflow import Engine, loads_definition, validate_text
+
+    text = wildcard_definition()
+    print(
+        f'{len(text):,} bytes, 3000 states, 3000 transitions from: "*" (each its own event); '
+        "'x base' compares with the 1000-state, 3000-transition definition"
+    )
+    diagnostics = validate_text(text)
+    if diagnostics:
+        print(f"  {len(diagnostics)} diagnostics, first: {diagnostics[0].format()}")
+    hostile = measure(lambda: validate_text(text), runs)
+    tracemalloc.start()
+    validate_text(text)
+    traced = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+
+    files = {"base": tmp / "generated-1000.yaml", "hostile": tmp / "wildcards.yaml"}
+    files["base"].write_text(base, encoding="utf-8")
+    files["hostile"].write_text(text, encoding="utf-8")
+    env = process_env(tmp)
+    command = coachflow_command()
+    cli = {
+        name: process_peak([*command, "validate", str(path)], cli_runs, env)
+        for name, path in files.items()
+    }
+
+    definitions = {"base": loads_definition(base), "hostile": loads_definition(text)}
+    builds = {
+        name: measure(lambda d=d: Engine(d, plugins=False), runs) for name, d in definitions.items()
+    }
+    engine = Engine(definitions["hostile"], plugins=False)
+    try:  # what the transitions.Machine holds (private API: may need updating)
+        machine = engine._runtime("wildcards", 1).machine
+        count = sum(len(ts) for ev in machine.events.values() for ts in dict.values(ev.transitions))
+        size = f"{count:,} transition objects"
+    except (AttributeError, TypeError) as exc:
+        size = f"machine size unavailable: {exc!r}"
+
+    def ratio(figure: float, baseline: float) -> str:
+        return f"{figure / baseline:.2f}x base" if baseline > 0 else "-"
+
+    mb = 1024 * 1024
+    rows = [
+        (
+            "validate_text",
+            hostile.show(),
+            hostile.show_cpu(),
+            ratio(hostile.median, base_validate.median),
+            f"traced peak {traced / mb:.0f} MB",
+        ),
+        (
+            "coachflow validate FILE (a process)",
+            cli["hostile"][0].show(),
+            cli["hostile"][0].show_cpu(),
+            ratio(cli["hostile"][0].median, cli["base"][0].median),
+            f"peak RSS {cli['hostile'][1] / mb:.0f} MB "
+            f"({ratio(cli['hostile'][1], cli['base'][1])})",
+        ),
+        (
+            "Engine(definition): compile the machine",
+            builds["hostile"].show(),
+            builds["hostile"].show_cpu(),
+            ratio(builds["hostile"].median, builds["base"].median),
+            size,
+        ),
+    ]
+    header = ("measurement", "wall: best / median", "cpu", "vs the base", "memory")
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    line = "  ".join(f"{{:<{w}}}" for w in widths)
+    for row in (header, tuple("-" * w for w in widths), *rows):
+        print(line.format(*row).rstrip())
+    print(
+        "(before issue 11: coachflow validate took 66 s and 5.2 GB on this file, and the "
+        "machine held 8,997,000 transition objects)"
+    )
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -765,6 +898,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"the 1000-state validations spent {fmt_s(gc_large.seconds / runs)} each in cyclic "
         f"GC on average ({sum(gc_large.collections[2:])} full collections in {runs} runs)"
     )
+
+    section('issue 11: 3,000 states and 3,000 transitions from: "*"')
+    wildcards(text, large, args.runs, args.cli_runs, cache)
 
     section("coachflow validate definitions/: import time (python -X importtime)")
     import_breakdown(env)

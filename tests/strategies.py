@@ -78,17 +78,37 @@ TRICKY_TEXTS = (
 )
 """Texts that YAML may take for something else, or that are hard to write."""
 
-PLAIN_TEXT = st.sampled_from(TRICKY_TEXTS) | st.text(max_size=20)
-"""A human text as a plain string."""
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LAYOUT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+PLAIN_TEXT = st.sampled_from(
+    [t for t in TRICKY_TEXTS if not _CONTROL_BUT_LAYOUT.search(t)]
+) | st.text(st.characters(exclude_categories=["Cs", "Cc"], include_characters="\n\t"), max_size=20)
+"""A multi-line human text as a plain string (a description, a string default): no control
+character but tab and line feed."""
+LINE_TEXT = st.sampled_from([t for t in TRICKY_TEXTS if not _CONTROL.search(t)]) | st.text(
+    st.characters(exclude_categories=["Cs", "Cc"]), max_size=20
+)
+"""A one-line human text (a title): no control character at all."""
 
 TEXT = PLAIN_TEXT | st.dictionaries(st.sampled_from(LANGUAGES), PLAIN_TEXT, max_size=3)
 """A human text: a string or a mapping of language code to string."""
+TITLE = LINE_TEXT | st.dictionaries(st.sampled_from(LANGUAGES), LINE_TEXT, max_size=3)
+"""A title: one line in every language."""
 
 GUARD_TEXT = (st.sampled_from(TRICKY_TEXTS) | st.text(max_size=4)).filter(lambda t: len(t) <= 4)
 """A string literal in an expression (short: expressions are limited to 2,000 characters)."""
 
 SMALL_INT = st.integers(-20, 20)
-INT = SMALL_INT | st.integers(-(2**70), 2**70)
+INT = SMALL_INT | st.integers(-(2**63), 2**63 - 1)
+"""An int literal: every integer of a definition fits a signed 64-bit integer."""
+
+
+def bounded_ints(low: int | None, high: int | None) -> st.SearchStrategy[int]:
+    """Ints from ``low`` to ``high``; a missing bound is the signed 64-bit one."""
+    return st.integers(-(2**63) if low is None else low, 2**63 - 1 if high is None else high)
+
+
 DATES = st.dates(min_value=date(1000, 1, 1), max_value=date(9999, 12, 31))
 
 
@@ -101,7 +121,7 @@ def pick(draw: st.DrawFn, items: Any) -> Any:
 def _described(draw: st.DrawFn, item: Data) -> Data:
     """Add an optional title and description."""
     if draw(st.integers(0, 2)) == 0:
-        item["title"] = draw(TEXT)
+        item["title"] = draw(TITLE)
     if draw(st.integers(0, 7)) == 0:
         item["description"] = draw(TEXT)
     return item
@@ -128,7 +148,7 @@ def typed_specs(draw: st.DrawFn, *, is_input: bool = False) -> Data:
         if high is not None:
             spec["max"] = high
         if has_default:
-            spec["default"] = draw(st.integers(low, high))
+            spec["default"] = draw(bounded_ints(low, high))
     elif kind == "str" and has_default:
         spec["default"] = draw(PLAIN_TEXT)
     elif kind == "date" and has_default:
@@ -347,7 +367,7 @@ def effect_value(draw: st.DrawFn, env: Env, fact: str) -> Any:
         return bool_expression(draw, env, 1)
     if choice == "literal":
         low, high = spec.get("min"), spec.get("max")
-        return draw(st.integers(low, high))
+        return draw(bounded_ints(low, high))
     if choice == "arith":
         ints = [(t, f) for t, s, f in env.operands() if s["type"] == "int"]
         text, source = pick(draw, ints)
@@ -496,14 +516,14 @@ def valid_definitions(draw: st.DrawFn) -> Data:
     data: Data = {
         "coachflow": 1,
         "id": draw(DEFINITION_ID),
-        "version": draw(st.integers(1, 2**40)),
+        "version": draw(st.integers(1, 2**31 - 1)),
         "roles": {r: _described(draw, {}) for r in roles},
         "initial": initial,
         "states": states,
         "transitions": [_key_order(draw, t) for t in transitions],
     }
     if draw(st.booleans()):
-        data["title"] = draw(TEXT)
+        data["title"] = draw(TITLE)
     if draw(st.integers(0, 3)) == 0:
         data["description"] = draw(TEXT)
     if facts or draw(st.integers(0, 3)) == 0:

@@ -807,7 +807,7 @@ class DeepTeacherCoachingMachine(TeacherCoachingMachine):  # type: ignore[misc, 
     ) -> None:
         runtime = self.engine._runtime(DEFINITION.id, DEFINITION.version)
         held = False
-        for step in runtime.candidates.get((before.state, event), ()):
+        for step in runtime.candidates(before.state, event):
             values = {name: payload.get(name) for name in step.inputs}
             ctx = EvalContext(before.facts, before.consents, values, lambda n: True, before.counts)
             if step.spec.to == target and (step.guard is None or step.guard.fn(ctx)):

@@ -1266,3 +1266,36 @@ def test_load_definitions_empty_directory(tmp_path: Path) -> None:
 def test_load_shipped_definitions() -> None:
     loaded = coachflow.load_definitions(ROOT / "definitions")
     assert "nt2-consult" in loaded
+
+
+# --- control characters and integer ranges (issue 11) -------------------------------------------
+
+
+def test_control_character_in_a_title_points_at_the_title() -> None:
+    [d] = coachflow.validate_text(MINIMAL.replace("start: {}", 'start: {title: "x\\e[2J"}'))
+    assert (d.code, d.severity, d.line, d.column) == ("control-character", "error", 8, 18)
+    assert "U+001B (ESC)" in d.message
+
+
+def test_control_character_in_a_description_but_line_feed_and_tab() -> None:
+    ok = MINIMAL.replace("start: {}", 'start: {description: "a\\n\\tb"}')
+    assert found(ok) == []
+    bad = MINIMAL.replace("start: {}", 'start: {description: "a\\x9bb"}')
+    assert found(bad) == [("control-character", "error", 8, 24)]
+
+
+def test_control_character_in_a_guard_string_literal() -> None:
+    # json.dumps writes the ESC as \u001b, which YAML reads back as ESC
+    assert found(guard("name == '\x1b'")) == [
+        ("control-character", "error", GUARD_LINE, GUARD_COLUMN)
+    ]
+
+
+def test_schema_integer_out_of_range_points_at_the_value() -> None:
+    text = MINIMAL.replace("version: 1", "version: 0x" + "f" * 4000)
+    [d] = coachflow.validate_text(text)
+    assert (d.code, d.line, d.column) == ("schema", 3, 10)
+    assert "out of range" in d.message
+    assert found(guard("n < 9223372036854775808")) == [
+        ("schema", "error", GUARD_LINE, GUARD_COLUMN)
+    ]

@@ -42,7 +42,9 @@ KNOWN_CODES = (
     "duplicate-key",
     "yaml-too-large",
     "yaml-tag",
+    "not-a-file",
     "schema",
+    "control-character",
     "unknown-initial",
     "unknown-state",
     "unknown-role",
@@ -79,6 +81,7 @@ NOT_FROM_A_SINGLE_FILE = {
     "duplicate-definition": "needs two files loaded together (load_definitions)",
     "migration-map": "needs the older version loaded together with the newer one",
     "definition-changed": "needs a store that saw the version before",
+    "not-a-file": "is about the path (a FIFO, a device, a socket), not a file's content",
 }
 """Codes that no single definition file can produce, so no ``yaml invalid`` example shows."""
 

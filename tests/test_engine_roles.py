@@ -286,8 +286,8 @@ def test_started_record_names_the_started_by_role_used(engine: Engine) -> None:
         pytest.param({**PEOPLE, "observer": ["a", "b", "c", "d"]}, "at most 3", id="max-3"),
         pytest.param({**PEOPLE, "janitor": "j1"}, "janitor", id="unknown-role"),
         pytest.param({**PEOPLE, "coach": ["c1", "c1"]}, "twice", id="same-person-twice"),
-        pytest.param({**PEOPLE, "coach": ""}, "non-empty", id="empty-person"),
-        pytest.param({**PEOPLE, "coach": ["c1", 7]}, "non-empty string", id="non-str-person"),
+        pytest.param({**PEOPLE, "coach": ""}, "is empty", id="empty-person"),
+        pytest.param({**PEOPLE, "coach": ["c1", 7]}, "must be a string", id="non-str-person"),
     ],
 )
 def test_start_refuses_bad_participants(
@@ -299,7 +299,9 @@ def test_start_refuses_bad_participants(
     assert error.fields == ["participants"]
     assert error.event is None
     assert error.actor == "boss"
-    assert {r.code for r in error.reasons} == {"invalid-input"}
+    bad_id = fragment in ("is empty", "must be a string")  # the id rule: InvalidId, bad-id
+    assert {r.code for r in error.reasons} == {"bad-id" if bad_id else "invalid-input"}
+    assert isinstance(error, coachflow.InvalidId) == bad_id
     assert any(fragment in r.message for r in error.reasons)
     assert list(engine.trajectories()) == []
 

@@ -254,10 +254,11 @@ def test_huge_integer() -> None:
     assert refused(MINIMAL.replace("version: 1", "version: " + "9" * 5000))
 
 
-def test_huge_hex_integer_is_no_problem() -> None:
-    # hex digits are not limited by Python; the value is just a large version number
+def test_huge_hex_version_is_out_of_range(diags: Diags) -> None:
+    # hex digits are not limited by Python, but a version fits a 32-bit SQL column
     text = MINIMAL.replace("version: 1", "version: 0x" + "f" * 5000)
-    assert coachflow.validate_text(text) == []
+    assert diags(text) == [("schema", 3, 10)]
+    assert refused(text) == ["schema"]
 
 
 # --- tags: no Python object is ever constructed ------------------------------------------------

@@ -119,13 +119,40 @@ def test_repeated_key_three_times_gives_two_diagnostics() -> None:
         ("-0", 0),
         ("0x1F", 31),
         ("0o17", 15),
-        ("12345678901234567890", 12345678901234567890),
+        ("1234567890123456789", 1234567890123456789),
+        ("9223372036854775807", 2**63 - 1),
+        ("-9223372036854775808", -(2**63)),
+        ("0x7fffffffffffffff", 2**63 - 1),
+        ("0o777777777777777777777", 2**63 - 1),
+        ("000000000000000000000000042", 42),
     ],
 )
 def test_ints(scalar: str, expected: int) -> None:
     result = value(scalar)
     assert type(result) is int
     assert result == expected
+
+
+@pytest.mark.parametrize(
+    "scalar",
+    [
+        "9223372036854775808",
+        "-9223372036854775809",
+        "12345678901234567890",
+        "0x8000000000000000",
+        "0o1000000000000000000000",
+        "!!int 0x" + "f" * 4000,
+        "0x" + "f" * 4000,
+        "0o" + "7" * 5000,
+        "9" * 5000,
+    ],
+)
+def test_ints_beyond_64_bits_are_a_schema_diagnostic(scalar: str) -> None:
+    document, diagnostics = read_yaml(f"a: {scalar}\n")
+    assert [(d.code, d.line, d.column) for d in diagnostics] == [("schema", 1, 4)]
+    assert "out of range" in diagnostics[0].message
+    assert len(diagnostics[0].message) < 200  # the literal is cut, not repeated
+    assert document.data == {"a": None}
 
 
 @pytest.mark.parametrize(

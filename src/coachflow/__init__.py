@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from coachflow._bounds import id_problem
 from coachflow.clock import Clock, FixedClock, SystemClock
 from coachflow.diagnostics import Diagnostic, Severity
 from coachflow.errors import (
@@ -16,12 +17,14 @@ from coachflow.errors import (
     ConsentError,
     DefinitionError,
     GuardFailed,
+    InvalidId,
     InvalidInput,
     MigrationError,
     NotAllowedInState,
     NotPermitted,
     PredicateError,
     Reason,
+    StoreError,
     TrajectoryExists,
     TransitionRejected,
     UnknownDefinition,
@@ -120,6 +123,7 @@ __all__ = [
     "GuardFailed",
     "HistoryRecord",
     "Holiday",
+    "InvalidId",
     "InvalidInput",
     "MemoryStore",
     "MigrationError",
@@ -133,6 +137,7 @@ __all__ = [
     "Severity",
     "State",
     "Store",
+    "StoreError",
     "SystemClock",
     "Trajectory",
     "TrajectoryExists",
@@ -149,6 +154,7 @@ __all__ = [
     "check_definition",
     "definition_json_schema",
     "dump_definition",
+    "id_problem",
     "load_calendar",
     "load_definition",
     "load_definition_versions",

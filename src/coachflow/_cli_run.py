@@ -10,6 +10,7 @@ database), ``--definitions DIR`` (default: the built-in and installed definition
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -18,11 +19,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from coachflow.errors import CoachflowError, DefinitionError, TransitionRejected
+from coachflow._bounds import TerminalWriter, terminal_json
+from coachflow.errors import CoachflowError, DefinitionError, StoreError, TransitionRejected
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_STORE = 3  # the database cannot be used: unreachable, damaged, full, read-only, newer
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -128,6 +131,14 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     db_sub.required = True
     p = db_sub.add_parser("upgrade", parents=[common], help="create or upgrade the schema")
     p.set_defaults(handler=_guarded(_db_upgrade))
+    p = db_sub.add_parser(
+        "current", parents=[common], help="the schema revision, and whether it is the newest"
+    )
+    p.set_defaults(handler=_guarded(_db_current))
+    p = db_sub.add_parser(
+        "check", parents=[common], help="check the schema, the file and every history"
+    )
+    p.set_defaults(handler=_guarded(_db_check))
 
 
 # --- plumbing ---------------------------------------------------------------------------------
@@ -148,6 +159,9 @@ def _guarded(handler: Handler) -> Handler:
         except DefinitionError as exc:
             print(f"coachflow: error: {exc}", file=sys.stderr)
             return EXIT_FAILED
+        except StoreError as exc:  # one line: the database (password masked) and the reason
+            print(f"coachflow: error: {exc}", file=sys.stderr)
+            return EXIT_STORE
         except CoachflowError as exc:
             print(f"coachflow: error: {exc}", file=sys.stderr)
             return EXIT_FAILED
@@ -189,7 +203,7 @@ def _engine(args: argparse.Namespace) -> Any:
     definitions = args.definitions
     if definitions is not None and not Path(definitions).is_dir():
         raise UsageProblem(f"--definitions: no such directory: {definitions}")
-    store = SqlStore(database_url(args.db))
+    store = SqlStore(database_url(args.db), check=True)  # a damaged file is refused
     return Engine(definitions, store=store, clock=clock)
 
 
@@ -207,17 +221,21 @@ def _value(raw: str) -> Any:
     """JSON when it parses as JSON (numbers, true/false, null, lists), else the text."""
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # not JSON, a number of over 4,300 digits, too deep
         return raw
     return value if not isinstance(value, float) else raw
 
 
 def _out(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> int:
+    """Print ``data`` as JSON, or run ``text`` (which prints lines). Either way a character
+    that could steer the terminal (ESC, a bidirectional override...), from a stored id,
+    fact or input value, is written as an escape (``\\x1b``, ``\\u202e``)."""
     if args.format == "json":
-        json.dump(_jsonable(data), sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
-    else:
-        text()
+        dumped = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
+        sys.stdout.write(terminal_json(dumped) + "\n")
+    else:  # ``text`` prints one line per print(): each is escaped whole
+        with contextlib.redirect_stdout(TerminalWriter(sys.stdout)):
+            text()
     return EXIT_OK
 
 
@@ -488,11 +506,73 @@ def _migrate(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from coachflow.store import SCHEMA_REVISION, SqlStore
 
-    url = database_url(args.db)
-    store = SqlStore(url, upgrade=True)
+    store = SqlStore(database_url(args.db), upgrade=True, check=True)
     store.dispose()
     return _out(
         args,
-        {"database": url, "revision": SCHEMA_REVISION},
-        lambda: print(f"{url}: schema at revision {SCHEMA_REVISION}"),
+        {"database": store.shown, "revision": SCHEMA_REVISION},
+        lambda: print(f"{store.shown}: schema at revision {SCHEMA_REVISION}"),
     )
+
+
+def _db_current(args: argparse.Namespace) -> int:
+    from coachflow.store import SCHEMA_REVISION, SqlStore
+
+    store = SqlStore(database_url(args.db), require_schema=False, check=True)
+    try:
+        status = store.schema_status()  # a newer coachflow's revision: StoreError
+        found = store.revision()
+    finally:
+        store.dispose()
+    data = {
+        "database": store.shown,
+        "revision": found,
+        "newest": SCHEMA_REVISION,
+        "is_newest": status == "newest",
+    }
+
+    def text() -> None:
+        if status == "newest":
+            print(f"{store.shown}: schema at revision {found} (the newest)")
+        elif status == "older":
+            print(
+                f"{store.shown}: schema at revision {found}, older than {SCHEMA_REVISION}; "
+                "run: coachflow db upgrade"
+            )
+        else:
+            print(f"{store.shown}: no schema yet; run: coachflow db upgrade")
+
+    _out(args, data, text)
+    return EXIT_OK if status == "newest" else EXIT_FAILED
+
+
+def _db_check(args: argparse.Namespace) -> int:
+    from coachflow.store import SCHEMA_REVISION, SqlStore
+
+    store = SqlStore(database_url(args.db), require_schema=False)  # checks a damaged file
+    try:
+        report = store.check()
+    finally:
+        store.dispose()
+    data = {
+        "database": store.shown,
+        "revision": report.revision,
+        "newest": SCHEMA_REVISION,
+        "trajectories": report.trajectories,
+        "problems": report.problems,
+        "ok": not report.problems,
+    }
+
+    def text() -> None:
+        for problem in report.problems:
+            print(problem)
+        count = len(report.problems)
+        found = f"{count} {'problem' if count == 1 else 'problems'}" if count else "ok"
+        checked = report.trajectories
+        print(
+            f"{store.shown}: {found} (schema revision {report.revision or 'none'}, "
+            f"{checked} {'trajectory' if checked == 1 else 'trajectories'} checked)"
+        )
+
+    _out(args, data, text)
+    return EXIT_FAILED if report.problems else EXIT_OK

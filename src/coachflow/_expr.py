@@ -4,8 +4,8 @@ type-checked against the declared facts and inputs, and compiled once into closu
 The text of an expression is never passed to ``eval`` or ``exec``. The language is a
 small subset of Python expressions:
 
-* literals: ints, strings, ``True``/``False``/``None``, lists of literals, and dates
-  written ``date("2026-09-01")``;
+* literals: ints (signed 64-bit), strings, ``True``/``False``/``None``, lists of literals,
+  and dates written ``date("2026-09-01")``;
 * names of facts; ``consent.<name>``; ``input.<name>`` (only in the transition that
   declares that input);
 * ``and``/``or``/``not``, comparisons (chains too), ``in``/``not in``, ``is None`` and
@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+from coachflow._bounds import INT64_MAX, INT64_MIN, int_phrase
 
 MAX_EXPRESSION_LENGTH = 2000
 RESERVED_NAMES = frozenset(
@@ -200,7 +202,7 @@ class _Checker:
         if isinstance(v, bool):
             return BOOL, _const(v)
         if isinstance(v, int):
-            return INT, _const(v)
+            return self.integer(v)
         if isinstance(v, str):
             return STR, _const(v)
         if v is None:
@@ -256,8 +258,25 @@ class _Checker:
             return INT, _count(attr)
         return self.forbid(f"attribute access {prefix}.{attr} is")
 
+    def integer(self, value: int) -> tuple[Type, Fn]:
+        """An int literal: it must fit a signed 64-bit integer, as every int fact does."""
+        if not INT64_MIN <= value <= INT64_MAX:
+            return self.fail(
+                "schema",
+                f"{int_phrase(value)} is out of range: integers fit a signed 64-bit integer "
+                f"({INT64_MIN} to {INT64_MAX})",
+            )
+        return INT, _const(value)
+
     def v_UnaryOp(self, node: ast.UnaryOp) -> tuple[Type, Fn]:
-        t, f = self.visit(node.operand)
+        operand = node.operand
+        if (
+            isinstance(node.op, ast.USub)
+            and isinstance(operand, ast.Constant)
+            and type(operand.value) is int
+        ):
+            return self.integer(-operand.value)  # -9223372036854775808 is in range
+        t, f = self.visit(operand)
         if isinstance(node.op, ast.Not):
             self.expect(t, BOOL, "the operand of 'not'")
             return BOOL, lambda c: not f(c)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from coachflow._yaml import Mark
+from coachflow._yaml import Mark, read_source
 from coachflow.analysis import CompiledDefinition, analyze
 from coachflow.diagnostics import ERROR, Diagnostic, sort_key
 from coachflow.errors import DefinitionError
@@ -19,17 +20,31 @@ DEFINITION_SUFFIXES = (".yaml", ".yml")
 StrPath = str | os.PathLike[str]
 
 
+def check_file(path: StrPath) -> tuple[ParsedDefinition, CompiledDefinition | None]:
+    """:func:`check_text` of the file at ``path``, read by :func:`read_source` (which
+    refuses a non-regular or too large file before reading it)."""
+    name = os.fspath(path)
+    data, refused = read_source(name)
+    if data is None:
+        assert refused is not None
+        return ParsedDefinition(name, None, None, [refused]), None
+    return check_text(data, name)
+
+
 def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, CompiledDefinition | None]:
     # Reading builds many small objects that all stay alive until the end: the cyclic
     # garbage collector would scan them again and again for nothing (about half the time
-    # of a large definition). It runs as usual once the definition is built.
-    enabled = gc.isenabled()
-    gc.disable()
+    # of a large definition). The collector is process-wide, so it is paused only while
+    # no other thread runs (the CLI, a script); in a threaded server it stays on, and
+    # validation takes longer there instead of stopping collection for every thread.
+    pause = gc.isenabled() and threading.active_count() == 1
+    if pause:
+        gc.disable()
     try:
         parsed = parse_definition(text, path)
         compiled = analyze(parsed)
     finally:
-        if enabled:
+        if pause:
             gc.enable()
     parsed.diagnostics.sort(key=sort_key)
     if compiled is not None:
@@ -56,9 +71,10 @@ def validate_text(text: str | bytes, *, path: str = "<string>") -> list[Diagnost
 def validate_file(path: StrPath) -> list[Diagnostic]:
     """Every problem in a definition file.
 
-    Raises :class:`OSError` only when the file cannot be read at all.
+    Raises :class:`OSError` only when the file cannot be opened at all; a FIFO, a device
+    or a file over the size bound is a diagnostic, and is not read.
     """
-    return validate_text(Path(path).read_bytes(), path=os.fspath(path))
+    return check_file(path)[0].diagnostics
 
 
 def check_files(
@@ -71,7 +87,7 @@ def check_files(
     origin: dict[tuple[str, int], str] = {}
     for file in files:
         name = os.fspath(file)
-        parsed, compiled = check_text(Path(file).read_bytes(), name)
+        parsed, compiled = check_file(name)
         definition = parsed.definition
         if definition is not None:
             if definition.key in origin:
@@ -143,7 +159,10 @@ def compile_text(text: str | bytes, path: str) -> CompiledDefinition:
 
 def load_definition(path: StrPath) -> Definition:
     """The definition in the file at ``path``; :class:`DefinitionError` lists every error."""
-    return loads_definition(Path(path).read_bytes(), path=os.fspath(path))
+    parsed, compiled = check_file(path)
+    if compiled is None:
+        raise DefinitionError(parsed.diagnostics, parsed.path)
+    return compiled.definition
 
 
 def check_definition(definition: Definition) -> list[Diagnostic]:
@@ -165,13 +184,18 @@ def _in_memory(definition: Definition) -> ParsedDefinition:
 
 def definition_files(paths: Iterable[StrPath]) -> Iterator[Path]:
     """Every ``*.yaml``/``*.yml`` file named or found below the directories named, in
-    a stable order, each once. Raises :class:`FileNotFoundError` for a path that does
-    not exist."""
+    a stable order, each once. Below a directory, every entry with such a name that is
+    not a directory is listed (a FIFO or device too, so that the reader refuses it with
+    a diagnostic instead of passing over it); a dangling symbolic link (an editor's lock
+    file such as ``.#name.yaml``) is passed over. Raises :class:`FileNotFoundError` for a
+    path that does not exist."""
     seen: set[Path] = set()
     for p in map(Path, paths):
         if p.is_dir():
             found = sorted(
-                f for f in p.rglob("*") if f.suffix in DEFINITION_SUFFIXES and f.is_file()
+                f
+                for f in p.rglob("*")
+                if f.suffix in DEFINITION_SUFFIXES and f.exists() and not f.is_dir()
             )
         elif p.exists():
             found = [p]

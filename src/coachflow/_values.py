@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
+from coachflow._bounds import INT64_MAX, INT64_MIN, shown
 from coachflow.model import parse_date
 
 
@@ -23,16 +24,20 @@ def coerce(spec: Any, value: Any) -> Any:
     kind = spec.type
     if kind == "bool":
         if not isinstance(value, bool):
-            raise ValueProblem(f"expected true or false, got {value!r}")
+            raise ValueProblem(f"expected true or false, got {shown(value)}")
         return value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueProblem(f"expected an integer, got {value!r}")
+            raise ValueProblem(f"expected an integer, got {shown(value)}")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise ValueProblem(
+                f"expected an integer from {INT64_MIN} to {INT64_MAX} (a signed 64-bit integer)"
+            )
         check_range(spec, value)
         return value
     if kind == "str":
         if not isinstance(value, str):
-            raise ValueProblem(f"expected a string, got {value!r}")
+            raise ValueProblem(f"expected a string, got {shown(value)}")
         return value
     if kind == "date":
         if isinstance(value, datetime):
@@ -43,7 +48,7 @@ def coerce(spec: Any, value: Any) -> Any:
             raise ValueProblem(str(exc)) from None
     if kind == "enum":
         if not isinstance(value, str) or value not in spec.values:
-            raise ValueProblem(f"expected one of {list(spec.values)}, got {value!r}")
+            raise ValueProblem(f"expected one of {list(spec.values)}, got {shown(value)}")
         return value
     if kind == "list":
         return _coerce_list(spec, value)
@@ -52,7 +57,7 @@ def coerce(spec: Any, value: Any) -> Any:
 
 def _coerce_list(spec: Any, value: Any) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
-        raise ValueProblem(f"expected a list of {spec.items}, got {value!r}")
+        raise ValueProblem(f"expected a list of {spec.items}, got {shown(value)}")
     items = []
     for i, raw in enumerate(value):
         item = raw
@@ -101,11 +106,14 @@ class Fields:
         if given is None:
             given = {}
         elif not isinstance(given, Mapping):
-            return {}, {"": f"{what} must be a mapping of field names to values, got {given!r}"}
+            return {}, {
+                "": f"{what} must be a mapping of field names to values, got {shown(given)}"
+            }
         for name in given:
             if name not in self.names:
                 allowed = ", ".join(n for n, *_ in self.rules) or "none"
-                problems[str(name)] = f"unknown {what} field {name!r} (allowed: {allowed})"
+                key = name if isinstance(name, str) else shown(name)
+                problems[key] = f"unknown {what} field {shown(name)} (allowed: {allowed})"
         for name, spec, default, required in self.rules:
             raw = given.get(name)
             if raw is None:

@@ -14,13 +14,17 @@ accept silently or dangerously:
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from coachflow._bounds import INT64_MAX, INT64_MIN
 from coachflow.diagnostics import ERROR, Diagnostic
 
 MAX_BYTES = 4 * 1024 * 1024
@@ -36,15 +40,15 @@ _INT_RE = re.compile(r"^[-+]?[0-9]+$")
 _HEX_RE = re.compile(r"^0x[0-9a-fA-F]+$")
 _OCT_RE = re.compile(r"^0o[0-7]+$")
 _FLOAT_RE = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+)([eE][-+]?[0-9]+)?$")
-_MAX_DIGITS = 4000  # Python refuses to parse longer ints
 _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 
+_PurePython: Any = yaml.SafeLoader
 try:  # libyaml when present: same events, faster
     _Parser: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Parser = yaml.SafeLoader
+    _Parser = _PurePython
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,18 +163,39 @@ def _resolve_plain(value: str) -> Any:
     if value in _FALSE:
         return False
     if _INT_RE.match(value):
-        if len(value) > _MAX_DIGITS:
-            raise YamlProblem(
-                "yaml-syntax", f"an integer of {len(value)} digits is too long", UNKNOWN
-            )
-        return int(value)
+        return _integer(value, 10)
     if _HEX_RE.match(value):
-        return int(value[2:], 16)
+        return _integer(value, 16)
     if _OCT_RE.match(value):
-        return int(value[2:], 8)
+        return _integer(value, 8)
     if _FLOAT_RE.match(value):
         return float(value)
     return value
+
+
+_INT64_DIGITS = {10: 19, 16: 16, 8: 22}
+"""The most significant digits a signed 64-bit integer has, per base."""
+
+
+def _integer(text: str, base: int) -> int:
+    """The value of an integer literal (decimal with an optional sign, ``0x`` or ``0o``),
+    when it fits a signed 64-bit integer: every integer a definition holds does (versions
+    and counts are narrower still), so a longer one is refused before it is converted (a
+    4,000-digit literal costs nothing, and nothing later has to print it)."""
+    sign = "-" if text[0] == "-" else ""
+    digits = text.lstrip("+-") if base == 10 else text[2:]
+    significant = digits.lstrip("0") or "0"
+    if len(significant) <= _INT64_DIGITS[base]:
+        value = int(sign + significant, base)
+        if INT64_MIN <= value <= INT64_MAX:
+            return value
+    shown = text if len(text) <= 30 else f"{text[:24]}...{text[-3:]} ({len(text):,} characters)"
+    raise YamlProblem(
+        "schema",
+        f"the integer {shown} is out of range: integers in a definition fit a signed "
+        f"64-bit integer ({INT64_MIN} to {INT64_MAX})",
+        UNKNOWN,
+    )
 
 
 def _construct_tagged(tag: str, value: str, mark: Mark) -> Any:
@@ -325,8 +350,8 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def _events(text: str) -> Iterator[Any]:
-    loader = _Parser(text)
+def _events(text: str, parser: Any) -> Iterator[Any]:
+    loader = parser(text)
     try:
         while loader.check_event():
             yield loader.get_event()
@@ -334,11 +359,139 @@ def _events(text: str) -> Iterator[Any]:
         loader.dispose()
 
 
+def read_source(path: str | os.PathLike[str]) -> tuple[bytes | None, Diagnostic | None]:
+    """The bytes of the definition file at ``path``, or the diagnostic that refuses it.
+
+    The file is looked at before anything is read from it: a FIFO, a device (such as
+    ``/dev/zero``) or a socket is refused with ``not-a-file``, a file larger
+    than :data:`MAX_BYTES` with ``yaml-too-large``, and at most ``MAX_BYTES + 1`` bytes are
+    ever read (a file that grows while it is read is refused too). Opening never blocks
+    on a FIFO. Raises :class:`OSError` only when the path cannot be opened at all (it does
+    not exist, may not be read, or is a directory).
+    """
+    name = os.fspath(path)
+    info = os.stat(name)
+    if stat.S_ISDIR(info.st_mode):  # a usage mistake, as a missing file is
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), name)
+    refused = _not_a_file(info, name)  # before opening: a socket cannot be opened
+    if refused is not None:
+        return None, refused
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # no CRLF translation on Windows
+    for name_of_flag in ("O_NONBLOCK", "O_NOCTTY", "O_CLOEXEC"):
+        flags |= getattr(os, name_of_flag, 0)
+    fd = os.open(name, flags)
+    try:
+        info = os.fstat(fd)  # what was opened, should the path have changed meanwhile
+        refused = _not_a_file(info, name)
+        if refused is not None:
+            return None, refused
+        if info.st_size > MAX_BYTES:
+            return None, _too_large(info.st_size, name)
+        chunks: list[bytes] = []
+        left = MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_BYTES:
+        return None, _too_large(len(data), name, more=True)
+    return data, None
+
+
+def _not_a_file(info: os.stat_result, path: str) -> Diagnostic | None:
+    if stat.S_ISREG(info.st_mode):
+        return None
+    message = f"{_file_kind(info.st_mode)} is not a definition file; refusing to read it"
+    return Diagnostic("not-a-file", ERROR, message, path, 1, 1)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"  # pragma: no cover - no other kinds on POSIX
+
+
+def _too_large(size: int, path: str, *, more: bool = False) -> Diagnostic:
+    shown = f"more than {MAX_BYTES:,}" if more else f"{size:,}"
+    return Diagnostic(
+        "yaml-too-large",
+        ERROR,
+        f"the file is {shown} bytes; definition files are limited to {MAX_BYTES:,}",
+        path,
+        1,
+        1,
+    )
+
+
+class _LibyamlNestingLimit(Exception):
+    """libyaml's scanner refused a nesting depth (1,000 levels in the libyaml of PyYAML
+    6.0.4) before our own, lower bound was reached; at ``index`` (line, column)."""
+
+    def __init__(self, index: int, line: int, column: int, after: int, depth: int) -> None:
+        super().__init__(index)
+        self.index, self.line, self.column = index, line, column
+        self.after = after  # where the last event libyaml did yield ends
+        self.depth = depth  # how deep the builder was there
+
+
 def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument, list[Diagnostic]]:
     """Read one YAML document. Problems come back as diagnostics, never as exceptions.
 
     When a problem stops reading, ``document.data`` is ``None``.
     """
+    size = len(source)
+    if isinstance(source, str) and size * 4 > MAX_BYTES:
+        size = len(source.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        return YamlDocument(data=None), [_too_large(size, path)]
+    if isinstance(source, bytes):
+        try:
+            text = source.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = source.count(b"\n", 0, exc.start) + 1
+            col = exc.start - (source.rfind(b"\n", 0, exc.start) + 1) + 1
+            message = "the file is not UTF-8 text"
+            return YamlDocument(data=None), [
+                Diagnostic("yaml-syntax", ERROR, message, path, line, col)
+            ]
+    else:
+        text = source
+    try:
+        return _read(text, path, _Parser)
+    except _LibyamlNestingLimit as limit:
+        # The C scanner looks ahead in flow collections, so it can refuse a deep file
+        # before the builder has seen the node that crosses MAX_DEPTH. That node stands
+        # between the last event libyaml yielded and the place where it gave up: a scan
+        # of the flow brackets there finds it. Should the scan not find it, the
+        # pure-Python parser (which yields events as it goes) reads the text again, up to
+        # where libyaml gave up, and reaches our bound at its own node.
+        at = _flow_crossing(text, limit.after, limit.index + 1, limit.depth)
+        if at is not None:
+            line = text.count("\n", 0, at) + 1
+            column = at - (text.rfind("\n", 0, at) + 1) + 1
+            message = f"collections are nested deeper than {MAX_DEPTH} levels"
+            return YamlDocument(data=None), [
+                Diagnostic("yaml-too-large", ERROR, message, path, line, column)
+            ]
+        document, diagnostics = _read(text[: limit.index + 1], path, _PurePython)
+        if not any(d.code == "yaml-too-large" for d in diagnostics):  # pragma: no cover
+            message = f"collections are nested deeper than {MAX_DEPTH} levels"
+            return YamlDocument(data=None), [
+                Diagnostic("yaml-too-large", ERROR, message, path, limit.line, limit.column)
+            ]
+        return document, diagnostics
+
+
+def _read(text: str, path: str, parser: Any) -> tuple[YamlDocument, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     doc = YamlDocument(data=None)
 
@@ -346,30 +499,13 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
         diagnostics.append(Diagnostic(code, ERROR, message, path, mark.line, mark.column))
         return YamlDocument(data=None), diagnostics
 
-    size = len(source)
-    if isinstance(source, str) and size * 4 > MAX_BYTES:
-        size = len(source.encode("utf-8", "surrogatepass"))
-    if size > MAX_BYTES:
-        return fail(
-            "yaml-too-large",
-            f"the file is {size:,} bytes; definition files are limited to {MAX_BYTES:,}",
-            Mark(1, 1),
-        )
-    if isinstance(source, bytes):
-        try:
-            text = source.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            line = source.count(b"\n", 0, exc.start) + 1
-            col = exc.start - (source.rfind(b"\n", 0, exc.start) + 1) + 1
-            return fail("yaml-syntax", "the file is not UTF-8 text", Mark(line, col))
-    else:
-        text = source
-
     builder = _Builder(doc, diagnostics, path)
     documents = 0
+    last: Any = None  # the last event read
     try:
         scalar, end = builder.scalar, builder.end
-        for ev in _events(text):
+        for ev in _events(text, parser):
+            last = ev
             kind = type(ev)
             if kind is _SCALAR:  # the common events first, without the isinstance chain
                 m = ev.start_mark
@@ -401,6 +537,17 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
         return fail(problem.code, problem.message, problem.mark)
     except yaml.MarkedYAMLError as exc:
         mark = _mark(exc.problem_mark or exc.context_mark)
+        if _is_nesting_limit(exc):
+            if parser is not _PurePython:
+                index = getattr(exc.problem_mark, "index", None)
+                at = len(text) if not isinstance(index, int) else index
+                after = last.end_mark.index if last is not None else 0
+                raise _LibyamlNestingLimit(
+                    at, mark.line, mark.column, after, len(builder.stack)
+                ) from None
+            return fail(  # pragma: no cover - the pure-Python parser has no such limit
+                "yaml-too-large", f"collections are nested deeper than {MAX_DEPTH} levels", mark
+            )
         message = exc.problem or "invalid YAML"
         if exc.context:
             message = f"{message} ({exc.context})"
@@ -416,6 +563,66 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
     except (RecursionError, MemoryError):  # pragma: no cover - bounded above
         return fail("yaml-too-large", "the document is too complex to read", Mark(1, 1))
     return doc, diagnostics
+
+
+_FLOW_SIGNIFICANT = re.compile(r"[\[\]{}'\"#]")
+
+
+def _flow_crossing(text: str, start: int, end: int, depth: int) -> int | None:
+    """The index of the flow bracket in ``text[start:end]`` that opens level
+    ``MAX_DEPTH + 1``, counting from ``depth``; quoted scalars and comments are passed
+    over. None when there is none, or when the text there is not flow syntax alone: only
+    white space and a key's ``:`` may stand before the first bracket (so no block
+    collection can open in the part scanned)."""
+    first = _FLOW_SIGNIFICANT.search(text, start, end)
+    if (
+        first is None
+        or text[start : first.start()].strip(" \t\r\n:")
+        or text[first.start()] not in "[{"
+    ):
+        return None
+    i = start
+    while True:
+        found = _FLOW_SIGNIFICANT.search(text, i, end)
+        if found is None:
+            return None
+        i = found.start()
+        c = text[i]
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return i
+        elif c in "]}":
+            depth -= 1
+        elif c == "#":
+            if i > 0 and text[i - 1] not in " \t\n":
+                return None  # a # inside a plain scalar: not plain flow syntax
+            newline = text.find("\n", i, end)
+            if newline < 0:
+                return None
+            i = newline
+        else:  # a quoted scalar: '' escapes a single quote, \ escapes in double quotes
+            j = i + 1
+            while True:
+                j = text.find(c, j, end)
+                if j < 0:
+                    return None
+                if c == "'" and text.startswith("''", j):
+                    j += 2
+                    continue
+                if c == '"':
+                    backslashes = len(text[i + 1 : j]) - len(text[i + 1 : j].rstrip("\\"))
+                    if backslashes % 2:
+                        j += 1
+                        continue
+                break
+            i = j
+        i += 1
+
+
+def _is_nesting_limit(exc: yaml.MarkedYAMLError) -> bool:
+    """libyaml's "exceeded maximum nesting depth" (flow or block level)."""
+    return "nesting depth" in (exc.problem or "")
 
 
 def _reader_position(exc: yaml.YAMLError, text: str) -> tuple[int, int]:

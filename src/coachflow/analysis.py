@@ -8,11 +8,14 @@ and handed on, compiled once, in a :class:`CompiledDefinition`.
 
 from __future__ import annotations
 
+import itertools
 import keyword
-from collections.abc import Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from coachflow._bounds import control_character
 from coachflow._expr import (
     ANY,
     BOOL,
@@ -28,7 +31,7 @@ from coachflow._expr import (
 from coachflow._yaml import Mark
 from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
 from coachflow.io import ParsedDefinition
-from coachflow.model import PERIOD_NAMES, Definition, build_graph, expand_sources
+from coachflow.model import PERIOD_NAMES, Definition, expand_sources
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,8 +285,8 @@ class _Analyzer:
             if problem:
                 self.report("guard-type", f"this literal list never fits: {problem}", path)
             return
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            value = int(value.strip())
+        if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+            value = int(value.strip())  # ASCII digits, at most 19 of them: int() cannot fail
         if spec is None or spec.type != "int" or isinstance(value, bool):
             return
         if not isinstance(value, int):
@@ -467,7 +470,7 @@ class _Analyzer:
 
         d = self.definition
         finals = d.final_states
-        unguarded: dict[tuple[str, str], bool] = {}  # (event, source) -> one has no 'when'
+        ambiguity = _Ambiguity(tuple(n for n, s in d.states.items() if not s.final))
         valid = []
         for i, t in self.transitions():
             if isinstance(t.from_, str) and t.from_ in finals:
@@ -484,19 +487,15 @@ class _Analyzer:
                             f"transition {t.event!r} leaves final state {src!r}",
                             ("transitions", i, "from", j),
                         )
-            sources = list(
-                dict.fromkeys(s for s in expand_sources(t.from_, d.states) if s in d.states)
-            )
-            ambiguous_with: list[str] = []
-            for src in sources:
-                key = (t.event, src)
-                if key in unguarded and (t.when is None or unguarded[key]):
-                    ambiguous_with.append(src)
-                unguarded[key] = unguarded.get(key, False) or t.when is None
+            if t.from_any:
+                ambiguous_with = ambiguity.add_wildcard(t.event, t.when is None)
+            else:
+                sources = (s for s in expand_sources(t.from_, d.states) if s in d.states)
+                ambiguous_with = ambiguity.add(t.event, sources, t.when is None, finals)
             if ambiguous_with:
                 self.report(
                     "ambiguous-transition",
-                    f"event {t.event!r} already leaves {', '.join(map(repr, ambiguous_with))} "
+                    f"event {t.event!r} already leaves {ambiguous_with} "
                     "through an earlier transition, and not every one of them has a guard "
                     "('when') to choose between them",
                     ("transitions", i, "event"),
@@ -505,7 +504,20 @@ class _Analyzer:
                 valid.append(t)
         if d.initial not in d.states:
             return
-        graph = build_graph(d.states, valid)
+        # One edge per source state, except that the from: "*" transitions leave one node
+        # that every non-final state leads to: the same paths, in states + transitions edges.
+        graph = nx.DiGraph()
+        graph.add_nodes_from(d.states)
+        anywhere = object()
+        for t in valid:
+            if t.from_any:
+                graph.add_edge(anywhere, t.to)
+            else:
+                graph.add_edges_from(
+                    (s, t.to) for s in expand_sources(t.from_, d.states) if s in d.states
+                )
+        if anywhere in graph:
+            graph.add_edges_from((name, anywhere) for name in ambiguity.non_final)
         reachable = nx.descendants(graph, d.initial) | {d.initial}
         sink = object()  # one search backwards from every final state at once
         graph.add_edges_from((f, sink) for f in finals)
@@ -555,6 +567,64 @@ class _Analyzer:
                         key=True,
                         severity=WARNING,
                     )
+
+
+@dataclass(slots=True)
+class _Ambiguity:
+    """Which states each event already leaves, for ``ambiguous-transition``. A ``from:
+    "*"`` transition is kept once per event, not once per non-final state, so the check
+    takes time and memory in proportion to the transitions and states, not their product."""
+
+    non_final: tuple[str, ...]
+    named: dict[tuple[str, str], bool] = field(default_factory=dict)
+    """(event, state) -> whether one of the earlier transitions naming it has no guard."""
+    wildcard: dict[str, bool] = field(default_factory=dict)
+    """event -> whether one of its earlier ``from: "*"`` transitions has no guard."""
+    named_non_final: dict[str, dict[str, None]] = field(default_factory=dict)
+    """event -> the non-final states its earlier transitions name, in file order."""
+    unguarded_non_final: dict[str, dict[str, None]] = field(default_factory=dict)
+    """event -> those of them that an unguarded one names."""
+
+    def add(
+        self, event: str, sources: Iterable[str], unguarded: bool, finals: frozenset[str]
+    ) -> str:
+        """A transition of ``event`` that names ``sources``: the states where it is
+        ambiguous, as text (empty when there are none)."""
+        wildcard = self.wildcard.get(event)
+        clash: list[str] = []
+        for src in dict.fromkeys(sources):
+            key = (event, src)
+            named = self.named.get(key)
+            covered = wildcard is not None and src not in finals
+            if (named is not None or covered) and (unguarded or named or (covered and wildcard)):
+                clash.append(src)
+            self.named[key] = bool(named) or unguarded
+            if src not in finals:
+                self.named_non_final.setdefault(event, {})[src] = None
+                if unguarded:
+                    self.unguarded_non_final.setdefault(event, {})[src] = None
+        return _some_states(clash)
+
+    def add_wildcard(self, event: str, unguarded: bool) -> str:
+        """A ``from: "*"`` transition of ``event``: as :meth:`add`."""
+        wildcard = self.wildcard.get(event)
+        clash: Collection[str]
+        if wildcard is not None and (unguarded or wildcard):
+            clash = self.non_final  # an earlier "*" left every one of them
+        elif unguarded:
+            clash = self.named_non_final.get(event, {}).keys()
+        else:
+            clash = self.unguarded_non_final.get(event, {}).keys()
+        self.wildcard[event] = bool(wildcard) or unguarded
+        return _some_states(clash)
+
+
+def _some_states(states: Collection[str], shown: int = 5) -> str:
+    """``'a', 'b'``: the first ``shown`` names, then how many more there are."""
+    text = ", ".join(map(repr, itertools.islice(states, shown)))
+    if len(states) > shown:
+        text += f" and {len(states) - shown} more states"
+    return text
 
 
 def migration_problems(old: Definition, new: Definition) -> list[tuple[tuple[Any, ...], str]]:
@@ -622,6 +692,10 @@ def _literal_length(value: Any) -> int | None:
     return None
 
 
+_INT_TEXT = re.compile(r"-?[0-9]{1,19}")
+"""An effect written as a plain int (longer ones are out of range: the compiler says so)."""
+
+
 def _describe_fact(spec: Any) -> str:
     if spec.type == "enum":
         return "enum of " + ", ".join(spec.values)
@@ -638,6 +712,81 @@ def _effect_source(value: Any, spec: Any) -> str:
     return literal_source(value)
 
 
+def _check_texts(a: _Analyzer) -> None:
+    """``control-character``: no C0/C1 control character (nor DEL) in a text of the
+    definition. A title is one line: no tab or line feed either. Descriptions, string
+    defaults and expressions may hold tab and line feed (multi-line YAML blocks)."""
+    d = a.definition
+    described: list[tuple[tuple[Any, ...], Any]] = [((), d)]
+    for kind in ("roles", "facts", "consents", "states", "activities"):
+        described.extend(((kind, name), item) for name, item in getattr(d, kind).items())
+    expressions: list[tuple[tuple[Any, ...], str, str]] = []
+    for i, t in a.transitions():
+        where = ("transitions", i)
+        described.append((where, t))
+        described.extend(((*where, "input", n), spec) for n, spec in t.input.items())
+        if t.when is not None:
+            expressions.append(((*where, "when"), t.when, "the guard"))
+        expressions.extend(
+            ((*where, "set", fact), v, f"the value for {fact!r}")
+            for fact, v in t.set.items()
+            if isinstance(v, str)
+        )
+    for name, activity in d.activities.items():
+        at: tuple[Any, ...] = ("activities", name)
+        described.extend(((*at, "input", n), spec) for n, spec in activity.input.items())
+        for key in ("when", "expected"):
+            source = getattr(activity, key)
+            if source is not None:
+                expressions.append(((*at, key), source, f"the {key!r} expression"))
+    for name, role in d.roles.items():
+        for key in ("on_assign", "on_unassign"):
+            hook = getattr(role, key)
+            for fact, v in hook.set.items() if hook is not None else ():
+                if isinstance(v, str):
+                    hook_at = ("roles", name, key, "set", fact)
+                    expressions.append((hook_at, v, f"the value for {fact!r}"))
+
+    # a control character outside a string literal is a guard-syntax error already: one
+    # diagnostic per mistake
+    compiled_wrong = {(d.line, d.column) for d in a.diagnostics if d.code == "guard-syntax"}
+
+    def check(
+        text: str, path: tuple[Any, ...], what: str, multiline: bool, expression: bool = False
+    ) -> None:
+        found = control_character(text, multiline=multiline)
+        if found is not None:
+            if expression:
+                mark = a.parsed.locate(path)
+                if (mark.line or 1, mark.column or 1) in compiled_wrong:
+                    return
+            rule = (
+                "a title is one line of printable text"
+                if not multiline
+                else "a text may be broken up by tab and line feed only"
+            )
+            message = f"{what} contains the control character {found}: {rule}"
+            a.report("control-character", message, path)
+
+    for path, item in described:
+        for key, multiline in (("title", False), ("description", True)):
+            text = getattr(item, key)
+            if isinstance(text, str):
+                check(text, (*path, key), f"the {key}", multiline)
+            elif text is not None:
+                for language, value in text.items():
+                    check(value, (*path, key, language), f"the {key} ({language})", multiline)
+        default = getattr(item, "default", None) if "default" in type(item).model_fields else None
+        if isinstance(default, str):
+            check(default, (*path, "default"), "the default", True)
+        elif isinstance(default, tuple):
+            for j, value in enumerate(default):
+                if isinstance(value, str):
+                    check(value, (*path, "default", j), "the default", True)
+    for path, source, what in expressions:
+        check(source, path, what, True, expression=True)
+
+
 def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     """Run every semantic check on ``parsed``; add the diagnostics to it.
 
@@ -650,6 +799,7 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     analyzer.check_names()
     analyzer.check_references()
     activity_guards = analyzer.check_activities()
+    _check_texts(analyzer)
     analyzer.check_migration_targets()
     if parsed.graph_complete:
         analyzer.check_graph()

@@ -7,10 +7,13 @@ errors) or 2 (bad usage, unreadable or missing paths) - never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
+
+from coachflow._bounds import TerminalWriter, terminal_text
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -20,7 +23,7 @@ EXIT_USAGE = 2
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {terminal_text(message)}\n")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -97,7 +100,7 @@ def _load_one(path: str) -> Any:
         raise _UsageExit from None
     except DefinitionError as exc:
         for d in exc.diagnostics:
-            print(d.format(), file=sys.stderr)
+            print(terminal_text(d.format()), file=sys.stderr)
         _fail(f"{path} is not a valid definition (run coachflow validate {path})", EXIT_FAILED)
     return None
 
@@ -111,7 +114,9 @@ def _cmd_graph(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if definition is None:
         return EXIT_FAILED
-    sys.stdout.write(to_mermaid(definition) if args.format == "mermaid" else to_dot(definition))
+    diagram = to_mermaid(definition) if args.format == "mermaid" else to_dot(definition)
+    # titles hold no control characters, but may hold a bidirectional override
+    sys.stdout.write("\n".join(map(terminal_text, diagram.split("\n"))))
     return EXIT_OK
 
 
@@ -186,8 +191,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         json.dump({"files": report, "errors": errors, "warnings": warnings}, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        for line in lines:
-            print(line)
+        for line in lines:  # a message may quote the file: ESC and the like are escaped
+            print(terminal_text(line))
         print(
             f"{_plural(len(files), 'file')} checked, {_plural(errors, 'error')}, "
             f"{_plural(warnings, 'warning')}"
@@ -204,7 +209,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _fail(message: str, status: int) -> int:
-    print(f"coachflow: error: {message}", file=sys.stderr)
+    print(f"coachflow: error: {terminal_text(message)}", file=sys.stderr)
     return status
 
 
@@ -213,7 +218,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        status: int = args.handler(args)
+        # whatever a command reports on standard error (a refusal naming a stored id, a
+        # path) reaches the terminal with its control characters escaped
+        with contextlib.redirect_stderr(TerminalWriter(sys.stderr, lines=True)):
+            status: int = args.handler(args)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

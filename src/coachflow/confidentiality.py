@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from coachflow.model import Definition, expand_sources
+from coachflow.model import Definition, leaves
 from coachflow.trajectory import HistoryRecord, Trajectory
 
 
@@ -60,7 +60,8 @@ def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, A
             if (
                 t.event == record.event
                 and t.to == record.target
-                and record.source in expand_sources(t.from_, definition.states)
+                and record.source is not None
+                and leaves(t.from_, record.source, definition.states)
             ):
                 for name, spec in t.input.items():
                     if name not in specs or (spec.confidential and not specs[name].confidential):

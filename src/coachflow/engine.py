@@ -6,7 +6,10 @@ imports it. Each definition version is compiled once into one ``transitions.Mach
 version. An event is fired on a private carrier object that holds the current state
 and what the conditions need; user objects are never touched. The machine picks the
 first transition, in file order, whose conditions hold: the actor's permission, the
-input, the guard and the bounds of the facts its effects set.
+input, the guard and the bounds of the facts its effects set. The machine grows with
+the states plus the transitions, never with their product: a ``from: "*"`` transition
+is copied into each non-final state only while that stays small, else it is one
+transition object of its event (see :data:`_SHARE_WILDCARDS_ABOVE`).
 
 Every change is all-or-nothing: the new snapshot is built aside and handed to the store,
 which accepts it only if the trajectory is still at the version it was read at.
@@ -14,17 +17,29 @@ which accepts it only if the trajectory is still at the version it was read at.
 
 from __future__ import annotations
 
+import heapq
 import os
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
+from operator import attrgetter
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from transitions import Machine
+from transitions import Transition as MachineTransition
 
+from coachflow._bounds import (
+    INT64_MAX,
+    INT64_MIN,
+    id_message,
+    id_problem,
+    show_int,
+    shown,
+)
 from coachflow._expr import Compiled, EvalContext
 from coachflow._load import compile_definition, load_definition_versions
 from coachflow._values import Fields, ValueProblem, coerce
@@ -35,6 +50,7 @@ from coachflow.errors import (
     ConsentError,
     DefinitionError,
     GuardFailed,
+    InvalidId,
     InvalidInput,
     MigrationError,
     NotAllowedInState,
@@ -288,7 +304,14 @@ def _apply_effects(
             (low is not None and value < low) or (high is not None and value > high)
         ):
             bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
-            return effect, f"setting {effect.fact!r} to {value!r} would pass its {bound}"
+            return effect, f"setting {effect.fact!r} to {show_int(value)} would pass its {bound}"
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            end = (
+                f"largest integer a fact can hold ({INT64_MAX})"
+                if value > 0
+                else f"smallest integer a fact can hold ({INT64_MIN})"
+            )
+            return effect, f"setting {effect.fact!r} to {show_int(value)} would pass the {end}"
         if effect.sized is not None and value is not None:
             problem = effect.sized.length_problem(len(value))
             if problem:
@@ -312,6 +335,85 @@ def _guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
     if "week" in guard.time:
         values["week"] = ctx.week()
     return values
+
+
+class _FileTransition(MachineTransition):
+    """A transition of the compiled machine, with its place in the file (``index``)."""
+
+    def __init__(self, *args: Any, index: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.index = index
+
+
+class _AnyTransition(_FileTransition):
+    """A ``from: "*"`` transition, held once for its event (see :class:`_Sources`): it
+    leaves whichever state the event was fired in."""
+
+    def _change_state(self, event_data: Any) -> None:
+        # changed the way transitions does it, from the state it was fired in
+        leaving = _Leaving(self, event_data.state.name)
+        MachineTransition._change_state(cast(MachineTransition, leaving), event_data)
+
+
+class _Leaving:
+    """A ``from: "*"`` transition seen from the state it leaves, for one firing (not the
+    transition itself: the machine is shared by threads)."""
+
+    __slots__ = ("_transition", "dest", "source")
+
+    def __init__(self, transition: MachineTransition, source: str) -> None:
+        self._transition = transition
+        self.source = source
+        self.dest = transition.dest
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transition, name)
+
+
+_SHARE_WILDCARDS_ABOVE = 4
+"""The ``"*"`` transitions of a definition are copied into every non-final state of its
+machine (as ``transitions`` itself does with ``source="*"``: the quickest to fire) unless
+that would make more than this many times as many transition objects as the definition
+has states and transitions; then each is one object, shared (:class:`_Sources`). Either
+way the machine grows with the states plus the transitions, never with their product."""
+
+
+class _Machine(Machine):
+    """A ``transitions.Machine`` whose transitions know their place in the file."""
+
+    transition_cls = _FileTransition
+
+
+_BY_INDEX = attrgetter("index")
+
+
+class _Sources(defaultdict[str, list[MachineTransition]]):
+    """The transitions of an event that has ``from: "*"`` ones, by the state they
+    leave, as ``transitions`` reads them (``state in event.transitions``, then
+    ``event.transitions[state]``). Given ``source="*"``, ``transitions`` would add a
+    copy to every state (final ones too); here they are kept once, under ``"*"``, and
+    every non-final state finds them, in file order with the ones that name it."""
+
+    def __init__(
+        self,
+        named: Mapping[str, list[MachineTransition]],
+        anywhere: list[MachineTransition],
+        non_final: frozenset[str],
+    ) -> None:
+        super().__init__(list, named)
+        self["*"] = self.anywhere = anywhere
+        self.non_final = non_final
+
+    def __contains__(self, state: object) -> bool:
+        return state in self.non_final or dict.__contains__(self, state)
+
+    def __getitem__(self, state: str) -> list[MachineTransition]:
+        if state not in self.non_final:
+            return super().__getitem__(state)
+        named = self.get(state)
+        if named is None:
+            return self.anywhere
+        return list(heapq.merge(named, self.anywhere, key=_BY_INDEX))
 
 
 class _Runtime:
@@ -338,7 +440,7 @@ class _Runtime:
                 )
             )
         self.steps = tuple(steps)
-        self.machine = Machine(
+        self.machine = _Machine(
             model=None,
             states=list(d.states),
             initial=d.initial,
@@ -347,25 +449,64 @@ class _Runtime:
             ignore_invalid_triggers=True,
             model_attribute="state",
         )
-        candidates: dict[tuple[str, str], list[_Step]] = {}
+        self.non_final = frozenset(n for n, s in d.states.items() if not s.final)
+        copies = len(self.non_final) * sum(1 for step in self.steps if step.spec.from_any)
+        size = len(d.states) + len(d.transitions)
+        self.shared = copies > _SHARE_WILDCARDS_ABOVE * size
+        """Whether the ``"*"`` transitions are one object each (else a copy per state)."""
+        named: dict[tuple[str, str], list[_Step]] = {}
+        anywhere: dict[str, list[_Step]] = {}  # event -> its from: "*" steps
+        anywhere_transitions: dict[str, list[MachineTransition]] = {}
         for step in self.steps:
-            for source in d.sources(step.spec):
-                self.machine.add_transition(
-                    trigger=step.spec.event,
-                    source=source,
-                    dest=step.spec.to,
-                    conditions=[partial(_condition, step)],
+            event, spec = step.spec.event, step.spec
+            if spec.from_any:
+                anywhere.setdefault(event, []).append(step)
+            if spec.from_any and self.shared:
+                # source=[] makes the event only; the "*" transition is added below, once
+                # (given source="*", transitions would copy it into every state)
+                self.machine.add_transition(event, source=[], dest=spec.to, index=step.index)
+                anywhere_transitions.setdefault(event, []).append(
+                    _AnyTransition(
+                        "*", spec.to, conditions=[partial(_condition, step)], index=step.index
+                    )
                 )
-                candidates.setdefault((source, step.spec.event), []).append(step)
-        self.candidates = {k: tuple(v) for k, v in candidates.items()}
+                continue
+            for source in d.sources(spec):  # "*": every non-final state
+                self.machine.add_transition(
+                    trigger=event,
+                    source=source,
+                    dest=spec.to,
+                    conditions=[partial(_condition, step)],
+                    index=step.index,
+                )
+                if not spec.from_any:
+                    named.setdefault((source, event), []).append(step)
+        for event, transitions in anywhere_transitions.items():
+            machine_event = self.machine.events[event]
+            machine_event.transitions = _Sources(
+                machine_event.transitions, transitions, self.non_final
+            )
+        self.named = {k: tuple(v) for k, v in named.items()}
+        """(state, event) -> the steps that name the state in ``from``, in file order."""
+        self.anywhere = {k: tuple(v) for k, v in anywhere.items()}
+        """event -> its ``from: "*"`` steps, in file order."""
         self.triggers = {name: event.trigger for name, event in self.machine.events.items()}
-        events_from: dict[str, list[str]] = {}
-        for source, event in self.candidates:
-            events_from.setdefault(source, []).append(event)
-        order = {e: i for i, e in enumerate(d.events)}
-        self.events_from = {
-            s: tuple(sorted(set(es), key=order.__getitem__)) for s, es in events_from.items()
+        self.order = {e: i for i, e in enumerate(d.events)}
+        named_events: dict[str, set[str]] = {}
+        for source, event in self.named:
+            named_events.setdefault(source, set()).add(event)
+        self.named_events = {
+            s: tuple(sorted(es, key=self.order.__getitem__)) for s, es in named_events.items()
         }
+        self.anywhere_events = tuple(sorted(self.anywhere, key=self.order.__getitem__))
+        # every state's events merged ahead, unless that takes more than a few times the
+        # size of the definition (then each call merges them)
+        merged_size = len(self.non_final) * len(self.anywhere_events) + len(self.named)
+        self._events_from = (
+            {s: self._merge_events(s) for s in self.non_final}
+            if merged_size <= _SHARE_WILDCARDS_ABOVE * size
+            else {}
+        )
         self.role_effects = {
             hook: _effects(d, effects) for hook, effects in compiled.role_effects.items()
         }
@@ -385,6 +526,25 @@ class _Runtime:
             )
             for name, activity in d.activities.items()
         }
+
+    def candidates(self, state: str, event: str) -> tuple[_Step, ...]:
+        """The steps of ``event`` that leave ``state``, in file order (``"*"`` included)."""
+        named = self.named.get((state, event), ())
+        if event not in self.anywhere or state not in self.non_final:
+            return named
+        return tuple(heapq.merge(named, self.anywhere[event], key=_BY_INDEX))
+
+    def events_from(self, state: str) -> tuple[str, ...]:
+        """The events that leave ``state``, in file order (``"*"`` included)."""
+        events = self._events_from.get(state)
+        return events if events is not None else self._merge_events(state)
+
+    def _merge_events(self, state: str) -> tuple[str, ...]:
+        named = self.named_events.get(state, ())
+        if not self.anywhere_events or state not in self.non_final:
+            return named
+        merged = heapq.merge(named, self.anywhere_events, key=self.order.__getitem__)
+        return tuple(dict.fromkeys(merged))
 
 
 _STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
@@ -590,9 +750,10 @@ class Engine:
         snapshot holds everything - for trusted server code only, never to hand to a
         person as it is.
         """
-        t = self.store.load(trajectory_id)
         if viewer is None:
-            return t
+            return self.store.load(trajectory_id)
+        _refuse_bad_id(viewer, "the viewer's person id", "viewer", trajectory_id, None, None)
+        t = self.store.load(trajectory_id)
         definition = self._runtime(t.definition_id, t.definition_version).definition
         return t.with_history(redact(definition, t, viewer))
 
@@ -617,7 +778,7 @@ class Engine:
         runtime = self._runtime(t.definition_id, t.definition_version)
         return [
             event
-            for event in runtime.events_from.get(t.state, ())
+            for event in runtime.events_from(t.state)
             if self._attempt(runtime, t, event, actor, None, check_input=False).chosen is not None
         ]
 
@@ -661,16 +822,20 @@ class Engine:
         """
         runtime = self._runtime(definition_id, version)
         d = runtime.definition
-        bound, problems = _check_participants(d, participants)
-        if trajectory_id is not None and (problem := _id_problem(trajectory_id)):
-            problems.append(f"trajectory id: {problem}")
+        bound, problems, bad_ids = _check_participants(d, participants)
+        fields = ["participants"] if problems or bad_ids else []
+        if (problem := id_problem(actor)) is not None:
+            bad_ids.insert(0, id_message("the actor's person id", actor, problem))
+            fields.insert(0, "actor")
+        if trajectory_id is not None and (problem := id_problem(trajectory_id)):
+            bad_ids.append(id_message("trajectory id", trajectory_id, problem))
+            fields.append("trajectory_id")
         context: dict[str, Any] = {"trajectory_id": trajectory_id, "event": None, "actor": actor}
-        if problems:
-            raise InvalidInput(
-                problems[0],
-                fields=["participants"],
-                reasons=[Reason("invalid-input", p) for p in problems],
-                **context,
+        if problems or bad_ids:
+            reasons = [Reason("bad-id", p) for p in bad_ids]
+            reasons += [Reason("invalid-input", p) for p in problems]
+            raise (InvalidId if bad_ids else InvalidInput)(
+                reasons[0].message, fields=fields, reasons=reasons, **context
             )
         initial_facts, fact_problems = runtime.facts.check(facts)
         if fact_problems:
@@ -694,6 +859,13 @@ class Engine:
             first_day = now.date() if start_date is None else parse_date(start_date)
         except ValueError as exc:
             raise InvalidInput(f"start_date: {exc}", fields=["start_date"], **context) from None
+        if first_day > LAST_START_DATE:
+            raise InvalidInput(
+                f"start_date: {first_day} is too far ahead; a trajectory starts at the latest "
+                f"on {LAST_START_DATE} (its weeks and due dates must fit the calendar)",
+                fields=["start_date"],
+                **context,
+            )
         used_calendar = calendar if calendar is not None else self.calendar
         # the snapshot and its 'started' record share these read-only mappings
         fact_map = MappingProxyType(initial_facts)
@@ -746,6 +918,7 @@ class Engine:
     ) -> Trajectory:
         """Fire ``event`` as ``actor``. All or nothing: on any refusal a
         :class:`TransitionRejected` subclass is raised and nothing changed."""
+        _refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, event, actor)
         t = self.store.load(trajectory_id)
         if expected_version is not None and expected_version != t.version:
             raise _conflict(t, event, actor, expected_version)
@@ -815,6 +988,7 @@ class Engine:
         its ``by`` (``NotPermitted``), bad input or day (``InvalidInput``) or a false
         ``when`` (``GuardFailed``) changes nothing.
         """
+        _refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, activity, actor)
         t = self.store.load(trajectory_id)
         context: dict[str, Any] = {"trajectory_id": t.id, "event": activity, "actor": actor}
         if expected_version is not None and expected_version != t.version:
@@ -927,6 +1101,7 @@ class Engine:
     def agenda_for(self, person: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
         """What ``person`` is responsible for, across every stored trajectory, most
         urgent first (items already done are left out)."""
+        _refuse_bad_id(person, "person id", "person", None, None, None)
         day = self._day(as_of)
         items: list[AgendaItem] = []
         for t in self.store.with_participant(person):
@@ -986,6 +1161,7 @@ class Engine:
         An administrative operation: ``actor`` is recorded, not checked against roles.
         Raises :class:`MigrationError` when the trajectory cannot move; nothing changes.
         """
+        _refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, None, actor)
         t = self.store.load(trajectory_id)
         if expected_version is not None and expected_version != t.version:
             raise _conflict(t, None, actor, expected_version)
@@ -1057,7 +1233,7 @@ class Engine:
                 people[role] = persons
             elif persons:
                 raise MigrationError(
-                    f"role {role!r} (held by {', '.join(persons)}) is gone in version "
+                    f"role {role!r} (held by {', '.join(map(repr, persons))}) is gone in version "
                     f"{target.version}"
                 )
         for role, role_spec in target.roles.items():
@@ -1084,6 +1260,7 @@ class Engine:
     ) -> tuple[Trajectory, Definition, dict[str, Any]]:
         """The trajectory (checked against ``expected_version``), its definition, and the
         context every refusal carries."""
+        _refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, event, actor)
         t = self.store.load(trajectory_id)
         if expected_version is not None and expected_version != t.version:
             raise _conflict(t, event, actor, expected_version)
@@ -1182,13 +1359,8 @@ class Engine:
         if used is None:
             who = ", ".join(spec.assigned_by) or "nobody (the participants given at start stay)"
             raise NotPermitted(f"role {role!r} is assigned by {who}", **context)
-        if not isinstance(person, str) or _id_problem(person):
-            raise InvalidInput(
-                f"a person id must be a non-empty string of at most {MAX_ID_LENGTH} "
-                f"characters without control characters, got {person!r}",
-                fields=["person"],
-                **context,
-            )
+        if assign:  # unassigning matches the ids stored, whatever they are
+            _refuse_bad_id(person, "person id", "person", t.id, None, actor)
         people = t.participants.get(role, ())
         if assign:
             if person in people:
@@ -1284,7 +1456,9 @@ class Engine:
             carrier.reasons.append(
                 Reason("unknown-event", f"{runtime.definition.id!r} has no event {event!r}")
             )
-        elif (t.state, event) not in runtime.candidates:
+        elif (t.state, event) not in runtime.named and (
+            event not in runtime.anywhere or t.state not in runtime.non_final
+        ):
             final = t.state in runtime.definition.final_states
             why = "the trajectory has ended" if final else "no transition for it leaves it"
             carrier.error = NotAllowedInState
@@ -1330,27 +1504,46 @@ def _conflict(t: Trajectory, event: str | None, actor: str, expected: int) -> Ve
     )
 
 
-MAX_ID_LENGTH = 200
-"""The longest trajectory or person id (the SQL stores' columns hold 200 characters)."""
+LAST_START_DATE = date(9899, 12, 31)
+"""The latest start date: every week and due date of a trajectory (at most
+:data:`~coachflow._bounds.MAX_WEEK` weeks on) stays a valid date."""
 
 
-def _id_problem(value: str) -> str | None:
-    if not isinstance(value, str) or not value:
-        return "an id must be a non-empty string"
-    if len(value) > MAX_ID_LENGTH:
-        return f"an id is at most {MAX_ID_LENGTH} characters ({len(value)} given)"
-    if any(ord(c) < 32 for c in value):
-        return "an id may not contain control characters"
-    return None
+def _refuse_bad_id(
+    value: object,
+    what: str,
+    field: str,
+    trajectory_id: str | None,
+    event: str | None,
+    actor: Any,
+) -> None:
+    """Raise :class:`InvalidId` when ``value`` breaks the id rule (:func:`id_problem`)."""
+    problem = id_problem(value)
+    if problem is not None:
+        message = id_message(what, value, problem)
+        raise InvalidId(
+            message,
+            fields=[field],
+            reasons=[Reason("bad-id", message)],
+            trajectory_id=trajectory_id,
+            event=event,
+            actor=actor,
+        )
 
 
 def _check_participants(
     d: Definition, participants: Mapping[str, str | Sequence[str]]
-) -> tuple[dict[str, tuple[str, ...]], list[str]]:
+) -> tuple[dict[str, tuple[str, ...]], list[str], list[str]]:
+    """The people bound per role, the problems, and the ids that break the id rule."""
     problems: list[str] = []
+    bad_ids: list[str] = []
     bound: dict[str, tuple[str, ...]] = {}
     if not isinstance(participants, Mapping):
-        return {}, [f"participants must map role names to person ids, got {participants!r}"]
+        return (
+            {},
+            [f"participants must map role names to person ids, got {shown(participants)}"],
+            [],
+        )
     for role, people in participants.items():
         spec = d.roles.get(role)
         if spec is None:
@@ -1362,15 +1555,12 @@ def _check_participants(
             persons = tuple(people)
         else:
             problems.append(
-                f"role {role!r}: expected a person id or a list of them, got {people!r}"
+                f"role {role!r}: expected a person id or a list of them, got {shown(people)}"
             )
             continue
-        if any(not isinstance(p, str) or not p for p in persons):
-            problems.append(f"role {role!r}: a person id must be a non-empty string")
-            continue
-        bad = next((msg for p in persons if (msg := _id_problem(p))), None)
-        if bad:
-            problems.append(f"role {role!r}: {bad}")
+        bad = next(((p, msg) for p in persons if (msg := id_problem(p)) is not None), None)
+        if bad is not None:
+            bad_ids.append(f"role {role!r}: {id_message('person id', *bad)}")
             continue
         if len(set(persons)) != len(persons):
             problems.append(f"role {role!r} names the same person twice")
@@ -1380,7 +1570,7 @@ def _check_participants(
     for role, spec in d.roles.items():
         if spec.required and not bound.get(role):
             problems.append(f"role {role!r} is required: bind someone to it at start")
-    return {r: bound.get(r, ()) for r in d.roles}, problems
+    return {r: bound.get(r, ()) for r in d.roles}, problems, bad_ids
 
 
 def _definitions_from(source: DefinitionSource | None, plugins: bool) -> list[Definition]:

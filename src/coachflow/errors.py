@@ -9,12 +9,14 @@ Every exception derives from :class:`CoachflowError`::
     ├── TrajectoryExists           start() with the id of a stored trajectory
     ├── PredicateError             a guard's predicate is not registered, or raised
     ├── MigrationError             a trajectory cannot move to another definition version
+    ├── StoreError                 the database cannot be used (unreachable, damaged, full, ...)
     └── TransitionRejected         a change to a trajectory was refused; nothing changed
         ├── UnknownEvent           the event is not in the definition
         ├── NotAllowedInState      no transition for the event leaves the current state
         ├── NotPermitted           the actor holds no role that may do this
         ├── GuardFailed            every candidate transition's guard is false (.guard, .values)
         ├── InvalidInput           missing, unknown or mistyped input fields (.fields)
+        │   └── InvalidId          a person or trajectory id breaks the id rule (.fields)
         ├── ConsentError           not the granting role, or the consent is already so
         └── VersionConflict        the trajectory changed since the caller read it
 
@@ -63,6 +65,19 @@ class TrajectoryExists(CoachflowError):
 
 class MigrationError(CoachflowError):
     """A trajectory cannot move to that definition version; nothing was changed."""
+
+
+class StoreError(CoachflowError):
+    """The database cannot be used: it cannot be reached or opened, its file is damaged,
+    full or read-only, its schema is missing, older or of a newer coachflow, or the
+    connection was lost in the middle of an operation.
+
+    The message is one line: what was done, the database (its URL with the password
+    masked) and the driver's reason, never a row's data. The driver's exception is the
+    ``__cause__``. A change that raised it was written whole or not at all; when the
+    connection was lost during a commit, reload the trajectory before retrying (a repeated
+    commit of the same change is refused as a :class:`VersionConflict`, never doubled).
+    """
 
 
 class PredicateError(CoachflowError):
@@ -135,6 +150,15 @@ class InvalidInput(TransitionRejected):
     def __init__(self, message: str, *, fields: Iterable[str] = (), **kwargs: Any) -> None:
         self.fields: list[str] = list(fields)
         super().__init__(message, **kwargs)
+
+
+class InvalidId(InvalidInput):
+    """A person or trajectory id given to the engine breaks the id rule (see
+    :func:`coachflow.id_problem`): an actor, a person bound or assigned, a viewer, a new
+    trajectory's id. ``fields`` names the argument (``actor``, ``participants``,
+    ``person``, ``viewer``, ``trajectory_id``). Reads raise it too, for a viewer."""
+
+    code = "bad-id"
 
 
 class ConsentError(TransitionRejected):

@@ -18,7 +18,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from coachflow._yaml import Mark, YamlDocument, YamlProblem, _resolve_plain, read_yaml
+from coachflow._bounds import show_int
+from coachflow._yaml import (
+    Mark,
+    YamlDocument,
+    YamlProblem,
+    _resolve_plain,
+    read_source,
+    read_yaml,
+)
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition, parse_date
 
@@ -103,7 +111,7 @@ def parse_definition(source: str | bytes, path: str = "<string>") -> ParsedDefin
         return result
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-    for diag in _schema_diagnostics(errors, document, path):
+    for diag in _schema_diagnostics(_not_yet_reported(errors, document, taken), document, path):
         if (diag.line, diag.column) not in taken:
             diagnostics.append(diag)
     _salvage(result, data, errors)
@@ -172,6 +180,26 @@ def _schema_diagnostics(errors: list[Any], doc: YamlDocument, path: str) -> list
         seen.add((line, column, message))
         out.append(Diagnostic("schema", ERROR, message, path, line, column))
     return out
+
+
+def _not_yet_reported(
+    errors: list[Any], doc: YamlDocument, taken: set[tuple[int, int]]
+) -> list[Any]:
+    """The errors that are not about a value the reader refused already (an integer out of
+    range, a tag): it stands as null, and what pydantic says about that null - in every
+    member of a union around it - says nothing new."""
+    if not taken:
+        return errors
+    unions: dict[int, tuple[Any, ...]] = {}
+    refused: set[tuple[Any, ...]] = set()
+    for i, err in enumerate(errors):
+        loc = _without_tags(tuple(err["loc"]), doc)
+        prefix, gap = _data_prefix(loc, doc)
+        unions[i] = prefix if gap >= 0 else loc
+        mark = doc.locate(loc)
+        if (mark.line or 1, mark.column or 1) in taken:
+            refused.add(unions[i])
+    return [e for i, e in enumerate(errors) if unions[i] not in refused]
 
 
 def _without_tags(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[Any, ...]:
@@ -266,7 +294,9 @@ def _show(value: Any) -> str:
         return "nothing (null)"
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return f"the number {show_int(value)}"
+    if isinstance(value, float):
         return f"the number {value!r}"
     text = str(value)
     return f"{text[:60]!r}" + ("..." if len(text) > 60 else "")
@@ -339,6 +369,8 @@ def _message(
         bound = ctx.get("gt", ctx.get("ge"))
         word = "more than" if kind == "greater_than" else "at least"
         return prefix, f"expected a number {word} {bound}, got {_show(value)}", False
+    if kind == "less_than_equal":
+        return prefix, f"expected a number at most {ctx.get('le')}, got {_show(value)}", False
     if kind in ("value_error", "assertion_error"):
         return prefix, str(err["msg"]).removeprefix("Value error, "), False
     if kind == "invalid_key":
@@ -522,8 +554,10 @@ def load_calendar(path: str | os.PathLike[str]) -> Any:
     from coachflow.errors import DefinitionError
 
     name = os.fspath(path)
-    with open(name, "rb") as f:
-        calendar, problems = parse_calendar(f.read(), name)
+    data, refused = read_source(name)
+    if data is None:
+        raise DefinitionError([refused] if refused is not None else [], name)
+    calendar, problems = parse_calendar(data, name)
     if calendar is None:
         raise DefinitionError(problems, name)
     return calendar

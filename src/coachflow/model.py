@@ -9,7 +9,7 @@ keys, with a trailing underscore where the key is a Python keyword (``from_``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from coachflow._bounds import INT64_MAX, INT64_MIN, MAX_DAYS, MAX_WEEK, VERSION_MAX, shown
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -43,6 +45,15 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Ident = Annotated[str, StringConstraints(strict=True, pattern=IDENT_PATTERN)]
 """An identifier: ``[a-z][a-z0-9_]*``."""
+
+Int64 = Annotated[StrictInt, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer a trajectory can hold: a signed 64-bit integer."""
+Count = Annotated[StrictInt, Field(gt=0, le=INT64_MAX)]
+"""A positive number of times or people."""
+Week = Annotated[StrictInt, Field(gt=0, le=MAX_WEEK)]
+"""A week of a trajectory: 1 to :data:`~coachflow._bounds.MAX_WEEK`."""
+Version = Annotated[StrictInt, Field(gt=0, le=VERSION_MAX)]
+"""A definition version: 1 to 2,147,483,647 (a 32-bit SQL column)."""
 
 DefinitionId = Annotated[str, StringConstraints(strict=True, pattern=DEFINITION_ID_PATTERN)]
 LanguageCode = Annotated[
@@ -68,7 +79,7 @@ def parse_date(value: object) -> date:
             return date.fromisoformat(value)
         except ValueError as exc:
             raise ValueError(f"{value!r} is not a valid date") from exc
-    raise ValueError(f"expected a date written YYYY-MM-DD, got {value!r}")
+    raise ValueError(f"expected a date written YYYY-MM-DD, got {shown(value)}")
 
 
 IsoDate = Annotated[
@@ -154,9 +165,9 @@ class BoolFact(_FactBase):
 
 class IntFact(_FactBase):
     type: Literal["int"]
-    default: StrictInt | None = None
-    min: StrictInt | None = None
-    max: StrictInt | None = None
+    default: Int64 | None = None
+    min: Int64 | None = None
+    max: Int64 | None = None
 
     @model_validator(mode="after")
     def _bounds(self) -> IntFact:
@@ -213,9 +224,9 @@ class ListFact(_FactBase):
     type: Literal["list"]
     items: Literal["str", "int", "date", "enum"]
     values: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)] | None = None
-    min_items: Annotated[StrictInt, Field(ge=0)] | None = None
-    max_items: Annotated[StrictInt, Field(gt=0)] | None = None
-    default: tuple[StrictStr | StrictInt | IsoDate, ...] | None = None
+    min_items: Annotated[StrictInt, Field(ge=0, le=INT64_MAX)] | None = None
+    max_items: Count | None = None
+    default: tuple[StrictStr | Int64 | IsoDate, ...] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -271,9 +282,11 @@ class ListFact(_FactBase):
         """Why ``item`` cannot be an element (None when it can)."""
         want = {"str": str, "enum": str, "int": int, "date": date}[self.items]
         if isinstance(item, bool) or not isinstance(item, want) or isinstance(item, datetime):
-            return f"expected {self.items} items, got {item!r}"
+            return f"expected {self.items} items, got {shown(item)}"
+        if isinstance(item, int) and not INT64_MIN <= item <= INT64_MAX:
+            return f"expected int items from {INT64_MIN} to {INT64_MAX}"
         if self.values is not None and item not in self.values:
-            return f"expected one of {list(self.values)}, got {item!r}"
+            return f"expected one of {list(self.values)}, got {shown(item)}"
         return None
 
 
@@ -330,7 +343,7 @@ AnyFact = BoolFact | IntFact | StrFact | DateFact | EnumFact | ListFact
 
 # --- roles, consents, states, transitions ------------------------------------------------
 
-EffectValue = StrictStr | StrictBool | StrictInt | tuple[StrictStr | StrictInt, ...] | None
+EffectValue = StrictStr | StrictBool | Int64 | tuple[StrictStr | Int64, ...] | None
 """An effect: an expression (string) or a literal value (a list too)."""
 
 
@@ -350,7 +363,7 @@ class Role(_Described):
 
     required: StrictBool = False
     assigned_by: tuple[Ident, ...] = ()
-    max: Annotated[StrictInt, Field(gt=0)] = 1
+    max: Count = 1
     on_assign: RoleEffects | None = None
     """Effects of assigning someone to the role while the trajectory runs."""
     on_unassign: RoleEffects | None = None
@@ -366,8 +379,8 @@ class Consent(_Described):
 class WeekRange(_Model):
     """The school weeks (of the trajectory) in which a state is expected to hold."""
 
-    from_: Annotated[StrictInt, Field(gt=0, alias="from")]
-    to: Annotated[StrictInt, Field(gt=0)]
+    from_: Annotated[Week, Field(alias="from")]
+    to: Week
 
     @model_validator(mode="after")
     def _ordered(self) -> WeekRange:
@@ -384,9 +397,9 @@ class State(_Described):
 class Due(_Model):
     """When a one-off activity is due: exactly one of ``week``, ``days``, ``fact``."""
 
-    week: Annotated[StrictInt, Field(gt=0)] | None = None
+    week: Week | None = None
     """The last day of that week of the trajectory (school weeks with a calendar)."""
-    days: Annotated[StrictInt, Field(ge=0)] | None = None
+    days: Annotated[StrictInt, Field(ge=0, le=MAX_DAYS)] | None = None
     """That many days after the trajectory entered the activity's first ``during`` state."""
     fact: Ident | None = None
     """The date held by that (date) fact."""
@@ -429,10 +442,10 @@ class Recurring(_Model):
     """
 
     every: Literal["week", "fortnight", "month", "year"] | FactRef
-    at_least: Annotated[StrictInt, Field(gt=0)] = 1
+    at_least: Count = 1
 
 
-Hours = Annotated[StrictFloat | StrictInt, Field(ge=0)]
+Hours = Annotated[StrictFloat | StrictInt, Field(ge=0, le=INT64_MAX)]
 
 
 class Activity(_Described):
@@ -449,9 +462,9 @@ class Activity(_Described):
     recurring: Recurring | None = None
     hours: Annotated[dict[Ident, Hours], Frozen] = Field(default_factory=FrozenDict)
     input: Annotated[dict[Ident, InputField], Frozen] = Field(default_factory=FrozenDict)
-    at_most: Annotated[StrictInt, Field(gt=0)] | None = None
+    at_most: Count | None = None
     """How often it may be recorded in one trajectory."""
-    at_most_per_person: Annotated[StrictInt, Field(gt=0)] | None = None
+    at_most_per_person: Count | None = None
     """How often one person may record it (e.g. three workshops per student)."""
 
     @model_validator(mode="after")
@@ -486,7 +499,7 @@ class Transition(_Described):
 class MigrationMap(_Model):
     """How trajectories of an older version move to this one."""
 
-    version: Annotated[StrictInt, Field(gt=0)]
+    version: Version
     """The version migrated from."""
     states: Annotated[dict[Ident, Ident], Frozen]
     """Every state of the old version -> a state of this one."""
@@ -503,7 +516,7 @@ class Definition(_Described):
 
     coachflow: Literal[1]
     id: DefinitionId
-    version: Annotated[StrictInt, Field(gt=0)]
+    version: Version
     roles: Annotated[dict[Ident, Role], Field(min_length=1), Frozen]
     started_by: Annotated[tuple[Ident, ...], Field(min_length=1)] | None = None
     facts: Annotated[dict[Ident, Fact], Frozen] = Field(default_factory=FrozenDict)
@@ -538,7 +551,7 @@ class Definition(_Described):
     def outgoing(self, state: str) -> Iterator[Transition]:
         """Transitions leaving ``state``, in file order."""
         for t in self.transitions:
-            if state in self.sources(t):
+            if leaves(t.from_, state, self.states):
                 yield t
 
     def activity_states(self, name: str) -> tuple[str, ...]:
@@ -590,7 +603,8 @@ class Definition(_Described):
         return max(periods, key=PERIODS.index, default="month")
 
     def graph(self) -> nx.MultiDiGraph:
-        """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source."""
+        """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source
+        (so a ``from: "*"`` transition is one edge from every non-final state)."""
         return build_graph(self.states, self.transitions)
 
 
@@ -600,6 +614,17 @@ def expand_sources(from_: str | tuple[str, ...], states: dict[str, State]) -> tu
     if isinstance(from_, str):
         return (from_,)
     return tuple(dict.fromkeys(from_))  # a state listed twice leaves once
+
+
+def leaves(from_: str | tuple[str, ...], state: str, states: Mapping[str, State]) -> bool:
+    """Whether a transition with this ``from`` leaves ``state``: ``state in
+    expand_sources(from_, states)`` without building the expansion."""
+    if from_ == "*":
+        spec = states.get(state)
+        return spec is not None and not spec.final
+    if isinstance(from_, str):
+        return from_ == state
+    return state in from_
 
 
 def build_graph(

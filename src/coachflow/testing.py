@@ -206,7 +206,7 @@ def trajectory_machine(
         ) -> None:
             runtime = self.engine._runtime(definition.id, definition.version)
             held = False
-            for step in runtime.candidates.get((before.state, event), ()):
+            for step in runtime.candidates(before.state, event):
                 if step.spec.to != target:
                     continue
                 values = {name: payload.get(name) for name in step.inputs}
