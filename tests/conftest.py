@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,3 +148,18 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         with admin.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
         admin.dispose()
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The real ``coachflow`` command in a process of its own (bounded in time), without
+    the caller's ``COACHFLOW_DB`` and ``COACHFLOW_NOW``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COACHFLOW_DB", "COACHFLOW_NOW")}
+    return subprocess.run(
+        [sys.executable, "-m", "coachflow", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )

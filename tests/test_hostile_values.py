@@ -667,13 +667,19 @@ def test_cli_json_reads_back_the_stored_values(
     assert data["participants"]["coach"] == ["ann\u202egnp.exe"]
 
 
-def test_cli_refuses_a_bad_id_in_one_escaped_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def demo_args(tmp_path: Path) -> list[str]:
+    """``--db`` and ``--definitions`` of a fresh database and a directory holding BASE."""
     definitions = tmp_path / "defs"
     definitions.mkdir()
     (definitions / "demo.yaml").write_text(BASE, encoding="utf-8")
-    args = ["--db", str(tmp_path / "db.sqlite"), "--definitions", str(definitions)]
+    return ["--db", str(tmp_path / "db.sqlite"), "--definitions", str(definitions)]
+
+
+def test_cli_refuses_a_bad_id_in_one_escaped_line(
+    demo_args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = demo_args
     status = main(["start", "demo", "--as", "ann\u202e", "--role", "coach=ann\u202e", *args])
     _, err = capsys.readouterr()
     assert status == 1
@@ -701,12 +707,9 @@ def test_cli_validate_escapes_paths_and_messages(
 
 
 def test_cli_a_huge_number_on_the_command_line_is_refused_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    demo_args: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    definitions = tmp_path / "defs"
-    definitions.mkdir()
-    (definitions / "demo.yaml").write_text(BASE, encoding="utf-8")
-    args = ["--db", str(tmp_path / "db.sqlite"), "--definitions", str(definitions)]
+    args = demo_args
     assert main(["start", "demo", "--as", "c1", "--role", "coach=c1", "--id", "t1", *args]) == 0
     capsys.readouterr()
     for value in ("9" * 5000, str(2**63), "0x" + "f" * 4000):

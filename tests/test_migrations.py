@@ -9,10 +9,7 @@ outside CI). The command-line tests use an SQLite file, as the CLI's embedded de
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -20,6 +17,7 @@ from typing import Any
 
 import pytest
 from conftest import empty_postgres
+from conftest import run_cli as cli
 
 import coachflow
 from coachflow import (
@@ -199,18 +197,6 @@ def write(folder: Path, **files: str) -> Path:
 
 def definitions(*texts: str) -> list[coachflow.Definition]:
     return [coachflow.loads_definition(t) for t in texts]
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COACHFLOW_DB", "COACHFLOW_NOW")}
-    return subprocess.run(
-        [sys.executable, "-m", "coachflow", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 # --- validating migrates_from ----------------------------------------------------------------

@@ -12,11 +12,8 @@ trajectory.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +22,7 @@ from typing import Any
 
 import pytest
 from conftest import empty_postgres
+from conftest import run_cli as _cli
 from sqlalchemy import create_engine, insert, inspect, select
 
 import coachflow
@@ -1019,18 +1017,6 @@ def test_the_migrations_create_the_schema_of_the_code(empty_url: str) -> None:
     finally:
         store.dispose()
     assert _tables(empty_url) >= CF_TABLES | {"alembic_version"}
-
-
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COACHFLOW_DB", "COACHFLOW_NOW")}
-    return subprocess.run(
-        [sys.executable, "-m", "coachflow", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-    )
 
 
 def test_db_upgrade_creates_the_schema_and_running_it_again_is_harmless(

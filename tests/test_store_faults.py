@@ -29,13 +29,13 @@ import random
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import postgres_url
+from conftest import run_cli as cli
 from sqlalchemy import create_engine, event
 from sqlalchemy.exc import SQLAlchemyError
 from test_store_concurrency import TICKER_YAML
@@ -47,19 +47,6 @@ from coachflow.store import SCHEMA_REVISION, SqlStore, masked_url
 T0 = "2026-09-01T09:00:00+00:00"
 NO_SERVER = "NO POSTGRESQL SERVER: set COACHFLOW_TEST_POSTGRES_URL (see .ci/postgres.sh)"
 SECRET = "confidential-note-5b1d"  # an input value no message may show
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COACHFLOW_DB", "COACHFLOW_NOW")}
-    return subprocess.run(
-        [sys.executable, "-m", "coachflow", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
 
 
 def one_error_line(done: subprocess.CompletedProcess[str], *parts: str) -> str:

@@ -446,22 +446,30 @@ class SqlStore:
         raise AssertionError("unreachable")
 
     def _fetch(self, sql: str, params: Any) -> Any:
-        """The first row of one statement on a pooled driver connection (the hot path).
-        The cursor is kept with the connection and used again: a new psycopg cursor sets
-        up its adapters anew, which costs as much as a quarter of a round trip. A
+        """The first row of one statement on a pooled driver connection (the hot path); a
         connection found dead is discarded and the read done once more on a fresh one."""
+        return self._on_driver(sql, params, _first_row, read=True)
+
+    def _on_driver(self, sql: str, params: Any, result: Callable[[Any], _T], *, read: bool) -> _T:
+        """``result(cursor)`` after one statement on a pooled driver connection of the
+        reader engine (autocommit), the hot path. The cursor is kept with the connection
+        and used again: a new psycopg cursor sets up its adapters anew, which costs as
+        much as a quarter of a round trip. A connection found dead is discarded; a read
+        is then done once more on a fresh one, a write is not (it may have been done)."""
+        doing = "read" if read else "write to"
         for attempt in (1, 2):
             try:
                 conn = self._reader.raw_connection()
             except self._errors as exc:
-                raise self._failed("read", exc) from exc
+                raise self._failed(doing, exc) from exc
             try:
                 cursor = _cursor(conn)
                 cursor.execute(sql, params)
-                return cursor.fetchone()
+                return result(cursor)
             except self._errors as exc:
-                if attempt == 2 or not self._lost(conn, exc):
-                    raise self._failed("read", exc) from exc
+                lost = self._lost(conn, exc)
+                if not (read and lost and attempt == 1):
+                    raise self._failed(doing, exc, lost=lost and not read) from exc
             finally:
                 conn.close()
         raise AssertionError("unreachable")
@@ -496,11 +504,7 @@ class SqlStore:
 
     def upgrade(self) -> None:
         """Bring the schema to the newest revision (Alembic ``upgrade head``)."""
-        found = self.revision()
-        if found == SCHEMA_REVISION:
-            return
-        self._refuse_unknown(found)
-        self._migrate()
+        self._require_schema(upgrade=True)
 
     def _require_schema(self, upgrade: bool) -> None:
         found = self.revision()
@@ -898,18 +902,7 @@ class SqlStore:
         for r in records:
             record = _driver_record(trajectory_id, r)
             params.extend(record[k] for k in _RECORD_VALUES)
-        try:
-            conn = self._reader.raw_connection()
-        except self._errors as exc:
-            raise self._failed("write to", exc) from exc
-        try:
-            cursor = _cursor(conn)
-            cursor.execute(sql, params)
-            written = cursor.rowcount
-        except self._errors as exc:
-            raise self._failed("write to", exc, lost=self._lost(conn, exc)) from exc
-        finally:
-            conn.close()
+        written: int = self._on_driver(sql, params, _rowcount, read=False)
         if written == len(records):
             return True
         if written == 0:
@@ -1088,6 +1081,14 @@ def _cursor(conn: PoolProxiedConnection) -> Any:
     return cursor
 
 
+def _first_row(cursor: Any) -> Any:
+    return cursor.fetchone()
+
+
+def _rowcount(cursor: Any) -> int:
+    return int(cursor.rowcount)
+
+
 class StoreCheck(NamedTuple):
     """What :meth:`SqlStore.check` found: the schema revision, how many trajectories were
     checked, and one line per problem (none: the database is sound)."""
@@ -1097,7 +1098,8 @@ class StoreCheck(NamedTuple):
     problems: list[str]
 
 
-_QUICK_CHECK = "PRAGMA quick_check"
+_USERINFO = re.compile(r"(//[^/:@]*:)([^/@]*)@")
+"""The ``user:password@`` of a URL, read as text (also where SQLAlchemy cannot parse it)."""
 
 
 def masked_url(url: str) -> str:
@@ -1105,17 +1107,15 @@ def masked_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # not a URL SQLAlchemy reads: mask user:password@
-        return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
-    if parsed.password is None and not re.search(r"//[^/:@]*:[^/@]*@", url):
+        return _USERINFO.sub(r"\1***@", url)
+    if parsed.password is None and not _USERINFO.search(url):
         return url  # nothing to hide: as it was given
     return parsed.render_as_string(hide_password=True)
 
 
 def _sqlite_hint(url: str, exc: BaseException) -> str:
     """What the file system says of an SQLite file that cannot be opened or written."""
-    cause = getattr(exc, "orig", exc)
-    code = str(getattr(cause, "sqlite_errorname", ""))
-    if not code.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")):
+    if not _sqlite_error(exc).startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL")):
         return ""
     try:
         name = make_url(url).database or ""
@@ -1141,8 +1141,8 @@ def _sqlite_hint(url: str, exc: BaseException) -> str:
 
 def _password(url: str) -> tuple[str, ...]:
     """The password of ``url``, as written and as decoded (to scrub it from any reason)."""
-    found = re.search(r"//[^/:@]*:([^/@]*)@", url)
-    secrets = {found.group(1)} if found else set()
+    found = _USERINFO.search(url)
+    secrets = {found.group(2)} if found else set()
     try:
         decoded = make_url(url).password
     except (ArgumentError, ValueError):
@@ -1170,10 +1170,14 @@ def _reason(exc: BaseException, secrets: tuple[str, ...] = ()) -> str:
 
 def _is_corrupt(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or the driver's error it wraps) says an SQLite file is damaged."""
+    return _sqlite_error(exc).startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB"))
+
+
+def _sqlite_error(exc: BaseException | None) -> str:
+    """The SQLite error name (``SQLITE_FULL``...) of ``exc`` or of the driver's error it
+    wraps; empty when there is none."""
     cause = getattr(exc, "orig", exc)
-    return str(getattr(cause, "sqlite_errorname", "")).startswith(
-        ("SQLITE_CORRUPT", "SQLITE_NOTADB")
-    )
+    return str(getattr(cause, "sqlite_errorname", ""))
 
 
 def _one_line(text: str) -> str:
