@@ -424,7 +424,7 @@ _PHASES_SNIPPET = textwrap.dedent(
     t0 = time.perf_counter()
     import coachflow.cli
     t1 = time.perf_counter()
-    from coachflow._load import definition_files, validate_file
+    from coachflow.files.loading import definition_files, validate_file
     t2 = time.perf_counter()
     before = set(sys.modules)
     files = list(definition_files(["definitions"]))
@@ -462,7 +462,7 @@ def cli_phases(env: dict[str, str], runs: int) -> None:
         samples.append([float(x) for x in figures])
     labels = (
         "import coachflow.cli",
-        "import coachflow._load (pydantic, yaml; model, io, analysis)",
+        "import coachflow.files.loading (pydantic, yaml; definition, files)",
         "first validation of definitions/ (lazy imports, pydantic schema)",
         "second validation of definitions/ (warm)",
     )
@@ -478,10 +478,10 @@ def cli_phases(env: dict[str, str], runs: int) -> None:
 
 def phase_functions(text: str) -> dict[str, Callable[[], object]]:
     """Each stage of ``validate_text`` on its own (private APIs: may need updating)."""
-    from coachflow._yaml import read_yaml
-    from coachflow.analysis import _Analyzer
-    from coachflow.io import parse_definition
-    from coachflow.model import Definition
+    from coachflow.definition.checks import _Analyzer
+    from coachflow.definition.model import Definition
+    from coachflow.files.definitions import parse_definition
+    from coachflow.files.reader import read_yaml
 
     document, _ = read_yaml(text)
     parsed = parse_definition(text)

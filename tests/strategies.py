@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import yaml
 from hypothesis import strategies as st
 
-from coachflow._expr import RESERVED_NAMES
+from coachflow.definition.expressions import RESERVED_NAMES
 
 Data = dict[str, Any]
 

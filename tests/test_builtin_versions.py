@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from coachflow import Engine, FixedClock, MigrationError, load_definition
-from coachflow._load import validate_files
-from coachflow.analysis import migration_problems
+from coachflow.definition.checks import migration_problems
+from coachflow.files.loading import validate_files
 from coachflow.store import SqlStore
 
 HERE = Path(__file__).parent

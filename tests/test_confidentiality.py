@@ -1,6 +1,6 @@
 """Confidential input fields: who reads what, when.
 
-Rules (issue 5, ``coachflow.confidentiality``): a field may declare ``visible_to``
+Rules (issue 5, ``coachflow.runtime.access``): a field may declare ``visible_to``
 (default: every participant) and ``disclose_to: {role: consent}`` (that role reads it
 only while the consent is granted; with no ``visible_to``, every *other* participant
 reads it). The author always reads what they wrote. The rules apply with the roles and

@@ -1082,7 +1082,7 @@ def sample_run_agenda() -> list[str]:
 
 
 def test_the_documentation_shows_the_real_diagram_and_agenda() -> None:
-    from coachflow.diagram import to_mermaid
+    from coachflow.files.diagram import to_mermaid
 
     text = DOC.read_text(encoding="utf-8")
     mermaid = text.split("```mermaid\n", 1)[1].split("```", 1)[0]

@@ -27,7 +27,7 @@ from coachflow import (
     Trajectory,
     TransitionRejected,
 )
-from coachflow.diagram import to_mermaid
+from coachflow.files.diagram import to_mermaid
 from coachflow.testing import trajectory_machine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,8 +32,8 @@ from coachflow import (
     builtin_calendar,
     replay,
 )
+from coachflow.calendar import week_end
 from coachflow.cli import main
-from coachflow.schedule import week_end
 from coachflow.testing import trajectory_machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -899,7 +899,7 @@ def test_a_full_year_runs_to_a_positive_advice_and_replays() -> None:
 
 
 def test_the_documentation_shows_the_real_diagram_workload_and_agenda() -> None:
-    from coachflow.diagram import to_mermaid
+    from coachflow.files.diagram import to_mermaid
 
     text = DOC.read_text(encoding="utf-8")
     mermaid = text.split("```mermaid\n", 1)[1].split("```", 1)[0]

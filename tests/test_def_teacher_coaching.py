@@ -32,9 +32,9 @@ from coachflow import (
     Trajectory,
     TransitionRejected,
 )
-from coachflow._expr import EvalContext
 from coachflow.cli import main as cli_main
-from coachflow.diagram import to_mermaid
+from coachflow.definition.expressions import EvalContext
+from coachflow.files.diagram import to_mermaid
 from coachflow.testing import input_strategy, person_for, trajectory_machine
 
 ROOT = Path(__file__).resolve().parent.parent

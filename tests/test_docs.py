@@ -256,7 +256,7 @@ def source_codes() -> tuple[set[str], list[re.Pattern[str]]]:
     that create diagnostics, and patterns for f-string codes (``f"unused-{kind}"``)."""
     literals: set[str] = set()
     patterns: list[re.Pattern[str]] = []
-    for file in sorted(SRC.glob("*.py")):
+    for file in sorted(SRC.rglob("*.py")):
         tree = ast.parse(file.read_text(encoding="utf-8"), filename=str(file))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or _call_name(node) not in EMITTERS:
@@ -291,10 +291,12 @@ def test_known_codes_are_the_codes_in_the_source() -> None:
     stale = [c for c in KNOWN_CODES if c not in literals and not any(p.match(c) for p in patterns)]
     assert not stale, f"KNOWN_CODES lists codes the source never emits: {stale}"
     # the f-string codes are unused-<kind> for the kinds of declarations analysis checks
-    analysis = (SRC / "analysis.py").read_text(encoding="utf-8")
+    analysis = "".join(
+        f.read_text(encoding="utf-8") for f in sorted((SRC / "definition").rglob("*.py"))
+    )
     for code in ("unused-role", "unused-fact", "unused-consent"):
         kind = code.removeprefix("unused-")
-        assert f'("{kind}", ' in analysis, f"analysis.py no longer checks unused {kind}s"
+        assert f'("{kind}", ' in analysis, f"the checks no longer look for unused {kind}s"
 
 
 def documented_severities() -> dict[str, str]:
@@ -358,7 +360,7 @@ def schema_keys(node: object) -> set[str]:
 
 def test_format_doc_documents_every_key_and_type() -> None:
     from coachflow import definition_json_schema
-    from coachflow.model import FACT_TYPES
+    from coachflow.definition.model import FACT_TYPES
 
     keys = schema_keys(definition_json_schema())
     assert {"coachflow", "transitions", "from", "granted_by", "values"} <= keys
@@ -527,7 +529,7 @@ UNSET = [
 
 @pytest.mark.parametrize(("source", "value"), UNSET)
 def test_unset_facts_behave_as_documented(source: str, value: bool) -> None:
-    from coachflow._expr import BOOL, INT, EvalContext, Scope, compile_expression
+    from coachflow.definition.expressions import BOOL, INT, EvalContext, Scope, compile_expression
 
     scope = Scope(facts={"sessions": INT, "other": INT, "goals_agreed": BOOL})
     compiled = compile_expression(source, scope, expect=BOOL)

@@ -1225,7 +1225,7 @@ def test_every_history_kind(engine: Engine, clock: FixedClock) -> None:
     history = t.history
     assert len(history) == len(expected) == t.version + 1
     # activity records are covered by tests/test_schedule.py
-    assert {r.kind for r in history} == set(coachflow.trajectory.RECORD_KINDS) - {
+    assert {r.kind for r in history} == set(coachflow.runtime.trajectory.RECORD_KINDS) - {
         "activity",
         "migrated",
     }

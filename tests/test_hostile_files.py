@@ -22,9 +22,9 @@ import pytest
 import yaml
 
 import coachflow
-from coachflow import _yaml
-from coachflow._load import definition_files, validate_files
-from coachflow._yaml import MAX_BYTES, MAX_DEPTH
+from coachflow.files import reader as _yaml
+from coachflow.files.loading import definition_files, validate_files
+from coachflow.files.reader import MAX_BYTES, MAX_DEPTH
 
 ROOT = Path(__file__).resolve().parents[1]
 VALID = (ROOT / "definitions" / "teacher-coaching.yaml").read_text(encoding="utf-8")
@@ -144,7 +144,7 @@ def test_a_directory_named_as_a_file_is_an_os_error_as_before(tmp_path: Path) ->
 
 
 def test_a_calendar_file_is_read_the_same_way() -> None:
-    from coachflow.io import load_calendar
+    from coachflow.files.calendars import load_calendar
 
     with pytest.raises(coachflow.DefinitionError) as caught:
         load_calendar("/dev/zero")

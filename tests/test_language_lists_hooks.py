@@ -266,7 +266,7 @@ def test_lists_migrate_only_to_fitting_lists() -> None:
         'when: input.assessed == goals and "class_visit" in forms',
         "when: '\"class_visit\" in forms'",
     )
-    from coachflow.analysis import migration_problems
+    from coachflow.definition.checks import migration_problems
 
     problems = migration_problems(loads_definition(old), loads_definition(new))
     assert [msg for _, msg in problems] == [

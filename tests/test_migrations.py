@@ -31,7 +31,7 @@ from coachflow import (
     VersionConflict,
     replay,
 )
-from coachflow._load import validate_files
+from coachflow.files.loading import validate_files
 from coachflow.store import SqlStore
 
 T0 = "2026-09-01T09:00:00+00:00"

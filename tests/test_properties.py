@@ -27,8 +27,8 @@ from strategies import (
 )
 
 import coachflow
+from coachflow.definition.model import Definition
 from coachflow.errors import DefinitionError
-from coachflow.model import Definition
 
 Data = dict
 

@@ -280,7 +280,7 @@ def test_definition_validates_strictly(path: Path) -> None:
 @pytest.mark.parametrize("path", definition_files(), ids=lambda p: p.name)
 def test_definition_matches_the_json_schema(path: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
-    from coachflow._yaml import read_yaml
+    from coachflow.files.reader import read_yaml
 
     document, problems = read_yaml(path.read_bytes(), str(path))
     assert problems == []

@@ -34,7 +34,8 @@ from coachflow import (
     UnknownEvent,
     VersionConflict,
 )
-from coachflow.schedule import STATUS_ORDER, week_end
+from coachflow.calendar import week_end
+from coachflow.runtime.agenda import STATUS_ORDER
 
 STATUSES = {"done", "upcoming", "due", "overdue", "missed"}
 
@@ -426,7 +427,7 @@ def test_replay_rebuilds_a_trajectory_with_activities(engine: Engine, clock: Fix
     assert engine.replay(tid) == t
     # the rebuilt trajectory has the same agenda
     definition = engine.definition("starter")
-    from coachflow.schedule import agenda
+    from coachflow.runtime.agenda import agenda
 
     assert agenda(definition, rebuilt, date(2027, 3, 1), rebuilt.calendar) == engine.agenda(
         tid, as_of="2027-03-01"

@@ -41,8 +41,9 @@ from coachflow import (
     VersionConflict,
     replay,
 )
-from coachflow.plugins import load_registered
-from coachflow.schedule import builtin_calendar, week_end
+from coachflow.calendar import week_end
+from coachflow.files.calendars import builtin_calendar
+from coachflow.files.plugins import load_registered
 from coachflow.store import SCHEMA_REVISION, SqlStore, StoreError
 from coachflow.store import history as history_table
 from coachflow.store import participants as participants_table
@@ -994,8 +995,8 @@ def test_the_migrations_create_the_schema_of_the_code(empty_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from coachflow.migrations import current
     from coachflow.store import metadata
+    from coachflow.store.migrations import current
 
     store = SqlStore(empty_url)
     try:

@@ -639,7 +639,7 @@ def test_a_data_error_of_the_server_is_shown_without_the_value() -> None:
     url = postgres_url()
     if url is None:
         pytest.skip(NO_SERVER)
-    from coachflow.store import _reason
+    from coachflow.store.sql import _reason
 
     engine = create_engine(url)
     try:
@@ -661,6 +661,6 @@ def test_store_error_is_a_coachflow_error_in_the_tree() -> None:
 
 
 def test_the_newest_revision_is_the_one_the_code_needs() -> None:
-    from coachflow.migrations import revisions
+    from coachflow.store.migrations import revisions
 
     assert revisions()[0] == SCHEMA_REVISION

@@ -1,4 +1,4 @@
-"""Unit tests of the located YAML reader, ``coachflow._yaml.read_yaml``."""
+"""Unit tests of the located YAML reader, ``coachflow.files.reader.read_yaml``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from coachflow._yaml import Mark, read_yaml
+from coachflow.diagnostics import Mark
+from coachflow.files.reader import read_yaml
 
 
 def data(text: str | bytes) -> Any:

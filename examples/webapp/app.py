@@ -37,7 +37,6 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from coachflow import Engine
-from coachflow.confidentiality import REDACTED
 from coachflow.errors import (
     CoachflowError,
     InvalidInput,
@@ -49,7 +48,8 @@ from coachflow.errors import (
     UnknownTrajectory,
     VersionConflict,
 )
-from coachflow.trajectory import Trajectory
+from coachflow.runtime.access import REDACTED
+from coachflow.runtime.trajectory import Trajectory
 
 log = logging.getLogger("coachflow.webapp")
 
@@ -197,7 +197,7 @@ def create_app(engine: Engine) -> FastAPI:
     def start(body: StartRequest, person: Person) -> dict[str, Any]:
         calendar = None
         if body.calendar is not None:
-            from coachflow.schedule import builtin_calendar
+            from coachflow.files.calendars import builtin_calendar
 
             try:
                 calendar = builtin_calendar(body.calendar)

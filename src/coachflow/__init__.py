@@ -32,17 +32,26 @@ from coachflow.errors import (
     UnknownTrajectory,
     VersionConflict,
 )
-from coachflow.trajectory import (
-    HistoryRecord,
-    MemoryStore,
-    Store,
-    Trajectory,
-    TrajectoryView,
-    replay,
-)
+from coachflow.runtime.reducer import replay
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView
+from coachflow.store.memory import MemoryStore
+from coachflow.store.port import Store
 
 if TYPE_CHECKING:
-    from coachflow._load import (
+    from coachflow.calendar import Holiday, SchoolCalendar
+    from coachflow.definition.model import (
+        Consent,
+        Definition,
+        Role,
+        State,
+        Transition,
+        definition_json_schema,
+    )
+    from coachflow.engine import Engine, Explanation
+    from coachflow.files.calendars import builtin_calendar, load_calendar
+    from coachflow.files.definitions import dump_definition
+    from coachflow.files.ical import to_ical as agenda_to_ical
+    from coachflow.files.loading import (
         check_definition,
         load_definition,
         load_definition_versions,
@@ -51,46 +60,35 @@ if TYPE_CHECKING:
         validate_file,
         validate_text,
     )
-    from coachflow.confidentiality import REDACTED
-    from coachflow.engine import Engine, Explanation
-    from coachflow.io import dump_definition, load_calendar
-    from coachflow.model import (
-        Consent,
-        Definition,
-        Role,
-        State,
-        Transition,
-        definition_json_schema,
-    )
-    from coachflow.schedule import AgendaItem, Holiday, SchoolCalendar, builtin_calendar
-    from coachflow.schedule import to_ical as agenda_to_ical
+    from coachflow.runtime.access import REDACTED
+    from coachflow.runtime.agenda import AgendaItem
 
 __version__ = "0.1.0"
 
 _LAZY = {
-    "AgendaItem": "coachflow.schedule",
-    "Holiday": "coachflow.schedule",
-    "REDACTED": "coachflow.confidentiality",
-    "SchoolCalendar": "coachflow.schedule",
-    "agenda_to_ical": "coachflow.schedule:to_ical",
-    "builtin_calendar": "coachflow.schedule",
-    "load_calendar": "coachflow.io",
+    "AgendaItem": "coachflow.runtime.agenda",
+    "Holiday": "coachflow.calendar",
+    "REDACTED": "coachflow.runtime.access",
+    "SchoolCalendar": "coachflow.calendar",
+    "agenda_to_ical": "coachflow.files.ical:to_ical",
+    "builtin_calendar": "coachflow.files.calendars",
+    "load_calendar": "coachflow.files.calendars",
     "Engine": "coachflow.engine",
     "Explanation": "coachflow.engine",
-    "check_definition": "coachflow._load",
-    "load_definition": "coachflow._load",
-    "load_definition_versions": "coachflow._load",
-    "load_definitions": "coachflow._load",
-    "loads_definition": "coachflow._load",
-    "validate_file": "coachflow._load",
-    "validate_text": "coachflow._load",
-    "dump_definition": "coachflow.io",
-    "Consent": "coachflow.model",
-    "Definition": "coachflow.model",
-    "Role": "coachflow.model",
-    "State": "coachflow.model",
-    "Transition": "coachflow.model",
-    "definition_json_schema": "coachflow.model",
+    "check_definition": "coachflow.files.loading",
+    "load_definition": "coachflow.files.loading",
+    "load_definition_versions": "coachflow.files.loading",
+    "load_definitions": "coachflow.files.loading",
+    "loads_definition": "coachflow.files.loading",
+    "validate_file": "coachflow.files.loading",
+    "validate_text": "coachflow.files.loading",
+    "dump_definition": "coachflow.files.definitions",
+    "Consent": "coachflow.definition.model",
+    "Definition": "coachflow.definition.model",
+    "Role": "coachflow.definition.model",
+    "State": "coachflow.definition.model",
+    "Transition": "coachflow.definition.model",
+    "definition_json_schema": "coachflow.definition.model",
 }
 
 

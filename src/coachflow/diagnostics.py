@@ -47,3 +47,14 @@ class Diagnostic:
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     return (d.path, d.line, d.column, d.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A 1-based line and column."""
+
+    line: int
+    column: int
+
+
+UNKNOWN = Mark(0, 0)

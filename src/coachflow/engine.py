@@ -40,12 +40,12 @@ from coachflow._bounds import (
     show_int,
     shown,
 )
-from coachflow._expr import Compiled, EvalContext
-from coachflow._load import compile_definition, load_definition_versions
-from coachflow._values import Fields, ValueProblem, coerce
-from coachflow.analysis import CompiledDefinition
+from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock, checked_now
-from coachflow.confidentiality import redact
+from coachflow.definition.checks import CompiledDefinition
+from coachflow.definition.expressions import Compiled, EvalContext
+from coachflow.definition.model import Definition, Transition, parse_date
+from coachflow.definition.values import Fields, ValueProblem, coerce
 from coachflow.errors import (
     ConsentError,
     DefinitionError,
@@ -62,17 +62,13 @@ from coachflow.errors import (
     UnknownEvent,
     VersionConflict,
 )
-from coachflow.model import Definition, Transition, parse_date
-from coachflow.schedule import AgendaItem, SchoolCalendar, agenda, most_urgent_first
-from coachflow.trajectory import (
-    HistoryRecord,
-    MemoryStore,
-    Store,
-    Trajectory,
-    TrajectoryView,
-    history_node,
-    replay,
-)
+from coachflow.files.loading import compile_definition, load_definition_versions
+from coachflow.runtime.access import redact
+from coachflow.runtime.agenda import AgendaItem, agenda, most_urgent_first
+from coachflow.runtime.reducer import replay
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, history_node
+from coachflow.store.memory import MemoryStore
+from coachflow.store.port import Store
 
 Predicate = Callable[[TrajectoryView], bool]
 _new_record = partial(tuple.__new__, HistoryRecord)  # skips NamedTuple's Python __new__
@@ -636,7 +632,7 @@ class Engine:
             self._newest[definition.id] = definition.version
 
     def _check_migrations(self, definition_id: str) -> None:
-        from coachflow.analysis import migration_problems
+        from coachflow.definition.checks import migration_problems
         from coachflow.diagnostics import ERROR, Diagnostic
 
         versions = {v: r.definition for (i, v), r in self._runtimes.items() if i == definition_id}
@@ -659,7 +655,7 @@ class Engine:
         runtime = self._runtimes.get((trajectory.definition_id, trajectory.definition_version))
         if runtime is None or not runtime.definition.activities:
             return None
-        from coachflow.schedule import week_end
+        from coachflow.calendar import week_end
 
         best: date | None = None
         for name, activity in runtime.definition.activities.items():
@@ -707,7 +703,7 @@ class Engine:
         return checked_now(self.clock).date()
 
     def _week(self, trajectory: Trajectory) -> int:
-        from coachflow.schedule import week_of
+        from coachflow.calendar import week_of
 
         return week_of(trajectory.start_date, self._today(), trajectory.calendar)
 
@@ -1577,7 +1573,7 @@ def _definitions_from(source: DefinitionSource | None, plugins: bool) -> list[De
     if source is None:
         if not plugins:
             return []
-        from coachflow.plugins import load_registered
+        from coachflow.files.plugins import load_registered
 
         return load_registered()
     if isinstance(source, Definition):

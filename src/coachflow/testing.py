@@ -30,12 +30,12 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from coachflow._expr import EvalContext
 from coachflow.clock import FixedClock
+from coachflow.definition.expressions import EvalContext
+from coachflow.definition.model import Definition
 from coachflow.engine import Engine
 from coachflow.errors import TransitionRejected
-from coachflow.model import Definition
-from coachflow.trajectory import Trajectory
+from coachflow.runtime.trajectory import Trajectory
 
 STRANGER = "stranger"
 UNKNOWN_EVENT = "no_such_event"

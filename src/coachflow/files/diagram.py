@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coachflow.model import Definition, text_of
+from coachflow.definition.model import Definition, text_of
 
 
 def _label(event: str, roles: tuple[str, ...], when: str | None) -> str:

@@ -18,110 +18,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal, NamedTuple
 
-from coachflow.model import PERIOD_NAMES, Definition, FactRef
-from coachflow.trajectory import Trajectory
+from coachflow.calendar import SchoolCalendar, monday_of, week_end
+from coachflow.definition.model import PERIOD_NAMES, Definition, FactRef
+from coachflow.runtime.trajectory import Trajectory
 
 Status = Literal["done", "upcoming", "due", "overdue", "missed"]
 STATUS_ORDER: dict[str, int] = {"missed": 0, "overdue": 0, "due": 1, "upcoming": 2, "done": 3}
 DUE_SOON_DAYS = 7
-_MAX_WEEKS = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class Holiday:
-    name: str
-    start: date
-    end: date  # inclusive
-
-
-@dataclass(frozen=True, slots=True)
-class SchoolCalendar:
-    """Holiday periods of a school year (and region)."""
-
-    name: str
-    holidays: tuple[Holiday, ...] = ()
-    region: str | None = None
-
-    def __post_init__(self) -> None:
-        for h in self.holidays:
-            if h.end < h.start:
-                raise ValueError(f"holiday {h.name!r} ends ({h.end}) before it starts ({h.start})")
-
-    def is_holiday(self, day: date) -> bool:
-        return any(h.start <= day <= h.end for h in self.holidays)
-
-    def is_school_day(self, day: date) -> bool:
-        return day.weekday() < 5 and not self.is_holiday(day)
-
-    def is_school_week(self, monday: date) -> bool:
-        """True when at least one weekday of the week starting ``monday`` is a school day."""
-        return any(self.is_school_day(monday + timedelta(days=i)) for i in range(5))
-
-    def has_school_day(self, start: date, end: date) -> bool:
-        day = start
-        while day <= end:
-            if self.is_school_day(day):
-                return True
-            day += timedelta(days=1)
-        return False
-
-    def as_data(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "region": self.region,
-            "holidays": tuple(  # a tuple, as the store gives JSON lists back
-                {"name": h.name, "from": h.start.isoformat(), "to": h.end.isoformat()}
-                for h in self.holidays
-            ),
-        }
-
-    @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> SchoolCalendar:
-        return cls(
-            name=str(data["name"]),
-            region=data.get("region"),
-            holidays=tuple(
-                Holiday(str(h["name"]), _day(h["from"]), _day(h["to"]))
-                for h in data.get("holidays", ())
-            ),
-        )
-
-
-def _day(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
-def monday_of(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
-def week_end(start: date, week: int, calendar: SchoolCalendar | None = None) -> date:
-    """The last day (Sunday) of week ``week`` of a trajectory that started on ``start``."""
-    monday = monday_of(start)
-    if calendar is None:
-        return monday + timedelta(weeks=week - 1, days=6)
-    counted = 0
-    for _ in range(_MAX_WEEKS):
-        if calendar.is_school_week(monday):
-            counted += 1
-            if counted == week:
-                return monday + timedelta(days=6)
-        monday += timedelta(weeks=1)
-    raise ValueError(f"the calendar has fewer than {week} school weeks")
-
-
-def week_of(start: date, day: date, calendar: SchoolCalendar | None = None) -> int:
-    """The (school) week number of ``day`` in a trajectory that started on ``start``."""
-    monday = monday_of(start)
-    target = monday_of(day)
-    if calendar is None:
-        return (target - monday).days // 7 + 1
-    counted = 0
-    while monday <= target:
-        if calendar.is_school_week(monday):
-            counted += 1
-        monday += timedelta(weeks=1)
-    return max(counted, 1)
 
 
 # --- where the trajectory was when ------------------------------------------------------
@@ -382,7 +285,7 @@ def _recurring_items(
 
 
 def _title(text: Any) -> str | None:
-    from coachflow.model import text_of
+    from coachflow.definition.model import text_of
 
     return text_of(text)
 
@@ -397,61 +300,4 @@ def most_urgent_first(items: Iterable[AgendaItem]) -> list[AgendaItem]:
 # --- iCalendar ---------------------------------------------------------------------------
 
 
-def to_ical(items: Iterable[AgendaItem], *, name: str = "coachflow agenda") -> bytes:
-    """An iCalendar file with one all-day event per item that has a due date. Each event's
-    UID is stable, so importing a newer export updates events instead of adding them."""
-    from icalendar import Calendar, Event
-
-    cal = Calendar()
-    cal.add("prodid", "-//coachflow//agenda//NL")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", name)
-    for item in items:
-        if item.due_date is None:
-            continue
-        event = Event()
-        event.add("uid", item.uid)
-        event.add("summary", f"{item.title or item.activity} ({item.status})")
-        event.add("dtstart", item.due_date)
-        event.add("dtend", item.due_date + timedelta(days=1))
-        event.add("description", f"{item.trajectory_id}: {', '.join(item.roles)}")
-        event.add("categories", [item.status])
-        event.add("dtstamp", _stamp(item.due_date))
-        cal.add_component(event)
-    result: bytes = cal.to_ical()
-    return result
-
-
-def _stamp(day: date) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime(day.year, day.month, day.day, tzinfo=UTC)
-
-
-__all__ = [
-    "AgendaItem",
-    "Holiday",
-    "SchoolCalendar",
-    "agenda",
-    "due_date",
-    "most_urgent_first",
-    "to_ical",
-    "week_end",
-    "week_of",
-]
-
-
-def builtin_calendar(name: str = "nl-2026-2027-midden") -> SchoolCalendar:
-    """A calendar shipped with coachflow (see ``coachflow/calendars/``)."""
-    from importlib.resources import files
-
-    from coachflow.io import parse_calendar
-
-    resource = files("coachflow") / "calendars" / f"{name}.yaml"
-    if not resource.is_file():
-        raise LookupError(f"no built-in calendar {name!r}")
-    calendar, problems = parse_calendar(resource.read_bytes(), f"calendars/{name}.yaml")
-    if calendar is None:  # pragma: no cover - the shipped file is tested
-        raise ValueError(problems[0].format())
-    result: SchoolCalendar = calendar
-    return result
+__all__ = ["AgendaItem", "agenda", "due_date", "most_urgent_first"]

@@ -65,7 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     workload.add_argument("--format", choices=("text", "json"), default="text")
     workload.set_defaults(handler=_cmd_workload)
 
-    from coachflow._cli_run import add_commands
+    from coachflow.cli.commands import add_commands
 
     add_commands(sub, _Parser)
     return parser
@@ -87,8 +87,8 @@ class _UsageExit(Exception):
 
 def _load_one(path: str) -> Any:
     """The definition in ``path``; prints why not and returns None."""
-    from coachflow._load import load_definition
     from coachflow.errors import DefinitionError
+    from coachflow.files.loading import load_definition
 
     try:
         return load_definition(path)
@@ -106,7 +106,7 @@ def _load_one(path: str) -> Any:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
-    from coachflow.diagram import to_dot, to_mermaid
+    from coachflow.files.diagram import to_dot, to_mermaid
 
     try:
         definition = _load_one(args.file)
@@ -146,12 +146,12 @@ def _plural(n: int, word: str) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from coachflow._load import definition_files, validate_files
+    from coachflow.files.loading import definition_files, validate_files
 
     paths = list(args.paths)
     if args.installed:
         from coachflow.errors import DefinitionError
-        from coachflow.plugins import registered_sets
+        from coachflow.files.plugins import registered_sets
 
         try:
             paths.extend(str(s.directory) for s in registered_sets())
@@ -201,7 +201,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
-    from coachflow.model import definition_json_schema
+    from coachflow.definition.model import definition_json_schema
 
     json.dump(definition_json_schema(), sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")

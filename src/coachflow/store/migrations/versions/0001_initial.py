@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from coachflow.store import Instant
+from coachflow.store.sql import Instant
 
 revision = "0001"
 down_revision = None

@@ -1,9 +1,10 @@
-"""Semantic checks of a definition: references, expressions and the state graph.
+"""Cross-reference, expression and graph checks of a parsed definition.
 
-Runs on what :mod:`coachflow.io` could read (possibly with invalid entries left out)
-and reports every problem as a located :class:`~coachflow.diagnostics.Diagnostic`.
-The graph checks use networkx; the expressions are compiled by :mod:`coachflow._expr`
-and handed on, compiled once, in a :class:`CompiledDefinition`.
+Runs on what :mod:`coachflow.files.definitions` could read (possibly with invalid
+entries left out) and reports every problem as a located
+:class:`~coachflow.diagnostics.Diagnostic`. The graph checks use networkx; the
+expressions are compiled by :mod:`coachflow.definition.expressions` and handed on,
+compiled once, in a :class:`CompiledDefinition`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coachflow._bounds import control_character
-from coachflow._expr import (
+from coachflow.definition.expressions import (
     ANY,
     BOOL,
     RESERVED_NAMES,
@@ -28,10 +29,9 @@ from coachflow._expr import (
     literal_source,
     type_of_spec,
 )
-from coachflow._yaml import Mark
-from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
-from coachflow.io import ParsedDefinition
-from coachflow.model import PERIOD_NAMES, Definition, expand_sources
+from coachflow.definition.model import PERIOD_NAMES, Definition, expand_sources
+from coachflow.definition.parsed import ParsedDefinition
+from coachflow.diagnostics import ERROR, WARNING, Diagnostic, Mark, sort_key
 
 
 @dataclass(frozen=True, slots=True)

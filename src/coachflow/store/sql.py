@@ -10,7 +10,7 @@ nothing of it is written).
 ``sqlite:///path`` is the embedded default (WAL journal, foreign keys on, writers take
 the lock up front with ``BEGIN IMMEDIATE``); ``postgresql+psycopg://...`` is the
 production one. The schema is created and upgraded by the Alembic migrations shipped
-in ``coachflow/migrations`` (``coachflow db upgrade``).
+in ``coachflow/store/migrations`` (``coachflow db upgrade``).
 
 Whatever fails in the database or its driver comes out as :class:`StoreError` (one line:
 the operation, the URL with its password masked, the driver's reason; the driver's
@@ -56,6 +56,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import PoolProxiedConnection
 
+from coachflow.definition.model import Definition
 from coachflow.errors import (
     DefinitionError,
     StoreError,
@@ -63,8 +64,7 @@ from coachflow.errors import (
     UnknownTrajectory,
     VersionConflict,
 )
-from coachflow.model import Definition
-from coachflow.trajectory import HistoryRecord, Trajectory, stored_history
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, stored_history
 
 SCHEMA_REVISION = "0001"
 _T = TypeVar("_T")
@@ -189,7 +189,7 @@ definitions = Table(
 
 def content_hash(definition: Definition) -> tuple[str, str]:
     """The canonical JSON of a definition and its SHA-256."""
-    from coachflow.io import definition_data
+    from coachflow.files.definitions import definition_data
 
     text = json.dumps(definition_data(definition), sort_keys=True, ensure_ascii=False)
     return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -530,7 +530,7 @@ class SqlStore:
                     "(alembic_version); it was not made by coachflow db upgrade"
                 )
             return
-        from coachflow.migrations import revisions
+        from coachflow.store.migrations import revisions
 
         if found not in revisions():
             raise StoreError(
@@ -542,7 +542,7 @@ class SqlStore:
     def _migrate(self) -> None:
         from alembic.util import CommandError
 
-        from coachflow.migrations import upgrade
+        from coachflow.store.migrations import upgrade
 
         failures: tuple[type[BaseException], ...] = (*self._errors, CommandError)
         try:
@@ -707,7 +707,7 @@ class SqlStore:
 
     def _problems_of(self, row: Any, stored: list[Any], bound: set[tuple[str, str]]) -> list[str]:
         """The problems of one trajectory's row, history records and participants rows."""
-        from coachflow.trajectory import replay
+        from coachflow.runtime.reducer import replay
 
         name = f"trajectory {row.id!r}"
         try:
@@ -1034,7 +1034,7 @@ class SqlStore:
         return self.next_due(trajectory) if self.next_due is not None else None
 
     def _trajectory(self, row: Any, loader: Any = None) -> Trajectory:
-        from coachflow.schedule import SchoolCalendar
+        from coachflow.calendar import SchoolCalendar
 
         tid, upto = row.id, row.version
         load = loader if loader is not None else (lambda: self.history_of(tid, upto))

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
-from coachflow.model import Definition, leaves
-from coachflow.trajectory import HistoryRecord, Trajectory
+from coachflow.definition.model import Definition, leaves
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
 
 class _Redacted:

@@ -1,34 +1,32 @@
 """Reading and writing definition files: the only place that reads YAML.
 
-:func:`parse_definition` turns the text of a file into a :class:`~coachflow.model.Definition`
-(or as much of one as is valid) plus located diagnostics. Structural problems found by
-pydantic are mapped back to the line and column of their YAML node. Cross-references,
-expressions and the graph are checked later, by :mod:`coachflow.analysis`.
+:func:`parse_definition` turns the text of a file into a
+:class:`~coachflow.definition.model.Definition` (or as much of one as is valid) plus
+located diagnostics. Structural problems found by pydantic are mapped back to the line
+and column of their YAML node. Cross-references, expressions and the graph are checked
+later, by :mod:`coachflow.definition.checks`.
 """
 
 from __future__ import annotations
 
-import os
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from coachflow._bounds import show_int
-from coachflow._yaml import (
-    Mark,
+from coachflow.definition.model import FACT_TYPES, FORMAT_VERSION, Definition
+from coachflow.definition.parsed import ParsedDefinition
+from coachflow.diagnostics import ERROR, Diagnostic, Mark
+from coachflow.files.reader import (
     YamlDocument,
     YamlProblem,
     _resolve_plain,
-    read_source,
     read_yaml,
 )
-from coachflow.diagnostics import ERROR, Diagnostic
-from coachflow.model import FACT_TYPES, FORMAT_VERSION, Definition, parse_date
 
 COLLECTIONS = ("roles", "facts", "consents", "states", "activities")
 """Top-level mappings whose entries can be dropped one by one when they are invalid."""
@@ -43,44 +41,6 @@ OPTIONAL_TOP = (
     "started_by",
     "migrates_from",
 )
-
-
-@dataclass(slots=True)
-class ParsedDefinition:
-    """The outcome of reading one file: a definition (perhaps with invalid parts left
-    out), where everything stands, and what was wrong."""
-
-    path: str
-    document: YamlDocument | None
-    definition: Definition | None
-    diagnostics: list[Diagnostic]
-    dropped: dict[str, set[str]] = field(default_factory=dict)
-    transition_index: tuple[int, ...] = ()
-    dropped_transitions: frozenset[int] = frozenset()
-
-    @property
-    def graph_complete(self) -> bool:
-        """True when no state and no transition was left out (graph checks are sound)."""
-        return (
-            self.definition is not None
-            and not self.dropped.get("states")
-            and not self.dropped_transitions
-        )
-
-    @property
-    def references_complete(self) -> bool:
-        """True when everything that refers to roles, facts and consents is present, so
-        'unused' warnings are sound."""
-        return (
-            self.definition is not None
-            and not self.dropped_transitions
-            and not self.dropped.get("consents")
-        )
-
-    def locate(self, path: tuple[Any, ...], key: bool = False) -> Mark:
-        if self.document is None:
-            return Mark(1, 1)
-        return self.document.locate(path, key=key)
 
 
 def parse_definition(source: str | bytes, path: str = "<string>") -> ParsedDefinition:
@@ -474,90 +434,3 @@ def dump_definition(definition: Definition, *, header: str | None = None) -> str
 
 
 Locator = Callable[[tuple[Any, ...], bool], Mark]
-
-
-# --- school calendars ------------------------------------------------------------------------
-
-
-def parse_calendar(source: str | bytes, path: str = "<string>") -> tuple[Any, list[Diagnostic]]:
-    """A :class:`~coachflow.schedule.SchoolCalendar` from YAML text, and the problems::
-
-    calendar: 1
-    name: Schooljaar 2026-2027, regio midden
-    region: midden
-    holidays:
-      - {name: Herfstvakantie, from: 2026-10-17, to: 2026-10-25}
-    """
-    from coachflow.schedule import Holiday, SchoolCalendar
-
-    document, diagnostics = read_yaml(source, path)
-    data = document.data
-
-    def problem(message: str, loc: tuple[Any, ...] = ()) -> None:
-        mark = document.locate(loc) if document.data is not None else Mark(1, 1)
-        diagnostics.append(
-            Diagnostic("schema", ERROR, message, path, mark.line or 1, mark.column or 1)
-        )
-
-    if diagnostics:
-        return None, diagnostics
-    if not isinstance(data, dict):
-        problem("a calendar file must be a mapping (calendar, name, holidays)")
-        return None, diagnostics
-    for key in data:
-        if key not in ("calendar", "name", "region", "holidays"):
-            mark = document.locate((key,), key=True)
-            diagnostics.append(
-                Diagnostic(
-                    "schema",
-                    ERROR,
-                    f"unknown key {key!r}; allowed: calendar, name, region, holidays",
-                    path,
-                    mark.line or 1,
-                    mark.column or 1,
-                )
-            )
-    if data.get("calendar") != 1:
-        problem("a calendar file starts with 'calendar: 1'", ("calendar",))
-    if not isinstance(data.get("name"), str):
-        problem("missing or bad 'name' (a string)", ("name",))
-    holidays = data.get("holidays", [])
-    parsed: list[Holiday] = []
-    if not isinstance(holidays, list):
-        problem("'holidays' must be a list", ("holidays",))
-        holidays = []
-    for i, h in enumerate(holidays):
-        if (
-            not isinstance(h, dict)
-            or set(h) - {"name", "from", "to"}
-            or not {"from", "to"} <= set(h)
-        ):
-            problem("a holiday is {name: ..., from: YYYY-MM-DD, to: YYYY-MM-DD}", ("holidays", i))
-            continue
-        try:
-            start, end = parse_date(h["from"]), parse_date(h["to"])
-        except ValueError as exc:
-            problem(str(exc), ("holidays", i))
-            continue
-        if end < start:
-            problem(f"holiday ends ({end}) before it starts ({start})", ("holidays", i, "to"))
-            continue
-        parsed.append(Holiday(str(h.get("name", "vakantie")), start, end))
-    if any(d.is_error for d in diagnostics):
-        return None, diagnostics
-    region = data.get("region")
-    return SchoolCalendar(str(data["name"]), tuple(parsed), str(region) if region else None), []
-
-
-def load_calendar(path: str | os.PathLike[str]) -> Any:
-    """The school calendar in a YAML file; :class:`DefinitionError` lists its problems."""
-    from coachflow.errors import DefinitionError
-
-    name = os.fspath(path)
-    data, refused = read_source(name)
-    if data is None:
-        raise DefinitionError([refused] if refused is not None else [], name)
-    calendar, problems = parse_calendar(data, name)
-    if calendar is None:
-        raise DefinitionError(problems, name)
-    return calendar

@@ -8,12 +8,13 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from coachflow._yaml import Mark, read_source
-from coachflow.analysis import CompiledDefinition, analyze
-from coachflow.diagnostics import ERROR, Diagnostic, sort_key
+from coachflow.definition.checks import CompiledDefinition, analyze
+from coachflow.definition.model import Definition
+from coachflow.definition.parsed import ParsedDefinition
+from coachflow.diagnostics import ERROR, Diagnostic, Mark, sort_key
 from coachflow.errors import DefinitionError
-from coachflow.io import ParsedDefinition, parse_definition
-from coachflow.model import Definition
+from coachflow.files.definitions import parse_definition
+from coachflow.files.reader import read_source
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
@@ -106,7 +107,7 @@ def check_files(
 
 def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition | None]]) -> None:
     """Check each ``migrates_from`` against the older version, when it is among the files."""
-    from coachflow.analysis import migration_problems
+    from coachflow.definition.checks import migration_problems
 
     found = {p.definition.key: p.definition for p, _ in results if p.definition is not None}
     for i, (parsed, _compiled) in enumerate(results):

@@ -240,7 +240,7 @@ def _out(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> int:
 
 
 def _jsonable(value: Any) -> Any:
-    from coachflow.confidentiality import REDACTED
+    from coachflow.runtime.access import REDACTED
 
     if value is REDACTED:
         return {"redacted": True}
@@ -294,8 +294,7 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _calendar(value: str) -> Any:
-    from coachflow.io import load_calendar
-    from coachflow.schedule import builtin_calendar
+    from coachflow.files.calendars import builtin_calendar, load_calendar
 
     if Path(value).is_file():
         return load_calendar(value)
@@ -451,7 +450,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _agenda(args: argparse.Namespace) -> int:
-    from coachflow.schedule import to_ical
+    from coachflow.files.ical import to_ical
 
     engine = _engine(args)
     items = engine.agenda_for(args.person, as_of=args.date)

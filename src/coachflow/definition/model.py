@@ -1,7 +1,7 @@
 """The typed, immutable model of a trajectory definition (format version 1).
 
-Pure data: no file or YAML handling lives here (that is :mod:`coachflow.io`), and no
-cross-reference checks (that is :mod:`coachflow.analysis`). The pydantic models check
+Pure data: no file or YAML handling lives here (that is :mod:`coachflow.files.definitions`), and no
+cross-reference checks (that is :mod:`coachflow.definition.checks`). The pydantic models check
 structure only: key names, value types, identifiers. Attribute names follow the YAML
 keys, with a trailing underscore where the key is a Python keyword (``from_``).
 """

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
-from coachflow._load import check_files, definition_files
+from coachflow.definition.model import Definition
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.errors import DefinitionError
-from coachflow.model import Definition
+from coachflow.files.loading import check_files, definition_files
 
 GROUP = "coachflow.definitions"
 
@@ -111,4 +111,4 @@ def builtin_definitions_dir() -> str:
     packaged = Path(str(files("coachflow"))) / "definitions"
     if packaged.is_dir():
         return os.fspath(packaged)
-    return os.fspath(Path(__file__).resolve().parents[2] / "definitions")
+    return os.fspath(Path(__file__).resolve().parents[3] / "definitions")

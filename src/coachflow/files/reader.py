@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from coachflow._bounds import INT64_MAX, INT64_MIN
-from coachflow.diagnostics import ERROR, Diagnostic
+from coachflow.diagnostics import ERROR, UNKNOWN, Diagnostic, Mark
 
 MAX_BYTES = 4 * 1024 * 1024
 """Largest definition file read (a 3,000-transition definition is ~0.5 MB)."""
@@ -49,17 +49,6 @@ try:  # libyaml when present: same events, faster
     _Parser: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Parser = _PurePython
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """A 1-based line and column."""
-
-    line: int
-    column: int
-
-
-UNKNOWN = Mark(0, 0)
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Any
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, shown
-from coachflow.model import parse_date
+from coachflow.definition.model import parse_date
 
 
 class ValueProblem(ValueError):
