@@ -478,7 +478,17 @@ def cli_phases(env: dict[str, str], runs: int) -> None:
 
 def phase_functions(text: str) -> dict[str, Callable[[], object]]:
     """Each stage of ``validate_text`` on its own (private APIs: may need updating)."""
-    from coachflow.definition.checks import _Analyzer
+    from dataclasses import replace
+
+    from coachflow.definition.checks import analyze
+    from coachflow.definition.checks.context import Context
+    from coachflow.definition.checks.expressions import (
+        Names,
+        compile_role_hooks,
+        compile_transitions,
+    )
+    from coachflow.definition.checks.graph import check_exits, check_reachability
+    from coachflow.definition.checks.references import check_references
     from coachflow.definition.model import Definition
     from coachflow.files.definitions import parse_definition
     from coachflow.files.reader import read_yaml
@@ -489,17 +499,31 @@ def phase_functions(text: str) -> dict[str, Callable[[], object]]:
     assert definition is not None
 
     def references() -> None:
-        _Analyzer(parsed, definition).check_references()
+        check_references(Context.of(parsed, definition))
+
+    def expressions() -> None:
+        ctx = Context.of(parsed, definition)
+        names = Names.of(ctx)
+        compile_transitions(ctx, names)
+        compile_role_hooks(ctx, names)
 
     def graph() -> None:
-        _Analyzer(parsed, definition).check_graph()
+        ctx = Context.of(parsed, definition)
+        check_exits(ctx)
+        check_reachability(ctx)
 
     return {
         "read_yaml (YAML to data + marks)": lambda: read_yaml(text),
         "Definition.model_validate": lambda: Definition.model_validate(document.data),
-        "check_references (expressions)": references,
-        "check_graph": graph,
+        "analyze (every semantic check)": lambda: analyze(replace(parsed, diagnostics=[])),
+        "  check_references": references,
+        "  compile_transitions, _role_hooks": expressions,
+        GRAPH_PHASE: graph,
     }
+
+
+GRAPH_PHASE = "  check_exits, check_reachability"
+"""The phase of the graph checks (networkx), which :func:`shapes` times on its own."""
 
 
 def print_phases(text: str, runs: int) -> None:
@@ -592,7 +616,7 @@ def scaling(sizes: Sequence[int], runs: int) -> None:
 def shapes(runs: int) -> None:
     """Shapes the random definitions rarely have: many ``from: "*"`` transitions, and
     many guarded transitions of one event leaving one state. 'growth' compares the
-    check_graph time of the two sizes of a shape (4 times as many transitions)."""
+    graph-check time of the two sizes of a shape (4 times as many transitions)."""
     from coachflow import validate_text
 
     base = generate_definition()
@@ -612,7 +636,7 @@ def shapes(runs: int) -> None:
         )
 
     base_time = measure(lambda: validate_text(base), runs).best
-    print(f"  {'':<54} {'validate_text':>14} {'check_graph':>12}")
+    print(f"  {'':<54} {'validate_text':>14} {'graph checks':>12}")
     print(f"  {'the 1000/3000 definition':<54} {fmt_s(base_time):>14}")
     for family, make, ks in (
         ('transitions from: "*" (1000 sources each)', star, (25, 100)),
@@ -624,7 +648,7 @@ def shapes(runs: int) -> None:
             problems = [d for d in validate_text(text) if d.is_error]
             total = measure(lambda t=text: validate_text(t), runs).best
             try:
-                graph = measure(phase_functions(text)["check_graph"], runs).best
+                graph = measure(phase_functions(text)[GRAPH_PHASE], runs).best
             except (ImportError, AttributeError, TypeError, AssertionError, KeyError):
                 graph = float("nan")
             graph_times.append(graph)

@@ -641,13 +641,6 @@ def build_graph(
     return g
 
 
-def fact_python_type(spec: Any) -> type:
-    """The Python type of a fact or input spec's values."""
-    return {"bool": bool, "int": int, "str": str, "date": date, "enum": str, "list": tuple}[
-        spec.type
-    ]
-
-
 def definition_json_schema() -> dict[str, Any]:
     """The JSON Schema of the definition format, generated from the pydantic model."""
     schema = Definition.model_json_schema(by_alias=True, mode="validation")

@@ -6,7 +6,7 @@ Values may be Python values or JSON-style ones: a date may be given as ``"2026-1
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, shown
@@ -126,19 +126,3 @@ class Fields:
             except ValueProblem as exc:
                 problems[name] = f"{what} field {name!r}: {exc}"
         return values, problems
-
-
-def check_mapping(
-    specs: Mapping[str, Any], given: Any, *, what: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Check ``given`` against ``specs`` once (see :class:`Fields`)."""
-    return Fields(specs, what=what).check(given)
-
-
-def to_json(value: Any) -> Any:
-    """A fact or input value as JSON-ready data (dates become ISO strings)."""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, tuple):
-        return [to_json(v) for v in value]
-    return value

@@ -8,7 +8,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from coachflow.definition.checks import CompiledDefinition, analyze
+from coachflow.definition.checks import analyze, migration_problems
+from coachflow.definition.compiled import COMPILED, CompiledDefinition, in_memory
+from coachflow.definition.compiled import compile_definition as compile_definition
 from coachflow.definition.model import Definition
 from coachflow.definition.parsed import ParsedDefinition
 from coachflow.diagnostics import ERROR, Diagnostic, Mark, sort_key
@@ -44,24 +46,17 @@ def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, Compiled
     try:
         parsed = parse_definition(text, path)
         compiled = analyze(parsed)
+        if compiled is not None:
+            # so that an Engine given this definition does not analyse it again. Added
+            # while the collector is paused: once it is resumed, the first allocation of
+            # a tracked object starts a collection that scans everything read, which is
+            # still alive in here (tens of milliseconds for a large definition).
+            COMPILED.add(compiled)
     finally:
         if pause:
             gc.enable()
     parsed.diagnostics.sort(key=sort_key)
-    if compiled is not None:
-        _remember(compiled)
     return parsed, compiled
-
-
-_COMPILED: dict[int, CompiledDefinition] = {}
-"""Definitions compiled by this process, by identity (each holds its definition, so an
-id is never reused while its entry exists): a loaded file is not analysed twice."""
-
-
-def _remember(compiled: CompiledDefinition) -> None:
-    if len(_COMPILED) > 1000:  # bounded: long-running processes that load many files
-        _COMPILED.clear()
-    _COMPILED[id(compiled.definition)] = compiled
 
 
 def validate_text(text: str | bytes, *, path: str = "<string>") -> list[Diagnostic]:
@@ -107,8 +102,6 @@ def check_files(
 
 def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition | None]]) -> None:
     """Check each ``migrates_from`` against the older version, when it is among the files."""
-    from coachflow.definition.checks import migration_problems
-
     found = {p.definition.key: p.definition for p, _ in results if p.definition is not None}
     for i, (parsed, _compiled) in enumerate(results):
         new = parsed.definition
@@ -168,19 +161,9 @@ def load_definition(path: StrPath) -> Definition:
 
 def check_definition(definition: Definition) -> list[Diagnostic]:
     """Semantic checks of a definition built in Python (no file locations)."""
-    parsed = _in_memory(definition)
+    parsed = in_memory(definition)
     analyze(parsed)
     return parsed.diagnostics
-
-
-def _in_memory(definition: Definition) -> ParsedDefinition:
-    return ParsedDefinition(
-        path=f"<{definition.id}@{definition.version}>",
-        document=None,
-        definition=definition,
-        diagnostics=[],
-        transition_index=tuple(range(len(definition.transitions))),
-    )
 
 
 def definition_files(paths: Iterable[StrPath]) -> Iterator[Path]:
@@ -237,17 +220,3 @@ def load_definitions(directory: StrPath) -> dict[str, Definition]:
         if d.id not in newest or d.version > newest[d.id].version:
             newest[d.id] = d
     return dict(sorted(newest.items()))
-
-
-def compile_definition(definition: Definition) -> CompiledDefinition:
-    """Check a definition and compile its expressions; :class:`DefinitionError` when
-    anything is wrong."""
-    known = _COMPILED.get(id(definition))
-    if known is not None and known.definition is definition:
-        return known
-    parsed = _in_memory(definition)
-    compiled = analyze(parsed)
-    if compiled is None:
-        raise DefinitionError(parsed.diagnostics, parsed.path)
-    _remember(compiled)
-    return compiled
