@@ -4,6 +4,7 @@ Every exception derives from :class:`CoachflowError`::
 
     CoachflowError
     ├── DefinitionError            a definition file has error diagnostics (.diagnostics)
+    │   └── DefinitionChanged      same id and version, other content (also an UnknownDefinition)
     ├── UnknownDefinition          no definition with that id (and version) is loaded
     ├── UnknownTrajectory          no trajectory with that id is stored
     ├── TrajectoryExists           start() with the id of a stored trajectory
@@ -51,8 +52,38 @@ class DefinitionError(CoachflowError):
         super().__init__(first + more)
 
 
+def definition_changed(
+    definition_id: str, version: int, *, earlier: str = "was stored earlier"
+) -> DefinitionChanged:
+    """The one error of a definition version whose content differs from the content
+    known under that version (recorded in a store, or loaded in the engine)."""
+    from coachflow.diagnostics import ERROR, Diagnostic
+
+    return DefinitionChanged(
+        [
+            Diagnostic(
+                "definition-changed",
+                ERROR,
+                f"{definition_id!r} version {version} {earlier} with a different "
+                "content; a changed definition needs a new version",
+                f"<{definition_id}@{version}>",
+                1,
+                1,
+            )
+        ]
+    )
+
+
 class UnknownDefinition(CoachflowError, LookupError):
     """No definition with this id (and version) is known."""
+
+
+class DefinitionChanged(DefinitionError, UnknownDefinition):
+    """The same definition id and version with a different content (code
+    ``definition-changed``): a changed definition needs a new version. Raised wherever it
+    is found - by a store that recorded the version earlier, or by an engine that loaded
+    it already - and caught as a :class:`DefinitionError` or an
+    :class:`UnknownDefinition`."""
 
 
 class UnknownTrajectory(CoachflowError, LookupError):

@@ -1,5 +1,6 @@
 """Where trajectories are kept: the port every store implements, the in-memory store and
-the SQL store (SQLite, PostgreSQL) with its schema migrations. Never imports the engine.
+the SQL store (SQLite, PostgreSQL) with its schema migrations, and the JSON codec they
+share. Never imports the engine.
 
 The SQL names load on first use, so that ``import coachflow`` does not pull in SQLAlchemy.
 """
@@ -7,18 +8,18 @@ The SQL names load on first use, so that ``import coachflow`` does not pull in S
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coachflow.errors import StoreError
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
 
 if TYPE_CHECKING:
+    from coachflow.store.codec import content_hash
     from coachflow.store.sql import (
         SCHEMA_REVISION,
         SqlStore,
         StoreCheck,
-        content_hash,
         definitions,
         history,
         masked_url,
@@ -27,26 +28,26 @@ if TYPE_CHECKING:
         trajectories,
     )
 
-_SQL = frozenset(
-    {
-        "SCHEMA_REVISION",
-        "SqlStore",
-        "StoreCheck",
-        "content_hash",
-        "definitions",
-        "history",
-        "masked_url",
-        "metadata",
-        "participants",
-        "trajectories",
-    }
-)
+_LAZY = {
+    "SCHEMA_REVISION": "coachflow.store.sql",
+    "SqlStore": "coachflow.store.sql",
+    "StoreCheck": "coachflow.store.sql",
+    "content_hash": "coachflow.store.codec",
+    "definitions": "coachflow.store.sql",
+    "history": "coachflow.store.sql",
+    "masked_url": "coachflow.store.sql",
+    "metadata": "coachflow.store.sql",
+    "participants": "coachflow.store.sql",
+    "trajectories": "coachflow.store.sql",
+}
+"""Each lazily loaded name and the module that defines it."""
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _SQL:
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
         raise AttributeError(f"module 'coachflow.store' has no attribute {name!r}")
-    value = getattr(importlib.import_module("coachflow.store.sql"), name)
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

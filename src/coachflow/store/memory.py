@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import date
+from typing import TYPE_CHECKING
 
-from coachflow.errors import TrajectoryExists, UnknownTrajectory, VersionConflict
+from coachflow.errors import (
+    TrajectoryExists,
+    UnknownTrajectory,
+    VersionConflict,
+    definition_changed,
+)
 from coachflow.runtime.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import Definition
 
 
 class MemoryStore:
-    """Keeps trajectories in memory: for tests and short-lived processes. Thread-safe."""
+    """Keeps trajectories in memory: for tests and short-lived processes. Thread-safe.
+
+    It keeps no agenda index, so ``next_due`` is accepted and not kept; the definitions
+    it stores are those remembered in it, for as long as it lives."""
 
     def __init__(self) -> None:
         self._items: dict[str, Trajectory] = {}
+        self._definitions: dict[tuple[str, int], tuple[Definition, str]] = {}
         self._lock = threading.Lock()
 
-    def create(self, trajectory: Trajectory) -> None:
+    def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
         with self._lock:
             if trajectory.id in self._items:
                 raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists")
@@ -28,7 +42,9 @@ class MemoryStore:
         except KeyError:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}") from None
 
-    def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
+    def commit(
+        self, trajectory: Trajectory, *, expected_version: int, next_due: date | None = None
+    ) -> None:
         with self._lock:
             current = self._items.get(trajectory.id)
             if current is None:
@@ -50,6 +66,26 @@ class MemoryStore:
         for t in list(self._items.values()):
             if t.roles_of(person):
                 yield t
+
+    def stored_definitions(self) -> list[Definition]:
+        """The definition versions remembered in this store, by id and version."""
+        with self._lock:
+            return [d for _, (d, _) in sorted(self._definitions.items())]
+
+    def remember_definition(self, definition: Definition) -> None:
+        """Keep a definition version; a changed content under a remembered version is
+        refused (:func:`~coachflow.errors.definition_changed`), as by the SQL store."""
+        key = definition.key
+        known = self._definitions.get(key)
+        if known is not None and known[0] is definition:
+            return
+        from coachflow.store.codec import content_hash
+
+        digest = content_hash(definition)[1]
+        with self._lock:
+            known = self._definitions.setdefault(key, (definition, digest))
+        if known[1] != digest:
+            raise definition_changed(*key)
 
     def __len__(self) -> int:
         return len(self._items)

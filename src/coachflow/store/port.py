@@ -1,34 +1,68 @@
-"""The store port: everything the engine and the CLI ask of where trajectories live."""
+"""The store port: everything the engine and the CLI ask of where trajectories live.
+
+A store never calls back into the engine: what it indexes (``next_due``) is computed by
+the engine and passed in. Every method is all or nothing: it does all it says, or it
+raises and nothing of it was written. A database that cannot be used raises
+:class:`~coachflow.errors.StoreError` from any method.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
 
 from coachflow.runtime.trajectory import Trajectory
 
+if TYPE_CHECKING:
+    from coachflow.definition.model import Definition
+
 
 class Store(Protocol):
-    """Where an engine keeps trajectories. Every method is atomic."""
+    """Where an engine keeps trajectories and the definition versions they run on."""
 
-    def create(self, trajectory: Trajectory) -> None:
-        """Keep a new trajectory (its history holds the 'started' record)."""
+    def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
+        """Keep a new trajectory (its history holds the 'started' record); ``next_due``
+        is the earliest due date of its agenda, kept for queries by date. All or nothing:
+        :class:`~coachflow.errors.TrajectoryExists` when the id is taken, and then
+        nothing is written."""
         ...
 
     def load(self, trajectory_id: str) -> Trajectory:
-        """The newest snapshot; :class:`UnknownTrajectory` when there is none."""
+        """The newest snapshot; :class:`~coachflow.errors.UnknownTrajectory` when there is
+        none. A read: it changes nothing."""
         ...
 
-    def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
+    def commit(
+        self, trajectory: Trajectory, *, expected_version: int, next_due: date | None = None
+    ) -> None:
         """Replace the snapshot at ``expected_version`` by ``trajectory`` (its new records
-        are those after ``expected_version``); :class:`VersionConflict` when the stored
-        version differs, and then nothing is written."""
+        are those after ``expected_version``), with ``next_due`` as its new earliest due
+        date. All or nothing: the snapshot and every new record, or none of them;
+        :class:`~coachflow.errors.VersionConflict` when the stored version differs, and
+        :class:`~coachflow.errors.UnknownTrajectory` when there is none, and then nothing
+        is written."""
         ...
 
     def ids(self) -> Iterator[str]:
-        """The id of every stored trajectory."""
+        """The id of every stored trajectory (read at once: later writes do not change
+        what the iterator yields)."""
         ...
 
     def with_participant(self, person: str) -> Iterator[Trajectory]:
-        """Every trajectory in which ``person`` holds a role."""
+        """Every trajectory in which ``person`` holds a role. A read: it changes nothing."""
+        ...
+
+    def stored_definitions(self) -> list[Definition]:
+        """Every definition version recorded with :meth:`remember_definition`, by this
+        process or an earlier one (also those whose files are gone). A read: it changes
+        nothing."""
+        ...
+
+    def remember_definition(self, definition: Definition) -> None:
+        """Record a definition version's content, once. All or nothing: a version
+        already recorded with the same content is left as it is; one recorded with
+        another content is refused with the
+        :func:`~coachflow.errors.definition_changed` error (a changed definition needs a
+        new version), and nothing is written."""
         ...

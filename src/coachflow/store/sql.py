@@ -5,7 +5,9 @@ per trajectory, both written in the same transaction. Loading reads the row; the
 history is read only when someone looks at it. Writes are checked optimistically: the
 row is updated only if it is still at the version the writer read, so two writers of
 the same trajectory never both succeed (the loser gets :class:`VersionConflict` and
-nothing of it is written).
+nothing of it is written). JSON columns are written and read with the one codec of
+:mod:`coachflow.store.codec`; the row's ``next_due`` (the agenda index) is what the
+caller passes to ``create`` and ``commit``: the store never calls back into the engine.
 
 ``sqlite:///path`` is the embedded default (WAL journal, foreign keys on, writers take
 the lock up front with ``BEGIN IMMEDIATE``); ``postgresql+psycopg://...`` is the
@@ -20,15 +22,15 @@ pooled connection older than it, and a read is done once more on a fresh connect
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import time
+import typing
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -42,7 +44,9 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    Update,
     bindparam,
+    cast,
     create_engine,
     delete,
     event,
@@ -52,50 +56,52 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, DBAPIModule
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.sql import ColumnElement, Subquery
 
 from coachflow.definition.model import Definition
 from coachflow.errors import (
-    DefinitionError,
     StoreError,
     TrajectoryExists,
     UnknownTrajectory,
     VersionConflict,
+    definition_changed,
 )
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, stored_history
+from coachflow.store.codec import (
+    content_hash,
+    decode,
+    decode_calendar,
+    encode,
+    encode_calendar,
+)
+
+if TYPE_CHECKING:
+    import sqlite3
 
 SCHEMA_REVISION = "0001"
 _T = TypeVar("_T")
 
-
-# --- values <-> JSON ---------------------------------------------------------------------
-
-
-def encode(value: Any) -> Any:
-    """Plain JSON data; dates become ``{"$date": "YYYY-MM-DD"}``."""
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, Mapping):
-        return {str(k): encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode(v) for v in value]
-    return value
+DriverRow: TypeAlias = Any
+"""A row as a driver or SQLAlchemy gives it: its columns are what the driver decoded."""
 
 
-def decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if len(value) == 1 and "$date" in value:
-            return date.fromisoformat(value["$date"])
-        if len(value) == 1 and "$datetime" in value:
-            return datetime.fromisoformat(value["$datetime"])
-        return {k: decode(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(decode(v) for v in value)  # list facts and inputs are tuples
-    return value
+class Columns(Protocol):
+    """A row's columns by name, as the driver or SQLAlchemy gives them (JSON as text or
+    decoded, dates and moments as objects or ISO text)."""
+
+    def __getitem__(self, name: str, /) -> DriverRow: ...
+
+
+SqlValue: TypeAlias = str | int | None
+"""A bound parameter of the hot path's statements: JSON and dates go as text."""
+Params: TypeAlias = Sequence[SqlValue]
+"""One statement's parameters, in the order of its placeholders."""
+SchemaDiff: TypeAlias = Any
+"""A difference as Alembic's ``compare_metadata`` gives it (a tuple, or a list of them)."""
 
 
 class Instant(TypeDecorator[datetime]):
@@ -104,14 +110,14 @@ class Instant(TypeDecorator[datetime]):
     impl = String(40)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> str | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("a naive datetime cannot be stored")
         return value.astimezone(UTC).isoformat()
 
-    def process_result_value(self, value: str | None, dialect: Any) -> datetime | None:
+    def process_result_value(self, value: str | None, dialect: Dialect) -> datetime | None:
         return None if value is None else datetime.fromisoformat(value)
 
 
@@ -186,76 +192,99 @@ definitions = Table(
     Column("recorded_at", Instant, nullable=False),
 )
 
-
-def content_hash(definition: Definition) -> tuple[str, str]:
-    """The canonical JSON of a definition and its SHA-256."""
-    from coachflow.files.definitions import definition_data
-
-    text = json.dumps(definition_data(definition), sort_keys=True, ensure_ascii=False)
-    return text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+_ROW: tuple[ColumnElement[Any], ...] = tuple(
+    cast(c, Text).label(c.name) if c.name == "calendar" else c for c in trajectories.c
+)
+"""The columns of a trajectory's row as every read selects them: the calendar as its JSON
+text (whatever the driver does with JSON), so that the codec decodes each text once."""
+_ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
 
 
 # --- rows <-> objects ------------------------------------------------------------------------
+#
+# Written: every statement of a trajectory's row or history binds the values of
+# _mutable_values/_state_values/_record_values (JSON as the codec's text, dates and moments
+# as ISO text), whichever path runs it. Read: _trajectory and _record take the columns as
+# the driver or SQLAlchemy gives them, and decode JSON with the codec.
 
 
-def _record_row(trajectory_id: str, r: HistoryRecord) -> dict[str, Any]:
+def _record(row: Columns) -> HistoryRecord:
+    """A history record from its row (``at`` a moment, ``on_date`` a date)."""
+    inp = decode(row["input"])
+    if row["kind"] in ("started", "migrated"):
+        inp["participants"] = MappingProxyType(dict(inp.get("participants", {})))
+        inp["consents"] = MappingProxyType(inp.get("consents", {}))
+    return HistoryRecord(
+        seq=row["seq"],
+        at=row["at"],
+        actor=row["actor"],
+        role=row["role"],
+        kind=row["kind"],
+        event=row["event"],
+        source=row["source"],
+        target=row["target"],
+        input=MappingProxyType(inp),
+        changes=MappingProxyType(decode(row["changes"])),
+        on=row["on_date"],
+    )
+
+
+def _iso(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _instant(value: datetime) -> str:
+    """A moment as stored: UTC ISO text (what :class:`Instant` binds)."""
+    if value.tzinfo is None:
+        raise ValueError("a naive datetime cannot be stored")
+    return value.astimezone(UTC).isoformat()
+
+
+def _mutable_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]:
+    """The :data:`_MUTABLE` columns of a trajectory's row, as the statements bind them:
+    all that a commit of :data:`_ORDINARY` records changes."""
+    return {
+        "state": t.state,
+        "facts": encode(t.facts),
+        "consents": encode(t.consents),
+        "counts": encode(t.counts),
+        "version": t.version,
+        "next_due": _iso(next_due),
+    }
+
+
+def _state_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]:
+    """Every column of a trajectory's row, as the statements bind them."""
+    values = _mutable_values(t, next_due)
+    values["id"] = t.id
+    values["definition_id"] = t.definition_id
+    values["definition_version"] = t.definition_version
+    values["participants"] = encode(t.participants)
+    values["started_at"] = _instant(t.started_at)
+    values["start_date"] = t.start_date.isoformat()
+    values["calendar"] = encode_calendar(t.calendar)
+    return values
+
+
+def _record_values(trajectory_id: str, r: HistoryRecord) -> dict[str, SqlValue]:
+    """The row of a history record, as the statements bind it."""
     return {
         "trajectory_id": trajectory_id,
         "seq": r.seq,
-        "at": r.at,
+        "at": _instant(r.at),
         "actor": r.actor,
         "role": r.role,
         "kind": r.kind,
         "event": r.event,
         "source": r.source,
         "target": r.target,
-        "on_date": r.on,
+        "on_date": _iso(r.on),
         "input": encode(r.input),
         "changes": encode(r.changes),
     }
 
 
-def _record(row: Any) -> HistoryRecord:
-    inp = decode(row.input)
-    if row.kind in ("started", "migrated"):
-        inp["participants"] = MappingProxyType(
-            {k: tuple(v) for k, v in inp.get("participants", {}).items()}
-        )
-        inp["consents"] = MappingProxyType(inp.get("consents", {}))
-    return HistoryRecord(
-        seq=row.seq,
-        at=row.at,
-        actor=row.actor,
-        role=row.role,
-        kind=row.kind,
-        event=row.event,
-        source=row.source,
-        target=row.target,
-        input=MappingProxyType(inp),
-        changes=MappingProxyType(decode(row.changes)),
-        on=row.on_date,
-    )
-
-
-def _state_row(t: Trajectory, next_due: date | None) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "definition_id": t.definition_id,
-        "definition_version": t.definition_version,
-        "state": t.state,
-        "facts": encode(t.facts),
-        "consents": encode(t.consents),
-        "participants": encode(t.participants),
-        "counts": dict(t.counts),
-        "version": t.version,
-        "started_at": t.started_at,
-        "start_date": t.start_date,
-        "calendar": t.calendar.as_data() if t.calendar is not None else None,
-        "next_due": next_due,
-    }
-
-
-def _participant_rows(t: Trajectory) -> list[dict[str, Any]]:
+def _participant_rows(t: Trajectory) -> list[dict[str, str]]:
     return [
         {"trajectory_id": t.id, "role": role, "person": person}
         for role, people in t.participants.items()
@@ -284,6 +313,9 @@ class SqlStore:
     restarted) is discarded with every pooled connection older than it, and a read is
     done once more on a fresh one; a commit is not repeated, its :class:`StoreError`
     says the connection was lost.
+
+    The object remembers the definition versions it recorded or read, so that recording
+    one again costs no query, and decodes each stored definition once.
     """
 
     def __init__(
@@ -307,13 +339,22 @@ class SqlStore:
             raise StoreError(
                 f"cannot use the database URL {self.shown!r}: {self._reason(exc)}"
             ) from exc
-        self._errors: tuple[type[BaseException], ...] = (
+        self._errors: tuple[type[Exception], ...] = (
             SQLAlchemyError,
             self._writer.dialect.loaded_dbapi.Error,
         )
-        self.next_due: Any = None  # set by the engine: Trajectory -> date | None
         self._sql = self._prepare()
         self._pg_commits: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self._recorded: dict[tuple[str, int], str] = {}
+        """The content hash of every definition version this object recorded or saw in
+        the database: rows of cf_definitions are never changed, nor deleted by coachflow
+        (a statement of this object's own engines that deletes them empties it)."""
+        self._hashed: dict[tuple[str, int], tuple[Definition, str, str]] = {}
+        """The last definition object of each version hashed here, its text and hash."""
+        self._decoded: dict[str, Definition] = {}
+        """Every stored definition decoded here, by content hash."""
+        for engine in {self._writer, self._reader}:
+            event.listen(engine, "before_cursor_execute", self._on_statement)
         try:
             self._reachable()
             if check and self.is_sqlite:
@@ -352,19 +393,31 @@ class SqlStore:
 
     # -- the hot path: statements compiled once, run on the driver directly --
 
-    def _prepare(self) -> dict[str, tuple[str, tuple[str, ...] | None]]:
+    def _prepare(self) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """The statements of the hot path and of create, compiled once: each with the
+        names of its parameters in the order of its placeholders."""
         dialect = self._writer.dialect
+
+        def updating(columns: Iterable[Column[Any]]) -> Update:
+            return (
+                update(trajectories)
+                .where(trajectories.c.id == bindparam("b_id"))
+                .where(trajectories.c.version == bindparam("expected_version"))
+                .values({c.name: bindparam(c.name) for c in columns})
+            )
+
         statements = {
-            "load": select(trajectories).where(trajectories.c.id == bindparam("id")),
-            "update": update(trajectories)
-            .where(trajectories.c.id == bindparam("b_id"))
-            .where(trajectories.c.version == bindparam("expected_version"))
-            .values({c.name: bindparam(c.name) for c in trajectories.c if c.name != "id"}),
+            "load": select(*_ROW).where(trajectories.c.id == bindparam("id")),
+            "insert": insert(trajectories).values(
+                {c.name: bindparam(c.name) for c in trajectories.c}
+            ),
+            "update": updating(c for c in trajectories.c if c.name != "id"),
+            "update_mutable": updating(c for c in trajectories.c if c.name in _MUTABLE),
             "insert_history": insert(history).values(
                 {c.name: bindparam(c.name) for c in history.c}
             ),
         }
-        prepared: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        prepared: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name, stmt in statements.items():
             compiled = stmt.compile(dialect=dialect)
             if dialect.positional:
@@ -373,17 +426,22 @@ class SqlStore:
                 prepared[name] = _positional(str(compiled))
         if not self.is_sqlite:
             # one JSON value instead of 13 columns (5 of them JSON, each decoded on its
-            # own): less work for the driver; dates come as ISO text, which _RawRow reads
+            # own): less work for the driver; dates come as ISO text, which _trajectory
+            # reads, and the calendar as its JSON text, which the codec decodes once
+            columns = ", ".join(
+                f"CAST(t.{c.name} AS TEXT) AS {c.name}" if c.name == "calendar" else f"t.{c.name}"
+                for c in trajectories.c
+            )
             prepared["load"] = (
-                "SELECT row_to_json(t) FROM cf_trajectories AS t WHERE t.id = %s",
+                # only the schema's own table and column names are spliced in
+                f"SELECT row_to_json(r) FROM (SELECT {columns} FROM {trajectories.name} AS t"  # noqa: S608
+                " WHERE t.id = %s) AS r",
                 ("id",),
             )
         return prepared
 
     @staticmethod
-    def _params(keys: tuple[str, ...] | None, values: dict[str, Any]) -> Any:
-        if keys is None:
-            return values
+    def _params(keys: tuple[str, ...], values: Mapping[str, SqlValue]) -> tuple[SqlValue, ...]:
         return tuple(values[k] for k in keys)
 
     # -- failures --
@@ -404,13 +462,13 @@ class SqlStore:
             )
         return StoreError(f"cannot {doing} the database {self.shown!r}: {reason}")
 
-    def _lost(self, conn: PoolProxiedConnection, exc: BaseException) -> bool:
+    def _lost(self, conn: PoolProxiedConnection, exc: Exception) -> bool:
         """Whether ``exc`` says the driver connection ``conn`` is dead. If so it is
         discarded (never handed out again), and so is every pooled connection opened
         before now, of both engines: the server they talk to went away."""
-        dialect: Any = self._writer.dialect
+        error = typing.cast("DBAPIModule.Error", exc)  # or SQLAlchemy's: the dialect reads both
         try:
-            lost = bool(dialect.is_disconnect(exc, conn.dbapi_connection, None))
+            lost = bool(self._writer.dialect.is_disconnect(error, conn.dbapi_connection, None))
         except Exception:  # the dialect could not tell: keep the connection
             lost = False
         if lost:
@@ -445,12 +503,14 @@ class SqlStore:
                     raise self._failed("read", exc) from exc
         raise AssertionError("unreachable")
 
-    def _fetch(self, sql: str, params: Any) -> Any:
+    def _fetch(self, sql: str, params: Params) -> DriverRow:
         """The first row of one statement on a pooled driver connection (the hot path); a
         connection found dead is discarded and the read done once more on a fresh one."""
         return self._on_driver(sql, params, _first_row, read=True)
 
-    def _on_driver(self, sql: str, params: Any, result: Callable[[Any], _T], *, read: bool) -> _T:
+    def _on_driver(
+        self, sql: str, params: Params, result: Callable[[DBAPICursor], _T], *, read: bool
+    ) -> _T:
         """``result(cursor)`` after one statement on a pooled driver connection of the
         reader engine (autocommit), the hot path. The cursor is kept with the connection
         and used again: a new psycopg cursor sets up its adapters anew, which costs as
@@ -636,10 +696,10 @@ class SqlStore:
         from alembic.autogenerate import compare_metadata
         from alembic.runtime.migration import MigrationContext
 
-        def ours(name: str | None, kind: str, parent: Any) -> bool:
+        def ours(name: str | None, kind: str, parent: object) -> bool:
             return kind != "table" or name in metadata.tables
 
-        def compare(conn: Connection) -> list[Any]:
+        def compare(conn: Connection) -> list[SchemaDiff]:
             options = {"compare_type": True, "include_name": ours}
             context = MigrationContext.configure(conn, opts=options)
             return list(compare_metadata(context, metadata))
@@ -650,8 +710,10 @@ class SqlStore:
         ids = list(self.ids())
         for chunk in _chunks(ids, 500):
 
-            def read(conn: Connection, chunk: list[str] = chunk) -> Any:
-                rows = list(conn.execute(select(trajectories).where(trajectories.c.id.in_(chunk))))
+            def read(
+                conn: Connection, chunk: list[str] = chunk
+            ) -> tuple[list[DriverRow], list[DriverRow], list[DriverRow]]:
+                rows = list(conn.execute(select(*_ROW).where(trajectories.c.id.in_(chunk))))
                 records = list(
                     conn.execute(
                         select(history)
@@ -667,7 +729,7 @@ class SqlStore:
                 return rows, records, people
 
             rows, records, people = self._snapshot(read)
-            by_id: dict[str, list[Any]] = {tid: [] for tid in chunk}
+            by_id: dict[str, list[DriverRow]] = {tid: [] for tid in chunk}
             for h in records:
                 by_id[h.trajectory_id].append(h)
             bound: dict[str, set[tuple[str, str]]] = {tid: set() for tid in chunk}
@@ -705,14 +767,16 @@ class SqlStore:
         except self._errors as exc:
             raise self._failed("read", exc) from exc
 
-    def _problems_of(self, row: Any, stored: list[Any], bound: set[tuple[str, str]]) -> list[str]:
+    def _problems_of(
+        self, row: DriverRow, stored: list[DriverRow], bound: set[tuple[str, str]]
+    ) -> list[str]:
         """The problems of one trajectory's row, history records and participants rows."""
-        from coachflow.runtime.reducer import replay
+        from coachflow.runtime.trajectory import replay
 
         name = f"trajectory {row.id!r}"
         try:
-            records = [_record(h) for h in stored]
-            t = self._trajectory(row, lambda: records)
+            records = [_record(h._mapping) for h in stored]
+            t = _trajectory(row._mapping, lambda: records)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return [f"{name}: its row or history is not one coachflow wrote ({type(exc).__name__})"]
         if not records:
@@ -756,31 +820,39 @@ class SqlStore:
 
     # -- the Store protocol --
 
-    def create(self, trajectory: Trajectory) -> None:
+    def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
+        """Keep a new trajectory: its row (``next_due`` in its agenda index), its history
+        and its participants, in one transaction; :class:`TrajectoryExists` when the id is
+        taken, and then nothing is written."""
+        insert_sql, insert_keys = self._sql["insert"]
+        history_sql, history_keys = self._sql["insert_history"]
+        row = self._params(insert_keys, _state_values(trajectory, next_due))
+        records = [
+            self._params(history_keys, _record_values(trajectory.id, r)) for r in trajectory.history
+        ]
         try:
             with self._writer.begin() as conn:
-                conn.execute(insert(trajectories), _state_row(trajectory, self._due(trajectory)))
-                conn.execute(
-                    insert(history),
-                    [_record_row(trajectory.id, r) for r in trajectory.history],
-                )
-                rows = _participant_rows(trajectory)
-                if rows:
-                    conn.execute(insert(participants), rows)
+                conn.exec_driver_sql(insert_sql, row)
+                _insert_records(conn, history_sql, records)
+                people = _participant_rows(trajectory)
+                if people:
+                    conn.execute(insert(participants), people)
         except IntegrityError:
             raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists") from None
         except self._errors as exc:
             raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
 
     def load(self, trajectory_id: str) -> Trajectory:
+        """The newest snapshot, in one read of its row (the history is read when it is
+        looked at); :class:`UnknownTrajectory` when there is none."""
         sql, keys = self._sql["load"]
         row = self._fetch(sql, self._params(keys, {"id": trajectory_id}))
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
         try:
             if len(row) == 1:  # PostgreSQL: the row as one JSON object, decoded at once
-                return self._trajectory(_RawRow(row[0]))
-            return self._trajectory(_RawRow(dict(zip(_ROW_COLUMNS, row, strict=True))))
+                return self._stored(row[0])
+            return self._stored(dict(zip(_ROW_COLUMNS, row, strict=True)))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise self._unreadable(trajectory_id, exc) from exc
 
@@ -790,42 +862,52 @@ class SqlStore:
             f"{trajectory_id!r} is not one coachflow wrote ({type(exc).__name__})"
         )
 
-    def commit(self, trajectory: Trajectory, *, expected_version: int) -> None:
+    def commit(
+        self, trajectory: Trajectory, *, expected_version: int, next_due: date | None = None
+    ) -> None:
+        """Replace the row at ``expected_version`` by ``trajectory`` (``next_due`` in its
+        agenda index) and append its records since then, all or nothing;
+        :class:`VersionConflict` when the row is at another version, and then nothing is
+        written. Only the columns the new records' kinds can change are written."""
         new_records = trajectory.records_since(expected_version)
         if len(new_records) != trajectory.version - expected_version:
             raise ValueError("the new snapshot does not carry the records since the old one")
-        values = _driver_state(trajectory, self._due(trajectory))
+        ordinary = all(r.kind in _ORDINARY for r in new_records)
+        if ordinary:  # neither participants, definition version, start nor calendar
+            values = _mutable_values(trajectory, next_due)
+            update = "update_mutable"
+        else:
+            values = _state_values(trajectory, next_due)
+            update = "update"
+        values["b_id"] = trajectory.id
         values["expected_version"] = expected_version
-        update_sql, update_keys = self._sql["update"]
-        insert_sql, insert_keys = self._sql["insert_history"]
-        if not any(r.kind in ("assigned", "unassigned") for r in new_records):
-            if not self.is_sqlite:
-                if all(r.kind in _ORDINARY for r in new_records) and self._commit_pg(
-                    trajectory.id, values, new_records
-                ):
+        reassigned = any(r.kind in _REASSIGNING for r in new_records)
+        if not reassigned:
+            if self.is_sqlite:
+                if self._commit_raw(update, values, trajectory.id, new_records):
                     return
-            else:
-                rows = [
-                    self._params(insert_keys, _driver_record(trajectory.id, r)) for r in new_records
-                ]
-                update = self._params(update_keys, values)
-                if self._commit_raw(update_sql, update, insert_sql, rows):
-                    return
+            elif ordinary and new_records and self._commit_pg(trajectory.id, values, new_records):
+                return
         try:
-            self._commit_ordinary(trajectory, values, expected_version, new_records)
+            self._commit_transaction(
+                trajectory, update, values, expected_version, new_records, reassigned
+            )
         except self._errors as exc:
             raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
 
-    def _commit_ordinary(
+    def _commit_transaction(
         self,
         trajectory: Trajectory,
-        values: dict[str, Any],
+        update: str,
+        values: Mapping[str, SqlValue],
         expected_version: int,
         new_records: Sequence[HistoryRecord],
+        reassigned: bool,
     ) -> None:
-        """The commit in a transaction of the writer engine, and why a row not at the
-        expected version was not written."""
-        update_sql, update_keys = self._sql["update"]
+        """The commit in a transaction of the writer engine (the participants table
+        rewritten when ``reassigned``), and why a row not at the expected version was not
+        written."""
+        update_sql, update_keys = self._sql[update]
         insert_sql, insert_keys = self._sql["insert_history"]
         with self._writer.begin() as conn:
             result = conn.exec_driver_sql(update_sql, self._params(update_keys, values))
@@ -842,33 +924,39 @@ class SqlStore:
                     actual=int(current),
                 )
             rows = [
-                self._params(insert_keys, _driver_record(trajectory.id, r)) for r in new_records
+                self._params(insert_keys, _record_values(trajectory.id, r)) for r in new_records
             ]
-            if len(rows) == 1:
-                conn.exec_driver_sql(insert_sql, rows[0])
-            else:
-                conn.exec_driver_sql(insert_sql, rows)
-            if any(r.kind in ("assigned", "unassigned") for r in new_records):
+            _insert_records(conn, insert_sql, rows)
+            if reassigned:
                 conn.execute(
                     delete(participants).where(participants.c.trajectory_id == trajectory.id)
                 )
-                rows = _participant_rows(trajectory)
-                if rows:
-                    conn.execute(insert(participants), rows)
+                people = _participant_rows(trajectory)
+                if people:
+                    conn.execute(insert(participants), people)
 
-    def _commit_raw(self, update_sql: str, update: Any, insert_sql: str, rows: list[Any]) -> bool:
-        """Update the row and append the records in one transaction on the driver
-        connection. False (and nothing written) when the row was not at the expected
-        version: the caller then finds out why on the ordinary path."""
+    def _commit_raw(
+        self,
+        update: str,
+        values: Mapping[str, SqlValue],
+        trajectory_id: str,
+        records: Sequence[HistoryRecord],
+    ) -> bool:
+        """SQLite: update the row and append the records in one ``BEGIN IMMEDIATE``
+        transaction on the driver connection. False (and nothing written) when the row was
+        not at the expected version: the caller then finds out why on the ordinary path."""
+        update_sql, update_keys = self._sql[update]
+        insert_sql, insert_keys = self._sql["insert_history"]
+        row = self._params(update_keys, values)
+        rows = [self._params(insert_keys, _record_values(trajectory_id, r)) for r in records]
         try:
             conn = self._writer.raw_connection()
         except self._errors as exc:
             raise self._failed("write to", exc) from exc
         try:
             cursor = conn.cursor()
-            if self.is_sqlite:
-                cursor.execute("BEGIN IMMEDIATE")
-            cursor.execute(update_sql, update)
+            cursor.execute("BEGIN IMMEDIATE")
+            cursor.execute(update_sql, row)
             if cursor.rowcount != 1:
                 conn.rollback()
                 return False
@@ -888,7 +976,7 @@ class SqlStore:
             conn.close()
 
     def _commit_pg(
-        self, trajectory_id: str, values: dict[str, Any], records: Sequence[HistoryRecord]
+        self, trajectory_id: str, values: Mapping[str, SqlValue], records: Sequence[HistoryRecord]
     ) -> bool:
         """PostgreSQL: update the row and append the records in ONE statement (a writable
         CTE) on an autocommit connection: one round trip, and one transaction, since a
@@ -900,7 +988,7 @@ class SqlStore:
         sql, keys = self._pg_commit_sql(len(records))
         params = [values[k] for k in keys]
         for r in records:
-            record = _driver_record(trajectory_id, r)
+            record = _record_values(trajectory_id, r)
             params.extend(record[k] for k in _RECORD_VALUES)
         written: int = self._on_driver(sql, params, _rowcount, read=False)
         if written == len(records):
@@ -916,6 +1004,7 @@ class SqlStore:
         return found
 
     def ids(self) -> Iterator[str]:
+        """The id of every stored trajectory, in order (read at once)."""
         found = self._read(
             lambda conn: list(
                 conn.execute(select(trajectories.c.id).order_by(trajectories.c.id)).scalars()
@@ -924,13 +1013,15 @@ class SqlStore:
         return iter(found)
 
     def with_participant(self, person: str) -> Iterator[Trajectory]:
+        """Every trajectory in which ``person`` holds a role, with its history: rows and
+        histories read in one go, each history cut at its row's version."""
         query = (
-            select(trajectories)
+            select(*_ROW)
             .join(_person_ids(person), trajectories.c.id == literal_column("p_ids.trajectory_id"))
             .order_by(trajectories.c.id)
         )
 
-        def read(conn: Connection) -> tuple[list[Any], dict[str, list[HistoryRecord]]]:
+        def read(conn: Connection) -> tuple[list[DriverRow], dict[str, list[HistoryRecord]]]:
             rows = list(conn.execute(query))
             ids = [r.id for r in rows]
             by_id: dict[str, list[HistoryRecord]] = {i: [] for i in ids}
@@ -940,7 +1031,7 @@ class SqlStore:
                     .where(history.c.trajectory_id.in_(chunk))
                     .order_by(history.c.trajectory_id, history.c.seq)
                 ):
-                    by_id[h.trajectory_id].append(_record(h))
+                    by_id[h.trajectory_id].append(_record(h._mapping))
             return rows, by_id
 
         rows, by_id = self._read(read)
@@ -948,8 +1039,7 @@ class SqlStore:
         for tid, records in by_id.items():  # a write between the two reads: cut it off
             del records[versions[tid] + 1 :]
         for row in rows:
-            records = by_id[row.id]
-            yield self._trajectory(row, lambda records=records: records)
+            yield _trajectory(row._mapping, _given(by_id[row.id]))
 
     def find(
         self,
@@ -960,7 +1050,7 @@ class SqlStore:
         limit: int | None = None,
     ) -> list[Trajectory]:
         """Trajectories by definition, state and/or participant (indexed queries)."""
-        query = select(trajectories).order_by(trajectories.c.id)
+        query = select(*_ROW).order_by(trajectories.c.id)
         if definition_id is not None:
             query = query.where(trajectories.c.definition_id == definition_id)
         if state is not None:
@@ -973,7 +1063,7 @@ class SqlStore:
         if limit is not None:
             query = query.limit(limit)
         rows = self._read(lambda conn: list(conn.execute(query)))
-        return [self._trajectory(row) for row in rows]
+        return [self._stored(row._mapping) for row in rows]
 
     def history_of(self, trajectory_id: str, upto: int | None = None) -> list[HistoryRecord]:
         """The history records of a trajectory (up to version ``upto``)."""
@@ -981,25 +1071,39 @@ class SqlStore:
         if upto is not None:
             query = query.where(history.c.seq <= upto)
         query = query.order_by(history.c.seq)
-        return self._read(lambda conn: [_record(r) for r in conn.execute(query)])
+        return self._read(lambda conn: [_record(r._mapping) for r in conn.execute(query)])
+
+    def _stored(self, row: Columns) -> Trajectory:
+        """The trajectory of a row; its history is read when it is looked at, up to the
+        row's version (records a later commit appends are not part of this snapshot)."""
+        tid, upto = row["id"], row["version"]
+        return _trajectory(row, lambda: self.history_of(tid, upto))
 
     # -- definitions --
 
     def remember_definition(self, definition: Definition) -> None:
         """Record a definition version's content; refuse a changed content under an
-        unchanged version (:class:`DefinitionError`). A version already recorded is only
-        read (a read-only database serves the definitions it knows)."""
-        text, digest = content_hash(definition)
+        unchanged version (:class:`DefinitionError`, ``definition-changed``). A version
+        already recorded is only read (a read-only database serves the definitions it
+        knows), and one this object recorded or saw is not read again."""
+        key = definition.key
+        text, digest = self._content(definition)
+        recorded = self._recorded.get(key)
+        if recorded == digest:
+            return
+        if recorded is not None:
+            raise definition_changed(*key)
         known_hash = (
             select(definitions.c.content_hash)
             .where(definitions.c.id == definition.id)
             .where(definitions.c.version == definition.version)
         )
         known = self._read(lambda conn: conn.execute(known_hash).scalar())
-        if known == digest:
-            return
         if known is not None:
-            raise _changed(definition)
+            self._recorded[key] = known
+            if known != digest:
+                raise definition_changed(*key)
+            return
         for _ in range(2):  # another process may record the same version at the same time
             try:
                 with self._writer.begin() as conn:
@@ -1015,7 +1119,9 @@ class SqlStore:
                             )
                         )
                     elif known != digest:
-                        raise _changed(definition)
+                        self._recorded[key] = known
+                        raise definition_changed(*key)
+                self._recorded[key] = digest
                 return
             except IntegrityError:
                 continue
@@ -1023,57 +1129,93 @@ class SqlStore:
                 raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
         raise StoreError(f"could not record {definition.id!r} version {definition.version}")
 
+    def _content(self, definition: Definition) -> tuple[str, str]:
+        """The canonical text and hash of a definition (computed once per object)."""
+        hashed = self._hashed.get(definition.key)
+        if hashed is not None and hashed[0] is definition:
+            return hashed[1], hashed[2]
+        text, digest = content_hash(definition)
+        self._hashed[definition.key] = (definition, text, digest)
+        return text, digest
+
     def stored_definitions(self) -> list[Definition]:
-        """Every definition version this store has seen (also those whose files are gone)."""
-        rows = self._read(lambda conn: list(conn.execute(select(definitions.c.content))))
-        return [Definition.model_validate(json.loads(r.content)) for r in rows]
-
-    # -- helpers --
-
-    def _due(self, trajectory: Trajectory) -> date | None:
-        return self.next_due(trajectory) if self.next_due is not None else None
-
-    def _trajectory(self, row: Any, loader: Any = None) -> Trajectory:
-        from coachflow.calendar import SchoolCalendar
-
-        tid, upto = row.id, row.version
-        load = loader if loader is not None else (lambda: self.history_of(tid, upto))
-        return Trajectory(
-            id=tid,
-            definition_id=row.definition_id,
-            definition_version=row.definition_version,
-            state=row.state,
-            facts=decode(row.facts),
-            consents=row.consents,
-            participants={k: tuple(v) for k, v in row.participants.items()},
-            version=row.version,
-            started_at=row.started_at,
-            node=stored_history(load, row.version + 1),
-            start_date=row.start_date,
-            counts=row.counts,
-            calendar=SchoolCalendar.from_data(row.calendar) if row.calendar else None,
+        """Every definition version recorded in the database (also those whose files are
+        gone), by id and version; each content is read and decoded once per object."""
+        listed = definitions.c.id, definitions.c.version, definitions.c.content_hash
+        rows = self._read(
+            lambda conn: [
+                (str(r.id), int(r.version), str(r.content_hash))
+                for r in conn.execute(select(*listed).order_by(*listed[:2]))
+            ]
         )
-
-
-def _changed(definition: Definition) -> DefinitionError:
-    from coachflow.diagnostics import ERROR, Diagnostic
-
-    return DefinitionError(
-        [
-            Diagnostic(
-                "definition-changed",
-                ERROR,
-                f"{definition.id!r} version {definition.version} was stored earlier with a "
-                "different content; a changed definition needs a new version",
-                f"<{definition.id}@{definition.version}>",
-                1,
-                1,
+        missing = {digest for _, _, digest in rows if digest not in self._decoded}
+        if missing:
+            contents = select(definitions.c.content_hash, definitions.c.content).where(
+                definitions.c.content_hash.in_(sorted(missing))
             )
-        ]
+            for digest, content in self._read(lambda conn: list(conn.execute(contents))):
+                self._decoded.setdefault(digest, Definition.model_validate(json.loads(content)))
+        # what the database holds now: every version this object saw, and no other
+        self._recorded = {(i, v): digest for i, v, digest in rows}
+        return [self._decoded[digest] for _, _, digest in rows if digest in self._decoded]
+
+    def _on_statement(
+        self,
+        conn: Connection,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: object,
+        context: object,
+        executemany: bool,
+    ) -> None:
+        """Before every statement of this object's engines (not the driver's hot path):
+        one that deletes recorded definitions (a test emptying the tables, an operator's
+        tool) makes this object forget the versions it saw."""
+        if definitions.name in statement and _DELETES.match(statement):
+            self._recorded = {}
+
+
+def _given(records: list[HistoryRecord]) -> Callable[[], list[HistoryRecord]]:
+    """A history loader that returns records already read."""
+    return lambda: records
+
+
+def _insert_records(conn: Connection, sql: str, rows: list[tuple[SqlValue, ...]]) -> None:
+    """History rows appended in a transaction of SQLAlchemy's (one, or executemany)."""
+    if len(rows) == 1:
+        conn.exec_driver_sql(sql, rows[0])
+    elif rows:
+        conn.exec_driver_sql(sql, rows)
+
+
+def _trajectory(row: Columns, load: Callable[[], Sequence[HistoryRecord]]) -> Trajectory:
+    """A trajectory from the columns of its row (``load`` reads its history)."""
+    started_at = row["started_at"]
+    start_date = row["start_date"]
+    version = row["version"]
+    return Trajectory(
+        id=row["id"],
+        definition_id=row["definition_id"],
+        definition_version=row["definition_version"],
+        state=row["state"],
+        facts=decode(row["facts"]),
+        consents=decode(row["consents"]),
+        participants=decode(row["participants"]),
+        version=version,
+        started_at=(
+            datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
+        ),
+        node=stored_history(load, version + 1),
+        start_date=date.fromisoformat(start_date) if isinstance(start_date, str) else start_date,
+        counts=decode(row["counts"]),
+        calendar=decode_calendar(row["calendar"]),
     )
 
 
-def _cursor(conn: PoolProxiedConnection) -> Any:
+_DELETES = re.compile(r"\s*(DELETE|TRUNCATE|DROP)\b", re.IGNORECASE)
+
+
+def _cursor(conn: PoolProxiedConnection) -> DBAPICursor:
     """The cursor kept with a pooled driver connection (a new one for a new connection)."""
     cursor = conn.info.get("coachflow_cursor")
     if cursor is None or cursor.connection is not conn.dbapi_connection:
@@ -1081,11 +1223,11 @@ def _cursor(conn: PoolProxiedConnection) -> Any:
     return cursor
 
 
-def _first_row(cursor: Any) -> Any:
+def _first_row(cursor: DBAPICursor) -> DriverRow:
     return cursor.fetchone()
 
 
-def _rowcount(cursor: Any) -> int:
+def _rowcount(cursor: DBAPICursor) -> int:
     return int(cursor.rowcount)
 
 
@@ -1184,11 +1326,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _calendar_data(t: Trajectory) -> Any:
+def _calendar_data(t: Trajectory) -> Mapping[str, object] | None:
     return None if t.calendar is None else t.calendar.as_data()
 
 
-def _schema_difference(diff: Any) -> list[str]:
+def _schema_difference(diff: SchemaDiff) -> list[str]:
     """One line per difference Alembic's ``compare_metadata`` found."""
     if isinstance(diff, list):  # the changes of one column come as a list
         return [line for d in diff for line in _schema_difference(d)]
@@ -1217,96 +1359,6 @@ def _schema_difference(diff: Any) -> list[str]:
     return [f"the schema differs from {ours}: {kind}" + (f" on {table}" if table else "")]
 
 
-class _RawRow:
-    """A row read on the driver directly: JSON may be text and dates ISO strings."""
-
-    __slots__ = ("_m",)
-
-    def __init__(self, mapping: Mapping[str, Any]) -> None:
-        self._m = mapping
-
-    def __getattr__(self, name: str) -> Any:
-        value = self._m[name]
-        if isinstance(value, str):
-            if name in _JSON_COLUMNS:
-                return json.loads(value)
-            if name in _DATE_COLUMNS:
-                return date.fromisoformat(value)
-            if name in _INSTANT_COLUMNS:
-                return datetime.fromisoformat(value)
-        return value
-
-
-_ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
-_JSON_COLUMNS = frozenset(
-    {"facts", "consents", "participants", "counts", "calendar", "input", "changes"}
-)
-_DATE_COLUMNS = frozenset({"start_date", "next_due", "on_date"})
-_INSTANT_COLUMNS = frozenset({"started_at", "at"})
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, Mapping):
-        return dict(value)
-    raise TypeError(f"{type(value).__name__} cannot be stored")
-
-
-_ENCODER = json.JSONEncoder(default=_json_default, check_circular=False)
-
-
-def _json(value: Any) -> str:
-    """``json.dumps(encode(value))`` in one pass of the C encoder (made once: stored
-    values are trees, never cycles)."""
-    return _ENCODER.encode(value)
-
-
-def _iso(value: date | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _driver_state(t: Trajectory, next_due: date | None) -> dict[str, Any]:
-    """The row of :func:`_state_row` as the driver takes it (JSON text, ISO dates and
-    moments), plus ``b_id``: the hot path's parameters."""
-    return {
-        "id": t.id,
-        "b_id": t.id,
-        "definition_id": t.definition_id,
-        "definition_version": t.definition_version,
-        "state": t.state,
-        "facts": _json(t.facts),
-        "consents": _json(t.consents),
-        "participants": _json(t.participants),
-        "counts": _json(t.counts),
-        "version": t.version,
-        "started_at": t.started_at.astimezone(UTC).isoformat(),
-        "start_date": t.start_date.isoformat(),
-        "calendar": None if t.calendar is None else _json(t.calendar.as_data()),
-        "next_due": _iso(next_due),
-    }
-
-
-def _driver_record(trajectory_id: str, r: HistoryRecord) -> dict[str, Any]:
-    """The row of :func:`_record_row` as the driver takes it."""
-    return {
-        "trajectory_id": trajectory_id,
-        "seq": r.seq,
-        "at": r.at.astimezone(UTC).isoformat(),
-        "actor": r.actor,
-        "role": r.role,
-        "kind": r.kind,
-        "event": r.event,
-        "source": r.source,
-        "target": r.target,
-        "on_date": _iso(r.on),
-        "input": _json(r.input),
-        "changes": _json(r.changes),
-    }
-
-
 def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     """A ``%(name)s`` statement as a ``%s`` one, with the names in order."""
     keys = tuple(re.findall(r"%\((\w+)\)s", sql))
@@ -1315,9 +1367,9 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
 
 def _pg_type(column: Column[Any]) -> str:
     """The PostgreSQL type a bound value of ``column`` is cast to."""
-    if column.name in _JSON_COLUMNS:
+    if isinstance(column.type, JSON):
         return "json"
-    if column.name in _DATE_COLUMNS:
+    if isinstance(column.type, Date):
         return "date"
     if isinstance(column.type, Integer):
         return "integer"
@@ -1355,9 +1407,12 @@ _ORDINARY = frozenset({"event", "activity", "consent_granted", "consent_withdraw
 """Kinds of change that touch only the :data:`_MUTABLE` columns of a trajectory's row
 (not its participants, definition version, start or calendar)."""
 _MUTABLE = frozenset({"state", "facts", "consents", "counts", "version", "next_due"})
+_REASSIGNING = frozenset({"assigned", "unassigned"})
+"""Kinds of change that rewrite a trajectory's participants rows (a migration only adds
+empty roles, which have no rows)."""
 
 
-def _person_ids(person: str) -> Any:
+def _person_ids(person: str) -> Subquery:
     """The ids of the trajectories ``person`` takes part in: the small side of the join,
     found through the participant index (a plan that stays good with stale statistics)."""
     return (
@@ -1380,9 +1435,10 @@ def _asynchronous_commits(engine: Engine) -> None:
     one). For deployments that prefer throughput over that window."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, record: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET synchronous_commit TO off")
+    def _on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET synchronous_commit TO off")
+        cursor.close()
         dbapi_connection.commit()
 
 
@@ -1390,7 +1446,7 @@ def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
     engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, record: Any) -> None:
+    def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
