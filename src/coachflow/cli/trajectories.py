@@ -1,4 +1,6 @@
-"""The commands of ``coachflow`` that run trajectories in a database.
+"""The commands of ``coachflow`` that run trajectories in a database: ``start``, ``fire``,
+``grant``/``withdraw``, ``record``, ``assign``/``unassign``, ``show``, ``history``,
+``list``, ``agenda`` and ``migrate``.
 
 They share ``--db`` (default ``coachflow.db`` in the current directory, or the
 ``COACHFLOW_DB`` environment variable; a path means SQLite, a URL any SQLAlchemy
@@ -10,50 +12,34 @@ database), ``--definitions DIR`` (default: the built-in and installed definition
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
-import sys
-from collections.abc import Callable
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
-from coachflow._bounds import TerminalWriter, terminal_json
-from coachflow.errors import CoachflowError, DefinitionError, StoreError, TransitionRejected
+from coachflow.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Handler,
+    Parser,
+    UsageProblem,
+    add_database_command,
+    build_engine,
+    database_options,
+    jsonable,
+    open_engine,
+    out,
+)
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_STORE = 3  # the database cannot be used: unreachable, damaged, full, read-only, newer
-
-Handler = Callable[[argparse.Namespace], int]
-
-
-class UsageProblem(Exception):
-    """A command-line value that cannot be used (exit status 2)."""
+if TYPE_CHECKING:
+    from coachflow import SchoolCalendar, Trajectory
+    from coachflow.cli._common import SubParsers
 
 
-def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--db",
-        default=None,
-        metavar="PATH|URL",
-        help="the database (default: $COACHFLOW_DB or ./coachflow.db)",
-    )
-    common.add_argument(
-        "--definitions", metavar="DIR", help="definition files to use instead of the installed"
-    )
-    common.add_argument(
-        "--now", metavar="ISO", help="act at this time (default: $COACHFLOW_NOW or the clock)"
-    )
-    common.add_argument("--format", choices=("text", "json"), default="text")
+def register(sub: SubParsers) -> None:
+    """Add the trajectory commands to ``sub``."""
+    options = database_options()
 
-    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = sub.add_parser(name, parents=[common], help=help_text)
-        p.set_defaults(handler=_guarded(handler))
-        return p
+    def command(name: str, handler: Handler, help_text: str) -> Parser:
+        return add_database_command(sub, name, handler, help_text, options)
 
     p = command("start", _start, "start a trajectory")
     p.add_argument("definition", metavar="DEFINITION")
@@ -126,85 +112,8 @@ def add_commands(sub: Any, parser_class: type[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true", help="only report what would move")
     p.add_argument("--as", dest="actor", default="coachflow-migrate", metavar="PERSON")
 
-    db = sub.add_parser("db", help="database administration")
-    db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", parser_class=parser_class)
-    db_sub.required = True
-    p = db_sub.add_parser("upgrade", parents=[common], help="create or upgrade the schema")
-    p.set_defaults(handler=_guarded(_db_upgrade))
-    p = db_sub.add_parser(
-        "current", parents=[common], help="the schema revision, and whether it is the newest"
-    )
-    p.set_defaults(handler=_guarded(_db_current))
-    p = db_sub.add_parser(
-        "check", parents=[common], help="check the schema, the file and every history"
-    )
-    p.set_defaults(handler=_guarded(_db_check))
 
-
-# --- plumbing ---------------------------------------------------------------------------------
-
-
-def _guarded(handler: Handler) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except UsageProblem as exc:
-            print(f"coachflow: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except TransitionRejected as exc:
-            print(f"coachflow: rejected ({type(exc).__name__}): {exc}", file=sys.stderr)
-            for reason in exc.reasons:
-                print(f"  - {reason.code}: {reason.message}", file=sys.stderr)
-            return EXIT_FAILED
-        except DefinitionError as exc:
-            print(f"coachflow: error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        except StoreError as exc:  # one line: the database (password masked) and the reason
-            print(f"coachflow: error: {exc}", file=sys.stderr)
-            return EXIT_STORE
-        except CoachflowError as exc:
-            print(f"coachflow: error: {exc}", file=sys.stderr)
-            return EXIT_FAILED
-        except ValueError as exc:  # a bad date or number given on the command line
-            print(f"coachflow: error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        except OSError as exc:  # a file to write (--ics) that cannot be written
-            where = f" {exc.filename}" if exc.filename else ""
-            print(f"coachflow: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
-            return EXIT_FAILED
-
-    return run
-
-
-def database_url(value: str | None) -> str:
-    value = value or os.environ.get("COACHFLOW_DB") or "coachflow.db"
-    if "://" in value:
-        return value
-    return "sqlite:///" + str(Path(value).resolve())
-
-
-def _engine(args: argparse.Namespace) -> Any:
-    from coachflow.clock import FixedClock, SystemClock
-    from coachflow.engine import Engine
-    from coachflow.store import SqlStore
-
-    now = args.now or os.environ.get("COACHFLOW_NOW")
-    clock: Any = SystemClock()
-    if now:
-        try:
-            at = datetime.fromisoformat(now)
-        except ValueError:
-            raise UsageProblem(f"--now: {now!r} is not an ISO date or date-time") from None
-        if at.tzinfo is None:
-            from datetime import UTC
-
-            at = at.replace(tzinfo=UTC)
-        clock = FixedClock(at)
-    definitions = args.definitions
-    if definitions is not None and not Path(definitions).is_dir():
-        raise UsageProblem(f"--definitions: no such directory: {definitions}")
-    store = SqlStore(database_url(args.db), check=True)  # a damaged file is refused
-    return Engine(definitions, store=store, clock=clock)
+# --- values in and out ------------------------------------------------------------------------
 
 
 def _pairs(items: list[str], what: str) -> dict[str, Any]:
@@ -219,6 +128,8 @@ def _pairs(items: list[str], what: str) -> dict[str, Any]:
 
 def _value(raw: str) -> Any:
     """JSON when it parses as JSON (numbers, true/false, null, lists), else the text."""
+    import json
+
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON, a number of over 4,300 digits, too deep
@@ -226,51 +137,54 @@ def _value(raw: str) -> Any:
     return value if not isinstance(value, float) else raw
 
 
-def _out(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> int:
-    """Print ``data`` as JSON, or run ``text`` (which prints lines). Either way a character
-    that could steer the terminal (ESC, a bidirectional override...), from a stored id,
-    fact or input value, is written as an escape (``\\x1b``, ``\\u202e``)."""
-    if args.format == "json":
-        dumped = json.dumps(_jsonable(data), indent=2, ensure_ascii=False)
-        sys.stdout.write(terminal_json(dumped) + "\n")
-    else:  # ``text`` prints one line per print(): each is escaped whole
-        with contextlib.redirect_stdout(TerminalWriter(sys.stdout)):
-            text()
-    return EXIT_OK
+def _calendar(value: str) -> SchoolCalendar:
+    from pathlib import Path
+
+    from coachflow import builtin_calendar, load_calendar
+
+    if Path(value).is_file():
+        calendar: SchoolCalendar = load_calendar(value)
+        return calendar
+    try:
+        return builtin_calendar(value)
+    except LookupError:
+        raise UsageProblem(f"--calendar: no file and no built-in calendar {value!r}") from None
 
 
-def _jsonable(value: Any) -> Any:
-    from coachflow.runtime.access import REDACTED
-
-    if value is REDACTED:
-        return {"redacted": True}
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _trajectory_data(t: Any) -> dict[str, Any]:
-    data: dict[str, Any] = t.as_dict()
+def _trajectory_data(t: Trajectory) -> dict[str, Any]:
+    data = t.as_dict()
     data.pop("counts", None)
     data["activities"] = dict(t.counts)
     return data
 
 
-def _print_trajectory(t: Any) -> None:
+def _print_trajectory(t: Trajectory) -> None:
     print(
         f"{t.id}  {t.definition_id} v{t.definition_version}  state {t.state}  version {t.version}"
     )
 
 
-# --- commands ---------------------------------------------------------------------------------
+def _trajectory_out(args: argparse.Namespace, t: Trajectory) -> int:
+    return out(args, _trajectory_data(t), lambda: _print_trajectory(t))
+
+
+def _show_value(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value
+    import json
+
+    return json.dumps(jsonable(value), ensure_ascii=False)
+
+
+# --- the commands -----------------------------------------------------------------------------
 
 
 def _start(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = build_engine(args)
     participants: dict[str, list[str]] = {}
     for item in args.role:
         role, sep, people = item.partition("=")
@@ -290,22 +204,11 @@ def _start(args: argparse.Namespace) -> int:
         start_date=args.start_date,
         calendar=calendar,
     )
-    return _out(args, _trajectory_data(t), lambda: _print_trajectory(t))
-
-
-def _calendar(value: str) -> Any:
-    from coachflow.files.calendars import builtin_calendar, load_calendar
-
-    if Path(value).is_file():
-        return load_calendar(value)
-    try:
-        return builtin_calendar(value)
-    except LookupError:
-        raise UsageProblem(f"--calendar: no file and no built-in calendar {value!r}") from None
+    return _trajectory_out(args, t)
 
 
 def _fire(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = build_engine(args)
     t = engine.fire(
         args.trajectory_id,
         args.event,
@@ -313,22 +216,22 @@ def _fire(args: argparse.Namespace) -> int:
         input=_pairs(args.input, "--input") or None,
         expected_version=args.expect_version,
     )
-    return _out(args, _trajectory_data(t), lambda: _print_trajectory(t))
+    return _trajectory_out(args, t)
 
 
 def _consent(grant: bool) -> Handler:
     def run(args: argparse.Namespace) -> int:
-        engine = _engine(args)
+        engine = build_engine(args)
         call = engine.grant_consent if grant else engine.withdraw_consent
         t = call(args.trajectory_id, args.consent, actor=args.actor)
-        return _out(args, _trajectory_data(t), lambda: _print_trajectory(t))
+        return _trajectory_out(args, t)
 
     return run
 
 
 def _assignment(assign: bool) -> Handler:
     def run(args: argparse.Namespace) -> int:
-        engine = _engine(args)
+        engine = build_engine(args)
         if assign:
             t = engine.assign(
                 args.trajectory_id,
@@ -339,13 +242,13 @@ def _assignment(assign: bool) -> Handler:
             )
         else:
             t = engine.unassign(args.trajectory_id, args.role, args.person, actor=args.actor)
-        return _out(args, _trajectory_data(t), lambda: _print_trajectory(t))
+        return _trajectory_out(args, t)
 
     return run
 
 
 def _record(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = build_engine(args)
     t = engine.record_activity(
         args.trajectory_id,
         args.activity,
@@ -353,11 +256,11 @@ def _record(args: argparse.Namespace) -> int:
         on=args.on,
         input=_pairs(args.input, "--input") or None,
     )
-    return _out(args, _trajectory_data(t), lambda: _print_trajectory(t))
+    return _trajectory_out(args, t)
 
 
 def _show(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = build_engine(args)
     t = engine.get(args.trajectory_id)
     allowed = {
         person: engine.allowed_events(t.id, actor=person)
@@ -391,21 +294,11 @@ def _show(args: argparse.Namespace) -> int:
             for i in items:
                 print(f"  {i.due_date or '-'!s:>10}  {i.status:8}  {i.activity}")
 
-    return _out(args, data, text)
-
-
-def _show_value(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str):
-        return value
-    return json.dumps(_jsonable(value), ensure_ascii=False)
+    return out(args, data, text)
 
 
 def _history(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = build_engine(args)
     records = engine.history(args.trajectory_id, viewer=args.viewer)
     data = [r._asdict() for r in records]
 
@@ -423,12 +316,11 @@ def _history(args: argparse.Namespace) -> int:
                 + (f"  => {changes}" if changes and r.kind not in ("started", "migrated") else "")
             )
 
-    return _out(args, data, text)
+    return out(args, data, text)
 
 
 def _list(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    store = engine.store
+    _, store = open_engine(args)  # the engine first: it reads and checks the definitions
     found = store.find(definition_id=args.definition, state=args.state, participant=args.person)
     data = [
         {
@@ -446,16 +338,18 @@ def _list(args: argparse.Namespace) -> int:
             _print_trajectory(t)
         print(f"{len(found)} {'trajectory' if len(found) == 1 else 'trajectories'}")
 
-    return _out(args, data, text)
+    return out(args, data, text)
 
 
 def _agenda(args: argparse.Namespace) -> int:
-    from coachflow.files.ical import to_ical
+    from pathlib import Path
 
-    engine = _engine(args)
+    from coachflow import agenda_to_ical
+
+    engine = build_engine(args)
     items = engine.agenda_for(args.person, as_of=args.date)
     if args.ics:
-        Path(args.ics).write_bytes(to_ical(items, name=f"coachflow: {args.person}"))
+        Path(args.ics).write_bytes(agenda_to_ical(items, name=f"coachflow: {args.person}"))
     data = [i._asdict() for i in items]
 
     def text() -> None:
@@ -466,11 +360,11 @@ def _agenda(args: argparse.Namespace) -> int:
             )
         print(f"{len(items)} items for {args.person}")
 
-    return _out(args, data, text)
+    return out(args, data, text)
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+    engine = build_engine(args)
     plan = engine.plan_migration(args.definition, args.to)
     target = engine.definition(args.definition, args.to).version
     moved: list[str] = []
@@ -498,80 +392,5 @@ def _migrate(args: argparse.Namespace) -> int:
         movable = sum(1 for *_, p in plan if p is None)
         print(f"{movable} of {len(plan)} trajectories {verb} to version {target}")
 
-    _out(args, data, text)
+    out(args, data, text)
     return EXIT_OK if all(p is None for *_, p in plan) else EXIT_FAILED
-
-
-def _db_upgrade(args: argparse.Namespace) -> int:
-    from coachflow.store import SCHEMA_REVISION, SqlStore
-
-    store = SqlStore(database_url(args.db), upgrade=True, check=True)
-    store.dispose()
-    return _out(
-        args,
-        {"database": store.shown, "revision": SCHEMA_REVISION},
-        lambda: print(f"{store.shown}: schema at revision {SCHEMA_REVISION}"),
-    )
-
-
-def _db_current(args: argparse.Namespace) -> int:
-    from coachflow.store import SCHEMA_REVISION, SqlStore
-
-    store = SqlStore(database_url(args.db), require_schema=False, check=True)
-    try:
-        status = store.schema_status()  # a newer coachflow's revision: StoreError
-        found = store.revision()
-    finally:
-        store.dispose()
-    data = {
-        "database": store.shown,
-        "revision": found,
-        "newest": SCHEMA_REVISION,
-        "is_newest": status == "newest",
-    }
-
-    def text() -> None:
-        if status == "newest":
-            print(f"{store.shown}: schema at revision {found} (the newest)")
-        elif status == "older":
-            print(
-                f"{store.shown}: schema at revision {found}, older than {SCHEMA_REVISION}; "
-                "run: coachflow db upgrade"
-            )
-        else:
-            print(f"{store.shown}: no schema yet; run: coachflow db upgrade")
-
-    _out(args, data, text)
-    return EXIT_OK if status == "newest" else EXIT_FAILED
-
-
-def _db_check(args: argparse.Namespace) -> int:
-    from coachflow.store import SCHEMA_REVISION, SqlStore
-
-    store = SqlStore(database_url(args.db), require_schema=False)  # checks a damaged file
-    try:
-        report = store.check()
-    finally:
-        store.dispose()
-    data = {
-        "database": store.shown,
-        "revision": report.revision,
-        "newest": SCHEMA_REVISION,
-        "trajectories": report.trajectories,
-        "problems": report.problems,
-        "ok": not report.problems,
-    }
-
-    def text() -> None:
-        for problem in report.problems:
-            print(problem)
-        count = len(report.problems)
-        found = f"{count} {'problem' if count == 1 else 'problems'}" if count else "ok"
-        checked = report.trajectories
-        print(
-            f"{store.shown}: {found} (schema revision {report.revision or 'none'}, "
-            f"{checked} {'trajectory' if checked == 1 else 'trajectories'} checked)"
-        )
-
-    _out(args, data, text)
-    return EXIT_FAILED if report.problems else EXIT_OK

@@ -1,0 +1,222 @@
+"""What the commands of ``coachflow`` share: the exit statuses, the usage problem, the
+parser class, the output writers and the engine on the database of ``--db``.
+
+Cheap to import (the standard library and the stdlib layer of coachflow): everything
+heavier - the engine, the SQL store, ``json``, ``pathlib`` - is imported by the function
+that needs it, so that ``coachflow --help`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+
+from coachflow._bounds import TerminalWriter, terminal_json, terminal_text
+from coachflow.errors import CoachflowError, DefinitionError, StoreError, TransitionRejected
+
+if TYPE_CHECKING:
+    from coachflow import Clock, Engine
+    from coachflow.store import SqlStore
+
+# --- the exit statuses ------------------------------------------------------------------------
+
+EXIT_OK = 0
+"""Done, and nothing found wrong."""
+EXIT_FAILED = 1
+"""A definition with errors, a refused transition, a trajectory that cannot migrate, a
+database check that found problems, a file that cannot be written."""
+EXIT_USAGE = 2
+"""Bad usage: an unknown option, a bad value, a path that is missing or cannot be read."""
+EXIT_STORE = 3
+"""The database cannot be used: unreachable, damaged, full, read-only, newer."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C): 128 + SIGINT, as a shell reports it."""
+
+Handler: TypeAlias = Callable[[argparse.Namespace], int]
+"""A command: the parsed arguments in, the exit status out."""
+
+
+class UsageProblem(Exception):
+    """A command-line value that cannot be used (exit status 2)."""
+
+
+# --- the parser -------------------------------------------------------------------------------
+
+
+class Parser(argparse.ArgumentParser):
+    """A parser whose usage errors exit with :data:`EXIT_USAGE`, the message escaped."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {terminal_text(message)}\n")
+
+
+if TYPE_CHECKING:
+    SubParsers: TypeAlias = argparse._SubParsersAction[Parser]
+    """What ``add_subparsers`` returns; every command module adds its commands to it."""
+
+
+def database_options() -> Parser:
+    """The options of the commands that work on a database (a parent parser)."""
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--db",
+        default=None,
+        metavar="PATH|URL",
+        help="the database (default: $COACHFLOW_DB or ./coachflow.db)",
+    )
+    common.add_argument(
+        "--definitions", metavar="DIR", help="definition files to use instead of the installed"
+    )
+    common.add_argument(
+        "--now", metavar="ISO", help="act at this time (default: $COACHFLOW_NOW or the clock)"
+    )
+    common.add_argument("--format", choices=("text", "json"), default="text")
+    return common
+
+
+def add_database_command(
+    sub: SubParsers, name: str, handler: Handler, help_text: str, options: Parser
+) -> Parser:
+    """Add the command ``name`` with the ``options`` of :func:`database_options`; what it
+    raises ends as one line on stderr and its exit status (see :func:`guarded`)."""
+    p = sub.add_parser(name, parents=[options], help=help_text)
+    p.set_defaults(handler=guarded(handler))
+    return p
+
+
+def guarded(handler: Handler) -> Handler:
+    """``handler``, with the refusals of coachflow, a bad value and a file that cannot be
+    written each reported as one line on stderr and an exit status."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except UsageProblem as exc:
+            print(f"coachflow: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except TransitionRejected as exc:
+            print(f"coachflow: rejected ({type(exc).__name__}): {exc}", file=sys.stderr)
+            for reason in exc.reasons:
+                print(f"  - {reason.code}: {reason.message}", file=sys.stderr)
+            return EXIT_FAILED
+        except DefinitionError as exc:
+            print(f"coachflow: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except StoreError as exc:  # one line: the database (password masked) and the reason
+            print(f"coachflow: error: {exc}", file=sys.stderr)
+            return EXIT_STORE
+        except CoachflowError as exc:
+            print(f"coachflow: error: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+        except ValueError as exc:  # a bad date or number given on the command line
+            print(f"coachflow: error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        except OSError as exc:  # a file to write (--ics) that cannot be written
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"coachflow: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_FAILED
+
+    return run
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+def print_error(message: str, status: int) -> int:
+    """Print ``coachflow: error: message`` (escaped) on stderr; returns ``status``."""
+    print(f"coachflow: error: {terminal_text(message)}", file=sys.stderr)
+    return status
+
+
+def write_json(data: Any, *, indent: int | None = None, ensure_ascii: bool = True) -> None:
+    """``data`` as one JSON document on stdout, a line feed after it."""
+    import json
+
+    json.dump(data, sys.stdout, indent=indent, ensure_ascii=ensure_ascii)
+    sys.stdout.write("\n")
+
+
+def write_lines(text: str) -> None:
+    """``text`` on stdout, every line escaped on its own (as is, no line feed added)."""
+    sys.stdout.write("\n".join(map(terminal_text, text.split("\n"))))
+
+
+def out(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> int:
+    """Print ``data`` as JSON, or run ``text`` (which prints lines). Either way a character
+    that could steer the terminal (ESC, a bidirectional override...), from a stored id,
+    fact or input value, is written as an escape (``\\x1b``, ``\\u202e``)."""
+    if args.format == "json":
+        import json
+
+        dumped = json.dumps(jsonable(data), indent=2, ensure_ascii=False)
+        sys.stdout.write(terminal_json(dumped) + "\n")
+    else:  # ``text`` prints one line per print(): each is escaped whole
+        with contextlib.redirect_stdout(TerminalWriter(sys.stdout)):
+            text()
+    return EXIT_OK
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can hold it: dates as ISO text, a redacted value as
+    ``{"redacted": true}``, mappings as objects, tuples as arrays."""
+    from coachflow import REDACTED
+
+    if value is REDACTED:
+        return {"redacted": True}
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    return value
+
+
+# --- the database and the engine --------------------------------------------------------------
+
+
+def database_url(value: str | None) -> str:
+    """The SQLAlchemy URL of ``--db`` (default ``$COACHFLOW_DB``, else ``./coachflow.db``):
+    a URL as given, a path as an absolute SQLite URL."""
+    from pathlib import Path
+
+    value = value or os.environ.get("COACHFLOW_DB") or "coachflow.db"
+    if "://" in value:
+        return value
+    return "sqlite:///" + str(Path(value).resolve())
+
+
+def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
+    """The engine of ``--definitions`` and ``--now`` on the database of ``--db``, and that
+    database's store (a damaged file is refused)."""
+    from pathlib import Path
+
+    from coachflow import Engine, FixedClock, SystemClock
+    from coachflow.store import SqlStore
+
+    now = args.now or os.environ.get("COACHFLOW_NOW")
+    clock: Clock = SystemClock()
+    if now:
+        try:
+            at = datetime.fromisoformat(now)
+        except ValueError:
+            raise UsageProblem(f"--now: {now!r} is not an ISO date or date-time") from None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        clock = FixedClock(at)
+    definitions = args.definitions
+    if definitions is not None and not Path(definitions).is_dir():
+        raise UsageProblem(f"--definitions: no such directory: {definitions}")
+    store = SqlStore(database_url(args.db), check=True)  # a damaged file is refused
+    return Engine(definitions, store=store, clock=clock), store
+
+
+def build_engine(args: argparse.Namespace) -> Engine:
+    """The engine of :func:`open_engine`."""
+    return open_engine(args)[0]
