@@ -23,7 +23,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
-from coachflow import Engine, FixedClock, GuardFailed, loads_definition
+from coachflow import Engine, FixedClock, TransitionRejected, loads_definition
 
 STATES = [f"s{i}" for i in range(10)]
 
@@ -158,11 +158,21 @@ def coachflow_runs(number: int) -> dict[str, float]:
     fire = engine.fire
     accepted = best_us(lambda: fire(tid, "advance", actor="a"), number)
 
-    def rejected() -> None:
-        with contextlib.suppress(GuardFailed):
-            fire(tid, "blocked", actor="a")
+    def refusing(event: str, actor: str, trajectory: str = tid) -> Callable[[], None]:
+        def attempt() -> None:
+            with contextlib.suppress(TransitionRejected):
+                fire(trajectory, event, actor=actor)
 
-    refused = best_us(rejected, number)
+        return attempt
+
+    refused = best_us(refusing("blocked", "a"), number)
+    not_permitted = best_us(refusing("advance", "c"), number)
+    unknown = best_us(refusing("no_such_event", "a"), number)
+    ended = engine.start("bench-coaching", participants=participants, actor="a").id
+    engine.grant_consent(ended, "report", actor="c")
+    fire(ended, "finish", actor="a")
+    not_in_state = best_us(refusing("advance", "a", ended), number)
+    explained = best_us(lambda: engine.explain(tid, "blocked", actor="a"), number)
     with_input = best_us(
         lambda: fire(tid, "note", actor="a", input={"held_on": "2026-10-01"}), number // 2
     )
@@ -174,6 +184,10 @@ def coachflow_runs(number: int) -> dict[str, float]:
     return {
         "accepted": accepted,
         "rejected": refused,
+        "not_permitted": not_permitted,
+        "unknown": unknown,
+        "not_in_state": not_in_state,
+        "explain": explained,
         "with_input": with_input,
         "start": start,
         "allowed_events": allowed,
@@ -224,6 +238,20 @@ def main() -> int:
             "<= 2x accepted",
             "PASS" if ours["rejected"] <= 2 * ours["accepted"] else "FAIL",
         ),
+        *(
+            (
+                f"coachflow fire, rejected ({what})",
+                f"{ours[key]:.2f} us ({ours[key] / bare:.2f}x bare)",
+                "",
+                "",
+            )
+            for what, key in (
+                ("not permitted", "not_permitted"),
+                ("not in this state", "not_in_state"),
+                ("unknown event", "unknown"),
+            )
+        ),
+        ("coachflow explain (guard false)", f"{ours['explain']:.2f} us", "", ""),
         ("coachflow fire, with a date input", f"{ours['with_input']:.2f} us", "", ""),
         ("coachflow allowed_events (4 events)", f"{ours['allowed_events']:.2f} us", "", ""),
         (

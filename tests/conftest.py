@@ -32,7 +32,8 @@ def diags() -> Callable[[str | bytes], list[Located]]:
 #
 # COACHFLOW_TEST_STORE=memory (default) | sqlite | postgresql makes every Engine(store=None)
 # in the tests use that store: a fresh SQLite file (copied from a migrated template) or the
-# PostgreSQL database named by COACHFLOW_TEST_POSTGRES_URL, emptied for every engine.
+# PostgreSQL database named by COACHFLOW_TEST_POSTGRES_URL, emptied for every engine. The
+# library has no switch for this: the fixture below wraps Engine.__init__ for the test.
 
 STORE_KIND = os.environ.get("COACHFLOW_TEST_STORE", "memory")
 
@@ -74,7 +75,6 @@ def empty_postgres(store: Any) -> Any:
         conn.exec_driver_sql(
             "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions CASCADE"
         )
-    store.next_due = None
     return store
 
 
@@ -85,7 +85,6 @@ def _engine_store(
     if STORE_KIND == "memory":
         yield
         return
-    from coachflow.engine import set_default_store_factory
     from coachflow.store import SqlStore
 
     opened: list[Any] = []
@@ -113,11 +112,16 @@ def _engine_store(
 
     else:
         raise RuntimeError(f"unknown COACHFLOW_TEST_STORE {STORE_KIND!r}")
-    set_default_store_factory(factory)
+    original = coachflow.Engine.__init__
+
+    def with_test_store(self: Any, *args: Any, store: Any = None, **kwargs: Any) -> None:
+        original(self, *args, store=store if store is not None else factory(), **kwargs)
+
+    coachflow.Engine.__init__ = with_test_store  # type: ignore[method-assign]
     try:
         yield
     finally:
-        set_default_store_factory(None)
+        coachflow.Engine.__init__ = original  # type: ignore[method-assign]
         if STORE_KIND == "sqlite":
             for store in opened:
                 store.dispose()

@@ -33,9 +33,8 @@ from coachflow import (
     TransitionRejected,
 )
 from coachflow.cli import main as cli_main
-from coachflow.definition.expressions import EvalContext
 from coachflow.files.diagram import to_mermaid
-from coachflow.testing import input_strategy, person_for, trajectory_machine
+from coachflow.testing import guard_held, input_strategy, person_for, trajectory_machine
 
 ROOT = Path(__file__).resolve().parent.parent
 PATH = ROOT / "definitions" / "teacher-coaching.yaml"
@@ -805,13 +804,8 @@ class DeepTeacherCoachingMachine(TeacherCoachingMachine):  # type: ignore[misc, 
     def _check_guard_held(
         self, before: Trajectory, event: str, target: str | None, payload: dict[str, Any]
     ) -> None:
-        runtime = self.engine._runtime(DEFINITION.id, DEFINITION.version)
-        held = False
-        for step in runtime.candidates(before.state, event):
-            values = {name: payload.get(name) for name in step.inputs}
-            ctx = EvalContext(before.facts, before.consents, values, lambda n: True, before.counts)
-            if step.spec.to == target and (step.guard is None or step.guard.fn(ctx)):
-                held = True
+        predicates = {name: lambda view: True for name in DEFINITION.predicates}
+        held = guard_held(DEFINITION, before, event, target, payload, predicates=predicates)
         assert held, f"{event!r} moved to {target!r} though no declared guard held"
 
 

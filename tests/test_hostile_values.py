@@ -572,10 +572,10 @@ def test_good_ids_work_everywhere(engine: Engine, person: str) -> None:
 def test_an_id_stored_before_the_rule_can_still_be_unassigned(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import coachflow.engine as engine_module
+    import coachflow.runtime.decide as decide_module
 
     with monkeypatch.context() as patch:  # as an older coachflow would have stored it
-        patch.setattr(engine_module, "id_problem", lambda value: None)
+        patch.setattr(decide_module, "id_problem", lambda value: None)
         one = engine.start("demo", participants={"coach": "ann\u202e", "boss": "b1"}, actor="b1")
         two = engine.start("demo", participants={"coach": "ann\u202e", "boss": "b1"}, actor="b1")
     assert engine.unassign(one.id, "coach", "ann\u202e", actor="b1").participants["coach"] == ()
@@ -599,7 +599,7 @@ def assert_terminal_safe(text: str) -> None:
 def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """A database written before the id rule: trajectory and person ids, a fact and an
     input value holding ESC sequences and a bidirectional override."""
-    import coachflow.engine as engine_module
+    import coachflow.runtime.decide as decide_module
     from coachflow.store import SqlStore
 
     definitions = tmp_path / "defs"
@@ -608,7 +608,7 @@ def hostile_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list
     db = tmp_path / "db.sqlite"
     store = SqlStore(f"sqlite:///{db}")
     with monkeypatch.context() as patch:
-        patch.setattr(engine_module, "id_problem", lambda value: None)
+        patch.setattr(decide_module, "id_problem", lambda value: None)
         engine = Engine(definitions, store=store, clock=FixedClock(T0))
         t = engine.start(
             "demo",

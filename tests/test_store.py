@@ -931,6 +931,9 @@ def test_remember_definition_refuses_a_changed_content_under_the_same_version(
     )
     engine = Engine(folder, store=sql_store)
     assert engine.definition("store-demo").version == 2
+    # constructing an engine writes nothing: version 2 is recorded on first use
+    assert {(d.id, d.version) for d in sql_store.stored_definitions()} == {("store-demo", 1)}
+    engine.plan_migration("store-demo")
     assert {(d.id, d.version) for d in sql_store.stored_definitions()} == {
         ("store-demo", 1),
         ("store-demo", 2),
@@ -1119,3 +1122,19 @@ def test_long_ids_behave_the_same_on_every_backend(
     t = engine.fire(long_id, "note", actor=long_person, input={"text": "x"})
     assert engine.get(long_id) == t
     assert [x.id for x in engine.store.with_participant(long_person)] == [long_id]
+
+
+def test_constructing_an_engine_writes_nothing(tmp_path: Path) -> None:
+    """Architecture rule: an engine reads the store when it is made and records a
+    definition version only on first use (starting, changing, planning a migration)."""
+    path = tmp_path / "team.db"
+    SqlStore(f"sqlite:///{path}").dispose()
+    read_only = SqlStore(f"sqlite:///file:{path}?mode=ro&uri=true", upgrade=False)
+    engine = Engine([demo_definition()], store=read_only)  # a write would fail here
+    assert engine.definition("store-demo").version == 1
+    assert read_only.stored_definitions() == []
+    read_only.dispose()
+    store = SqlStore(f"sqlite:///{path}")
+    start_demo(Engine([demo_definition()], store=store))
+    assert [(d.id, d.version) for d in store.stored_definitions()] == [("store-demo", 1)]
+    store.dispose()

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from strategies import valid_definitions
 
 import coachflow
-import coachflow.engine as engine_module
+import coachflow.runtime.dispatch as dispatch_module
 from coachflow import Definition, Engine
 from coachflow.clock import FixedClock
 from coachflow.errors import TransitionRejected
@@ -66,7 +66,7 @@ def hostile_definition(hostile: str) -> Definition:
 def machine_size(engine: Engine, definition: Definition) -> int:
     """The transition objects the engine's ``transitions`` machine holds (what it
     stores, not what a lookup of every state would give)."""
-    machine = engine._runtime(definition.id, definition.version).machine
+    machine = engine._program(definition.id, definition.version).dispatcher.machine
     return sum(
         len(transitions)
         for event in machine.events.values()
@@ -238,7 +238,7 @@ def test_the_machine_does_not_grow_as_states_times_wildcards(
     every state); now one per "*" transition."""
     engine, peak = peak_memory(lambda: Engine(hostile_definition, plugins=False))
     d = hostile_definition
-    assert engine._runtime(d.id, d.version).shared
+    assert engine._program(d.id, d.version).dispatcher.shared
     assert machine_size(engine, d) <= len(d.states) + len(d.transitions) + 10
     assert peak < 100 * MB, f"{peak / MB:.0f} MB"
     t = engine.start("wildcards", participants={"coach": "c"}, actor="c")
@@ -280,8 +280,8 @@ def test_a_small_definition_copies_wildcards_into_every_non_final_state() -> Non
     to fire, and no bigger than a few times the definition."""
     d = coachflow.loads_definition(WILDCARD_AND_NAMED)
     engine = Engine(d, plugins=False)
-    assert not engine._runtime(d.id, d.version).shared
-    hop = engine._runtime(d.id, d.version).machine.events["hop"].transitions
+    assert not engine._program(d.id, d.version).dispatcher.shared
+    hop = engine._program(d.id, d.version).dispatcher.machine.events["hop"].transitions
     assert {s: [(t.index, t.dest) for t in ts] for s, ts in hop.items()} == {
         "a": [(0, "b"), (1, "c"), (2, "a"), (3, "end")],
         "b": [(1, "c"), (2, "a"), (3, "end")],
@@ -295,10 +295,10 @@ def test_named_and_wildcard_transitions_of_one_event_keep_file_order(
     shared: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if shared:
-        monkeypatch.setattr(engine_module, "_SHARE_WILDCARDS_ABOVE", 0)
+        monkeypatch.setattr(dispatch_module, "SHARE_WILDCARDS_ABOVE", 0)
     d = coachflow.loads_definition(WILDCARD_AND_NAMED)
     engine = Engine(d, plugins=False)
-    assert engine._runtime(d.id, d.version).shared == shared
+    assert engine._program(d.id, d.version).dispatcher.shared == shared
     t = engine.start("mixed", participants={"coach": "c"}, actor="c")
     path = []
     for _ in range(3):
@@ -313,7 +313,7 @@ def test_an_event_that_only_leaves_star_is_refused_in_a_final_state(
     shared: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if shared:
-        monkeypatch.setattr(engine_module, "_SHARE_WILDCARDS_ABOVE", 0)
+        monkeypatch.setattr(dispatch_module, "SHARE_WILDCARDS_ABOVE", 0)
     engine = Engine(coachflow.loads_definition(WILDCARD_AND_NAMED), plugins=False)
     t = engine.start("mixed", participants={"coach": "c"}, actor="c")
     for event in ("hop", "hop", "hop"):
@@ -356,15 +356,15 @@ def expanded(data: dict[str, Any]) -> dict[str, Any]:
 def runtime_view(engine: Engine, definition: Definition) -> dict[str, Any]:
     """What the compiled machine gives for every state and event: the candidate steps,
     the ``transitions`` lookup (file position and target), the events that leave."""
-    runtime = engine._runtime(definition.id, definition.version)
+    runtime = engine._program(definition.id, definition.version)
     view: dict[str, Any] = {}
     for state in definition.states:
         view[state] = (runtime.events_from(state), runtime._merge_events(state))
         for event in definition.events:
-            table = runtime.machine.events[event].transitions
+            table = runtime.dispatcher.machine.events[event].transitions
             found = state in table
             view[state, event] = (
-                [step.index for step in runtime.candidates(state, event)],
+                [t.payload.index for t in runtime.dispatcher.transitions_of(event, state)],
                 [(t.index, t.dest) for t in table[state]] if found else None,
             )
     return view
@@ -400,17 +400,19 @@ def test_wildcards_behave_as_the_explicit_list_of_non_final_states(
             assume(False)
         assume(not [d for d in coachflow.check_definition(definition) if d.is_error])
         definitions.append(definition)
-    limit = engine_module._SHARE_WILDCARDS_ABOVE
-    engine_module._SHARE_WILDCARDS_ABOVE = 0 if shared else 10**9
+    limit = dispatch_module.SHARE_WILDCARDS_ABOVE
+    dispatch_module.SHARE_WILDCARDS_ABOVE = 0 if shared else 10**9
     try:
         engines = [
             Engine(d, clock=FixedClock("2026-01-05T09:00:00+00:00"), plugins=False)
             for d in definitions
         ]
     finally:
-        engine_module._SHARE_WILDCARDS_ABOVE = limit
-    runtime = engines[0]._runtime(definitions[0].id, definitions[0].version)
-    assert runtime.shared == (shared and any(t.from_any for t in definitions[0].transitions))
+        dispatch_module.SHARE_WILDCARDS_ABOVE = limit
+    runtime = engines[0]._program(definitions[0].id, definitions[0].version)
+    assert runtime.dispatcher.shared == (
+        shared and any(t.from_any for t in definitions[0].transitions)
+    )
     for engine, definition in zip(engines, definitions, strict=True):
         for name in definition.predicates:
             engine.register_predicate(name, lambda view: True)

@@ -36,7 +36,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from coachflow import Engine
+from coachflow import REDACTED, Engine, Trajectory
 from coachflow.errors import (
     CoachflowError,
     InvalidInput,
@@ -48,8 +48,6 @@ from coachflow.errors import (
     UnknownTrajectory,
     VersionConflict,
 )
-from coachflow.runtime.access import REDACTED
-from coachflow.runtime.trajectory import Trajectory
 
 log = logging.getLogger("coachflow.webapp")
 
@@ -197,7 +195,7 @@ def create_app(engine: Engine) -> FastAPI:
     def start(body: StartRequest, person: Person) -> dict[str, Any]:
         calendar = None
         if body.calendar is not None:
-            from coachflow.files.calendars import builtin_calendar
+            from coachflow import builtin_calendar
 
             try:
                 calendar = builtin_calendar(body.calendar)

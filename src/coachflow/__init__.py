@@ -15,6 +15,7 @@ from coachflow.diagnostics import Diagnostic, Severity
 from coachflow.errors import (
     CoachflowError,
     ConsentError,
+    DefinitionChanged,
     DefinitionError,
     GuardFailed,
     InvalidId,
@@ -32,8 +33,7 @@ from coachflow.errors import (
     UnknownTrajectory,
     VersionConflict,
 )
-from coachflow.runtime.reducer import replay
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
 
@@ -113,6 +113,7 @@ __all__ = [
     "Consent",
     "ConsentError",
     "Definition",
+    "DefinitionChanged",
     "DefinitionError",
     "Diagnostic",
     "Engine",

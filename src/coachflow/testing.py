@@ -23,7 +23,7 @@ Needs the ``hypothesis`` package (``pip install coachflow[testing]``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,10 +31,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from coachflow.clock import FixedClock
-from coachflow.definition.expressions import EvalContext
 from coachflow.definition.model import Definition
 from coachflow.engine import Engine
 from coachflow.errors import TransitionRejected
+from coachflow.files.loading import compile_definition
+from coachflow.runtime.decide import Moment, Predicate, context
 from coachflow.runtime.trajectory import Trajectory
 
 STRANGER = "stranger"
@@ -126,6 +127,33 @@ def input_strategy(draw: st.DrawFn, specs: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
+def guard_held(
+    definition: Definition,
+    before: Trajectory,
+    event: str,
+    target: str | None,
+    payload: Mapping[str, Any],
+    *,
+    predicates: Mapping[str, Predicate] | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Whether a transition of ``event`` that the definition declares from the state of
+    ``before`` to ``target`` has a guard that holds on ``before`` with ``payload``: an
+    oracle read from the definition itself, not from the engine's machine."""
+    compiled = compile_definition(definition)
+    moment = Moment(now if now is not None else datetime.now(UTC), predicates or {})
+    for ct in compiled.transitions:
+        spec = definition.transitions[ct.index]
+        if spec.event != event or spec.to != target:
+            continue
+        if before.state not in definition.sources(spec):
+            continue
+        values = {name: payload.get(name) for name in spec.input}
+        if ct.guard is None or ct.guard.fn(context(before, moment, values)):
+            return True
+    return False
+
+
 def _snapshot(t: Trajectory) -> tuple[Any, ...]:
     return (t.as_dict(), t.history)
 
@@ -204,24 +232,9 @@ def trajectory_machine(
         def _check_guard_held(
             self, before: Trajectory, event: str, target: str | None, payload: dict[str, Any]
         ) -> None:
-            runtime = self.engine._runtime(definition.id, definition.version)
-            held = False
-            for step in runtime.candidates(before.state, event):
-                if step.spec.to != target:
-                    continue
-                values = {name: payload.get(name) for name in step.inputs}
-                ctx = EvalContext(
-                    before.facts,
-                    before.consents,
-                    values,
-                    lambda name: self.engine._call_predicate(before, name),
-                    before.counts,
-                    self.engine._today,
-                    lambda: self.engine._week(before),
-                )
-                if step.guard is None or step.guard.fn(ctx):
-                    held = True
-                    break
+            held = guard_held(
+                definition, before, event, target, payload, predicates=preds, now=self.clock.now()
+            )
             assert held, f"{event!r} moved to {target!r} though no declared guard held"
 
         @rule(data=st.data())
@@ -310,6 +323,7 @@ def trajectory_machine(
 __all__ = [
     "STRANGER",
     "UNKNOWN_EVENT",
+    "guard_held",
     "input_strategy",
     "participants_for",
     "person_for",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import types
 import typing
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -20,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from coachflow._bounds import show_int
 from coachflow.definition.model import FACT_TYPES, FORMAT_VERSION, Definition
 from coachflow.definition.parsed import ParsedDefinition
-from coachflow.diagnostics import ERROR, Diagnostic, Mark
+from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.files.reader import (
     YamlDocument,
     YamlProblem,
@@ -431,6 +430,3 @@ def dump_definition(definition: Definition, *, header: str | None = None) -> str
         width=100,
     )
     return (header + "\n" if header else "") + text
-
-
-Locator = Callable[[tuple[Any, ...], bool], Mark]

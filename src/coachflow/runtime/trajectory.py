@@ -1,19 +1,23 @@
-"""Trajectories, their history, and where they are kept.
+"""Trajectories, their history, and the one reducer.
 
 A :class:`Trajectory` is an immutable snapshot of one run of one definition version.
-Every accepted change produces a new snapshot (``version`` + 1) and appends one
-:class:`HistoryRecord`; snapshots already handed out never change. The history is a
-persistent linked list, so a change costs the same however long the history is.
-
-:func:`replay` rebuilds a trajectory from its records alone.
+Every accepted change is one :class:`HistoryRecord`; :func:`apply` turns a snapshot and
+a record into the next snapshot (``version`` + 1), and :func:`begin` turns a ``started``
+record into the first. The commands and :func:`replay` use these same two functions, so
+a history replayed is the trajectory it was built from. Snapshots already handed out
+never change. The history is a persistent linked list, so a change costs the same
+however long the history is.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
+
+from coachflow.calendar import SchoolCalendar
 
 RecordKind = Literal[
     "started",
@@ -25,16 +29,7 @@ RecordKind = Literal[
     "unassigned",
     "migrated",
 ]
-RECORD_KINDS: tuple[str, ...] = (
-    "started",
-    "event",
-    "activity",
-    "consent_granted",
-    "consent_withdrawn",
-    "assigned",
-    "unassigned",
-    "migrated",
-)
+RECORD_KINDS: tuple[RecordKind, ...] = typing.get_args(RecordKind)
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -50,7 +45,7 @@ class HistoryRecord(NamedTuple):
     at: datetime
     actor: str
     role: str | None
-    kind: str
+    kind: RecordKind
     event: str | None = None
     source: str | None = None
     target: str | None = None
@@ -158,7 +153,7 @@ class Trajectory:
         people: Mapping[str, tuple[str, ...]] | None = None,
         start_date: date | None = None,
         counts: Mapping[str, int] | None = None,
-        calendar: Any = None,
+        calendar: SchoolCalendar | None = None,
     ) -> None:
         self._id = id
         self._definition_id = definition_id
@@ -227,8 +222,8 @@ class Trajectory:
         return self._counts
 
     @property
-    def calendar(self) -> Any:
-        """The trajectory's school calendar (a ``SchoolCalendar``), or None."""
+    def calendar(self) -> SchoolCalendar | None:
+        """The trajectory's school calendar, or None (plain calendar weeks)."""
         return self._calendar
 
     @property
@@ -345,3 +340,105 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(mapping, MappingProxyType):
         return mapping
     return MappingProxyType(dict(mapping))
+
+
+def begin(
+    trajectory_id: str, record: HistoryRecord, calendar: SchoolCalendar | None = None
+) -> Trajectory:
+    """The first snapshot of a trajectory: what its ``started`` record says (``calendar``:
+    the record's calendar when the caller already holds it decoded)."""
+    if record.kind != "started":
+        raise ValueError("a history starts with a 'started' record")
+    given = record.input
+    participants = given["participants"]
+    if not isinstance(participants, MappingProxyType) or not all(
+        type(p) is tuple for p in participants.values()
+    ):
+        participants = {r: tuple(p) for r, p in participants.items()}
+    if calendar is None and given.get("calendar") is not None:
+        calendar = SchoolCalendar.from_data(given["calendar"])
+    return Trajectory(
+        id=trajectory_id,
+        definition_id=str(given["definition_id"]),
+        definition_version=int(given["definition_version"]),
+        state=str(record.target),
+        facts=record.changes,
+        consents=given.get("consents", _EMPTY),
+        participants=participants,
+        version=record.seq,
+        started_at=record.at,
+        node=_Node(record, None),
+        start_date=given.get("start_date"),
+        calendar=calendar,
+    )
+
+
+def _event(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    changes = r.changes
+    facts = MappingProxyType({**t.facts, **changes}) if changes else None
+    return t.evolve(r, state=r.target, facts=facts)
+
+
+def _activity(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    name = str(r.event)
+    return t.evolve(r, counts={**t.counts, name: t.counts.get(name, 0) + 1})
+
+
+def _consent(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    consents = {**t.consents, str(r.input["consent"]): r.kind == "consent_granted"}
+    return t.evolve(r, consents=consents)
+
+
+def _assignment(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    role, person = str(r.input["role"]), str(r.input["person"])
+    people = t.participants.get(role, ())
+    if r.kind == "assigned":
+        replaced = r.input.get("replacing")
+        people = (*(p for p in people if p != replaced), person)
+    else:
+        people = tuple(p for p in people if p != person)
+    facts = MappingProxyType({**t.facts, **r.changes}) if r.changes else None
+    return t.evolve(r, participants={**t.participants, role: people}, facts=facts)
+
+
+def _migrated(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    return t.evolve(
+        r,
+        state=r.target,
+        facts=r.changes,
+        consents=r.input["consents"],
+        participants={k: tuple(v) for k, v in r.input["participants"].items()},
+        definition_version=int(r.input["to_version"]),
+    )
+
+
+_REDUCERS: dict[str, Callable[[Trajectory, HistoryRecord], Trajectory]] = {
+    "event": _event,
+    "activity": _activity,
+    "consent_granted": _consent,
+    "consent_withdrawn": _consent,
+    "assigned": _assignment,
+    "unassigned": _assignment,
+    "migrated": _migrated,
+}
+
+
+def apply(t: Trajectory, record: HistoryRecord) -> Trajectory:
+    """The snapshot after ``record``: the one place that says what each record kind
+    changes (used by every command and by :func:`replay`)."""
+    if record.seq != t.version + 1:
+        raise ValueError(f"record {record.seq} follows version {t.version}: the history has a gap")
+    reducer = _REDUCERS.get(record.kind)
+    if reducer is None:
+        raise ValueError(f"a {record.kind!r} record cannot follow the start")
+    return reducer(t, record)
+
+
+def replay(trajectory_id: str, records: Sequence[HistoryRecord]) -> Trajectory:
+    """Rebuild a trajectory from its history records alone (no guards are run)."""
+    if not records:
+        raise ValueError("a history starts with a 'started' record")
+    t = begin(trajectory_id, records[0])
+    for r in records[1:]:
+        t = apply(t, r)
+    return t

@@ -1,0 +1,887 @@
+"""The decisions: given a trajectory and a command, the record it makes, or why not.
+
+Every ``decide_*`` function is pure: it reads the compiled program, the trajectory
+snapshot and one :class:`Moment` (one clock reading and the registered predicates),
+and returns the :class:`HistoryRecord` the command makes, or raises a
+:class:`TransitionRejected` subclass. None of them touches a store or a clock; the
+engine applies the record with :func:`coachflow.runtime.trajectory.apply` and commits
+it. An event is decided by the program's ``transitions`` machine
+(:mod:`coachflow.runtime.dispatch`): :func:`check_step` is the condition of each of its
+transitions, and the state the machine sets on the carrier is the record's target.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import partial
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from coachflow._bounds import INT64_MAX, INT64_MIN, id_message, id_problem, show_int, shown
+from coachflow.calendar import SchoolCalendar, week_of
+from coachflow.definition.expressions import Compiled, EvalContext
+from coachflow.definition.model import Definition, parse_date
+from coachflow.definition.values import ValueProblem, coerce
+from coachflow.errors import (
+    ConsentError,
+    GuardFailed,
+    InvalidId,
+    InvalidInput,
+    MigrationError,
+    NotAllowedInState,
+    NotPermitted,
+    PredicateError,
+    Reason,
+    TransitionRejected,
+    UnknownEvent,
+    VersionConflict,
+)
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView
+
+if TYPE_CHECKING:
+    from coachflow.runtime.program import ActivityRule, Effect, Program, Step
+
+Predicate = Callable[[TrajectoryView], bool]
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_new_record = partial(tuple.__new__, HistoryRecord)  # skips NamedTuple's Python __new__
+
+LAST_START_DATE = date(9899, 12, 31)
+"""The latest start date: every week and due date of a trajectory (at most
+:data:`~coachflow._bounds.MAX_WEEK` weeks on) stays a valid date."""
+
+
+@dataclass(frozen=True, slots=True)
+class Moment:
+    """What a decision reads besides the trajectory: the one clock reading of the
+    command, and the predicates the application registered."""
+
+    now: datetime
+    predicates: Mapping[str, Predicate]
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Whether ``actor`` may do ``event`` now, and if not, why (``reasons``)."""
+
+    event: str
+    state: str
+    allowed: bool
+    reasons: tuple[Reason, ...] = ()
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.reasons)
+
+
+# --- what expressions read ---------------------------------------------------------------
+
+
+def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str) -> bool:
+    fn = predicates.get(name)
+    if fn is None:
+        raise PredicateError(
+            f"predicate {name!r} is not registered; call "
+            f"engine.register_predicate({name!r}, fn) first"
+        )
+    try:
+        return bool(fn(t))
+    except Exception as exc:
+        raise PredicateError(f"predicate {name!r} raised {exc!r}") from exc
+
+
+def context(
+    t: Trajectory,
+    moment: Moment,
+    values: Mapping[str, Any] | None = None,
+    facts: Mapping[str, Any] | None = None,
+) -> EvalContext:
+    """What an expression about ``t`` reads at ``moment`` (``facts``: instead of its
+    own): the one place an :class:`EvalContext` is made."""
+    today = moment.now.date()
+    return EvalContext(
+        t.facts if facts is None else facts,
+        t.consents,
+        values,
+        partial(call_predicate, moment.predicates, t),
+        t.counts,
+        lambda: today,
+        lambda: week_of(t.start_date, today, t.calendar),
+    )
+
+
+def guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
+    """The values an expression read: facts, ``consent.<name>``, ``input.<name>``."""
+    values: dict[str, Any] = {name: ctx.facts.get(name) for name in sorted(guard.facts)}
+    for name in sorted(guard.consents):
+        values[f"consent.{name}"] = bool(ctx.consents.get(name, False))
+    for name in sorted(guard.inputs):
+        values[f"input.{name}"] = ctx.input.get(name)
+    for name in sorted(guard.activities):
+        values[f"count.{name}"] = ctx.counts.get(name, 0)
+    if "today" in guard.time:
+        values["today"] = ctx.today()
+    if "week" in guard.time:
+        values["week"] = ctx.week()
+    return values
+
+
+def apply_effects(
+    effects: tuple[Effect, ...],
+    ctx: EvalContext,
+    changes: dict[str, Any],
+    *,
+    skip_input: bool = False,
+) -> tuple[Effect, str] | None:
+    """Evaluate ``effects`` on ``ctx`` and add the values that differ from its facts to
+    ``changes``; the effect that would pass a bound of its fact, and why, if one does.
+    ``skip_input``: leave out the effects that read input (a form not filled in yet)."""
+    facts = ctx.facts
+    for effect in effects:
+        if skip_input and effect.expr.inputs:
+            continue
+        value = effect.expr.fn(ctx)
+        low, high = effect.low, effect.high
+        if value is not None and (
+            (low is not None and value < low) or (high is not None and value > high)
+        ):
+            bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
+            return effect, f"setting {effect.fact!r} to {show_int(value)} would pass its {bound}"
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            end = (
+                f"largest integer a fact can hold ({INT64_MAX})"
+                if value > 0
+                else f"smallest integer a fact can hold ({INT64_MIN})"
+            )
+            return effect, f"setting {effect.fact!r} to {show_int(value)} would pass the {end}"
+        if effect.sized is not None and value is not None:
+            problem = effect.sized.length_problem(len(value))
+            if problem:
+                return effect, f"setting {effect.fact!r} to {list(value)!r}: {problem}"
+        if facts.get(effect.fact) != value:
+            changes[effect.fact] = value
+    return None
+
+
+# --- events: the machine decides -----------------------------------------------------------
+
+
+class Carrier:
+    """What the machine fires on: the state attribute it reads and sets, the transition
+    it took (``chosen``), and the attempt's data. Conditions record why each candidate
+    transition was refused, so the caller can be told without evaluating anything twice.
+    """
+
+    __slots__ = (
+        "_state",
+        "changes",
+        "check_input",
+        "chosen",
+        "ctx",
+        "error",
+        "fields",
+        "guard",
+        "moment",
+        "raw_input",
+        "reasons",
+        "roles",
+        "stage",
+        "trajectory",
+        "values",
+    )
+
+    def __init__(
+        self,
+        trajectory: Trajectory,
+        roles: tuple[str, ...],
+        raw_input: Any,
+        check_input: bool,
+        moment: Moment,
+    ) -> None:
+        self._state = trajectory.state
+        self.trajectory = trajectory
+        self.roles = roles
+        self.raw_input = raw_input
+        self.check_input = check_input
+        self.moment = moment
+        self.chosen: Step | None = None
+        self.values: Mapping[str, Any] = _EMPTY
+        self.changes: dict[str, Any] = {}
+        self.reasons: list[Reason] = []
+        self.stage = 0  # furthest check reached: 1 permission, 2 input, 3 guard
+        self.fields: list[str] = []  # input fields refused
+        self.guard: tuple[str, dict[str, Any]] | None = None  # first guard refused
+        self.error: type[TransitionRejected] | None = None
+        self.ctx: EvalContext | None = None
+
+    @property
+    def state(self) -> str:
+        """The state: the trajectory's, or the one the machine moved to."""
+        return self._state
+
+    def refuse(self, stage: int, reason: Reason) -> bool:
+        if stage > self.stage:
+            self.stage = stage
+            self.reasons = [reason]
+        elif stage == self.stage:
+            self.reasons.append(reason)
+        return False
+
+
+def check_step(step: Step, carrier: Carrier) -> bool:
+    """The condition of one transition of the machine: the actor's permission, the
+    input, the guard and the bounds of the facts its effects set."""
+    if step.by_set.isdisjoint(carrier.roles):
+        held = ", ".join(carrier.roles) or "no role"
+        return carrier.refuse(
+            1,
+            Reason(
+                "not-permitted",
+                f"{step.spec.event!r} may be done by {', '.join(step.by)}; "
+                f"this person holds {held}",
+            ),
+        )
+    values: Mapping[str, Any] = _EMPTY
+    if carrier.check_input and (step.inputs or carrier.raw_input is not None):
+        checked, problems = step.fields.check(carrier.raw_input)
+        if problems:
+            for field, problem in problems.items():
+                carrier.refuse(2, Reason("invalid-input", problem))
+                if field not in carrier.fields:
+                    carrier.fields.append(field)
+            return False
+        values = checked
+    ctx = context(carrier.trajectory, carrier.moment, values)
+    guard = step.guard
+    checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
+    if checks_guard and guard is not None and not guard.fn(ctx):
+        read = guard_values(guard, ctx)
+        if carrier.guard is None:
+            carrier.guard = (guard.source, read)
+        shown_values = ", ".join(f"{name}={value!r}" for name, value in read.items())
+        return carrier.refuse(
+            3,
+            Reason(
+                "guard-failed",
+                f"guard {guard.source!r} is false" + (f" ({shown_values})" if shown_values else ""),
+            ),
+        )
+    changes: dict[str, Any] = {}
+    failed = apply_effects(step.effects, ctx, changes, skip_input=not carrier.check_input)
+    if failed is not None:
+        effect, message = failed
+        if carrier.guard is None:
+            carrier.guard = (effect.source, guard_values(effect.expr, ctx))
+        return carrier.refuse(3, Reason("guard-failed", message))
+    carrier.values = values
+    carrier.changes = changes
+    return True
+
+
+_STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
+    1: NotPermitted,
+    2: InvalidInput,
+    3: GuardFailed,
+}
+
+
+def evaluate(
+    program: Program,
+    t: Trajectory,
+    event: str,
+    actor: str,
+    raw_input: Any,
+    moment: Moment,
+    *,
+    check_input: bool,
+) -> Carrier:
+    """Fire ``event`` on a carrier of ``t`` (nothing else changes): afterwards its
+    ``chosen`` is the step the machine took (None when refused, with the reasons)."""
+    carrier = Carrier(t, t.roles_of(actor), raw_input, check_input, moment)
+    if event not in program.events:
+        carrier.error = UnknownEvent
+        carrier.reasons.append(
+            Reason("unknown-event", f"{program.definition.id!r} has no event {event!r}")
+        )
+    elif not program.leaves(t.state, event):
+        final = t.state in program.definition.final_states
+        why = "the trajectory has ended" if final else "no transition for it leaves it"
+        carrier.error = NotAllowedInState
+        carrier.reasons.append(
+            Reason(
+                "not-allowed-in-state",
+                f"{event!r} is not possible in state {t.state!r}: {why}",
+            )
+        )
+    elif not program.dispatcher.fire(event, carrier):
+        carrier.error = _STAGE_ERRORS.get(carrier.stage, NotAllowedInState)
+        if not carrier.reasons:  # the machine found no transition to try
+            carrier.reasons.append(
+                Reason(
+                    "not-allowed-in-state",
+                    f"{event!r} is not possible in state {t.state!r}: "
+                    "no transition for it leaves it",
+                )
+            )
+    return carrier
+
+
+def explain(
+    program: Program,
+    t: Trajectory,
+    event: str,
+    actor: str,
+    raw_input: Any,
+    moment: Moment,
+) -> Explanation:
+    carrier = evaluate(
+        program, t, event, actor, raw_input, moment, check_input=raw_input is not None
+    )
+    allowed = carrier.chosen is not None
+    return Explanation(event, t.state, allowed, () if allowed else tuple(carrier.reasons))
+
+
+def allowed_events(program: Program, t: Trajectory, actor: str, moment: Moment) -> list[str]:
+    return [
+        event
+        for event in program.events_from(t.state)
+        if evaluate(program, t, event, actor, None, moment, check_input=False).chosen is not None
+    ]
+
+
+def decide_fire(
+    program: Program,
+    t: Trajectory,
+    event: str,
+    actor: str,
+    raw_input: Any,
+    moment: Moment,
+) -> HistoryRecord:
+    """The ``event`` record of firing ``event`` as ``actor``: the transition and the
+    state are the ones the machine chose."""
+    carrier = evaluate(program, t, event, actor, raw_input, moment, check_input=True)
+    step = carrier.chosen
+    if step is None:
+        raise rejection(carrier, t, event, actor)
+    roles = carrier.roles
+    role = next(r for r in step.by if r in roles)
+    values = carrier.values
+    if values:
+        values = MappingProxyType({k: v for k, v in values.items() if v is not None})
+    changes = carrier.changes
+    return _new_record(
+        (
+            t.version + 1,
+            moment.now,
+            actor,
+            role,
+            "event",
+            event,
+            t.state,
+            carrier._state,
+            values or _EMPTY,
+            MappingProxyType(changes) if changes else _EMPTY,
+            None,
+        )
+    )
+
+
+def rejection(carrier: Carrier, t: Trajectory, event: str, actor: str) -> TransitionRejected:
+    error = carrier.error or TransitionRejected
+    reasons = list(carrier.reasons)
+    message = "; ".join(r.message for r in reasons)
+    where: dict[str, Any] = {
+        "trajectory_id": t.id,
+        "event": event,
+        "actor": actor,
+        "reasons": reasons,
+    }
+    if error is InvalidInput:
+        return InvalidInput(message, fields=carrier.fields, **where)
+    if error is GuardFailed:
+        guard, values = carrier.guard if carrier.guard else (None, {})
+        return GuardFailed(message, guard=guard, values=values, **where)
+    return error(message, **where)
+
+
+# --- the other commands ---------------------------------------------------------------------
+
+
+def conflict(
+    t: Trajectory, event: str | None, actor: str, expected: int, actual: int | None = None
+) -> VersionConflict:
+    """The one :class:`VersionConflict` of a command: the trajectory was read at version
+    ``t.version`` and is at ``actual`` (default: it was expected at ``expected``)."""
+    if actual is None:
+        message = f"trajectory {t.id!r} is at version {t.version}, not {expected}"
+        actual = t.version
+    else:
+        message = (
+            f"trajectory {t.id!r} was changed by someone else since it was read at "
+            f"version {expected}; read it again and retry"
+        )
+    return VersionConflict(
+        message,
+        trajectory_id=t.id,
+        event=event,
+        actor=actor,
+        expected=expected,
+        actual=actual,
+    )
+
+
+def refuse_bad_id(
+    value: object,
+    what: str,
+    field: str,
+    trajectory_id: str | None,
+    event: str | None,
+    actor: Any,
+) -> None:
+    """Raise :class:`InvalidId` when ``value`` breaks the id rule (:func:`id_problem`)."""
+    problem = id_problem(value)
+    if problem is not None:
+        message = id_message(what, value, problem)
+        raise InvalidId(
+            message,
+            fields=[field],
+            reasons=[Reason("bad-id", message)],
+            trajectory_id=trajectory_id,
+            event=event,
+            actor=actor,
+        )
+
+
+def decide_start(
+    program: Program,
+    *,
+    participants: Mapping[str, str | Sequence[str]],
+    actor: str,
+    facts: Mapping[str, Any] | None,
+    trajectory_id: str | None,
+    start_date: date | str | None,
+    calendar: SchoolCalendar | None,
+    moment: Moment,
+) -> tuple[str, HistoryRecord]:
+    """The id of a new trajectory and its ``started`` record."""
+    d = program.definition
+    bound, problems, bad_ids = _check_participants(d, participants)
+    fields = ["participants"] if problems or bad_ids else []
+    if (problem := id_problem(actor)) is not None:
+        bad_ids.insert(0, id_message("the actor's person id", actor, problem))
+        fields.insert(0, "actor")
+    if trajectory_id is not None and (problem := id_problem(trajectory_id)):
+        bad_ids.append(id_message("trajectory id", trajectory_id, problem))
+        fields.append("trajectory_id")
+    where: dict[str, Any] = {"trajectory_id": trajectory_id, "event": None, "actor": actor}
+    if problems or bad_ids:
+        reasons = [Reason("bad-id", p) for p in bad_ids]
+        reasons += [Reason("invalid-input", p) for p in problems]
+        raise (InvalidId if bad_ids else InvalidInput)(
+            reasons[0].message, fields=fields, reasons=reasons, **where
+        )
+    initial_facts, fact_problems = program.facts.check(facts)
+    if fact_problems:
+        raise InvalidInput(
+            next(iter(fact_problems.values())),
+            fields=list(fact_problems),
+            reasons=[Reason("invalid-input", p) for p in fact_problems.values()],
+            **where,
+        )
+    allowed = d.started_by if d.started_by is not None else tuple(d.roles)
+    role = next((r for r in allowed if actor in bound.get(r, ())), None)
+    if role is None:
+        raise NotPermitted(
+            f"{actor!r} may not start {d.id!r}: a trajectory is started by "
+            f"{', '.join(allowed)}, and the person starting must be bound to one of them",
+            **where,
+        )
+    tid = trajectory_id if trajectory_id is not None else uuid.uuid4().hex
+    try:
+        first_day = moment.now.date() if start_date is None else parse_date(start_date)
+    except ValueError as exc:
+        raise InvalidInput(f"start_date: {exc}", fields=["start_date"], **where) from None
+    if first_day > LAST_START_DATE:
+        raise InvalidInput(
+            f"start_date: {first_day} is too far ahead; a trajectory starts at the latest "
+            f"on {LAST_START_DATE} (its weeks and due dates must fit the calendar)",
+            fields=["start_date"],
+            **where,
+        )
+    record = HistoryRecord(
+        seq=0,
+        at=moment.now,
+        actor=actor,
+        role=role,
+        kind="started",
+        target=d.initial,
+        input=MappingProxyType(
+            {
+                "definition_id": d.id,
+                "definition_version": d.version,
+                "participants": MappingProxyType(bound),
+                "consents": MappingProxyType(dict.fromkeys(d.consents, False)),
+                "start_date": first_day,
+                "calendar": calendar.as_data() if calendar else None,
+            }
+        ),
+        changes=MappingProxyType(initial_facts),
+    )
+    return tid, record
+
+
+def _check_participants(
+    d: Definition, participants: Mapping[str, str | Sequence[str]]
+) -> tuple[dict[str, tuple[str, ...]], list[str], list[str]]:
+    """The people bound per role, the problems, and the ids that break the id rule."""
+    problems: list[str] = []
+    bad_ids: list[str] = []
+    bound: dict[str, tuple[str, ...]] = {}
+    if not isinstance(participants, Mapping):
+        return (
+            {},
+            [f"participants must map role names to person ids, got {shown(participants)}"],
+            [],
+        )
+    for role, people in participants.items():
+        spec = d.roles.get(role)
+        if spec is None:
+            problems.append(f"unknown role {role!r} (declared: {', '.join(d.roles)})")
+            continue
+        if isinstance(people, str):
+            persons: tuple[Any, ...] = (people,)
+        elif isinstance(people, (list, tuple)):
+            persons = tuple(people)
+        else:
+            problems.append(
+                f"role {role!r}: expected a person id or a list of them, got {shown(people)}"
+            )
+            continue
+        bad = next(((p, msg) for p in persons if (msg := id_problem(p)) is not None), None)
+        if bad is not None:
+            bad_ids.append(f"role {role!r}: {id_message('person id', *bad)}")
+            continue
+        if len(set(persons)) != len(persons):
+            problems.append(f"role {role!r} names the same person twice")
+        if len(persons) > spec.max:
+            problems.append(f"role {role!r} binds at most {spec.max}, got {len(persons)}")
+        bound[role] = persons
+    for role, spec in d.roles.items():
+        if spec.required and not bound.get(role):
+            problems.append(f"role {role!r} is required: bind someone to it at start")
+    return {r: bound.get(r, ()) for r in d.roles}, problems, bad_ids
+
+
+def decide_activity(
+    program: Program,
+    t: Trajectory,
+    activity: str,
+    actor: str,
+    on: date | str | None,
+    raw_input: Any,
+    moment: Moment,
+) -> HistoryRecord:
+    """The ``activity`` record of recording ``activity`` as ``actor`` ``on`` a day."""
+    where: dict[str, Any] = {"trajectory_id": t.id, "event": activity, "actor": actor}
+    rule = program.activities.get(activity)
+    if rule is None:
+        known = ", ".join(program.activities) or "none"
+        raise UnknownEvent(
+            f"{t.definition_id!r} has no activity {activity!r} (activities: {known})", **where
+        )
+    if t.state not in rule.states:
+        raise NotAllowedInState(
+            f"{activity!r} cannot be recorded in state {t.state!r} (only in "
+            f"{', '.join(sorted(rule.states)) or 'no state'})",
+            **where,
+        )
+    roles = t.roles_of(actor)
+    role = next((r for r in rule.by if r in roles), None)
+    if role is None:
+        raise NotPermitted(
+            f"{activity!r} is recorded by {', '.join(rule.by)}; this person holds "
+            f"{', '.join(roles) or 'no role'}",
+            **where,
+        )
+    today = moment.now.date()
+    try:
+        day = today if on is None else parse_date(on)
+    except ValueError as exc:
+        raise InvalidInput(f"on: {exc}", fields=["on"], **where) from None
+    if day < t.start_date or day > today:
+        raise InvalidInput(
+            f"on: {day} is outside the trajectory's time (from {t.start_date} to today, {today})",
+            fields=["on"],
+            **where,
+        )
+    values, problems = rule.fields.check(raw_input)
+    if problems:
+        raise InvalidInput(
+            "; ".join(problems.values()),
+            fields=list(problems),
+            reasons=[Reason("invalid-input", p) for p in problems.values()],
+            **where,
+        )
+    if rule.guard is not None:
+        ctx = context(t, moment, values)
+        if not rule.guard.fn(ctx):
+            read = guard_values(rule.guard, ctx)
+            shown_values = ", ".join(f"{k}={v!r}" for k, v in read.items())
+            raise GuardFailed(
+                f"guard {rule.guard.source!r} is false"
+                + (f" ({shown_values})" if shown_values else ""),
+                guard=rule.guard.source,
+                values=read,
+                **where,
+            )
+    _check_activity_limits(t, rule, actor, where)
+    kept = {k: v for k, v in values.items() if v is not None}
+    return HistoryRecord(
+        t.version + 1,
+        moment.now,
+        actor,
+        role,
+        "activity",
+        activity,
+        t.state,
+        t.state,
+        MappingProxyType(kept) if kept else _EMPTY,
+        _EMPTY,
+        day,
+    )
+
+
+def _check_activity_limits(
+    t: Trajectory, rule: ActivityRule, actor: str, where: dict[str, Any]
+) -> None:
+    if rule.at_most is not None and t.counts.get(rule.name, 0) >= rule.at_most:
+        raise GuardFailed(
+            f"{rule.name!r} may be recorded at most {rule.at_most} times; it has been",
+            guard=f"at_most: {rule.at_most}",
+            values={f"count.{rule.name}": t.counts.get(rule.name, 0)},
+            **where,
+        )
+    if rule.at_most_per_person is not None:
+        mine = sum(
+            1
+            for r in t.history
+            if r.kind == "activity" and r.event == rule.name and r.actor == actor
+        )
+        if mine >= rule.at_most_per_person:
+            raise GuardFailed(
+                f"{actor!r} may record {rule.name!r} at most "
+                f"{rule.at_most_per_person} times and has done so {mine} times",
+                guard=f"at_most_per_person: {rule.at_most_per_person}",
+                values={"records by this person": mine},
+                **where,
+            )
+
+
+def decide_consent(
+    d: Definition, t: Trajectory, consent: str, actor: str, grant: bool, moment: Moment
+) -> HistoryRecord:
+    """The record of granting (or withdrawing) ``consent`` as ``actor``."""
+    where: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
+    spec = d.consents.get(consent)
+    if spec is None:
+        known = ", ".join(d.consents) or "none"
+        raise ConsentError(f"unknown consent {consent!r} (declared: {known})", **where)
+    if spec.granted_by not in t.roles_of(actor):
+        raise ConsentError(
+            f"consent {consent!r} is granted and withdrawn by the {spec.granted_by}; "
+            f"{actor!r} is not bound to that role",
+            **where,
+        )
+    if t.consents.get(consent, False) == grant:
+        state = "granted" if grant else "not granted"
+        raise ConsentError(f"consent {consent!r} is already {state}", **where)
+    return HistoryRecord(
+        t.version + 1,
+        moment.now,
+        actor,
+        spec.granted_by,
+        "consent_granted" if grant else "consent_withdrawn",
+        input=MappingProxyType({"consent": consent}),
+    )
+
+
+def decide_assignment(
+    program: Program,
+    t: Trajectory,
+    role: str,
+    person: str,
+    actor: str,
+    assign: bool,
+    replacing: str | None,
+    moment: Moment,
+) -> HistoryRecord:
+    """The record of binding ``person`` to ``role`` (or unbinding), as ``actor``."""
+    d = program.definition
+    where: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
+    spec = d.roles.get(role)
+    if spec is None:
+        raise InvalidInput(
+            f"unknown role {role!r} (declared: {', '.join(d.roles)})",
+            fields=["role"],
+            **where,
+        )
+    if t.state in d.final_states:
+        raise NotAllowedInState(
+            f"the trajectory has ended (state {t.state!r}); participants no longer change",
+            **where,
+        )
+    used = next((r for r in spec.assigned_by if r in t.roles_of(actor)), None)
+    if used is None:
+        who = ", ".join(spec.assigned_by) or "nobody (the participants given at start stay)"
+        raise NotPermitted(f"role {role!r} is assigned by {who}", **where)
+    if assign:  # unassigning matches the ids stored, whatever they are
+        refuse_bad_id(person, "person id", "person", t.id, None, actor)
+    people = t.participants.get(role, ())
+    if assign:
+        if person in people:
+            raise InvalidInput(f"{person!r} is already {role}", fields=["person"], **where)
+        if replacing is not None:
+            if replacing not in people:
+                raise InvalidInput(
+                    f"{replacing!r} is not {role}, so cannot be replaced",
+                    fields=["replacing"],
+                    **where,
+                )
+            people = tuple(p for p in people if p != replacing)
+        if len(people) >= spec.max:
+            raise InvalidInput(
+                f"role {role!r} binds at most {spec.max} "
+                f"{'person' if spec.max == 1 else 'people'}; unassign someone first",
+                fields=["role"],
+                **where,
+            )
+    else:
+        if person not in people:
+            raise InvalidInput(f"{person!r} is not {role}", fields=["person"], **where)
+        if spec.required and len(people) == 1:
+            raise InvalidInput(
+                f"role {role!r} is required; assign someone else before unassigning {person!r}",
+                fields=["role"],
+                **where,
+            )
+    hooks = ["on_unassign"] if replacing is not None else []
+    hooks.append("on_assign" if assign else "on_unassign")
+    changes = _role_effects(program, t, role, hooks, moment, where)
+    return HistoryRecord(
+        t.version + 1,
+        moment.now,
+        actor,
+        used,
+        "assigned" if assign else "unassigned",
+        input=MappingProxyType(
+            {"role": role, "person": person}
+            if replacing is None
+            else {"role": role, "person": person, "replacing": replacing}
+        ),
+        changes=MappingProxyType(changes) if changes else _EMPTY,
+    )
+
+
+def _role_effects(
+    program: Program,
+    t: Trajectory,
+    role: str,
+    hooks: list[str],
+    moment: Moment,
+    where: dict[str, Any],
+) -> dict[str, Any]:
+    """The fact changes of a role's ``on_unassign``/``on_assign`` effects, in the
+    order of ``hooks``; :class:`GuardFailed` when one would pass a fact's bound."""
+    changes: dict[str, Any] = {}
+    for hook in hooks:
+        effects = program.role_effects.get((role, hook))
+        if not effects:
+            continue
+        ctx = context(t, moment, facts={**t.facts, **changes})
+        failed = apply_effects(effects, ctx, changes)
+        if failed is not None:
+            effect, message = failed
+            raise GuardFailed(
+                f"{hook} of role {role!r}: {message}",
+                guard=effect.source,
+                values=guard_values(effect.expr, ctx),
+                **where,
+            )
+    return changes
+
+
+def migrated(
+    t: Trajectory, target: Definition
+) -> tuple[str, dict[str, Any], dict[str, bool], dict[str, tuple[str, ...]]]:
+    """Where ``t`` lands in ``target``: its state, facts, consents and participants;
+    :class:`MigrationError` when it cannot move."""
+    m = target.migrates_from
+    if target.version <= t.definition_version:
+        raise MigrationError(
+            f"{t.id!r} is at version {t.definition_version}; version {target.version} is not newer"
+        )
+    if m is None or m.version != t.definition_version:
+        raise MigrationError(
+            f"{target.id!r} version {target.version} does not migrate from version "
+            f"{t.definition_version} (its migrates_from names "
+            f"{m.version if m else 'no version'})"
+        )
+    state = m.states.get(t.state)
+    if state is None:
+        raise MigrationError(f"state {t.state!r} has no place in version {target.version}")
+    facts: dict[str, Any] = {}
+    for name, spec in target.facts.items():
+        facts[name] = getattr(spec, "default", None)
+    for old, value in t.facts.items():
+        new_name = m.facts.get(old, old)
+        if new_name in target.facts and value is not None:
+            try:
+                facts[new_name] = coerce(target.facts[new_name], value)
+            except ValueProblem as exc:
+                raise MigrationError(f"fact {old!r} cannot become {new_name!r}: {exc}") from None
+    people: dict[str, tuple[str, ...]] = {}
+    for role, persons in t.participants.items():
+        if role in target.roles:
+            people[role] = persons
+        elif persons:
+            raise MigrationError(
+                f"role {role!r} (held by {', '.join(map(repr, persons))}) is gone in version "
+                f"{target.version}"
+            )
+    for role, role_spec in target.roles.items():
+        people.setdefault(role, ())
+        if role_spec.required and not people[role]:
+            raise MigrationError(f"version {target.version} requires someone as {role!r}")
+    consents = {c: bool(t.consents.get(c, False)) for c in target.consents}
+    return state, facts, consents, people
+
+
+def decide_migration(
+    t: Trajectory, target: Definition, actor: str, moment: Moment
+) -> HistoryRecord:
+    """The ``migrated`` record that moves ``t`` to ``target``."""
+    state, facts, consents, people = migrated(t, target)
+    return HistoryRecord(
+        t.version + 1,
+        moment.now,
+        actor,
+        None,
+        "migrated",
+        None,
+        t.state,
+        state,
+        MappingProxyType(
+            {
+                "from_version": t.definition_version,
+                "to_version": target.version,
+                "participants": MappingProxyType(people),
+                "consents": MappingProxyType(consents),
+            }
+        ),
+        MappingProxyType(facts),
+    )

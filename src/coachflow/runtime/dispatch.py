@@ -1,0 +1,204 @@
+"""The execution core: each event is dispatched by a ``transitions`` machine.
+
+This is the only module that imports ``transitions``. A definition version is compiled
+once into one :class:`Dispatcher` holding one ``transitions.Machine``
+(``auto_transitions=False``, no models attached), shared by every trajectory of that
+version and by every thread. An event is fired on a carrier: any object with a
+``_state`` attribute (the state the trajectory is in) and a ``chosen`` attribute. The
+machine's trigger walks the transitions that leave that state, in file order; each one
+checks its condition and, when it holds, sets the carrier's ``_state`` to its
+destination and ``chosen`` to its payload. The caller reads both from the carrier: what
+the machine did is the decision.
+
+The transitions are lean (:class:`_Lean`): coachflow registers no enter, exit, before or
+after callbacks, so a transition only checks its condition and changes the carrier's
+state. A ``from: "*"`` transition is ``transitions``' own ``"*"`` source; it is copied
+into each non-final state while that stays small, else held once for its event and
+found from every non-final state (:class:`_Sources`). Either way the machine grows with
+the states plus the transitions, never with their product.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, Generic, Protocol, TypeVar
+
+from transitions import Machine, Transition
+from transitions.core import Condition
+
+P = TypeVar("P")
+STATE_ATTRIBUTE = "_state"
+"""The carrier's attribute that holds the state (no event name can be it: events are
+lower-case identifiers, so an event named ``state`` is fine)."""
+
+SHARE_WILDCARDS_ABOVE = 4
+"""The ``"*"`` transitions of a definition are copied into every non-final state of its
+machine (as ``transitions`` itself does with ``source="*"``: the quickest to fire) unless
+that would make more than this many times as many transition objects as the definition
+has states and transitions; then each is one object, shared (:class:`_Sources`)."""
+
+
+class Carrier(Protocol):
+    """What the machine fires on."""
+
+    _state: str
+    chosen: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Edge(Generic[P]):
+    """One transition to compile, in file order: it leaves ``sources``, or with
+    ``anywhere`` (``from: "*"``) every non-final state (``sources`` is then unused);
+    the dispatcher's ``condition(payload, carrier)`` decides whether it is taken."""
+
+    index: int
+    event: str
+    sources: tuple[str, ...]
+    dest: str
+    payload: P
+    anywhere: bool = False
+
+
+class _Check(Condition):
+    """A condition called with the carrier (not resolved by name on a model)."""
+
+    def __init__(self, func: Callable[[Any], bool]) -> None:
+        super().__init__(func)
+        self.check_carrier = func
+
+    def check(self, event_data: Any) -> bool:
+        return self.check_carrier(event_data.model)
+
+
+class _Lean(Transition):
+    """A transition that checks its conditions and changes the carrier's state: no state
+    enter/exit, no callback lists, no logging (coachflow registers no callbacks)."""
+
+    condition_cls = _Check
+
+    def __init__(self, *args: Any, index: int, payload: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.index = index
+        self.payload = payload
+
+    def execute(self, event_data: Any) -> bool:
+        for condition in self.conditions:
+            if not condition.check(event_data):
+                return False
+        carrier = event_data.model
+        carrier._state = self.dest
+        carrier.chosen = self.payload
+        return True
+
+
+class _Machine(Machine):
+    transition_cls = _Lean
+
+
+_BY_INDEX = attrgetter("index")
+
+
+class _Sources(defaultdict[str, list[Transition]]):
+    """The transitions of an event that has ``from: "*"`` ones, by the state they
+    leave, as ``transitions`` reads them (``state in event.transitions``, then
+    ``event.transitions[state]``). Given ``source="*"``, ``transitions`` would add a
+    copy to every state (final ones too); here they are kept once, under ``"*"``, and
+    every non-final state finds them, in file order with the ones that name it."""
+
+    def __init__(
+        self,
+        named: Mapping[str, list[Transition]],
+        anywhere: list[Transition],
+        non_final: frozenset[str],
+    ) -> None:
+        super().__init__(list, named)
+        self["*"] = self.anywhere = anywhere
+        self.non_final = non_final
+
+    def __contains__(self, state: object) -> bool:
+        return state in self.non_final or dict.__contains__(self, state)
+
+    def __getitem__(self, state: str) -> list[Transition]:
+        if state not in self.non_final:
+            return super().__getitem__(state)
+        named = self.get(state)
+        if named is None:
+            return self.anywhere
+        return list(heapq.merge(named, self.anywhere, key=_BY_INDEX))
+
+
+class Dispatcher(Generic[P]):
+    """One compiled machine for a definition version."""
+
+    def __init__(
+        self,
+        states: Iterable[str],
+        initial: str,
+        non_final: frozenset[str],
+        edges: Iterable[Edge[P]],
+        condition: Callable[[P, Any], bool],
+    ) -> None:
+        edges = list(edges)
+        state_list = list(states)
+        self.machine = _Machine(
+            model=None,
+            states=state_list,
+            initial=initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=True,
+            model_attribute=STATE_ATTRIBUTE,
+        )
+        copies = len(non_final) * sum(1 for e in edges if e.anywhere)
+        self.shared = copies > SHARE_WILDCARDS_ABOVE * (len(state_list) + len(edges))
+        """Whether the ``"*"`` transitions are one object each (else a copy per state)."""
+        anywhere: dict[str, list[Transition]] = {}
+        copy_to = [s for s in state_list if s in non_final]
+        for edge in edges:
+            check = _bind(condition, edge.payload)
+            if edge.anywhere and self.shared:
+                # source=[] makes the event only; the "*" transition is held once, below
+                self.machine.add_transition(edge.event, source=[], dest=edge.dest)
+                anywhere.setdefault(edge.event, []).append(
+                    _Lean("*", edge.dest, [check], index=edge.index, payload=edge.payload)
+                )
+                continue
+            sources = copy_to if edge.anywhere else edge.sources
+            for source in sources:  # appended in file order, so tried in file order
+                self.machine.add_transition(
+                    trigger=edge.event,
+                    source=source,
+                    dest=edge.dest,
+                    conditions=[check],
+                    index=edge.index,
+                    payload=edge.payload,
+                )
+        for event, shared in anywhere.items():
+            machine_event = self.machine.events[event]
+            machine_event.transitions = _Sources(machine_event.transitions, shared, non_final)
+        self._triggers = {name: event.trigger for name, event in self.machine.events.items()}
+
+    def fire(self, event: str, carrier: Carrier) -> bool:
+        """Dispatch ``event`` on ``carrier`` (whose ``_state`` is the current state):
+        True when a transition was taken (``carrier._state`` and ``carrier.chosen`` then
+        say which)."""
+        return bool(self._triggers[event](carrier))
+
+    def transitions_of(self, event: str, state: str) -> list[Any]:
+        """The machine's transitions of ``event`` from ``state``, in the order it tries
+        them (for tests and diagrams)."""
+        found = self.machine.events.get(event)
+        if found is None or state not in found.transitions:
+            return []
+        return list(found.transitions[state])
+
+
+def _bind(condition: Callable[[P, Any], bool], payload: P) -> Callable[[Any], bool]:
+    def check(carrier: Any) -> bool:
+        return condition(payload, carrier)
+
+    return check
