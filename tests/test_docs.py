@@ -31,59 +31,13 @@ from pathlib import Path
 import pytest
 
 from coachflow import Diagnostic, validate_text
+from coachflow.diagnostics import CODES as KNOWN_CODES
+from coachflow.diagnostics import NOT_FROM_A_SINGLE_FILE
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 SRC = ROOT / "src" / "coachflow"
 FORMAT_DOC = DOCS / "definition-format.md"
-
-KNOWN_CODES = (
-    "yaml-syntax",
-    "duplicate-key",
-    "yaml-too-large",
-    "yaml-tag",
-    "not-a-file",
-    "schema",
-    "control-character",
-    "unknown-initial",
-    "unknown-state",
-    "unknown-role",
-    "unknown-fact",
-    "unknown-consent",
-    "unknown-input",
-    "unknown-predicate",
-    "unknown-activity",
-    "bad-due",
-    "bad-recurring",
-    "hook-never-runs",
-    "during-final",
-    "due-outside-during",
-    "ungrantable-consent",
-    "confidential-effect",
-    "migration-map",
-    "definition-changed",
-    "guard-syntax",
-    "guard-forbidden",
-    "guard-type",
-    "unreachable-state",
-    "dead-end",
-    "no-final-path",
-    "final-has-exit",
-    "ambiguous-transition",
-    "unused-role",
-    "unused-fact",
-    "unused-consent",
-    "duplicate-definition",
-)
-"""Every diagnostic code. A new code in the source must be added here and documented."""
-
-NOT_FROM_A_SINGLE_FILE = {
-    "duplicate-definition": "needs two files loaded together (load_definitions)",
-    "migration-map": "needs the older version loaded together with the newer one",
-    "definition-changed": "needs a store that saw the version before",
-    "not-a-file": "is about the path (a FIFO, a device, a socket), not a file's content",
-}
-"""Codes that no single definition file can produce, so no ``yaml invalid`` example shows."""
 
 EMITTERS = frozenset({"Diagnostic", "ExprProblem", "YamlProblem", "fail", "report", "error"})
 """Calls whose first argument is a diagnostic code."""
