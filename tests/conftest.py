@@ -23,6 +23,12 @@ def located(text: str | bytes) -> list[Located]:
 
 
 @pytest.fixture
+def clock(request: pytest.FixtureRequest) -> coachflow.FixedClock:
+    """A fixed clock at the test module's ``CLOCK_AT`` (one fixture for every folder)."""
+    return coachflow.FixedClock(request.module.CLOCK_AT)
+
+
+@pytest.fixture
 def diags() -> Callable[[str | bytes], list[Located]]:
     """``diags(text)``: ``(code, line, column)`` of every diagnostic of ``text``."""
     return located

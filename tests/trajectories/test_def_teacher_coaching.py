@@ -36,7 +36,7 @@ from coachflow.cli import main as cli_main
 from coachflow.files.diagram import to_mermaid
 from coachflow.testing import guard_held, input_strategy, person_for, trajectory_machine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PATH = ROOT / "definitions" / "teacher-coaching.yaml"
 DOC = ROOT / "docs" / "trajectories" / "teacher-coaching.md"
 DEFINITION = coachflow.load_definition(PATH)

@@ -119,9 +119,8 @@ SCHEDULE = coachflow.loads_definition(SCHEDULE_YAML)
 PEOPLE = {"coach": "c", "starter": "s", "director": "d"}
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(at(START))
+CLOCK_AT = at(START)
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 @pytest.fixture

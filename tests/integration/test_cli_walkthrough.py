@@ -3,12 +3,12 @@
 The walkthrough is the part of ``docs/cli.md`` under the heading
 ``## Walkthrough: a starter year``. Its sessions are fenced as ```` ```shell-session ````
 (not ```` ```console ````): they are *one* session over one database, in order, while
-``tests/test_docs.py`` runs every ```` ```console ```` block on its own in a fresh
+``tests/docs/test_docs.py`` runs every ```` ```console ```` block on its own in a fresh
 directory. Conventions:
 
 * ``$ COMMAND`` runs ``COMMAND`` with bash, in a scratch directory that holds a copy of
   ``definitions/`` and every ``<!-- file: NAME -->`` block of ``docs/cli.md`` (as the
-  console checker of ``tests/test_docs.py`` prepares it), with ``coachflow`` on ``PATH``
+  console checker of ``tests/docs/test_docs.py`` prepares it), with ``coachflow`` on ``PATH``
   and neither ``COACHFLOW_DB`` nor ``COACHFLOW_NOW`` set; a line ending in ``\\``
   continues on the next line;
 * the lines after a command are its output (standard output and standard error), which
@@ -17,7 +17,7 @@ directory. Conventions:
 * every command must exit with status 0, unless the next command is ``echo $?``: then
   its output is the status the command before must exit with.
 
-Run ``python tests/test_cli_walkthrough.py`` to print the session with the real output.
+Run ``python tests/integration/test_cli_walkthrough.py`` to print the session with the real output.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CLI_DOC = ROOT / "docs" / "cli.md"
 HEADING = "## Walkthrough: a starter year"
 LANGUAGE = "shell-session"

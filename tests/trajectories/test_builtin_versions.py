@@ -20,7 +20,7 @@ from coachflow.files.loading import validate_files
 from coachflow.store import SqlStore
 
 HERE = Path(__file__).parent
-DEFINITIONS = HERE.parent / "definitions"
+DEFINITIONS = HERE.parents[1] / "definitions"
 CS_V1 = HERE / "data" / "career-switcher-v1.yaml"
 TC_V1 = HERE / "data" / "teacher-coaching-v1.yaml"
 CS_V2 = DEFINITIONS / "career-switcher.yaml"

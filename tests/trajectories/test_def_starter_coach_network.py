@@ -30,7 +30,7 @@ from coachflow import (
 from coachflow.files.diagram import to_mermaid
 from coachflow.testing import trajectory_machine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = coachflow.load_definition(ROOT / "definitions" / "starter-coach-network.yaml")
 DOC = ROOT / "docs" / "trajectories" / "starter-coach-network.md"
 T0 = datetime(2026, 8, 24, 9, 0, tzinfo=UTC)

@@ -33,7 +33,7 @@ from coachflow import (
 from coachflow.files.diagram import to_mermaid
 from coachflow.testing import trajectory_machine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFINITION = coachflow.load_definition(ROOT / "definitions" / "nt2-consult.yaml")
 DOC = ROOT / "docs" / "trajectories" / "nt2-consult.md"
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)

@@ -21,7 +21,7 @@ import pytest
 import coachflow
 from coachflow import Definition
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NT2 = ROOT / "definitions" / "nt2-consult.yaml"
 
 Edge = tuple[str, str, str, tuple[str, ...], str | None]

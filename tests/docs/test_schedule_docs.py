@@ -2,7 +2,7 @@
 
 Each document's Python blocks run in order, as one program with one namespace, in a
 scratch directory that holds every block marked ``<!-- file: NAME -->`` in that document
-(the same convention as the console sessions of ``tests/test_docs.py``). The examples
+(the same convention as the console sessions of ``tests/docs/test_docs.py``). The examples
 assert what they show; this test also checks that they still show the essentials.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 FENCE = re.compile(
     r"^(?P<fence>```+)(?P<info>[^\n`]*)\n(?P<body>.*?)^(?P=fence)[ \t]*$",
     re.S | re.M,

@@ -31,7 +31,7 @@ from coachflow import (
     VersionConflict,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schema" / "coachflow-definition.schema.json"
 DEFINITIONS = ROOT / "definitions"
 SCHEMA_COMMENT = "# yaml-language-server: $schema="

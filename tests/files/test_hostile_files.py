@@ -26,7 +26,7 @@ from coachflow.files import reader as _yaml
 from coachflow.files.loading import definition_files, validate_files
 from coachflow.files.reader import MAX_BYTES, MAX_DEPTH
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 VALID = (ROOT / "definitions" / "teacher-coaching.yaml").read_text(encoding="utf-8")
 
 

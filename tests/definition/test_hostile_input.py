@@ -18,7 +18,7 @@ from coachflow import DefinitionError
 
 Diags = Callable[[str | bytes], list[tuple[str, int, int]]]
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = (ROOT / "definitions" / "nt2-consult.yaml").read_text(encoding="utf-8")
 
 MINIMAL = """\

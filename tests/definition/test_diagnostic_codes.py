@@ -17,7 +17,7 @@ import pytest
 import coachflow
 from coachflow import Definition, DefinitionError, Diagnostic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # A minimal valid definition. Line numbers on the right.
 MINIMAL = """\

@@ -35,7 +35,7 @@ from coachflow import (
     VersionConflict,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NT2_PATH = ROOT / "definitions" / "nt2-consult.yaml"
 T0 = datetime(2026, 9, 1, 9, 0, tzinfo=UTC)
 
@@ -167,9 +167,8 @@ def nt2() -> coachflow.Definition:
     return coachflow.load_definition(NT2_PATH)
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
+CLOCK_AT = T0
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 @pytest.fixture
@@ -1224,7 +1223,7 @@ def test_every_history_kind(engine: Engine, clock: FixedClock) -> None:
     ]
     history = t.history
     assert len(history) == len(expected) == t.version + 1
-    # activity records are covered by tests/test_schedule.py
+    # activity records are covered by tests/runtime/test_schedule.py
     assert {r.kind for r in history} == set(coachflow.runtime.trajectory.RECORD_KINDS) - {
         "activity",
         "migrated",

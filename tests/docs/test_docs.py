@@ -34,7 +34,7 @@ from coachflow import Diagnostic, validate_text
 from coachflow.diagnostics import CODES as KNOWN_CODES
 from coachflow.diagnostics import NOT_FROM_A_SINGLE_FILE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
 SRC = ROOT / "src" / "coachflow"
 FORMAT_DOC = DOCS / "definition-format.md"

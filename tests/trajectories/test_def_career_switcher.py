@@ -32,7 +32,7 @@ from coachflow import (
 )
 from coachflow.testing import trajectory_machine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PATH = ROOT / "definitions" / "career-switcher.yaml"
 DEF = coachflow.load_definition(PATH)
 ID = "career-switcher"
@@ -83,9 +83,8 @@ PLAN = {
 }
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock("2026-08-24T09:00:00+00:00")
+CLOCK_AT = "2026-08-24T09:00:00+00:00"
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 @pytest.fixture

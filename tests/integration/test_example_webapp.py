@@ -28,7 +28,7 @@ else:
     TestClient = pytest.importorskip("fastapi.testclient", reason="needs fastapi").TestClient
     pytest.importorskip("httpx", reason="needs httpx")
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP_FILE = ROOT / "examples" / "webapp" / "app.py"
 
 
@@ -115,9 +115,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
         yield empty_postgres(request.getfixturevalue("postgres_store"))
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(NOW)
+CLOCK_AT = NOW
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 @pytest.fixture

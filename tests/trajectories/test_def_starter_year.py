@@ -36,7 +36,7 @@ from coachflow.calendar import week_end
 from coachflow.cli import main
 from coachflow.testing import trajectory_machine
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PATH = ROOT / "definitions" / "starter-year.yaml"
 DOC = ROOT / "docs" / "trajectories" / "starter-year.md"
 DEF = coachflow.load_definition(PATH)

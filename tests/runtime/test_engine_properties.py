@@ -28,7 +28,7 @@ from coachflow.testing import (
     value_strategy,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NT2 = coachflow.load_definition(ROOT / "definitions" / "nt2-consult.yaml")
 
 MACHINE_SETTINGS = settings(

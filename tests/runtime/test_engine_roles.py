@@ -91,9 +91,8 @@ def definition() -> coachflow.Definition:
     return coachflow.loads_definition(ROLES_YAML)
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(T0)
+CLOCK_AT = T0
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 @pytest.fixture

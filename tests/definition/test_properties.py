@@ -32,7 +32,7 @@ from coachflow.errors import DefinitionError
 
 Data = dict
 
-# A deeper run: COACHFLOW_PROPERTY_SCALE=20 python -m pytest tests/test_properties.py
+# A deeper run: COACHFLOW_PROPERTY_SCALE=20 python -m pytest tests/definition/test_properties.py
 SCALE = float(os.environ.get("COACHFLOW_PROPERTY_SCALE", "1"))
 
 
