@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from coachflow.calendar import SchoolCalendar
-from coachflow.clock import Clock, SystemClock, checked_now
+from coachflow.clock import Clock, SystemClock
 from coachflow.definition.model import Definition, parse_date
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.errors import (
@@ -172,10 +172,10 @@ class Engine:
 
     def _moment(self) -> Moment:
         """The one clock reading of a command, with the predicates."""
-        return Moment(checked_now(self.clock), self._predicates)
+        return Moment(None, self._predicates, self.clock)
 
     def _record_definition(self, definition: Definition) -> None:
-        if definition.key not in self._recorded:
+        if (definition.id, definition.version) not in self._recorded:
             self.store.remember_definition(definition)
             self._recorded.add(definition.key)
 

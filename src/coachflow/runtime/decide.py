@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, id_message, id_problem, show_int, shown
 from coachflow.calendar import SchoolCalendar, week_of
+from coachflow.clock import Clock, checked_now
 from coachflow.definition.expressions import Compiled, EvalContext
 from coachflow.definition.model import Definition, parse_date
 from coachflow.definition.values import ValueProblem, coerce
@@ -53,13 +54,32 @@ LAST_START_DATE = date(9899, 12, 31)
 :data:`~coachflow._bounds.MAX_WEEK` weeks on) stays a valid date."""
 
 
-@dataclass(frozen=True, slots=True)
 class Moment:
     """What a decision reads besides the trajectory: the one clock reading of the
-    command, and the predicates the application registered."""
+    command, and the predicates the application registered. Given a clock, the clock is
+    read when a decision first asks for ``now`` (a refusal that needs no time reads no
+    clock), and never again."""
 
-    now: datetime
-    predicates: Mapping[str, Predicate]
+    __slots__ = ("_clock", "_now", "predicates")
+
+    def __init__(
+        self,
+        now: datetime | None,
+        predicates: Mapping[str, Predicate],
+        clock: Clock | None = None,
+    ) -> None:
+        self._now = now
+        self._clock = clock
+        self.predicates = predicates
+
+    @property
+    def now(self) -> datetime:
+        now = self._now
+        if now is None:
+            if self._clock is None:
+                raise ValueError("a moment needs a time or a clock")
+            now = self._now = checked_now(self._clock)
+        return now
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +310,26 @@ _STAGE_ERRORS: dict[int, type[TransitionRejected]] = {
 }
 
 
+def _structural(program: Program, t: Trajectory, event: str) -> Reason | None:
+    """Why ``event`` cannot even be tried in ``t``'s state (unknown, or no transition of
+    it leaves the state), else None: then the machine decides."""
+    if event not in program.events:
+        return Reason("unknown-event", f"{program.definition.id!r} has no event {event!r}")
+    if not program.leaves(t.state, event):
+        final = t.state in program.definition.final_states
+        why = "the trajectory has ended" if final else "no transition for it leaves it"
+        return Reason(
+            "not-allowed-in-state", f"{event!r} is not possible in state {t.state!r}: {why}"
+        )
+    return None
+
+
+_STRUCTURAL_ERRORS: dict[str, type[TransitionRejected]] = {
+    "unknown-event": UnknownEvent,
+    "not-allowed-in-state": NotAllowedInState,
+}
+
+
 def evaluate(
     program: Program,
     t: Trajectory,
@@ -299,25 +339,16 @@ def evaluate(
     moment: Moment,
     *,
     check_input: bool,
+    tried: bool = False,
 ) -> Carrier:
     """Fire ``event`` on a carrier of ``t`` (nothing else changes): afterwards its
-    ``chosen`` is the step the machine took (None when refused, with the reasons)."""
+    ``chosen`` is the step the machine took (None when refused, with the reasons).
+    ``tried``: the caller found it structurally possible already."""
     carrier = Carrier(t, t.roles_of(actor), raw_input, check_input, moment)
-    if event not in program.events:
-        carrier.error = UnknownEvent
-        carrier.reasons.append(
-            Reason("unknown-event", f"{program.definition.id!r} has no event {event!r}")
-        )
-    elif not program.leaves(t.state, event):
-        final = t.state in program.definition.final_states
-        why = "the trajectory has ended" if final else "no transition for it leaves it"
-        carrier.error = NotAllowedInState
-        carrier.reasons.append(
-            Reason(
-                "not-allowed-in-state",
-                f"{event!r} is not possible in state {t.state!r}: {why}",
-            )
-        )
+    refused = None if tried else _structural(program, t, event)
+    if refused is not None:
+        carrier.error = _STRUCTURAL_ERRORS[refused.code]
+        carrier.reasons.append(refused)
     elif not program.dispatcher.fire(event, carrier):
         carrier.error = _STAGE_ERRORS.get(carrier.stage, NotAllowedInState)
         if not carrier.reasons:  # the machine found no transition to try
@@ -364,7 +395,12 @@ def decide_fire(
 ) -> HistoryRecord:
     """The ``event`` record of firing ``event`` as ``actor``: the transition and the
     state are the ones the machine chose."""
-    carrier = evaluate(program, t, event, actor, raw_input, moment, check_input=True)
+    refused = _structural(program, t, event)
+    if refused is not None:  # refused before a carrier is made: the cheapest refusal
+        raise _STRUCTURAL_ERRORS[refused.code](
+            refused.message, trajectory_id=t.id, event=event, actor=actor, reasons=[refused]
+        )
+    carrier = evaluate(program, t, event, actor, raw_input, moment, check_input=True, tried=True)
     step = carrier.chosen
     if step is None:
         raise rejection(carrier, t, event, actor)

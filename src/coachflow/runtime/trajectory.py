@@ -351,9 +351,7 @@ def begin(
         raise ValueError("a history starts with a 'started' record")
     given = record.input
     participants = given["participants"]
-    if not isinstance(participants, MappingProxyType) or not all(
-        type(p) is tuple for p in participants.values()
-    ):
+    if not isinstance(participants, MappingProxyType):  # as read back from a store
         participants = {r: tuple(p) for r, p in participants.items()}
     if calendar is None and given.get("calendar") is not None:
         calendar = SchoolCalendar.from_data(given["calendar"])
