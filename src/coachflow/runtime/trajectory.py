@@ -165,7 +165,7 @@ class Trajectory:
         self._version = version
         self._started_at = started_at
         self._start_date = start_date if start_date is not None else started_at.date()
-        self._counts = _frozen(counts or {})
+        self._counts = _frozen(counts) if counts else _EMPTY
         self._calendar = calendar
         self._node = node
         self._people = people
