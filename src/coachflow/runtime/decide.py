@@ -538,8 +538,9 @@ def decide_start(
             **where,
         )
     tid = trajectory_id if trajectory_id is not None else uuid.uuid4().hex
+    now = moment.now  # outside the try: a broken clock is not the caller's bad input
     try:
-        first_day = moment.now.date() if start_date is None else parse_date(start_date)
+        first_day = now.date() if start_date is None else parse_date(start_date)
     except ValueError as exc:
         raise InvalidInput(f"start_date: {exc}", fields=["start_date"], **where) from None
     if first_day > LAST_START_DATE:
