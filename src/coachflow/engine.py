@@ -12,7 +12,6 @@ The clock is read once per command.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date
@@ -51,6 +50,7 @@ from coachflow.runtime.decide import (
 )
 from coachflow.runtime.program import Program
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, apply, begin, replay
+from coachflow.store.codec import content_hash
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
 
@@ -97,7 +97,7 @@ class Engine:
         """The versions the store holds: recorded earlier, or by this engine."""
         for definition in _definitions_from(definitions, plugins):
             known = stored.get(definition.key)
-            if known is not None and _content(known) != _content(definition):
+            if known is not None and content_hash(known)[1] != content_hash(definition)[1]:
                 raise definition_changed(definition.id, definition.version)
             self.add_definition(definition)
         for key, definition in stored.items():  # versions whose files are gone still run
@@ -465,13 +465,6 @@ def _expected(program: Program, moment: Moment) -> dict[str, Callable[[Trajector
         return lambda t: bool(expr.fn(context(t, moment)))
 
     return {name: check(expr) for name, expr in program.expected.items()}
-
-
-def _content(definition: Definition) -> str:
-    """A definition's canonical content (formatting and comments are no part of it)."""
-    from coachflow.files.definitions import definition_data
-
-    return json.dumps(definition_data(definition), sort_keys=True, ensure_ascii=False)
 
 
 def _definitions_from(source: DefinitionSource | None, plugins: bool) -> list[Definition]:

@@ -202,7 +202,6 @@ class Carrier:
         "changes",
         "check_input",
         "chosen",
-        "ctx",
         "error",
         "fields",
         "guard",
@@ -237,12 +236,6 @@ class Carrier:
         self.fields: list[str] = []  # input fields refused
         self.guard: tuple[str, dict[str, Any]] | None = None  # first guard refused
         self.error: type[TransitionRejected] | None = None
-        self.ctx: EvalContext | None = None
-
-    @property
-    def state(self) -> str:
-        """The state: the trajectory's, or the one the machine moved to."""
-        return self._state
 
     def refuse(self, stage: int, reason: Reason) -> bool:
         if stage > self.stage:
