@@ -29,6 +29,18 @@ def clock(request: pytest.FixtureRequest) -> coachflow.FixedClock:
 
 
 @pytest.fixture
+def engine(request: pytest.FixtureRequest, clock: coachflow.FixedClock) -> coachflow.Engine:
+    """An engine serving the test module's ``DEFINITIONS`` on the shared ``clock``, with the
+    module's ``PREDICATES`` (name -> callable, optional) registered (one fixture for every
+    folder). Its store is the default one (``store=None``), so ``_engine_store`` below puts
+    it on the store COACHFLOW_TEST_STORE names."""
+    made = coachflow.Engine(request.module.DEFINITIONS, store=None, clock=clock)
+    for name, predicate in getattr(request.module, "PREDICATES", {}).items():
+        made.register_predicate(name, predicate)
+    return made
+
+
+@pytest.fixture
 def diags() -> Callable[[str | bytes], list[Located]]:
     """``diags(text)``: ``(code, line, column)`` of every diagnostic of ``text``."""
     return located
@@ -82,6 +94,52 @@ def empty_postgres(store: Any) -> Any:
             "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions CASCADE"
         )
     return store
+
+
+@pytest.fixture
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[Callable[[str], Any]]:
+    """``make_store(kind)``: a new, empty store of that kind (``memory``, ``sqlite``: a copy
+    of the migrated template, or ``postgresql``: the emptied ``postgres_store``). The
+    folders' ``store`` fixtures are made with it."""
+    from coachflow.store import SqlStore
+
+    opened: list[SqlStore] = []
+
+    def make(kind: str) -> Any:
+        if kind == "memory":
+            return coachflow.MemoryStore()
+        if kind == "sqlite":
+            path = tmp_path / f"store-{len(opened)}.db"
+            shutil.copyfile(sqlite_template, path)
+            store = SqlStore(f"sqlite:///{path}", upgrade=False)
+            opened.append(store)
+            return store
+        if kind == "postgresql":
+            return empty_postgres(request.getfixturevalue("postgres_store"))
+        raise AssertionError(kind)
+
+    yield make
+    for store in opened:
+        store.dispose()
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, make_store: Callable[[str], Any]) -> Any:
+    """A new, empty store of each kind in the test module's ``STORE_KINDS`` (``memory``,
+    ``sqlite``, ``postgresql``): the test runs once per kind (one fixture for every folder)."""
+    kind = getattr(request, "param", None)
+    if kind is None:
+        raise RuntimeError(f"{request.module.__name__} uses the store fixture: set STORE_KINDS")
+    return make_store(kind)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``store`` runs once per kind in its module's ``STORE_KINDS``."""
+    kinds = getattr(metafunc.module, "STORE_KINDS", None)
+    if kinds is not None and "store" in metafunc.fixturenames:
+        metafunc.parametrize("store", kinds, indirect=True)
 
 
 @pytest.fixture(autouse=True)

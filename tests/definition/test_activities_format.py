@@ -439,11 +439,10 @@ def test_a_definition_is_immutable_down_to_its_activities() -> None:
 # --- done.<activity> and count.<activity> at run time ----------------------------------------
 
 
-@pytest.fixture
-def engine() -> Engine:
-    return Engine(
-        [coachflow.loads_definition(FULL)], clock=FixedClock(datetime(2026, 9, 1, 9, tzinfo=UTC))
-    )
+DEFINITIONS = [coachflow.loads_definition(FULL)]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
+CLOCK_AT = datetime(2026, 9, 1, 9, tzinfo=UTC)
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 def test_done_and_count_in_a_transition_guard(engine: Engine) -> None:

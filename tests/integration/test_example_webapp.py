@@ -17,7 +17,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from conftest import empty_postgres
 
 from coachflow import Engine, FixedClock, loads_definition
 from coachflow.store import SqlStore
@@ -105,14 +104,8 @@ STARTER, COACH, DIRECTOR = "sanne", "carla", "dirk"
 PEOPLE = {"starter": STARTER, "coach": COACH, "director": DIRECTOR}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        sqlite = SqlStore(f"sqlite:///{tmp_path / 'webapp.db'}")
-        yield sqlite
-        sqlite.dispose()
-    else:
-        yield empty_postgres(request.getfixturevalue("postgres_store"))
+STORE_KINDS = ["sqlite", "postgresql"]
+"""The stores the ``store`` fixture (tests/conftest.py) makes, one test run each."""
 
 
 CLOCK_AT = NOW

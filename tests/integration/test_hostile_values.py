@@ -269,9 +269,10 @@ def test_a_definition_built_in_python_is_bounded_too() -> None:
 # --- integers at run time -----------------------------------------------------------------------
 
 
-@pytest.fixture
-def engine() -> Engine:
-    return Engine([coachflow.loads_definition(BASE)], clock=FixedClock(T0))
+DEFINITIONS = [coachflow.loads_definition(BASE)]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
+CLOCK_AT = T0
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 def started(engine: Engine, **facts: Any) -> coachflow.Trajectory:

@@ -90,9 +90,10 @@ def test_the_definition_is_valid() -> None:
     assert coachflow.validate_text(CONFIDENTIAL_YAML) == []
 
 
-@pytest.fixture
-def engine() -> Engine:
-    return Engine([DEFINITION], clock=FixedClock(T0))
+DEFINITIONS = [DEFINITION]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
+CLOCK_AT = T0
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 def start(engine: Engine, **people: Any) -> str:

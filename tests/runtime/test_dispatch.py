@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 import coachflow
-from coachflow import Engine, FixedClock, NotAllowedInState
+from coachflow import Engine, NotAllowedInState
 
 TWO_WAYS = """
 coachflow: 1
@@ -32,11 +32,10 @@ transitions:
 """
 
 
-@pytest.fixture
-def engine() -> Engine:
-    return Engine(
-        coachflow.loads_definition(TWO_WAYS), clock=FixedClock("2026-09-01T09:00:00+00:00")
-    )
+DEFINITIONS = [coachflow.loads_definition(TWO_WAYS)]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
+CLOCK_AT = "2026-09-01T09:00:00+00:00"
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
 def machine_transitions(engine: Engine, event: str, state: str) -> list[object]:

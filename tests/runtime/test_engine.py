@@ -157,9 +157,12 @@ ALL_CODES = {
 }
 
 
+DEMO = coachflow.loads_definition(DEMO_YAML)
+
+
 @pytest.fixture(scope="module")
 def demo() -> coachflow.Definition:
-    return coachflow.loads_definition(DEMO_YAML)
+    return DEMO
 
 
 @pytest.fixture(scope="module")
@@ -169,13 +172,10 @@ def nt2() -> coachflow.Definition:
 
 CLOCK_AT = T0
 """When this module's ``clock`` fixture (tests/conftest.py) stands."""
-
-
-@pytest.fixture
-def engine(demo: coachflow.Definition, clock: FixedClock) -> Engine:
-    e = Engine([demo], clock=clock)
-    e.register_predicate("ready", lambda view: True)
-    return e
+DEFINITIONS = [DEMO]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
+PREDICATES = {"ready": lambda view: True}
+"""The predicates the ``engine`` fixture registers."""
 
 
 def start(engine: Engine, **kwargs: Any) -> Trajectory:

@@ -86,18 +86,18 @@ transitions:
 PEOPLE: dict[str, Any] = {"coordinator": "boss", "coach": "c1", "teacher": "t1"}
 
 
+ROLES = coachflow.loads_definition(ROLES_YAML)
+
+
 @pytest.fixture(scope="module")
 def definition() -> coachflow.Definition:
-    return coachflow.loads_definition(ROLES_YAML)
+    return ROLES
 
 
 CLOCK_AT = T0
 """When this module's ``clock`` fixture (tests/conftest.py) stands."""
-
-
-@pytest.fixture
-def engine(definition: coachflow.Definition, clock: FixedClock) -> Engine:
-    return Engine([definition, coachflow.loads_definition(OPEN_YAML)], clock=clock)
+DEFINITIONS = [ROLES, coachflow.loads_definition(OPEN_YAML)]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
 
 
 def start(engine: Engine, **kwargs: Any) -> Trajectory:

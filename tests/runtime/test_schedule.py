@@ -121,11 +121,8 @@ PEOPLE = {"coach": "c", "starter": "s", "director": "d"}
 
 CLOCK_AT = at(START)
 """When this module's ``clock`` fixture (tests/conftest.py) stands."""
-
-
-@pytest.fixture
-def engine(clock: FixedClock) -> Engine:
-    return Engine([SCHEDULE], clock=clock)
+DEFINITIONS = [SCHEDULE]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
 
 
 def start(engine: Engine, **kwargs: object) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -311,17 +310,8 @@ def test_a_single_file_checks_the_targets_and_the_version(tmp_path: Path) -> Non
 # --- stores ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[Any]:
-    if request.param == "memory":
-        yield MemoryStore()
-    elif request.param == "sqlite":
-        shutil.copyfile(sqlite_template, tmp_path / "mig.db")
-        sql = SqlStore(f"sqlite:///{tmp_path / 'mig.db'}", upgrade=False)
-        yield sql
-        sql.dispose()
-    else:
-        yield empty_postgres(request.getfixturevalue("postgres_store"))
+STORE_KINDS = ["memory", "sqlite", "postgresql"]
+"""The stores the ``store`` fixture (tests/conftest.py) makes, one test run each."""
 
 
 def engine_for(store: Any, *texts: str, clock: FixedClock | None = None) -> Engine:

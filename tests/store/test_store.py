@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import random
-import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -21,7 +20,6 @@ from types import MappingProxyType, SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import empty_postgres
 from conftest import run_cli as _cli
 from sqlalchemy import create_engine, insert, inspect, select
 
@@ -50,7 +48,8 @@ from coachflow.store import participants as participants_table
 from coachflow.store import trajectories as trajectories_table
 from coachflow.testing import participants_for
 
-BACKENDS = ["memory", "sqlite", "postgresql"]
+STORE_KINDS = ["memory", "sqlite", "postgresql"]
+"""The stores the ``store`` fixture (tests/conftest.py) makes, one test run each."""
 SQL_BACKENDS = ["sqlite", "postgresql"]
 BUILTIN_IDS = sorted(d.id for d in load_registered())
 T0 = "2026-09-01T09:00:00+00:00"
@@ -156,36 +155,6 @@ def demo_definition() -> coachflow.Definition:
 
 
 # --- stores ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def make_store(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[Callable[[str], Any]]:
-    """``make_store(kind)``: a new, empty store of that kind."""
-    opened: list[SqlStore] = []
-
-    def make(kind: str) -> Any:
-        if kind == "memory":
-            return MemoryStore()
-        if kind == "sqlite":
-            path = tmp_path / f"store-{len(opened)}.db"
-            shutil.copyfile(sqlite_template, path)
-            store = SqlStore(f"sqlite:///{path}", upgrade=False)
-            opened.append(store)
-            return store
-        if kind == "postgresql":
-            return empty_postgres(request.getfixturevalue("postgres_store"))
-        raise AssertionError(kind)
-
-    yield make
-    for store in opened:
-        store.dispose()
-
-
-@pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, make_store: Callable[[str], Any]) -> Any:
-    return make_store(request.param)
 
 
 @pytest.fixture(params=SQL_BACKENDS)

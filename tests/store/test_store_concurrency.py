@@ -176,18 +176,8 @@ while True:
 # --- the databases ---------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
-) -> Iterator[SqlStore]:
-    if request.param == "sqlite":
-        path = tmp_path / "concurrency.db"
-        shutil.copyfile(sqlite_template, path)
-        sql = SqlStore(f"sqlite:///{path}", upgrade=False)
-        yield sql
-        sql.dispose()
-    else:
-        yield empty_postgres(request.getfixturevalue("postgres_store"))
+STORE_KINDS = ["sqlite", "postgresql"]
+"""The stores the ``store`` fixture (tests/conftest.py) makes, one test run each."""
 
 
 def prepare(store: SqlStore, folder: Path, count: int) -> Engine:

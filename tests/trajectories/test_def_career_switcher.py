@@ -85,11 +85,8 @@ PLAN = {
 
 CLOCK_AT = "2026-08-24T09:00:00+00:00"
 """When this module's ``clock`` fixture (tests/conftest.py) stands."""
-
-
-@pytest.fixture
-def engine(clock: FixedClock) -> Engine:
-    return Engine([DEF], clock=clock)
+DEFINITIONS = [DEF]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
 
 
 def rejected(

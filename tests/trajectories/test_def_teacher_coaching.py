@@ -61,8 +61,15 @@ REPORT = {
 # --- helpers ------------------------------------------------------------------------------
 
 
+DEFINITIONS = [DEFINITION]
+"""What this module's ``engine`` fixture (tests/conftest.py) serves."""
+CLOCK_AT = "2026-09-01T09:00:00+00:00"
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
+
+
 def new_engine() -> Engine:
-    return Engine([DEFINITION], clock=FixedClock("2026-09-01T09:00:00+00:00"))
+    """An engine like the ``engine`` fixture's (tests/conftest.py), made in the test."""
+    return Engine(DEFINITIONS, clock=FixedClock(CLOCK_AT))
 
 
 def on(engine: Engine, day: str) -> None:
@@ -150,11 +157,6 @@ def to_final_evaluation(engine: Engine, tid: str, sessions: int = 3) -> None:
     for day in SESSION_DAYS[: sessions - 1]:
         session(engine, tid, day)
     session(engine, tid, SESSION_DAYS[sessions - 1], final=True)
-
-
-@pytest.fixture
-def engine() -> Engine:
-    return new_engine()
 
 
 # --- the definition ------------------------------------------------------------------------
