@@ -7,7 +7,7 @@ reader, networkx) load on first use, so ``import coachflow`` stays cheap.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coachflow._bounds import id_problem
 from coachflow.clock import Clock, FixedClock, SystemClock
@@ -92,7 +92,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'coachflow' has no attribute {name!r}")

@@ -10,7 +10,7 @@ import io
 import re
 import reprlib
 import unicodedata
-from typing import Any
+from typing import Protocol
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
@@ -63,7 +63,7 @@ _SHORT.maxother = 60
 _SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 6
 
 
-def shown(value: Any) -> str:
+def shown(value: object) -> str:
     """A short ``repr`` of any value for a message: long texts and containers are cut,
     huge ints described (never an exception)."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -221,6 +221,14 @@ def terminal_text(text: str) -> str:
     return "".join(_escape(c) if _unsafe(c) else c for c in text)
 
 
+class _Stream(Protocol):
+    """Where a :class:`TerminalWriter` writes (``sys.stdout``, ``sys.stderr``, a ``StringIO``)."""
+
+    def write(self, text: str, /) -> object: ...
+
+    def flush(self) -> object: ...
+
+
 class TerminalWriter(io.TextIOBase):
     """A text stream that writes through :func:`terminal_text` to ``stream``.
 
@@ -229,7 +237,7 @@ class TerminalWriter(io.TextIOBase):
     With ``lines=True`` the line feeds in a write are kept and everything between them is
     escaped (messages, usage texts)."""
 
-    def __init__(self, stream: Any, *, lines: bool = False) -> None:
+    def __init__(self, stream: _Stream, *, lines: bool = False) -> None:
         self._stream = stream
         self._lines = lines
 

@@ -8,12 +8,23 @@ weekdays are all holidays are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TypedDict
 
 _MAX_WEEKS = 2000
+
+HolidayData = TypedDict("HolidayData", {"name": str, "from": str, "to": str})
+"""A holiday as plain data: its days as ISO text (``from`` and ``to`` both count)."""
+
+
+class CalendarData(TypedDict):
+    """A calendar as plain data (:meth:`SchoolCalendar.as_data`), as a record's input and
+    the store hold it: JSON lists come back as tuples."""
+
+    name: str
+    region: str | None
+    holidays: tuple[HolidayData, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +65,7 @@ class SchoolCalendar:
             day += timedelta(days=1)
         return False
 
-    def as_data(self) -> dict[str, Any]:
+    def as_data(self) -> CalendarData:
         return {
             "name": self.name,
             "region": self.region,
@@ -65,7 +76,7 @@ class SchoolCalendar:
         }
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> SchoolCalendar:
+    def from_data(cls, data: CalendarData) -> SchoolCalendar:
         return cls(
             name=str(data["name"]),
             region=data.get("region"),
@@ -76,7 +87,7 @@ class SchoolCalendar:
         )
 
 
-def _day(value: Any) -> date:
+def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 

@@ -1,6 +1,6 @@
 """Where coachflow gets the time: an injectable clock.
 
-Any object with ``now() -> datetime`` (timezone-aware) is a clock. Tests use
+An object with ``now() -> datetime`` (timezone-aware) is a clock. Tests use
 :class:`FixedClock`; everything else gets :class:`SystemClock`.
 """
 

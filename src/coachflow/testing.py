@@ -24,19 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
-from types import SimpleNamespace
-from typing import Any
 
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from coachflow.clock import FixedClock
-from coachflow.definition.model import Definition
+from coachflow.definition.model import AnyFact, AnyInput, Definition, Values
 from coachflow.engine import Engine
 from coachflow.errors import TransitionRejected
 from coachflow.files.loading import compile_definition
 from coachflow.runtime.decide import Moment, Predicate, context
-from coachflow.runtime.trajectory import Trajectory
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
 STRANGER = "stranger"
 UNKNOWN_EVENT = "no_such_event"
@@ -55,37 +53,46 @@ def participants_for(definition: Definition) -> dict[str, list[str]]:
     }
 
 
-def value_strategy(spec: Any) -> st.SearchStrategy[Any]:
+def value_strategy(spec: AnyFact) -> st.SearchStrategy[object]:
     """Valid values for a fact or input spec (dates also as ISO strings)."""
-    kind = spec.type
+    if spec.type == "int":
+        return _values_of("int", (), spec.min, spec.max)
+    if spec.type == "enum":
+        return _values_of("enum", spec.values)
+    if spec.type == "list":
+        low = spec.min_items or 0
+        high = spec.max_items if spec.max_items is not None else low + 3
+        items = _values_of(spec.items, spec.values or ())
+        return st.lists(items, min_size=low, max_size=high)
+    return _values_of(spec.type)
+
+
+def _values_of(
+    kind: str, values: tuple[str, ...] = (), low: int | None = None, high: int | None = None
+) -> st.SearchStrategy[object]:
+    """Valid values of one type (an enum's ``values``, an int from ``low`` to ``high``)."""
     if kind == "bool":
         return st.booleans()
     if kind == "int":
-        high = spec.max if spec.max is not None else max(spec.min or 0, 0) + 10
-        low = spec.min if spec.min is not None else min(-5, high)
-        return st.integers(min_value=low, max_value=high)
+        top = high if high is not None else max(low or 0, 0) + 10
+        return st.integers(min_value=low if low is not None else min(-5, top), max_value=top)
     if kind == "str":
         return st.text(max_size=20)
     if kind == "date":
         days = st.dates(min_value=date(2025, 1, 1), max_value=date(2028, 12, 31))
         return days | days.map(date.isoformat)
-    if kind == "list":
-        item = SimpleNamespace(type=spec.items, values=spec.values, min=None, max=None)
-        low = spec.min_items or 0
-        high = spec.max_items if spec.max_items is not None else low + 3
-        return st.lists(value_strategy(item), min_size=low, max_size=high)
-    return st.sampled_from(list(spec.values))
+    return st.sampled_from(list(values))
 
 
-def wrong_value_strategy(spec: Any) -> st.SearchStrategy[Any]:
+def wrong_value_strategy(spec: AnyFact) -> st.SearchStrategy[object]:
     """Values that do not fit the spec."""
     kind = spec.type
-    if kind == "list":
-        wrong_list: list[Any] = ["text", {"x": 1}, [1.5 if spec.items != "str" else 7], True]
+    if spec.type == "list":
+        wrong_list: list[object] = ["text", {"x": 1}, [1.5 if spec.items != "str" else 7], True]
         if spec.min_items:
             wrong_list.append([])
         return st.sampled_from(wrong_list)
-    wrong: list[Any] = [[1], {"x": 1}, 1.5]
+    wrong: list[object] = [[1], {"x": 1}, 1.5]
     if kind != "bool":
         wrong.append(True)
     if kind not in ("str", "enum", "date"):
@@ -96,7 +103,7 @@ def wrong_value_strategy(spec: Any) -> st.SearchStrategy[Any]:
         wrong.append("not_a_value")
     if kind == "date":
         wrong.extend(["2026-13-40", "01-09-2026"])
-    if kind == "int":
+    if spec.type == "int":
         if spec.max is not None:
             wrong.append(spec.max + 1)
         if spec.min is not None:
@@ -105,9 +112,9 @@ def wrong_value_strategy(spec: Any) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def input_strategy(draw: st.DrawFn, specs: Mapping[str, Any]) -> dict[str, Any]:
+def input_strategy(draw: st.DrawFn, specs: Mapping[str, AnyInput]) -> dict[str, object]:
     """A valid input for ``specs``, or, one time in four, a broken one."""
-    values: dict[str, Any] = {}
+    values: dict[str, object] = {}
     for name, spec in specs.items():
         if spec.required or draw(st.booleans()):
             values[name] = draw(value_strategy(spec))
@@ -132,7 +139,7 @@ def guard_held(
     before: Trajectory,
     event: str,
     target: str | None,
-    payload: Mapping[str, Any],
+    payload: Values,
     *,
     predicates: Mapping[str, Predicate] | None = None,
     now: datetime | None = None,
@@ -154,7 +161,7 @@ def guard_held(
     return False
 
 
-def _snapshot(t: Trajectory) -> tuple[Any, ...]:
+def _snapshot(t: Trajectory) -> tuple[dict[str, object], tuple[HistoryRecord, ...]]:
     return (t.as_dict(), t.history)
 
 
@@ -162,7 +169,7 @@ def trajectory_machine(
     definition: Definition,
     *,
     predicates: Mapping[str, Callable[[Trajectory], bool]] | None = None,
-    facts: Mapping[str, Any] | None = None,
+    facts: Mapping[str, object] | None = None,
 ) -> type[RuleBasedStateMachine]:
     """A Hypothesis state machine that exercises one trajectory of ``definition``.
 
@@ -174,7 +181,7 @@ def trajectory_machine(
     starters = definition.started_by or tuple(definition.roles)
     starter = people[starters[0]][0]
     events = [*definition.events, UNKNOWN_EVENT]
-    input_specs: dict[str, dict[str, Any]] = {}
+    input_specs: dict[str, dict[str, AnyInput]] = {}
     for t in definition.transitions:
         input_specs.setdefault(t.event, {}).update(t.input)
     consents = sorted(definition.consents)
@@ -214,7 +221,7 @@ def trajectory_machine(
             self.trajectory = after
             return True
 
-        def _fire(self, event: str, actor: str, payload: dict[str, Any] | None) -> None:
+        def _fire(self, event: str, actor: str, payload: dict[str, object] | None) -> None:
             before = self.engine.get(self.tid)
             explanation = self.engine.explain(self.tid, event, actor=actor, input=payload or {})
             accepted = self._change(
@@ -230,7 +237,7 @@ def trajectory_machine(
             self._check_guard_held(before, record.event, record.target, dict(record.input))
 
         def _check_guard_held(
-            self, before: Trajectory, event: str, target: str | None, payload: dict[str, Any]
+            self, before: Trajectory, event: str, target: str | None, payload: Values
         ) -> None:
             held = guard_held(
                 definition, before, event, target, payload, predicates=preds, now=self.clock.now()

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from coachflow._bounds import TerminalWriter, terminal_json, terminal_text
 from coachflow.errors import CoachflowError, DefinitionError, StoreError, TransitionRejected
@@ -134,7 +134,7 @@ def print_error(message: str, status: int) -> int:
     return status
 
 
-def write_json(data: Any, *, indent: int | None = None, ensure_ascii: bool = True) -> None:
+def write_json(data: object, *, indent: int | None = None, ensure_ascii: bool = True) -> None:
     """``data`` as one JSON document on stdout, a line feed after it."""
     import json
 
@@ -147,7 +147,7 @@ def write_lines(text: str) -> None:
     sys.stdout.write("\n".join(map(terminal_text, text.split("\n"))))
 
 
-def out(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> int:
+def out(args: argparse.Namespace, data: object, text: Callable[[], None]) -> int:
     """Print ``data`` as JSON, or run ``text`` (which prints lines). Either way a character
     that could steer the terminal (ESC, a bidirectional override...), from a stored id,
     fact or input value, is written as an escape (``\\x1b``, ``\\u202e``)."""
@@ -162,9 +162,9 @@ def out(args: argparse.Namespace, data: Any, text: Callable[[], None]) -> int:
     return EXIT_OK
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: object) -> object:
     """``value`` as JSON can hold it: dates as ISO text, a redacted value as
-    ``{"redacted": true}``, mappings as objects, tuples as arrays."""
+    ``{"redacted": true}``, mappings as objects, tuples as arrays (anything else as it is)."""
     from coachflow import REDACTED
 
     if value is REDACTED:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coachflow._bounds import terminal_text
 from coachflow.cli._common import (
@@ -159,7 +159,7 @@ def _validate(args: argparse.Namespace) -> int:
         return print_error(str(exc).removeprefix("[Errno 2] "), EXIT_USAGE)
     except OSError as exc:
         return print_error(f"cannot read {exc.filename}: {exc.strerror or exc}", EXIT_USAGE)
-    report: list[dict[str, Any]] = []
+    report: list[dict[str, object]] = []
     errors = warnings = 0
     failed = False
     lines: list[str] = []

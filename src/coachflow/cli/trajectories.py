@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coachflow.cli._common import (
     EXIT_FAILED,
@@ -116,8 +116,9 @@ def register(sub: SubParsers) -> None:
 # --- values in and out ------------------------------------------------------------------------
 
 
-def _pairs(items: list[str], what: str) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def _pairs(items: list[str], what: str) -> dict[str, object]:
+    """``NAME=VALUE`` options as values: raw, the engine checks them."""
+    values: dict[str, object] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name:
@@ -126,7 +127,7 @@ def _pairs(items: list[str], what: str) -> dict[str, Any]:
     return values
 
 
-def _value(raw: str) -> Any:
+def _value(raw: str) -> object:
     """JSON when it parses as JSON (numbers, true/false, null, lists), else the text."""
     import json
 
@@ -151,7 +152,7 @@ def _calendar(value: str) -> SchoolCalendar:
         raise UsageProblem(f"--calendar: no file and no built-in calendar {value!r}") from None
 
 
-def _trajectory_data(t: Trajectory) -> dict[str, Any]:
+def _trajectory_data(t: Trajectory) -> dict[str, object]:
     data = t.as_dict()
     data.pop("counts", None)
     data["activities"] = dict(t.counts)
@@ -168,7 +169,7 @@ def _trajectory_out(args: argparse.Namespace, t: Trajectory) -> int:
     return out(args, _trajectory_data(t), lambda: _print_trajectory(t))
 
 
-def _show_value(value: Any) -> str:
+def _show_value(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, date):

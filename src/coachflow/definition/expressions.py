@@ -25,9 +25,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, int_phrase
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import AnyFact, Value, Values
 
 MAX_EXPRESSION_LENGTH = 2000
 RESERVED_NAMES = frozenset(
@@ -60,13 +63,13 @@ NONE = Type("none")
 ANY = Type("any")  # after an error: fits everywhere, so one mistake gives one diagnostic
 
 
-def type_of_spec(spec: Any) -> Type:
+def type_of_spec(spec: AnyFact) -> Type:
     """The expression type of a fact or input spec."""
     if spec.type == "enum":
         return Type("enum", tuple(spec.values))
     if spec.type == "list":
         if spec.items == "enum":
-            return Type("list", item=Type("enum", tuple(spec.values)))
+            return Type("list", item=Type("enum", tuple(spec.values or ())))
         return Type("list", item=Type(spec.items))
     return Type(spec.type)
 
@@ -109,9 +112,9 @@ class EvalContext:
 
     def __init__(
         self,
-        facts: Mapping[str, Any],
+        facts: Values,
         consents: Mapping[str, bool],
-        input: Mapping[str, Any] | None = None,
+        input: Values | None = None,
         predicate: Callable[[str], bool] | None = None,
         counts: Mapping[str, int] | None = None,
         today: Callable[[], date] | None = None,
@@ -139,6 +142,8 @@ def _no_predicate(name: str) -> bool:
 
 
 Fn = Callable[[EvalContext], Any]
+"""A compiled expression: its result has the type the checker gave it (:class:`Type`),
+which Python's own types cannot say, so it is ``Any`` to them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -456,7 +461,7 @@ class _Checker:
         return INT, size
 
     def v_List(self, node: ast.List | ast.Tuple) -> tuple[Type, Fn]:
-        items: list[Any] = []
+        items: list[Value] = []
         item_type: Type | None = None
         for element in node.elts:
             if not _is_literal(element):
@@ -499,7 +504,7 @@ _OPS: dict[type, str] = {
     ast.RShift: ">>",
     ast.MatMult: "@",
 }
-_ORDER: dict[type, Callable[[Any, Any], Any]] = {
+_ORDER: dict[type, Callable[[Any, Any], bool]] = {
     ast.Lt: operator.lt,
     ast.LtE: operator.le,
     ast.Gt: operator.gt,
@@ -555,7 +560,7 @@ def _or(a: Fn, b: Fn) -> Fn:
     return lambda c: bool(a(c)) or bool(b(c))
 
 
-def _const(value: Any) -> Fn:
+def _const(value: object) -> Fn:
     return lambda c: value
 
 
@@ -579,7 +584,7 @@ def _count(name: str) -> Fn:
     return lambda c: c.counts.get(name, 0)
 
 
-def literal_source(value: Any) -> str:
+def literal_source(value: object) -> str:
     """The expression text of a YAML literal used as an effect (``true``, ``3``...)."""
     return repr(value)
 

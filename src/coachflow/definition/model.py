@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -89,28 +89,32 @@ IsoDate = Annotated[
 ]
 
 
-class FrozenDict(dict[Any, Any]):
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+class FrozenDict(dict[_K, _V]):
     """A dict that refuses changes: the mappings of a definition are read-only."""
 
     __slots__ = ()
 
-    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
         raise TypeError("a definition is immutable; its mappings cannot be changed")
 
     __setitem__ = __delitem__ = __ior__ = _refuse
     clear = pop = popitem = setdefault = update = _refuse
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[type[FrozenDict[_K, _V]], tuple[dict[_K, _V]]]:
         return (FrozenDict, (dict(self),))
 
-    def __copy__(self) -> FrozenDict:
+    def __copy__(self) -> FrozenDict[_K, _V]:
         return self
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+    def __deepcopy__(self, memo: dict[int, object]) -> FrozenDict[_K, _V]:
         return self
 
 
-def _freeze(value: dict[Any, Any]) -> dict[Any, Any]:
+def _freeze(value: dict[_K, _V]) -> dict[_K, _V]:
     return FrozenDict(value)
 
 
@@ -230,7 +234,7 @@ class ListFact(_FactBase):
 
     @model_validator(mode="before")
     @classmethod
-    def _date_defaults(cls, data: Any) -> Any:
+    def _date_defaults(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("items") == "date":
             default = data.get("default")
             if isinstance(default, (list, tuple)):
@@ -278,7 +282,7 @@ class ListFact(_FactBase):
             return f"expected at most {high} item{'s' * (high != 1)}, got {length}"
         return None
 
-    def item_problem(self, item: Any) -> str | None:
+    def item_problem(self, item: object) -> str | None:
         """Why ``item`` cannot be an element (None when it can)."""
         want = {"str": str, "enum": str, "int": int, "date": date}[self.items]
         if isinstance(item, bool) or not isinstance(item, want) or isinstance(item, datetime):
@@ -339,6 +343,20 @@ InputField = Annotated[
 """A typed field of an event's payload."""
 
 AnyFact = BoolFact | IntFact | StrFact | DateFact | EnumFact | ListFact
+"""Every fact spec class; each input field spec is one too (it extends its fact class)."""
+
+AnyInput = BoolInput | IntInput | StrInput | DateInput | EnumInput | ListInput
+"""Every input field spec class."""
+
+Scalar = bool | int | str | date
+"""One value of a fact, an input field or a list item."""
+
+Value = Scalar | tuple[Scalar, ...] | None
+"""A fact's or an input field's value once checked: a scalar, a tuple of them (a list fact) or
+``None`` (unset). Values from outside (JSON, the CLI, the caller) are ``object`` until checked."""
+
+Values = Mapping[str, Value]
+"""Facts, an input or the changes of a record, by field name."""
 
 
 # --- roles, consents, states, transitions ------------------------------------------------

@@ -4,7 +4,7 @@ left out. The files layer builds it; the checks read it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from coachflow.definition.model import Definition
 from coachflow.diagnostics import Diagnostic, Mark
@@ -13,7 +13,7 @@ from coachflow.diagnostics import Diagnostic, Mark
 class Locator(Protocol):
     """Where the parts of a read document stand (the YAML reader's document is one)."""
 
-    def locate(self, path: tuple[Any, ...], *, key: bool = False) -> Mark: ...
+    def locate(self, path: tuple[str | int, ...], *, key: bool = False) -> Mark: ...
 
 
 @dataclass(slots=True)
@@ -48,7 +48,7 @@ class ParsedDefinition:
             and not self.dropped.get("consents")
         )
 
-    def locate(self, path: tuple[Any, ...], key: bool = False) -> Mark:
+    def locate(self, path: tuple[str | int, ...], key: bool = False) -> Mark:
         if self.document is None:
             return Mark(1, 1)
         return self.document.locate(path, key=key)

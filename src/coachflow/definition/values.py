@@ -7,26 +7,28 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, shown
 from coachflow.definition.model import parse_date
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import AnyFact, IntFact, ListFact, Scalar, Value
 
 
 class ValueProblem(ValueError):
     """A value does not fit its spec; ``str()`` says why."""
 
 
-def coerce(spec: Any, value: Any) -> Any:
+def coerce(spec: AnyFact, value: object) -> Value:
     """``value`` as the spec's type, or :class:`ValueProblem`. ``None`` stays ``None``."""
     if value is None:
         return None
-    kind = spec.type
-    if kind == "bool":
+    if spec.type == "bool":
         if not isinstance(value, bool):
             raise ValueProblem(f"expected true or false, got {shown(value)}")
         return value
-    if kind == "int":
+    if spec.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueProblem(f"expected an integer, got {shown(value)}")
         if not INT64_MIN <= value <= INT64_MAX:
@@ -35,27 +37,27 @@ def coerce(spec: Any, value: Any) -> Any:
             )
         check_range(spec, value)
         return value
-    if kind == "str":
+    if spec.type == "str":
         if not isinstance(value, str):
             raise ValueProblem(f"expected a string, got {shown(value)}")
         return value
-    if kind == "date":
+    if spec.type == "date":
         if isinstance(value, datetime):
             raise ValueProblem(f"expected a date, got the date-time {value.isoformat()!r}")
         try:
             return parse_date(value)
         except ValueError as exc:
             raise ValueProblem(str(exc)) from None
-    if kind == "enum":
+    if spec.type == "enum":
         if not isinstance(value, str) or value not in spec.values:
             raise ValueProblem(f"expected one of {list(spec.values)}, got {shown(value)}")
         return value
-    if kind == "list":
+    if spec.type == "list":
         return _coerce_list(spec, value)
-    raise ValueProblem(f"unknown type {kind!r}")  # pragma: no cover - the model forbids it
+    raise ValueProblem(f"unknown type {spec.type!r}")  # pragma: no cover - the model forbids it
 
 
-def _coerce_list(spec: Any, value: Any) -> tuple[Any, ...]:
+def _coerce_list(spec: ListFact, value: object) -> tuple[Scalar, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (list, tuple)):
         raise ValueProblem(f"expected a list of {spec.items}, got {shown(value)}")
     items = []
@@ -76,7 +78,7 @@ def _coerce_list(spec: Any, value: Any) -> tuple[Any, ...]:
     return tuple(items)
 
 
-def check_range(spec: Any, value: int) -> None:
+def check_range(spec: IntFact, value: int) -> None:
     low, high = getattr(spec, "min", None), getattr(spec, "max", None)
     if low is not None and value < low:
         raise ValueProblem(f"{value} is below the minimum {low}")
@@ -89,20 +91,20 @@ class Fields:
 
     __slots__ = ("names", "rules", "what")
 
-    def __init__(self, specs: Mapping[str, Any], *, what: str) -> None:
+    def __init__(self, specs: Mapping[str, AnyFact], *, what: str) -> None:
         self.what = what
-        self.rules: tuple[tuple[str, Any, Any, bool], ...] = tuple(
+        self.rules: tuple[tuple[str, AnyFact, Value, bool], ...] = tuple(
             (name, spec, getattr(spec, "default", None), bool(getattr(spec, "required", False)))
             for name, spec in specs.items()
         )
         self.names = frozenset(specs)
 
-    def check(self, given: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    def check(self, given: object) -> tuple[dict[str, Value], dict[str, str]]:
         """The values of ``given`` (a mapping or None), defaults applied, and the
         problems per field name."""
         what = self.what
         problems: dict[str, str] = {}
-        values: dict[str, Any] = {}
+        values: dict[str, Value] = {}
         if given is None:
             given = {}
         elif not isinstance(given, Mapping):

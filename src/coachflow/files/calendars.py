@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from coachflow.calendar import Holiday, SchoolCalendar
 from coachflow.definition.model import parse_date
@@ -21,11 +20,12 @@ def builtin_calendar(name: str = "nl-2026-2027-midden") -> SchoolCalendar:
     calendar, problems = parse_calendar(resource.read_bytes(), f"calendars/{name}.yaml")
     if calendar is None:  # pragma: no cover - the shipped file is tested
         raise ValueError(problems[0].format())
-    result: SchoolCalendar = calendar
-    return result
+    return calendar
 
 
-def parse_calendar(source: str | bytes, path: str = "<string>") -> tuple[Any, list[Diagnostic]]:
+def parse_calendar(
+    source: str | bytes, path: str = "<string>"
+) -> tuple[SchoolCalendar | None, list[Diagnostic]]:
     """A :class:`~coachflow.calendar.SchoolCalendar` from YAML text, and the problems::
 
     calendar: 1
@@ -37,7 +37,7 @@ def parse_calendar(source: str | bytes, path: str = "<string>") -> tuple[Any, li
     document, diagnostics = read_yaml(source, path)
     data = document.data
 
-    def problem(message: str, loc: tuple[Any, ...] = ()) -> None:
+    def problem(message: str, loc: tuple[object, ...] = ()) -> None:
         mark = document.locate(loc) if document.data is not None else Mark(1, 1)
         diagnostics.append(
             Diagnostic("schema", ERROR, message, path, mark.line or 1, mark.column or 1)
@@ -93,7 +93,7 @@ def parse_calendar(source: str | bytes, path: str = "<string>") -> tuple[Any, li
     return SchoolCalendar(str(data["name"]), tuple(parsed), str(region) if region else None), []
 
 
-def load_calendar(path: str | os.PathLike[str]) -> Any:
+def load_calendar(path: str | os.PathLike[str]) -> SchoolCalendar:
     """The school calendar in a YAML file; :class:`DefinitionError` lists its problems."""
     from coachflow.errors import DefinitionError
 

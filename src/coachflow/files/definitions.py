@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias, TypeGuard
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -21,16 +21,21 @@ from coachflow.definition.model import FACT_TYPES, FORMAT_VERSION, Definition
 from coachflow.definition.parsed import ParsedDefinition
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.files.reader import (
+    YamlData,
     YamlDocument,
     YamlProblem,
+    YamlScalar,
     _resolve_plain,
     read_yaml,
 )
 
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
+
 COLLECTIONS = ("roles", "facts", "consents", "states", "activities")
 """Top-level mappings whose entries can be dropped one by one when they are invalid."""
 LISTS = ("transitions",)
-PLACEHOLDERS: dict[str, Any] = {"coachflow": FORMAT_VERSION, "id": "invalid", "version": 1}
+PLACEHOLDERS: dict[str, YamlData] = {"coachflow": FORMAT_VERSION, "id": "invalid", "version": 1}
 OPTIONAL_TOP = (
     "title",
     "description",
@@ -77,10 +82,16 @@ def parse_definition(source: str | bytes, path: str = "<string>") -> ParsedDefin
     return result
 
 
-def _salvage(result: ParsedDefinition, data: dict[str, Any], errors: list[Any]) -> None:
+Loc: TypeAlias = tuple[int | str, ...]
+"""Where pydantic says an error is: keys and indexes, and the tags of the unions it tried."""
+
+
+def _salvage(
+    result: ParsedDefinition, data: dict[YamlScalar, YamlData], errors: list[ErrorDetails]
+) -> None:
     """Drop the invalid entries and validate what is left, so the later checks can
     still report what is wrong elsewhere in the file."""
-    pruned: dict[str, Any] = dict(data)
+    pruned: dict[YamlScalar, YamlData] = dict(data)
     dropped: dict[str, set[str]] = {name: set() for name in COLLECTIONS}
     bad_transitions: set[int] = set()
     for err in errors:
@@ -97,12 +108,14 @@ def _salvage(result: ParsedDefinition, data: dict[str, Any], errors: list[Any]) 
         else:
             return  # a required top-level value is wrong: nothing more to check
     for name, keys in dropped.items():
-        if keys and isinstance(pruned.get(name), dict):
-            pruned[name] = {k: v for k, v in pruned[name].items() if k not in keys}
+        entries = pruned.get(name)
+        if keys and isinstance(entries, dict):
+            pruned[name] = {k: v for k, v in entries.items() if k not in keys}
     index: tuple[int, ...] = ()
-    if isinstance(data.get("transitions"), list):
-        index = tuple(i for i in range(len(data["transitions"])) if i not in bad_transitions)
-        pruned["transitions"] = [data["transitions"][i] for i in index]
+    transitions = data.get("transitions")
+    if isinstance(transitions, list):
+        index = tuple(i for i in range(len(transitions)) if i not in bad_transitions)
+        pruned["transitions"] = [transitions[i] for i in index]
     try:
         result.definition = Definition.model_validate(pruned)
     except ValidationError:
@@ -127,7 +140,9 @@ _TYPE_WORDS = {
 }
 
 
-def _schema_diagnostics(errors: list[Any], doc: YamlDocument, path: str) -> list[Diagnostic]:
+def _schema_diagnostics(
+    errors: list[ErrorDetails], doc: YamlDocument, path: str
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     seen: set[tuple[int, int, str]] = set()
     grouped = _group_union_errors(errors, doc)
@@ -142,15 +157,15 @@ def _schema_diagnostics(errors: list[Any], doc: YamlDocument, path: str) -> list
 
 
 def _not_yet_reported(
-    errors: list[Any], doc: YamlDocument, taken: set[tuple[int, int]]
-) -> list[Any]:
+    errors: list[ErrorDetails], doc: YamlDocument, taken: set[tuple[int, int]]
+) -> list[ErrorDetails]:
     """The errors that are not about a value the reader refused already (an integer out of
     range, a tag): it stands as null, and what pydantic says about that null - in every
     member of a union around it - says nothing new."""
     if not taken:
         return errors
-    unions: dict[int, tuple[Any, ...]] = {}
-    refused: set[tuple[Any, ...]] = set()
+    unions: dict[int, Loc] = {}
+    refused: set[Loc] = set()
     for i, err in enumerate(errors):
         loc = _without_tags(tuple(err["loc"]), doc)
         prefix, gap = _data_prefix(loc, doc)
@@ -161,11 +176,11 @@ def _not_yet_reported(
     return [e for i, e in enumerate(errors) if unions[i] not in refused]
 
 
-def _without_tags(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[Any, ...]:
+def _without_tags(loc: Loc, doc: YamlDocument) -> Loc:
     """``loc`` without pydantic's discriminator tags (``('facts', 'n', 'int', 'min')``
     becomes ``('facts', 'n', 'min')``), so it can be followed through the data."""
-    out: list[Any] = []
-    node: Any = doc.data
+    out: list[int | str] = []
+    node: object = doc.data
     for comp in loc:
         child, mark, _ = doc.step(node, comp)
         if mark is None and _is_discriminator_tag(node, comp):
@@ -175,10 +190,10 @@ def _without_tags(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _data_prefix(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[tuple[Any, ...], int]:
+def _data_prefix(loc: Loc, doc: YamlDocument) -> tuple[Loc, int]:
     """The part of ``loc`` that exists in the data, and the index of the first
     component that does not (pydantic's union tags), or -1."""
-    node: Any = doc.data
+    node: object = doc.data
     for i, comp in enumerate(loc):
         node, mark, _ = doc.step(node, comp)
         if mark is None:
@@ -187,12 +202,12 @@ def _data_prefix(loc: tuple[Any, ...], doc: YamlDocument) -> tuple[tuple[Any, ..
 
 
 def _group_union_errors(
-    errors: list[Any], doc: YamlDocument
-) -> list[tuple[tuple[Any, ...], str, bool]]:
+    errors: list[ErrorDetails], doc: YamlDocument
+) -> list[tuple[Loc, str, bool]]:
     """One message per problem. Errors of a plain union (``str | mapping``) come once per
     member; they are merged into a single 'expected X or Y' message."""
-    results: list[tuple[tuple[Any, ...], str, bool]] = []
-    unions: dict[tuple[Any, ...], list[Any]] = {}
+    results: list[tuple[Loc, str, bool]] = []
+    unions: dict[Loc, list[ErrorDetails]] = {}
     failing = [_without_tags(tuple(e["loc"]), doc) for e in errors]
     for err in errors:
         loc = _without_tags(tuple(err["loc"]), doc)
@@ -233,18 +248,18 @@ def _group_union_errors(
     return results
 
 
-def _is_discriminator_tag(value: Any, comp: Any) -> bool:
+def _is_discriminator_tag(value: object, comp: object) -> bool:
     return isinstance(value, dict) and value.get("type") == comp
 
 
-def _value_at(doc: YamlDocument, loc: tuple[Any, ...]) -> Any:
-    node: Any = doc.data
+def _value_at(doc: YamlDocument, loc: Loc) -> object:
+    node: object = doc.data
     for comp in loc:
         node = doc.step(node, comp)[0]
     return node
 
 
-def _show(value: Any) -> str:
+def _show(value: object) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
@@ -261,23 +276,21 @@ def _show(value: Any) -> str:
     return f"{text[:60]!r}" + ("..." if len(text) > 60 else "")
 
 
-def _where(prefix: tuple[Any, ...]) -> str:
+def _where(prefix: Loc) -> str:
     if not prefix:
         return "the definition"
     head = prefix[0]
-    if head in COLLECTIONS and len(prefix) >= 2:
+    if isinstance(head, str) and head in COLLECTIONS and len(prefix) >= 2:
         singular = {"activities": "activity"}.get(head, head[:-1])
         return f"{singular} {prefix[1]!r}"
-    if head == "transitions" and len(prefix) >= 2:
+    if head == "transitions" and len(prefix) >= 2 and isinstance(prefix[1], int):
         rest = prefix[2:]
         inner = f" {rest[0]} {rest[1]!r}" if len(rest) >= 2 and rest[0] == "input" else ""
         return f"transition #{prefix[1] + 1}{inner}"
     return f"{head!r}"
 
 
-def _message(
-    err: Any, loc: tuple[Any, ...], prefix: tuple[Any, ...], gap: int
-) -> tuple[tuple[Any, ...], str, bool]:
+def _message(err: ErrorDetails, loc: Loc, prefix: Loc, gap: int) -> tuple[Loc, str, bool]:
     kind = err["type"]
     value = err.get("input")
     ctx = err.get("ctx") or {}
@@ -339,14 +352,14 @@ def _message(
     return prefix, str(err["msg"]), at_key
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+def _allowed_keys(loc: Loc) -> list[str]:
     """The keys the model at ``loc`` accepts (by walking the model's annotations)."""
-    tp: Any = Definition
+    tp: object = Definition
     for comp in loc:
         tp = _unwrap(tp)
         if isinstance(tp, type) and issubclass(tp, BaseModel):
             fields = {f.alias or n: f for n, f in tp.model_fields.items()}
-            if comp not in fields:
+            if not isinstance(comp, str) or comp not in fields:  # field names are strings
                 return []
             tp = fields[comp].annotation
             continue
@@ -376,17 +389,18 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
-def _is_model(tp: Any) -> bool:
+def _is_model(tp: object) -> TypeGuard[type[BaseModel]]:
     return isinstance(tp, type) and issubclass(tp, BaseModel)
 
 
-def _unwrap(tp: Any) -> Any:
+def _unwrap(tp: object) -> object:
+    """An annotation without its ``Annotated[...]`` metadata."""
     while typing.get_origin(tp) is typing.Annotated:
         tp = typing.get_args(tp)[0]
     return tp
 
 
-def _tag_of(tp: Any) -> Any:
+def _tag_of(tp: object) -> object:
     if _is_model(tp) and "type" in tp.model_fields:
         args = typing.get_args(tp.model_fields["type"].annotation)
         return args[0] if args else None
@@ -396,9 +410,9 @@ def _tag_of(tp: Any) -> Any:
 # --- writing -------------------------------------------------------------------------------
 
 
-def definition_data(definition: Definition) -> dict[str, Any]:
+def definition_data(definition: Definition) -> dict[str, object]:
     """The definition as plain data, keyed like the YAML file."""
-    data: dict[str, Any] = definition.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    data: dict[str, object] = definition.model_dump(mode="json", by_alias=True, exclude_unset=True)
     return data
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
-from typing import Any, Protocol
+from datetime import date, datetime, timedelta
+from typing import Protocol
 
 
 class AgendaEntry(Protocol):
@@ -51,7 +51,7 @@ def to_ical(items: Iterable[AgendaEntry], *, name: str = "coachflow agenda") -> 
     return result
 
 
-def _stamp(day: date) -> Any:
-    from datetime import UTC, datetime
+def _stamp(day: date) -> datetime:
+    from datetime import UTC
 
     return datetime(day.year, day.month, day.day, tzinfo=UTC)

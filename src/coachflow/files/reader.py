@@ -18,9 +18,9 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import yaml
 
@@ -44,32 +44,55 @@ _NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _TRUE = frozenset({"true", "True", "TRUE"})
 _FALSE = frozenset({"false", "False", "FALSE"})
 
-_PurePython: Any = yaml.SafeLoader
+
+class _EventSource(Protocol):
+    """A PyYAML loader as the reader drives it (``yaml.SafeLoader``, ``yaml.CSafeLoader``)."""
+
+    def check_event(self) -> bool: ...
+
+    def get_event(self) -> yaml.Event | None: ...  # an event, once check_event() said so
+
+    def dispose(self) -> None: ...
+
+
+_Loader: TypeAlias = Callable[[str], _EventSource]
+"""A PyYAML loader class, called with the text to read."""
+
+_PurePython: _Loader = yaml.SafeLoader
 try:  # libyaml when present: same events, faster
-    _Parser: Any = yaml.CSafeLoader
+    _Parser: _Loader = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Parser = _PurePython
+
+
+YamlScalar: TypeAlias = str | int | float | bool | None
+"""A scalar as the reader builds it; a mapping key is one too (a collection key is dropped)."""
+YamlData: TypeAlias = "YamlScalar | list[YamlData] | dict[YamlScalar, YamlData]"
+"""A document as the reader builds it: plain scalars, lists and dicts."""
+_Container: TypeAlias = "dict[YamlScalar, YamlData] | list[YamlData]"
+"""A collection of a document."""
 
 
 @dataclass(slots=True)
 class YamlDocument:
     """The data of one YAML document and where each part of it stands in the file."""
 
-    data: Any
+    data: YamlData
     root: Mark = UNKNOWN
     # (line, column) as plain tuples, not Marks: the garbage collector stops tracking a
-    # tuple of ints, and a large file has ~75,000 of them; see _at()
-    value_marks: dict[int, dict[Any, Pos]] = field(default_factory=dict)
-    key_marks: dict[int, dict[Any, Pos]] = field(default_factory=dict)
+    # tuple of ints, and a large file has ~75,000 of them; see _at(). Keyed by collection
+    # id, then by key or index; looked up with any path component (object)
+    value_marks: dict[int, dict[object, Pos]] = field(default_factory=dict)
+    key_marks: dict[int, dict[object, Pos]] = field(default_factory=dict)
     self_marks: dict[int, Pos] = field(default_factory=dict)
 
-    def locate(self, path: tuple[Any, ...], *, key: bool = False) -> Mark:
+    def locate(self, path: tuple[object, ...], *, key: bool = False) -> Mark:
         """The mark of the node at ``path`` (or of its key, with ``key=True``).
 
         Path components that are not in the data (pydantic's union tags, for one) are
         skipped; a path that ends early gives the mark of the deepest node reached.
         """
-        node: Any = self.data
+        node: object = self.data
         mark = self.root
         last_key_mark: Mark | None = None
         for comp in path:
@@ -81,7 +104,7 @@ class YamlDocument:
             return last_key_mark
         return mark
 
-    def step(self, node: Any, comp: Any) -> tuple[Any, Mark | None, Mark | None]:
+    def step(self, node: object, comp: object) -> tuple[object, Mark | None, Mark | None]:
         """The child ``comp`` of ``node``, its mark and its key's mark; marks are None
         when there is no such child."""
         if isinstance(node, dict) and not isinstance(comp, bool):
@@ -107,7 +130,7 @@ class YamlDocument:
             return node[comp], _at(vm.get(comp, _NOWHERE)), None
         return None, None, None
 
-    def mark_of(self, value: Any) -> Mark | None:
+    def mark_of(self, value: object) -> Mark | None:
         """The mark of a collection by identity."""
         pos = self.self_marks.get(id(value))
         return None if pos is None else _at(pos)
@@ -132,7 +155,16 @@ class YamlProblem(Exception):
         self.mark = mark
 
 
-def _mark(m: Any) -> Mark:
+class _Position(Protocol):
+    """A PyYAML mark (pure Python or libyaml's): 0-based."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+
+
+def _mark(m: _Position | None) -> Mark:
     if m is None:
         return Mark(1, 1)
     return Mark(m.line + 1, m.column + 1)
@@ -142,7 +174,7 @@ _SPECIAL_START = frozenset("0123456789+-.~nNtTfF")
 """The first characters of every plain scalar that is not a string."""
 
 
-def _resolve_plain(value: str) -> Any:
+def _resolve_plain(value: str) -> YamlScalar:
     if value and value[0] not in _SPECIAL_START:
         return value  # a name or a sentence (most scalars): skip the four patterns
     if value in _NULLS:
@@ -187,7 +219,7 @@ def _integer(text: str, base: int) -> int:
     )
 
 
-def _construct_tagged(tag: str, value: str, mark: Mark) -> Any:
+def _construct_tagged(tag: str, value: str, mark: Mark) -> YamlScalar:
     if tag in ("!", _TAG + "str"):
         return value
     if tag == _TAG + "null" and value in _NULLS:
@@ -220,7 +252,7 @@ class _Builder:
         # stack entries: [container, pending_key, has_key, key_pos, size,
         #                 value positions, key positions (None for a list)]
         self.stack: list[list[Any]] = []
-        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.anchors: dict[str, tuple[YamlData, int]] = {}
         self.open_anchors: set[str] = set()
         self.anchor_of: list[str | None] = []
         self.total = 0
@@ -238,7 +270,7 @@ class _Builder:
                 _at(pos),
             )
 
-    def add(self, value: Any, size: int, pos: Pos) -> None:
+    def add(self, value: YamlData, size: int, pos: Pos) -> None:
         """Attach a finished value to the collection being built."""
         self._count(size, pos)
         if not self.stack:
@@ -255,8 +287,10 @@ class _Builder:
         if not top[2]:  # this value is a key
             if isinstance(value, (dict, list)):
                 self.error("schema", "a mapping key must be a plain value, not a collection", pos)
-                value = _DROPPED
-            top[1], top[2], top[3] = value, True, pos
+                top[1] = _DROPPED
+            else:
+                top[1] = value
+            top[2], top[3] = True, pos
             return
         key, key_mark = top[1], top[3]
         top[1], top[2], top[3] = None, False, None
@@ -274,7 +308,7 @@ class _Builder:
         top[6][key] = key_mark
         top[5][key] = pos
 
-    def start(self, container: Any, anchor: str | None, pos: Pos) -> None:
+    def start(self, container: _Container, anchor: str | None, pos: Pos) -> None:
         if len(self.stack) >= MAX_DEPTH:
             raise YamlProblem(
                 "yaml-too-large",
@@ -282,8 +316,8 @@ class _Builder:
                 _at(pos),
             )
         self.doc.self_marks[id(container)] = pos
-        value_pos: dict[Any, Pos] = {}
-        key_pos: dict[Any, Pos] | None = None
+        value_pos: dict[object, Pos] = {}
+        key_pos: dict[object, Pos] | None = None
         self.doc.value_marks[id(container)] = value_pos
         if isinstance(container, dict):
             key_pos = self.doc.key_marks[id(container)] = {}
@@ -311,7 +345,7 @@ class _Builder:
         value, size = self.anchors[name]
         self.add(value, size, pos)
 
-    def scalar(self, ev: Any, pos: Pos) -> None:
+    def scalar(self, ev: yaml.ScalarEvent, pos: Pos) -> None:
         plain = not ev.style  # None (pure Python parser) or "" (libyaml)
         try:
             if ev.tag is None or ev.tag == "!" or (ev.implicit and ev.implicit[0] and plain):
@@ -331,7 +365,7 @@ _MAPPING_END = yaml.MappingEndEvent
 _SEQUENCE_END = yaml.SequenceEndEvent
 
 
-def _hashable(value: Any) -> bool:
+def _hashable(value: object) -> bool:
     try:
         hash(value)
     except TypeError:
@@ -339,7 +373,10 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def _events(text: str, parser: Any) -> Iterator[Any]:
+def _events(text: str, parser: _Loader) -> Iterator[Any]:
+    """The events of ``text`` (each a ``yaml.Event``). Typed Any: :func:`_read` tells the
+    common events apart by their exact class, without an isinstance chain, and a type
+    checker does not narrow on that."""
     loader = parser(text)
     try:
         while loader.check_event():
@@ -480,7 +517,7 @@ def read_yaml(source: str | bytes, path: str = "<string>") -> tuple[YamlDocument
         return document, diagnostics
 
 
-def _read(text: str, path: str, parser: Any) -> tuple[YamlDocument, list[Diagnostic]]:
+def _read(text: str, path: str, parser: _Loader) -> tuple[YamlDocument, list[Diagnostic]]:
     diagnostics: list[Diagnostic] = []
     doc = YamlDocument(data=None)
 
@@ -490,7 +527,7 @@ def _read(text: str, path: str, parser: Any) -> tuple[YamlDocument, list[Diagnos
 
     builder = _Builder(doc, diagnostics, path)
     documents = 0
-    last: Any = None  # the last event read
+    last: yaml.Event | None = None  # the last event read
     try:
         scalar, end = builder.scalar, builder.end
         for ev in _events(text, parser):
@@ -530,7 +567,8 @@ def _read(text: str, path: str, parser: Any) -> tuple[YamlDocument, list[Diagnos
             if parser is not _PurePython:
                 index = getattr(exc.problem_mark, "index", None)
                 at = len(text) if not isinstance(index, int) else index
-                after = last.end_mark.index if last is not None else 0
+                end_mark = last.end_mark if last is not None else None
+                after = end_mark.index if end_mark is not None else 0
                 raise _LibyamlNestingLimit(
                     at, mark.line, mark.column, after, len(builder.stack)
                 ) from None

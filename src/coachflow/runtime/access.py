@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Final
 
-from coachflow.definition.model import Definition, leaves
+from coachflow.definition.model import AnyInput, Definition, leaves
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
 
@@ -47,7 +47,7 @@ REDACTED: Final = _Redacted()
 """Stands in for every value a viewer may not read (the field name stays)."""
 
 
-def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, Any]:
+def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, AnyInput]:
     """The input specs that describe ``record``'s input fields."""
     if record.kind == "activity":
         activity = definition.activities.get(str(record.event))
@@ -55,7 +55,7 @@ def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, A
     if record.kind == "event":
         # several transitions may produce the same record: each field takes the strictest
         # spec any of them declares, so a value is never shown under a laxer rule
-        specs: dict[str, Any] = {}
+        specs: dict[str, AnyInput] = {}
         for t in definition.transitions:
             if (
                 t.event == record.event
@@ -71,7 +71,7 @@ def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, A
 
 
 def may_read(
-    spec: Any,
+    spec: AnyInput,
     record: HistoryRecord,
     viewer: str,
     roles: tuple[str, ...],

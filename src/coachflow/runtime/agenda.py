@@ -16,10 +16,10 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Literal, NamedTuple
 
 from coachflow.calendar import SchoolCalendar, monday_of, week_end
-from coachflow.definition.model import PERIOD_NAMES, Definition, FactRef
+from coachflow.definition.model import PERIOD_NAMES, Definition, FactRef, Text
 from coachflow.runtime.trajectory import Trajectory
 
 Status = Literal["done", "upcoming", "due", "overdue", "missed"]
@@ -183,7 +183,7 @@ def _frequency(trajectory: Trajectory, every: str | FactRef) -> Callable[[date],
                 day = min(day, trajectory.start_date)  # as stays() counts it
             elif r.kind == "migrated":
                 changes = [(date.min, None)]
-            changes.append((day, PERIOD_NAMES.get(value) if value else None))
+            changes.append((day, PERIOD_NAMES.get(value) if isinstance(value, str) else None))
     days = [d for d, _ in changes]
 
     def on(day: date) -> str | None:
@@ -284,7 +284,7 @@ def _recurring_items(
     return items
 
 
-def _title(text: Any) -> str | None:
+def _title(text: Text | None) -> str | None:
     from coachflow.definition.model import text_of
 
     return text_of(text)

@@ -13,12 +13,11 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from coachflow.calendar import week_end
 from coachflow.definition.checks import CompiledDefinition
 from coachflow.definition.expressions import Compiled
-from coachflow.definition.model import Definition, Transition
+from coachflow.definition.model import AnyInput, Definition, ListFact, Transition, Value
 from coachflow.definition.values import Fields
 from coachflow.runtime.decide import check_step
 from coachflow.runtime.dispatch import SHARE_WILDCARDS_ABOVE, Dispatcher, Edge
@@ -34,7 +33,7 @@ class Effect:
     expr: Compiled
     low: int | None
     high: int | None
-    sized: Any = None
+    sized: ListFact | None = None
     """The spec of a list fact with ``min_items``/``max_items`` (else None)."""
 
     @property
@@ -53,7 +52,7 @@ class Step:
     guard: Compiled | None
     guard_reads_input: bool
     effects: tuple[Effect, ...]
-    inputs: Mapping[str, Any]
+    inputs: Mapping[str, AnyInput]
     fields: Fields
 
 
@@ -72,14 +71,14 @@ def effects_of(d: Definition, compiled: Mapping[str, Compiled]) -> tuple[Effect,
     effects = []
     for fact, expr in compiled.items():
         spec = d.facts[fact]
-        sized = getattr(spec, "min_items", None) is not None or getattr(spec, "max_items", None)
+        sized = spec.type == "list" and (spec.min_items is not None or spec.max_items is not None)
         effects.append(
             Effect(
                 fact,
                 expr,
                 getattr(spec, "min", None),
                 getattr(spec, "max", None),
-                spec if sized else None,
+                spec if spec.type == "list" and sized else None,
             )
         )
     return tuple(effects)
@@ -204,7 +203,7 @@ class Program:
         for name, due in self._due:
             if trajectory.counts.get(name):
                 continue
-            day: Any = None
+            day: Value = None
             if due.week is not None:
                 day = week_end(trajectory.start_date, due.week, trajectory.calendar)
             elif due.fact is not None:
