@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from coachflow.diagnostics import Diagnostic
@@ -126,8 +126,23 @@ class Reason:
     message: str
 
 
+class Where(TypedDict, total=False):
+    """Where a change was refused (keyword arguments of every :class:`TransitionRejected`)."""
+
+    trajectory_id: str | None
+    event: str | None
+    actor: object
+
+
+class _Refusal(Where, total=False):
+    reasons: Iterable[Reason]
+
+
 class TransitionRejected(CoachflowError):
-    """A change was refused; the trajectory is exactly as it was."""
+    """A change was refused; the trajectory is exactly as it was.
+
+    ``actor`` is the person id given, or None when none was or it was not a string (a
+    bad id is shown, escaped, in the message)."""
 
     code = "rejected"
 
@@ -137,12 +152,12 @@ class TransitionRejected(CoachflowError):
         *,
         trajectory_id: str | None = None,
         event: str | None = None,
-        actor: str | None = None,
+        actor: object = None,
         reasons: Iterable[Reason] = (),
     ) -> None:
         self.trajectory_id = trajectory_id
         self.event = event
-        self.actor = actor
+        self.actor: str | None = actor if isinstance(actor, str) else None
         self.reasons: list[Reason] = list(reasons) or [Reason(self.code, message)]
         super().__init__(message)
 
@@ -167,18 +182,20 @@ class GuardFailed(TransitionRejected):
         message: str,
         *,
         guard: str | None = None,
-        values: Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        values: Mapping[str, object] | None = None,
+        **kwargs: Unpack[_Refusal],
     ) -> None:
         self.guard = guard
-        self.values: dict[str, Any] = dict(values or {})
+        self.values: dict[str, object] = dict(values or {})
         super().__init__(message, **kwargs)
 
 
 class InvalidInput(TransitionRejected):
     code = "invalid-input"
 
-    def __init__(self, message: str, *, fields: Iterable[str] = (), **kwargs: Any) -> None:
+    def __init__(
+        self, message: str, *, fields: Iterable[str] = (), **kwargs: Unpack[_Refusal]
+    ) -> None:
         self.fields: list[str] = list(fields)
         super().__init__(message, **kwargs)
 
@@ -200,8 +217,42 @@ class VersionConflict(TransitionRejected):
     code = "version-conflict"
 
     def __init__(
-        self, message: str, *, expected: int | None = None, actual: int | None = None, **kw: Any
+        self,
+        message: str,
+        *,
+        expected: int | None = None,
+        actual: int | None = None,
+        **kw: Unpack[_Refusal],
     ) -> None:
         self.expected = expected
         self.actual = actual
         super().__init__(message, **kw)
+
+
+def version_conflict(
+    trajectory_id: str,
+    *,
+    expected: int,
+    actual: int,
+    raced: bool = False,
+    event: str | None = None,
+    actor: str | None = None,
+) -> VersionConflict:
+    """The one :class:`VersionConflict`: the trajectory is at ``actual``, not at the
+    ``expected`` version. ``raced``: the caller read it at ``expected`` and someone else
+    changed it before the commit (the message then says to read it again)."""
+    if raced:
+        message = (
+            f"trajectory {trajectory_id!r} was changed by someone else since it was read at "
+            f"version {expected}; read it again and retry"
+        )
+    else:
+        message = f"trajectory {trajectory_id!r} is at version {actual}, not {expected}"
+    return VersionConflict(
+        message,
+        trajectory_id=trajectory_id,
+        event=event,
+        actor=actor,
+        expected=expected,
+        actual=actual,
+    )

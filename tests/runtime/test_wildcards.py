@@ -438,3 +438,25 @@ def test_wildcards_behave_as_the_explicit_list_of_non_final_states(
         actor = moves.draw(st.sampled_from(sorted(people.values())))
         results = [outcome(e, t.id, event, actor) for e, t in zip(engines, ids, strict=True)]
         assert results[0] == results[1]
+
+
+def test_a_wildcard_is_given_to_transitions_as_its_own_star_source(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``from: "*"`` reaches the machine as ``Machine.wildcard_all``; the machine's final
+    states are tagged ``final`` (transitions' own flag), and "*" leaves only the others."""
+    given: list[tuple[str, object]] = []
+    add = dispatch_module._Machine.add_transition
+
+    def recording(self: Any, trigger: str, source: Any, *args: Any, **kwargs: Any) -> None:
+        given.append((trigger, source))
+        add(self, trigger, source, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch_module._Machine, "add_transition", recording)
+    d = coachflow.loads_definition(wildcard_definition(4, 4))
+    engine = Engine(d, clock=FixedClock("2026-01-05T09:00:00+00:00"), plugins=False)
+    machine = engine._program(d.id, d.version).dispatcher.machine
+    assert given == [(f"e{i:04}", "*") for i in range(4)]
+    assert [name for name, state in machine.states.items() if state.final] == ["s0003"]
+    for event in machine.events:
+        assert sorted(dict.keys(machine.events[event].transitions)) == ["s0000", "s0001", "s0002"]

@@ -13,18 +13,18 @@ transitions, and the state the machine sets on the carrier is the record's targe
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, id_message, id_problem, show_int, shown
 from coachflow.calendar import SchoolCalendar, week_of
 from coachflow.clock import Clock, checked_now
 from coachflow.definition.expressions import Compiled, EvalContext
-from coachflow.definition.model import Definition, parse_date
+from coachflow.definition.model import Definition, Value, Values, parse_date
 from coachflow.definition.values import ValueProblem, coerce
 from coachflow.errors import (
     ConsentError,
@@ -39,15 +39,16 @@ from coachflow.errors import (
     TransitionRejected,
     UnknownEvent,
     VersionConflict,
+    Where,
+    version_conflict,
 )
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, new_record
 
 if TYPE_CHECKING:
     from coachflow.runtime.program import ActivityRule, Effect, Program, Step
 
 Predicate = Callable[[TrajectoryView], bool]
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-_new_record = partial(tuple.__new__, HistoryRecord)  # skips NamedTuple's Python __new__
+_EMPTY: Values = MappingProxyType({})
 
 LAST_START_DATE = date(9899, 12, 31)
 """The latest start date: every week and due date of a trajectory (at most
@@ -118,8 +119,8 @@ def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str
 def context(
     t: Trajectory,
     moment: Moment,
-    values: Mapping[str, Any] | None = None,
-    facts: Mapping[str, Any] | None = None,
+    values: Values | None = None,
+    facts: Values | None = None,
 ) -> EvalContext:
     """What an expression about ``t`` reads at ``moment`` (``facts``: instead of its
     own): the one place an :class:`EvalContext` is made."""
@@ -135,9 +136,19 @@ def context(
     )
 
 
-def guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
+def expectations(program: Program, moment: Moment) -> dict[str, Callable[[Trajectory], bool]]:
+    """The activities' ``expected`` conditions at ``moment``, as functions of a trajectory
+    (for :func:`coachflow.runtime.agenda.agenda`)."""
+
+    def check(expr: Compiled) -> Callable[[Trajectory], bool]:
+        return lambda t: bool(expr.fn(context(t, moment)))
+
+    return {name: check(expr) for name, expr in program.expected.items()}
+
+
+def guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, object]:
     """The values an expression read: facts, ``consent.<name>``, ``input.<name>``."""
-    values: dict[str, Any] = {name: ctx.facts.get(name) for name in sorted(guard.facts)}
+    values: dict[str, object] = {name: ctx.facts.get(name) for name in sorted(guard.facts)}
     for name in sorted(guard.consents):
         values[f"consent.{name}"] = bool(ctx.consents.get(name, False))
     for name in sorted(guard.inputs):
@@ -154,7 +165,7 @@ def guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, Any]:
 def apply_effects(
     effects: tuple[Effect, ...],
     ctx: EvalContext,
-    changes: dict[str, Any],
+    changes: dict[str, Value],
     *,
     skip_input: bool = False,
 ) -> tuple[Effect, str] | None:
@@ -218,7 +229,7 @@ class Carrier:
         self,
         trajectory: Trajectory,
         roles: tuple[str, ...],
-        raw_input: Any,
+        raw_input: object,
         check_input: bool,
         moment: Moment,
     ) -> None:
@@ -229,12 +240,12 @@ class Carrier:
         self.check_input = check_input
         self.moment = moment
         self.chosen: Step | None = None
-        self.values: Mapping[str, Any] = _EMPTY
-        self.changes: dict[str, Any] = {}
+        self.values: Values = _EMPTY
+        self.changes: dict[str, Value] = {}
         self.reasons: list[Reason] = []
         self.stage = 0  # furthest check reached: 1 permission, 2 input, 3 guard
         self.fields: list[str] = []  # input fields refused
-        self.guard: tuple[str, dict[str, Any]] | None = None  # first guard refused
+        self.guard: tuple[str, dict[str, object]] | None = None  # first guard refused
         self.error: type[TransitionRejected] | None = None
 
     def refuse(self, stage: int, reason: Reason) -> bool:
@@ -259,7 +270,7 @@ def check_step(step: Step, carrier: Carrier) -> bool:
                 f"this person holds {held}",
             ),
         )
-    values: Mapping[str, Any] = _EMPTY
+    values: Values = _EMPTY
     if carrier.check_input and (step.inputs or carrier.raw_input is not None):
         checked, problems = step.fields.check(carrier.raw_input)
         if problems:
@@ -284,7 +295,7 @@ def check_step(step: Step, carrier: Carrier) -> bool:
                 f"guard {guard.source!r} is false" + (f" ({shown_values})" if shown_values else ""),
             ),
         )
-    changes: dict[str, Any] = {}
+    changes: dict[str, Value] = {}
     failed = apply_effects(step.effects, ctx, changes, skip_input=not carrier.check_input)
     if failed is not None:
         effect, message = failed
@@ -328,7 +339,7 @@ def evaluate(
     t: Trajectory,
     event: str,
     actor: str,
-    raw_input: Any,
+    raw_input: object,
     moment: Moment,
     *,
     check_input: bool,
@@ -360,7 +371,7 @@ def explain(
     t: Trajectory,
     event: str,
     actor: str,
-    raw_input: Any,
+    raw_input: object,
     moment: Moment,
 ) -> Explanation:
     carrier = evaluate(
@@ -383,7 +394,7 @@ def decide_fire(
     t: Trajectory,
     event: str,
     actor: str,
-    raw_input: Any,
+    raw_input: object,
     moment: Moment,
 ) -> HistoryRecord:
     """The ``event`` record of firing ``event`` as ``actor``: the transition and the
@@ -403,20 +414,17 @@ def decide_fire(
     if values:
         values = MappingProxyType({k: v for k, v in values.items() if v is not None})
     changes = carrier.changes
-    return _new_record(
-        (
-            t.version + 1,
-            moment.now,
-            actor,
-            role,
-            "event",
-            event,
-            t.state,
-            carrier._state,
-            values or _EMPTY,
-            MappingProxyType(changes) if changes else _EMPTY,
-            None,
-        )
+    return new_record(
+        t.version + 1,
+        moment.now,
+        actor,
+        role,
+        "event",
+        event,
+        t.state,
+        carrier._state,
+        values or _EMPTY,
+        MappingProxyType(changes) if changes else _EMPTY,
     )
 
 
@@ -424,18 +432,13 @@ def rejection(carrier: Carrier, t: Trajectory, event: str, actor: str) -> Transi
     error = carrier.error or TransitionRejected
     reasons = list(carrier.reasons)
     message = "; ".join(r.message for r in reasons)
-    where: dict[str, Any] = {
-        "trajectory_id": t.id,
-        "event": event,
-        "actor": actor,
-        "reasons": reasons,
-    }
+    where: Where = {"trajectory_id": t.id, "event": event, "actor": actor}
     if error is InvalidInput:
-        return InvalidInput(message, fields=carrier.fields, **where)
+        return InvalidInput(message, fields=carrier.fields, reasons=reasons, **where)
     if error is GuardFailed:
         guard, values = carrier.guard if carrier.guard else (None, {})
-        return GuardFailed(message, guard=guard, values=values, **where)
-    return error(message, **where)
+        return GuardFailed(message, guard=guard, values=values, reasons=reasons, **where)
+    return error(message, reasons=reasons, **where)
 
 
 # --- the other commands ---------------------------------------------------------------------
@@ -444,23 +447,15 @@ def rejection(carrier: Carrier, t: Trajectory, event: str, actor: str) -> Transi
 def conflict(
     t: Trajectory, event: str | None, actor: str, expected: int, actual: int | None = None
 ) -> VersionConflict:
-    """The one :class:`VersionConflict` of a command: the trajectory was read at version
-    ``t.version`` and is at ``actual`` (default: it was expected at ``expected``)."""
-    if actual is None:
-        message = f"trajectory {t.id!r} is at version {t.version}, not {expected}"
-        actual = t.version
-    else:
-        message = (
-            f"trajectory {t.id!r} was changed by someone else since it was read at "
-            f"version {expected}; read it again and retry"
-        )
-    return VersionConflict(
-        message,
-        trajectory_id=t.id,
+    """The :class:`VersionConflict` of a command: ``t`` is not at the ``expected``
+    version, or (``actual`` given) it was read at ``expected`` and is at ``actual`` now."""
+    return version_conflict(
+        t.id,
+        expected=expected,
+        actual=t.version if actual is None else actual,
+        raced=actual is not None,
         event=event,
         actor=actor,
-        expected=expected,
-        actual=actual,
     )
 
 
@@ -470,7 +465,7 @@ def refuse_bad_id(
     field: str,
     trajectory_id: str | None,
     event: str | None,
-    actor: Any,
+    actor: object,
 ) -> None:
     """Raise :class:`InvalidId` when ``value`` breaks the id rule (:func:`id_problem`)."""
     problem = id_problem(value)
@@ -491,7 +486,7 @@ def decide_start(
     *,
     participants: Mapping[str, str | Sequence[str]],
     actor: str,
-    facts: Mapping[str, Any] | None,
+    facts: Mapping[str, object] | None,
     trajectory_id: str | None,
     start_date: date | str | None,
     calendar: SchoolCalendar | None,
@@ -507,7 +502,7 @@ def decide_start(
     if trajectory_id is not None and (problem := id_problem(trajectory_id)):
         bad_ids.append(id_message("trajectory id", trajectory_id, problem))
         fields.append("trajectory_id")
-    where: dict[str, Any] = {"trajectory_id": trajectory_id, "event": None, "actor": actor}
+    where: Where = {"trajectory_id": trajectory_id, "event": None, "actor": actor}
     if problems or bad_ids:
         reasons = [Reason("bad-id", p) for p in bad_ids]
         reasons += [Reason("invalid-input", p) for p in problems]
@@ -543,12 +538,12 @@ def decide_start(
             fields=["start_date"],
             **where,
         )
-    record = HistoryRecord(
-        seq=0,
-        at=moment.now,
-        actor=actor,
-        role=role,
-        kind="started",
+    record = new_record(
+        0,
+        moment.now,
+        actor,
+        role,
+        "started",
         target=d.initial,
         input=MappingProxyType(
             {
@@ -584,7 +579,7 @@ def _check_participants(
             problems.append(f"unknown role {role!r} (declared: {', '.join(d.roles)})")
             continue
         if isinstance(people, str):
-            persons: tuple[Any, ...] = (people,)
+            persons: tuple[object, ...] = (people,)
         elif isinstance(people, (list, tuple)):
             persons = tuple(people)
         else:
@@ -600,7 +595,7 @@ def _check_participants(
             problems.append(f"role {role!r} names the same person twice")
         if len(persons) > spec.max:
             problems.append(f"role {role!r} binds at most {spec.max}, got {len(persons)}")
-        bound[role] = persons
+        bound[role] = tuple(map(str, persons))  # every one passed the id rule
     for role, spec in d.roles.items():
         if spec.required and not bound.get(role):
             problems.append(f"role {role!r} is required: bind someone to it at start")
@@ -613,11 +608,11 @@ def decide_activity(
     activity: str,
     actor: str,
     on: date | str | None,
-    raw_input: Any,
+    raw_input: object,
     moment: Moment,
 ) -> HistoryRecord:
     """The ``activity`` record of recording ``activity`` as ``actor`` ``on`` a day."""
-    where: dict[str, Any] = {"trajectory_id": t.id, "event": activity, "actor": actor}
+    where: Where = {"trajectory_id": t.id, "event": activity, "actor": actor}
     rule = program.activities.get(activity)
     if rule is None:
         known = ", ".join(program.activities) or "none"
@@ -671,7 +666,7 @@ def decide_activity(
             )
     _check_activity_limits(t, rule, actor, where)
     kept = {k: v for k, v in values.items() if v is not None}
-    return HistoryRecord(
+    return new_record(
         t.version + 1,
         moment.now,
         actor,
@@ -686,9 +681,7 @@ def decide_activity(
     )
 
 
-def _check_activity_limits(
-    t: Trajectory, rule: ActivityRule, actor: str, where: dict[str, Any]
-) -> None:
+def _check_activity_limits(t: Trajectory, rule: ActivityRule, actor: str, where: Where) -> None:
     if rule.at_most is not None and t.counts.get(rule.name, 0) >= rule.at_most:
         raise GuardFailed(
             f"{rule.name!r} may be recorded at most {rule.at_most} times; it has been",
@@ -716,7 +709,7 @@ def decide_consent(
     d: Definition, t: Trajectory, consent: str, actor: str, grant: bool, moment: Moment
 ) -> HistoryRecord:
     """The record of granting (or withdrawing) ``consent`` as ``actor``."""
-    where: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
+    where: Where = {"trajectory_id": t.id, "event": None, "actor": actor}
     spec = d.consents.get(consent)
     if spec is None:
         known = ", ".join(d.consents) or "none"
@@ -730,7 +723,7 @@ def decide_consent(
     if t.consents.get(consent, False) == grant:
         state = "granted" if grant else "not granted"
         raise ConsentError(f"consent {consent!r} is already {state}", **where)
-    return HistoryRecord(
+    return new_record(
         t.version + 1,
         moment.now,
         actor,
@@ -752,7 +745,7 @@ def decide_assignment(
 ) -> HistoryRecord:
     """The record of binding ``person`` to ``role`` (or unbinding), as ``actor``."""
     d = program.definition
-    where: dict[str, Any] = {"trajectory_id": t.id, "event": None, "actor": actor}
+    where: Where = {"trajectory_id": t.id, "event": None, "actor": actor}
     spec = d.roles.get(role)
     if spec is None:
         raise InvalidInput(
@@ -802,7 +795,7 @@ def decide_assignment(
     hooks = ["on_unassign"] if replacing is not None else []
     hooks.append("on_assign" if assign else "on_unassign")
     changes = _role_effects(program, t, role, hooks, moment, where)
-    return HistoryRecord(
+    return new_record(
         t.version + 1,
         moment.now,
         actor,
@@ -823,11 +816,11 @@ def _role_effects(
     role: str,
     hooks: list[str],
     moment: Moment,
-    where: dict[str, Any],
-) -> dict[str, Any]:
+    where: Where,
+) -> dict[str, Value]:
     """The fact changes of a role's ``on_unassign``/``on_assign`` effects, in the
     order of ``hooks``; :class:`GuardFailed` when one would pass a fact's bound."""
-    changes: dict[str, Any] = {}
+    changes: dict[str, Value] = {}
     for hook in hooks:
         effects = program.role_effects.get((role, hook))
         if not effects:
@@ -847,7 +840,7 @@ def _role_effects(
 
 def migrated(
     t: Trajectory, target: Definition
-) -> tuple[str, dict[str, Any], dict[str, bool], dict[str, tuple[str, ...]]]:
+) -> tuple[str, dict[str, Value], dict[str, bool], dict[str, tuple[str, ...]]]:
     """Where ``t`` lands in ``target``: its state, facts, consents and participants;
     :class:`MigrationError` when it cannot move."""
     m = target.migrates_from
@@ -864,7 +857,7 @@ def migrated(
     state = m.states.get(t.state)
     if state is None:
         raise MigrationError(f"state {t.state!r} has no place in version {target.version}")
-    facts: dict[str, Any] = {}
+    facts: dict[str, Value] = {}
     for name, spec in target.facts.items():
         facts[name] = getattr(spec, "default", None)
     for old, value in t.facts.items():
@@ -891,12 +884,30 @@ def migrated(
     return state, facts, consents, people
 
 
+def migration_plan(
+    trajectories: Iterable[Trajectory], target: Definition
+) -> list[tuple[str, int, str | None]]:
+    """``(trajectory_id, from_version, problem)`` for every trajectory of an older
+    version of ``target``'s definition (``problem`` None when it can move)."""
+    plan: list[tuple[str, int, str | None]] = []
+    for t in trajectories:
+        if t.definition_id != target.id or t.definition_version >= target.version:
+            continue
+        try:
+            migrated(t, target)
+        except MigrationError as exc:
+            plan.append((t.id, t.definition_version, str(exc)))
+        else:
+            plan.append((t.id, t.definition_version, None))
+    return plan
+
+
 def decide_migration(
     t: Trajectory, target: Definition, actor: str, moment: Moment
 ) -> HistoryRecord:
     """The ``migrated`` record that moves ``t`` to ``target``."""
     state, facts, consents, people = migrated(t, target)
-    return HistoryRecord(
+    return new_record(
         t.version + 1,
         moment.now,
         actor,

@@ -12,10 +12,12 @@ the machine did is the decision.
 
 The transitions are lean (:class:`_Lean`): coachflow registers no enter, exit, before or
 after callbacks, so a transition only checks its condition and changes the carrier's
-state. A ``from: "*"`` transition is ``transitions``' own ``"*"`` source; it is copied
-into each non-final state while that stays small, else held once for its event and
-found from every non-final state (:class:`_Sources`). Either way the machine grows with
-the states plus the transitions, never with their product.
+state. A ``from: "*"`` transition is given to the machine as ``transitions``' own
+``"*"`` source (``Machine.wildcard_all``), which this machine reads as every state not
+tagged ``final``, and ``transitions`` adds it to each of them, while that stays small;
+else it is held once for its event and found from every non-final state
+(:class:`_Sources`). Either way the machine grows with the states plus the transitions,
+never with their product.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
-from transitions import Machine, Transition
-from transitions.core import Condition
+from transitions import Machine, State, Transition
+from transitions.core import Condition, EventData
 
 P = TypeVar("P")
 STATE_ATTRIBUTE = "_state"
@@ -42,11 +45,11 @@ that would make more than this many times as many transition objects as the defi
 has states and transitions; then each is one object, shared (:class:`_Sources`)."""
 
 
-class Carrier(Protocol):
-    """What the machine fires on."""
+class Carrier(Protocol[P]):
+    """What the machine fires on: the state, and the payload of the transition taken."""
 
     _state: str
-    chosen: Any
+    chosen: P | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +69,11 @@ class Edge(Generic[P]):
 class _Check(Condition):
     """A condition called with the carrier (not resolved by name on a model)."""
 
-    def __init__(self, func: Callable[[Any], bool]) -> None:
+    def __init__(self, func: Callable[[object], bool]) -> None:
         super().__init__(func)
         self.check_carrier = func
 
-    def check(self, event_data: Any) -> bool:
+    def check(self, event_data: EventData) -> bool:
         return self.check_carrier(event_data.model)
 
 
@@ -80,23 +83,37 @@ class _Lean(Transition):
 
     condition_cls = _Check
 
-    def __init__(self, *args: Any, index: int, payload: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, index: int, payload: object, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.index = index
         self.payload = payload
 
-    def execute(self, event_data: Any) -> bool:
+    def execute(self, event_data: EventData) -> bool:
         for condition in self.conditions:
             if not condition.check(event_data):
                 return False
-        carrier = event_data.model
+        carrier: Any = event_data.model  # the Carrier that Dispatcher.fire was given
         carrier._state = self.dest
         carrier.chosen = self.payload
         return True
 
 
+_Source = str | Enum | State | list[str | Enum | State]
+_Dest = str | Enum | State | None
+
+
 class _Machine(Machine):
+    """Lean transitions; ``"*"`` (``Machine.wildcard_all``) is every state not tagged
+    final (``transitions`` itself would copy it into the final states as well)."""
+
     transition_cls = _Lean
+
+    def add_transition(
+        self, trigger: str, source: _Source, dest: _Dest = None, *args: Any, **kwargs: Any
+    ) -> None:
+        if source == self.wildcard_all:
+            source = [name for name, state in self.states.items() if not state.final]
+        super().add_transition(trigger, source, dest, *args, **kwargs)
 
 
 _BY_INDEX = attrgetter("index")
@@ -146,7 +163,7 @@ class Dispatcher(Generic[P]):
         state_list = list(states)
         self.machine = _Machine(
             model=None,
-            states=state_list,
+            states=[{"name": s, "final": s not in non_final} for s in state_list],
             initial=initial,
             auto_transitions=False,
             send_event=True,
@@ -157,7 +174,6 @@ class Dispatcher(Generic[P]):
         self.shared = copies > SHARE_WILDCARDS_ABOVE * (len(state_list) + len(edges))
         """Whether the ``"*"`` transitions are one object each (else a copy per state)."""
         anywhere: dict[str, list[Transition]] = {}
-        copy_to = [s for s in state_list if s in non_final]
         for edge in edges:
             check = _bind(condition, edge.payload)
             if edge.anywhere and self.shared:
@@ -167,28 +183,27 @@ class Dispatcher(Generic[P]):
                     _Lean("*", edge.dest, [check], index=edge.index, payload=edge.payload)
                 )
                 continue
-            sources = copy_to if edge.anywhere else edge.sources
-            for source in sources:  # appended in file order, so tried in file order
-                self.machine.add_transition(
-                    trigger=edge.event,
-                    source=source,
-                    dest=edge.dest,
-                    conditions=[check],
-                    index=edge.index,
-                    payload=edge.payload,
-                )
+            # appended in file order, so tried in file order
+            self.machine.add_transition(
+                edge.event,
+                Machine.wildcard_all if edge.anywhere else list(edge.sources),
+                edge.dest,
+                conditions=[check],
+                index=edge.index,
+                payload=edge.payload,
+            )
         for event, shared in anywhere.items():
             machine_event = self.machine.events[event]
             machine_event.transitions = _Sources(machine_event.transitions, shared, non_final)
         self._triggers = {name: event.trigger for name, event in self.machine.events.items()}
 
-    def fire(self, event: str, carrier: Carrier) -> bool:
+    def fire(self, event: str, carrier: Carrier[P]) -> bool:
         """Dispatch ``event`` on ``carrier`` (whose ``_state`` is the current state):
         True when a transition was taken (``carrier._state`` and ``carrier.chosen`` then
         say which)."""
         return bool(self._triggers[event](carrier))
 
-    def transitions_of(self, event: str, state: str) -> list[Any]:
+    def transitions_of(self, event: str, state: str) -> list[Transition]:
         """The machine's transitions of ``event`` from ``state``, in the order it tries
         them (for tests and diagrams)."""
         found = self.machine.events.get(event)
@@ -197,8 +212,8 @@ class Dispatcher(Generic[P]):
         return list(found.transitions[state])
 
 
-def _bind(condition: Callable[[P, Any], bool], payload: P) -> Callable[[Any], bool]:
-    def check(carrier: Any) -> bool:
+def _bind(condition: Callable[[P, Any], bool], payload: P) -> Callable[[object], bool]:
+    def check(carrier: object) -> bool:
         return condition(payload, carrier)
 
     return check

@@ -14,10 +14,14 @@ from __future__ import annotations
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
+from functools import partial
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from coachflow.calendar import SchoolCalendar
+
+if TYPE_CHECKING:  # the model module needs pydantic, which `import coachflow` does not load
+    from coachflow.definition.model import Values
 
 RecordKind = Literal[
     "started",
@@ -31,7 +35,9 @@ RecordKind = Literal[
 ]
 RECORD_KINDS: tuple[RecordKind, ...] = typing.get_args(RecordKind)
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_EMPTY: Values = MappingProxyType({})
+_NOT_COUNTED: Mapping[str, int] = MappingProxyType({})  # shared: most have no activity yet
+V = TypeVar("V")
 
 
 class HistoryRecord(NamedTuple):
@@ -50,8 +56,32 @@ class HistoryRecord(NamedTuple):
     source: str | None = None
     target: str | None = None
     input: Mapping[str, Any] = _EMPTY
-    changes: Mapping[str, Any] = _EMPTY
+    """The command's data: an event's or activity's checked input, or what a
+    ``started``, ``consent_*``, ``assigned``/``unassigned`` or ``migrated`` record holds
+    (nested mappings and lists, JSON-like)."""
+    changes: Values = _EMPTY
     on: date | None = None
+
+
+_make_record = partial(tuple.__new__, HistoryRecord)  # skips NamedTuple's Python __new__
+
+
+def new_record(
+    seq: int,
+    at: datetime,
+    actor: str,
+    role: str | None,
+    kind: RecordKind,
+    event: str | None = None,
+    source: str | None = None,
+    target: str | None = None,
+    input: Mapping[str, Any] = _EMPTY,
+    changes: Values = _EMPTY,
+    on: date | None = None,
+) -> HistoryRecord:
+    """The one place a :class:`HistoryRecord` is made: by the decisions, and by the
+    stores when they read one back."""
+    return _make_record((seq, at, actor, role, kind, event, source, target, input, changes, on))
 
 
 class _Node:
@@ -144,7 +174,7 @@ class Trajectory:
         definition_id: str,
         definition_version: int,
         state: str,
-        facts: Mapping[str, Any],
+        facts: Values,
         consents: Mapping[str, bool],
         participants: Mapping[str, tuple[str, ...]],
         version: int,
@@ -165,7 +195,7 @@ class Trajectory:
         self._version = version
         self._started_at = started_at
         self._start_date = start_date if start_date is not None else started_at.date()
-        self._counts = _frozen(counts) if counts else _EMPTY
+        self._counts = _frozen(counts) if counts else _NOT_COUNTED
         self._calendar = calendar
         self._node = node
         self._people = people
@@ -188,7 +218,7 @@ class Trajectory:
         return self._state
 
     @property
-    def facts(self) -> Mapping[str, Any]:
+    def facts(self) -> Values:
         """Every declared fact (``None`` while unset); read-only."""
         return self._facts
 
@@ -259,7 +289,7 @@ class Trajectory:
         record: HistoryRecord,
         *,
         state: str | None = None,
-        facts: Mapping[str, Any] | None = None,
+        facts: Values | None = None,
         consents: Mapping[str, bool] | None = None,
         participants: Mapping[str, tuple[str, ...]] | None = None,
         counts: Mapping[str, int] | None = None,
@@ -298,7 +328,7 @@ class Trajectory:
         new._counts = self._counts
         return new
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         """Plain data (no history), for comparisons and JSON."""
         return {
             "id": self.id,
@@ -336,7 +366,7 @@ TrajectoryView = Trajectory
 """What a registered predicate receives: the (immutable) trajectory snapshot."""
 
 
-def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+def _frozen(mapping: Mapping[str, V]) -> Mapping[str, V]:
     if isinstance(mapping, MappingProxyType):
         return mapping
     return MappingProxyType(dict(mapping))

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from coachflow.errors import (
     TrajectoryExists,
     UnknownTrajectory,
-    VersionConflict,
     definition_changed,
+    version_conflict,
 )
 from coachflow.runtime.trajectory import Trajectory
 
@@ -50,12 +50,8 @@ class MemoryStore:
             if current is None:
                 raise UnknownTrajectory(f"no trajectory {trajectory.id!r}")
             if current.version != expected_version:
-                raise VersionConflict(
-                    f"trajectory {trajectory.id!r} is at version {current.version}, "
-                    f"not {expected_version}",
-                    trajectory_id=trajectory.id,
-                    expected=expected_version,
-                    actual=current.version,
+                raise version_conflict(
+                    trajectory.id, expected=expected_version, actual=current.version
                 )
             self._items[trajectory.id] = trajectory
 

@@ -60,17 +60,17 @@ from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, DBAPIModule
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
-from sqlalchemy.sql import ColumnElement, Subquery
+from sqlalchemy.sql import Subquery
 
 from coachflow.definition.model import Definition
 from coachflow.errors import (
     StoreError,
     TrajectoryExists,
     UnknownTrajectory,
-    VersionConflict,
     definition_changed,
+    version_conflict,
 )
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory, stored_history
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, new_record, stored_history
 from coachflow.store.codec import (
     content_hash,
     decode,
@@ -192,9 +192,7 @@ definitions = Table(
     Column("recorded_at", Instant, nullable=False),
 )
 
-_ROW: tuple[ColumnElement[Any], ...] = tuple(
-    cast(c, Text).label(c.name) if c.name == "calendar" else c for c in trajectories.c
-)
+_ROW = tuple(cast(c, Text).label(c.name) if c.name == "calendar" else c for c in trajectories.c)
 """The columns of a trajectory's row as every read selects them: the calendar as its JSON
 text (whatever the driver does with JSON), so that the codec decodes each text once."""
 _ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
@@ -214,18 +212,18 @@ def _record(row: Columns) -> HistoryRecord:
     if row["kind"] in ("started", "migrated"):
         inp["participants"] = MappingProxyType(dict(inp.get("participants", {})))
         inp["consents"] = MappingProxyType(inp.get("consents", {}))
-    return HistoryRecord(
-        seq=row["seq"],
-        at=row["at"],
-        actor=row["actor"],
-        role=row["role"],
-        kind=row["kind"],
-        event=row["event"],
-        source=row["source"],
-        target=row["target"],
-        input=MappingProxyType(inp),
-        changes=MappingProxyType(decode(row["changes"])),
-        on=row["on_date"],
+    return new_record(
+        row["seq"],
+        row["at"],
+        row["actor"],
+        row["role"],
+        row["kind"],
+        row["event"],
+        row["source"],
+        row["target"],
+        MappingProxyType(inp),
+        MappingProxyType(decode(row["changes"])),
+        row["on_date"],
     )
 
 
@@ -398,7 +396,7 @@ class SqlStore:
         names of its parameters in the order of its placeholders."""
         dialect = self._writer.dialect
 
-        def updating(columns: Iterable[Column[Any]]) -> Update:
+        def updating(columns: Iterable[Column[_T]]) -> Update:
             return (
                 update(trajectories)
                 .where(trajectories.c.id == bindparam("b_id"))
@@ -917,11 +915,8 @@ class SqlStore:
                 ).scalar()
                 if current is None:
                     raise UnknownTrajectory(f"no trajectory {trajectory.id!r}")
-                raise VersionConflict(
-                    f"trajectory {trajectory.id!r} is at version {current}, not {expected_version}",
-                    trajectory_id=trajectory.id,
-                    expected=expected_version,
-                    actual=int(current),
+                raise version_conflict(
+                    trajectory.id, expected=expected_version, actual=int(current)
                 )
             rows = [
                 self._params(insert_keys, _record_values(trajectory.id, r)) for r in new_records
@@ -1365,7 +1360,7 @@ def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     return re.sub(r"%\((\w+)\)s", "%s", sql), keys
 
 
-def _pg_type(column: Column[Any]) -> str:
+def _pg_type(column: Column[_T]) -> str:
     """The PostgreSQL type a bound value of ``column`` is cast to."""
     if isinstance(column.type, JSON):
         return "json"
