@@ -12,22 +12,14 @@ The clock is read once per command.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any
 
 from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock
 from coachflow.definition.model import Definition, parse_date
-from coachflow.diagnostics import ERROR, Diagnostic
-from coachflow.errors import (
-    DefinitionError,
-    UnknownDefinition,
-    VersionConflict,
-    definition_changed,
-)
-from coachflow.files.loading import compile_definition, load_definition_versions
+from coachflow.errors import VersionConflict, definition_changed
+from coachflow.files.loading import DefinitionSource, definitions_from
 from coachflow.runtime.access import redact
 from coachflow.runtime.agenda import AgendaItem, agenda, most_urgent_first
 from coachflow.runtime.decide import (
@@ -37,24 +29,23 @@ from coachflow.runtime.decide import (
     Predicate,
     allowed_events,
     conflict,
-    context,
     decide_activity,
     decide_assignment,
     decide_consent,
     decide_fire,
     decide_migration,
     decide_start,
+    expectations,
     explain,
-    migrated,
+    migration_plan,
     refuse_bad_id,
 )
 from coachflow.runtime.program import Program
+from coachflow.runtime.registry import Registry
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, apply, begin, replay
 from coachflow.store.codec import content_hash
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
-
-DefinitionSource = str | os.PathLike[str] | Definition | Iterable[Definition]
 
 __all__ = ["LAST_START_DATE", "Engine", "Explanation", "Predicate"]
 
@@ -89,58 +80,31 @@ class Engine:
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = calendar
-        self._programs: dict[tuple[str, int], Program] = {}
-        self._newest: dict[str, int] = {}
+        self._registry = Registry()
         self._predicates: dict[str, Predicate] = {}
         stored = {d.key: d for d in self.store.stored_definitions()}
         self._recorded = set(stored)
         """The versions the store holds: recorded earlier, or by this engine."""
-        for definition in _definitions_from(definitions, plugins):
+        for definition in definitions_from(definitions, plugins=plugins):
             known = stored.get(definition.key)
             if known is not None and content_hash(known)[1] != content_hash(definition)[1]:
                 raise definition_changed(definition.id, definition.version)
             self.add_definition(definition)
         for key, definition in stored.items():  # versions whose files are gone still run
-            if key not in self._programs:
+            if key not in self._registry:
                 self.add_definition(definition)
 
     # -- definitions ---------------------------------------------------------------------
 
     def add_definition(self, definition: Definition) -> None:
         """Make a definition version available (checked and compiled once)."""
-        key = definition.key
-        known = self._programs.get(key)
-        if known is not None:
-            if known.definition == definition:
-                return
-            raise definition_changed(definition.id, definition.version, earlier="is loaded")
-        self._programs[key] = Program(compile_definition(definition))
-        self._check_migrations(definition.id)
-        if definition.version > self._newest.get(definition.id, 0):
-            self._newest[definition.id] = definition.version
-
-    def _check_migrations(self, definition_id: str) -> None:
-        from coachflow.definition.checks import migration_problems
-
-        versions = {v: p.definition for (i, v), p in self._programs.items() if i == definition_id}
-        for new in versions.values():
-            if new.migrates_from is None or new.migrates_from.version not in versions:
-                continue
-            problems = migration_problems(versions[new.migrates_from.version], new)
-            if problems:
-                del self._programs[new.key]
-                raise DefinitionError(
-                    [
-                        Diagnostic("migration-map", ERROR, m, f"<{new.id}@{new.version}>", 1, 1)
-                        for _, m in problems
-                    ]
-                )
+        self._registry.add(definition)
 
     def next_due(self, trajectory: Trajectory) -> date | None:
         """The earliest due date of a one-off activity not yet done (week- or fact-based),
         kept in the store's index so agendas can be queried by date."""
-        program = self._programs.get((trajectory.definition_id, trajectory.definition_version))
-        return None if program is None else program.next_due(trajectory)
+        key = (trajectory.definition_id, trajectory.definition_version)
+        return self._program(*key).next_due(trajectory) if key in self._registry else None
 
     def definition(self, definition_id: str, version: int | None = None) -> Definition:
         """A loaded definition (the newest version unless ``version`` is given)."""
@@ -149,17 +113,10 @@ class Engine:
     @property
     def definitions(self) -> Mapping[str, Definition]:
         """The newest version of every loaded definition, by id."""
-        return {i: self._programs[(i, v)].definition for i, v in sorted(self._newest.items())}
+        return self._registry.newest()
 
-    def _program(self, definition_id: str, version: int | None) -> Program:
-        if version is None:
-            version = self._newest.get(definition_id)
-        program = self._programs.get((definition_id, version or 0))
-        if program is None:
-            known = ", ".join(sorted(self._newest)) or "none"
-            which = definition_id if version is None else f"{definition_id} version {version}"
-            raise UnknownDefinition(f"no definition {which!r} is loaded (loaded: {known})")
-        return program
+    def _program(self, definition_id: str, version: int | None = None) -> Program:
+        return self._registry.program(definition_id, version)
 
     def register_predicate(self, name: str, fn: Predicate) -> None:
         """Register the Python predicate that definitions call as ``name()`` in guards.
@@ -223,7 +180,7 @@ class Engine:
         event: str,
         *,
         actor: str,
-        input: Mapping[str, Any] | None = None,
+        input: Mapping[str, object] | None = None,
     ) -> Explanation:
         """Whether ``actor`` may fire ``event`` now, and the reasons when not.
 
@@ -242,7 +199,7 @@ class Engine:
         *,
         participants: Mapping[str, str | Sequence[str]],
         actor: str,
-        facts: Mapping[str, Any] | None = None,
+        facts: Mapping[str, object] | None = None,
         trajectory_id: str | None = None,
         version: int | None = None,
         start_date: date | str | None = None,
@@ -276,7 +233,7 @@ class Engine:
         event: str,
         *,
         actor: str,
-        input: Mapping[str, Any] | None = None,
+        input: Mapping[str, object] | None = None,
         expected_version: int | None = None,
     ) -> Trajectory:
         """Fire ``event`` as ``actor``. All or nothing: on any refusal a
@@ -292,7 +249,7 @@ class Engine:
         *,
         actor: str,
         on: date | str | None = None,
-        input: Mapping[str, Any] | None = None,
+        input: Mapping[str, object] | None = None,
         expected_version: int | None = None,
     ) -> Trajectory:
         """Record that ``activity`` took place ``on`` a day (default: today).
@@ -388,21 +345,9 @@ class Engine:
         """For every stored trajectory of an older version of ``definition_id``:
         ``(trajectory_id, from_version, problem)`` - ``problem`` None when it can move.
         The target version is recorded in the store (nothing else is written)."""
-        from coachflow.errors import MigrationError
-
         target = self._program(definition_id, to_version).definition
         self._record_definition(target)  # later processes can migrate without its file
-        plan: list[tuple[str, int, str | None]] = []
-        for t in self.trajectories():
-            if t.definition_id != definition_id or t.definition_version >= target.version:
-                continue
-            try:
-                migrated(t, target)
-            except MigrationError as exc:
-                plan.append((t.id, t.definition_version, str(exc)))
-            else:
-                plan.append((t.id, t.definition_version, None))
-        return plan
+        return migration_plan(self.trajectories(), target)
 
     def _read(
         self, trajectory_id: str, actor: str, expected_version: int | None, event: str | None = None
@@ -433,49 +378,24 @@ class Engine:
         """Every activity of a trajectory with its due date and status on ``as_of``
         (default: today), in the definition's order."""
         t = self.store.load(trajectory_id)
-        program = self._program(t.definition_id, t.definition_version)
-        moment = self._moment()
-        day = moment.now.date() if as_of is None else parse_date(as_of)
-        return agenda(program.definition, t, day, t.calendar, _expected(program, moment))
+        return self._agenda(t, self._moment(), as_of)
 
     def agenda_for(self, person: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
         """What ``person`` is responsible for, across every stored trajectory, most
         urgent first (items already done are left out)."""
         refuse_bad_id(person, "person id", "person", None, None, None)
         moment = self._moment()
-        day = moment.now.date() if as_of is None else parse_date(as_of)
         items: list[AgendaItem] = []
         for t in self.store.with_participant(person):
             roles = set(t.roles_of(person))
-            program = self._program(t.definition_id, t.definition_version)
             items.extend(
                 item
-                for item in agenda(
-                    program.definition, t, day, t.calendar, _expected(program, moment)
-                )
+                for item in self._agenda(t, moment, as_of)
                 if item.status != "done" and roles.intersection(item.roles)
             )
         return most_urgent_first(items)
 
-
-def _expected(program: Program, moment: Moment) -> dict[str, Callable[[Trajectory], bool]]:
-    """The activities' ``expected`` conditions, as functions of a trajectory."""
-
-    def check(expr: Any) -> Callable[[Trajectory], bool]:
-        return lambda t: bool(expr.fn(context(t, moment)))
-
-    return {name: check(expr) for name, expr in program.expected.items()}
-
-
-def _definitions_from(source: DefinitionSource | None, plugins: bool) -> list[Definition]:
-    if source is None:
-        if not plugins:
-            return []
-        from coachflow.files.plugins import load_registered
-
-        return load_registered()
-    if isinstance(source, Definition):
-        return [source]
-    if isinstance(source, (str, os.PathLike)):
-        return load_definition_versions(source)
-    return list(source)
+    def _agenda(self, t: Trajectory, moment: Moment, as_of: date | str | None) -> list[AgendaItem]:
+        program = self._program(t.definition_id, t.definition_version)
+        day = moment.now.date() if as_of is None else parse_date(as_of)
+        return agenda(program.definition, t, day, t.calendar, expectations(program, moment))

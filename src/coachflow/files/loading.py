@@ -210,6 +210,26 @@ def load_definition_versions(directory: StrPath) -> list[Definition]:
     return definitions
 
 
+DefinitionSource = StrPath | Definition | Iterable[Definition]
+"""What an engine is given: a directory of files, one definition, or several."""
+
+
+def definitions_from(source: DefinitionSource | None, *, plugins: bool) -> list[Definition]:
+    """The definitions of ``source``; for None, the registered definition sets (the
+    built-in ones and those of installed plugins), or none without ``plugins``."""
+    if source is None:
+        if not plugins:
+            return []
+        from coachflow.files.plugins import load_registered  # plugins imports this module
+
+        return load_registered()
+    if isinstance(source, Definition):
+        return [source]
+    if isinstance(source, (str, os.PathLike)):
+        return load_definition_versions(source)
+    return list(source)
+
+
 def load_definitions(directory: StrPath) -> dict[str, Definition]:
     """The newest version of every definition below ``directory``, keyed by id.
 
