@@ -239,7 +239,9 @@ class Engine:
         """Fire ``event`` as ``actor``. All or nothing: on any refusal a
         :class:`TransitionRejected` subclass is raised and nothing changed."""
         t, program = self._read(trajectory_id, actor, expected_version, event)
-        record = decide_fire(program, t, event, actor, input, self._moment())
+        record = decide_fire(
+            program, t, event, actor, input, Moment(None, self._predicates, self.clock)
+        )
         return self._commit(t, record, program, event)
 
     def record_activity(
@@ -357,7 +359,7 @@ class Engine:
         t = self.store.load(trajectory_id)
         if expected_version is not None and expected_version != t.version:
             raise conflict(t, event, actor, expected_version)
-        return t, self._program(t.definition_id, t.definition_version)
+        return t, self._registry.program(t.definition_id, t.definition_version)
 
     def _commit(
         self, t: Trajectory, record: HistoryRecord, program: Program, event: str | None
@@ -365,7 +367,8 @@ class Engine:
         """Apply ``record`` to ``t`` and hand the result to the store (recording the
         definition version first if the store does not hold it yet)."""
         new = apply(t, record)
-        self._record_definition(program.definition)
+        if program.key not in self._recorded:
+            self._record_definition(program.definition)
         try:
             self.store.commit(new, expected_version=t.version, next_due=program.next_due(new))
         except VersionConflict as exc:

@@ -28,7 +28,7 @@ list of :class:`Reason` (``code``, ``message``); the reason codes are the ones
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
@@ -135,31 +135,61 @@ class Where(TypedDict, total=False):
 
 
 class _Refusal(Where, total=False):
-    reasons: Iterable[Reason]
+    reasons: Iterable[Reason] | Callable[[], Sequence[Reason]]
 
 
 class TransitionRejected(CoachflowError):
     """A change was refused; the trajectory is exactly as it was.
 
     ``actor`` is the person id given, or None when none was or it was not a string (a
-    bad id is shown, escaped, in the message)."""
+    bad id is shown, escaped, in the message). ``reasons`` may also be given as a
+    function that makes them: they, and the message (``None``: the reasons' messages
+    joined), are then made when first read, so a refusal nobody reads costs little."""
 
     code = "rejected"
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         *,
         trajectory_id: str | None = None,
         event: str | None = None,
         actor: object = None,
-        reasons: Iterable[Reason] = (),
+        reasons: Iterable[Reason] | Callable[[], Sequence[Reason]] = (),
     ) -> None:
         self.trajectory_id = trajectory_id
         self.event = event
         self.actor: str | None = actor if isinstance(actor, str) else None
-        self.reasons: list[Reason] = list(reasons) or [Reason(self.code, message)]
-        super().__init__(message)
+        self._message = message
+        if callable(reasons):
+            self._reasons: list[Reason] | None = None
+            self._explain: Callable[[], Sequence[Reason]] | None = reasons
+        else:
+            self._reasons = list(reasons) or [Reason(self.code, message or self.code)]
+            self._explain = None
+        if message is None:
+            super().__init__()
+        else:
+            super().__init__(message)
+
+    @property
+    def reasons(self) -> list[Reason]:
+        """Why, one :class:`Reason` per refusal (a transition may have several)."""
+        if self._reasons is None:
+            assert self._explain is not None
+            self._reasons = list(self._explain()) or [Reason(self.code, self.code)]
+            self._explain = None
+        return self._reasons
+
+    def __str__(self) -> str:
+        if self._message is None:
+            self._message = "; ".join(r.message for r in self.reasons)
+        return self._message
+
+    def __reduce__(self) -> tuple[type[TransitionRejected], tuple[str], dict[str, object]]:
+        state = dict(self.__dict__)
+        state["_reasons"], state["_explain"] = self.reasons, None
+        return (type(self), (str(self),), state)
 
 
 class UnknownEvent(TransitionRejected):
@@ -179,22 +209,31 @@ class GuardFailed(TransitionRejected):
 
     def __init__(
         self,
-        message: str,
+        message: str | None = None,
         *,
         guard: str | None = None,
-        values: Mapping[str, object] | None = None,
+        values: Mapping[str, object] | Callable[[], Mapping[str, object]] | None = None,
         **kwargs: Unpack[_Refusal],
     ) -> None:
         self.guard = guard
-        self.values: dict[str, object] = dict(values or {})
+        self._values = values
         super().__init__(message, **kwargs)
+
+    @property
+    def values(self) -> dict[str, object]:
+        """The values the refusing guard read (made when first read, when given as a
+        function)."""
+        values = self._values
+        if not isinstance(values, dict):
+            values = self._values = dict((values() if callable(values) else values) or {})
+        return values
 
 
 class InvalidInput(TransitionRejected):
     code = "invalid-input"
 
     def __init__(
-        self, message: str, *, fields: Iterable[str] = (), **kwargs: Unpack[_Refusal]
+        self, message: str | None = None, *, fields: Iterable[str] = (), **kwargs: Unpack[_Refusal]
     ) -> None:
         self.fields: list[str] = list(fields)
         super().__init__(message, **kwargs)

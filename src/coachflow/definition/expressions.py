@@ -106,9 +106,11 @@ class Scope:
 
 
 class EvalContext:
-    """What a compiled expression reads at run time."""
+    """What a compiled expression reads at run time: mappings it reads directly, and
+    ``predicate(name)``, ``today()`` and ``week()``, which only some expressions call
+    (a subclass may answer them from its own state instead of the callables given)."""
 
-    __slots__ = ("consents", "counts", "facts", "input", "predicate", "today", "week")
+    __slots__ = ("_predicate", "_today", "_week", "consents", "counts", "facts", "input")
 
     def __init__(
         self,
@@ -123,10 +125,19 @@ class EvalContext:
         self.facts = facts
         self.consents = consents
         self.input = input if input is not None else {}
-        self.predicate = predicate if predicate is not None else _no_predicate
+        self._predicate = predicate if predicate is not None else _no_predicate
         self.counts = counts if counts is not None else {}
-        self.today = today if today is not None else _no_time
-        self.week = week if week is not None else _no_week
+        self._today = today if today is not None else _no_time
+        self._week = week if week is not None else _no_week
+
+    def predicate(self, name: str) -> bool:
+        return self._predicate(name)
+
+    def today(self) -> date:
+        return self._today()
+
+    def week(self) -> int:
+        return self._week()
 
 
 def _no_time() -> date:

@@ -12,11 +12,10 @@ transitions, and the state the machine sets on the carrier is the record's targe
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -116,6 +115,31 @@ def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str
         raise PredicateError(f"predicate {name!r} raised {exc!r}") from exc
 
 
+class _Context(EvalContext):
+    """An :class:`EvalContext` of a trajectory at a moment: today, its week and the
+    predicates are read from them when an expression asks (most never do)."""
+
+    __slots__ = ("_moment", "_trajectory")
+
+    def __init__(self, t: Trajectory, moment: Moment, values: Values, facts: Values) -> None:
+        self.facts = facts
+        self.consents = t.consents
+        self.input = values
+        self.counts = t.counts
+        self._trajectory = t
+        self._moment = moment
+
+    def predicate(self, name: str) -> bool:
+        return call_predicate(self._moment.predicates, self._trajectory, name)
+
+    def today(self) -> date:
+        return self._moment.now.date()
+
+    def week(self) -> int:
+        t = self._trajectory
+        return week_of(t.start_date, self.today(), t.calendar)
+
+
 def context(
     t: Trajectory,
     moment: Moment,
@@ -123,16 +147,9 @@ def context(
     facts: Values | None = None,
 ) -> EvalContext:
     """What an expression about ``t`` reads at ``moment`` (``facts``: instead of its
-    own): the one place an :class:`EvalContext` is made."""
-    today = moment.now.date()
-    return EvalContext(
-        t.facts if facts is None else facts,
-        t.consents,
-        values,
-        partial(call_predicate, moment.predicates, t),
-        t.counts,
-        lambda: today,
-        lambda: week_of(t.start_date, today, t.calendar),
+    own): the one place an :class:`EvalContext` of a trajectory is made."""
+    return _Context(
+        t, moment, _EMPTY if values is None else values, t.facts if facts is None else facts
     )
 
 
@@ -242,13 +259,13 @@ class Carrier:
         self.chosen: Step | None = None
         self.values: Values = _EMPTY
         self.changes: dict[str, Value] = {}
-        self.reasons: list[Reason] = []
+        self.reasons: list[Reason | Pending] = []
         self.stage = 0  # furthest check reached: 1 permission, 2 input, 3 guard
         self.fields: list[str] = []  # input fields refused
-        self.guard: tuple[str, dict[str, object]] | None = None  # first guard refused
+        self.guard: tuple[str, Compiled, EvalContext] | None = None  # first guard refused
         self.error: type[TransitionRejected] | None = None
 
-    def refuse(self, stage: int, reason: Reason) -> bool:
+    def refuse(self, stage: int, reason: Reason | Pending) -> bool:
         if stage > self.stage:
             self.stage = stage
             self.reasons = [reason]
@@ -256,20 +273,46 @@ class Carrier:
             self.reasons.append(reason)
         return False
 
+    def reasons_now(self) -> list[Reason]:
+        """The reasons of the refusals, each made now if it was left to be made."""
+        return [r if isinstance(r, Reason) else _reason(r) for r in self.reasons]
+
+    def guard_read(self) -> dict[str, object]:
+        """What the first refusing guard read."""
+        if self.guard is None:
+            return {}
+        _, expr, ctx = self.guard
+        return guard_values(expr, ctx)
+
+
+Pending = tuple[str, "Step", object]
+"""A refusal whose :class:`Reason` is made only when it is read: ``("not-permitted",
+step, the roles the actor holds)`` or ``("guard-failed", step, the context the guard
+read)``. What it holds does not change during the command."""
+
+
+def _reason(pending: Pending) -> Reason:
+    code, step, detail = pending
+    if code == "not-permitted":
+        held = ", ".join(detail) if isinstance(detail, tuple) and detail else "no role"
+        return Reason(
+            code,
+            f"{step.spec.event!r} may be done by {', '.join(step.by)}; this person holds {held}",
+        )
+    guard = step.guard
+    assert guard is not None and isinstance(detail, EvalContext)
+    read = guard_values(guard, detail)
+    shown_values = ", ".join(f"{name}={value!r}" for name, value in read.items())
+    return Reason(
+        code, f"guard {guard.source!r} is false" + (f" ({shown_values})" if shown_values else "")
+    )
+
 
 def check_step(step: Step, carrier: Carrier) -> bool:
     """The condition of one transition of the machine: the actor's permission, the
     input, the guard and the bounds of the facts its effects set."""
     if step.by_set.isdisjoint(carrier.roles):
-        held = ", ".join(carrier.roles) or "no role"
-        return carrier.refuse(
-            1,
-            Reason(
-                "not-permitted",
-                f"{step.spec.event!r} may be done by {', '.join(step.by)}; "
-                f"this person holds {held}",
-            ),
-        )
+        return carrier.refuse(1, ("not-permitted", step, carrier.roles))
     values: Values = _EMPTY
     if carrier.check_input and (step.inputs or carrier.raw_input is not None):
         checked, problems = step.fields.check(carrier.raw_input)
@@ -284,23 +327,15 @@ def check_step(step: Step, carrier: Carrier) -> bool:
     guard = step.guard
     checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
     if checks_guard and guard is not None and not guard.fn(ctx):
-        read = guard_values(guard, ctx)
         if carrier.guard is None:
-            carrier.guard = (guard.source, read)
-        shown_values = ", ".join(f"{name}={value!r}" for name, value in read.items())
-        return carrier.refuse(
-            3,
-            Reason(
-                "guard-failed",
-                f"guard {guard.source!r} is false" + (f" ({shown_values})" if shown_values else ""),
-            ),
-        )
+            carrier.guard = (guard.source, guard, ctx)
+        return carrier.refuse(3, ("guard-failed", step, ctx))
     changes: dict[str, Value] = {}
     failed = apply_effects(step.effects, ctx, changes, skip_input=not carrier.check_input)
     if failed is not None:
         effect, message = failed
         if carrier.guard is None:
-            carrier.guard = (effect.source, guard_values(effect.expr, ctx))
+            carrier.guard = (effect.source, effect.expr, ctx)
         return carrier.refuse(3, Reason("guard-failed", message))
     carrier.values = values
     carrier.changes = changes
@@ -378,7 +413,7 @@ def explain(
         program, t, event, actor, raw_input, moment, check_input=raw_input is not None
     )
     allowed = carrier.chosen is not None
-    return Explanation(event, t.state, allowed, () if allowed else tuple(carrier.reasons))
+    return Explanation(event, t.state, allowed, () if allowed else tuple(carrier.reasons_now()))
 
 
 def allowed_events(program: Program, t: Trajectory, actor: str, moment: Moment) -> list[str]:
@@ -409,7 +444,9 @@ def decide_fire(
     if step is None:
         raise rejection(carrier, t, event, actor)
     roles = carrier.roles
-    role = next(r for r in step.by if r in roles)
+    for role in step.by:  # the first of the step's roles that the actor holds
+        if role in roles:
+            break
     values = carrier.values
     if values:
         values = MappingProxyType({k: v for k, v in values.items() if v is not None})
@@ -429,16 +466,17 @@ def decide_fire(
 
 
 def rejection(carrier: Carrier, t: Trajectory, event: str, actor: str) -> TransitionRejected:
+    """The refusal of ``event``; its reasons, message and guard values are made when read."""
     error = carrier.error or TransitionRejected
-    reasons = list(carrier.reasons)
-    message = "; ".join(r.message for r in reasons)
     where: Where = {"trajectory_id": t.id, "event": event, "actor": actor}
     if error is InvalidInput:
-        return InvalidInput(message, fields=carrier.fields, reasons=reasons, **where)
+        return InvalidInput(fields=carrier.fields, reasons=carrier.reasons_now, **where)
     if error is GuardFailed:
-        guard, values = carrier.guard if carrier.guard else (None, {})
-        return GuardFailed(message, guard=guard, values=values, reasons=reasons, **where)
-    return error(message, reasons=reasons, **where)
+        guard = carrier.guard[0] if carrier.guard else None
+        return GuardFailed(
+            guard=guard, values=carrier.guard_read, reasons=carrier.reasons_now, **where
+        )
+    return error(reasons=carrier.reasons_now, **where)
 
 
 # --- the other commands ---------------------------------------------------------------------
@@ -509,7 +547,11 @@ def decide_start(
         raise (InvalidId if bad_ids else InvalidInput)(
             reasons[0].message, fields=fields, reasons=reasons, **where
         )
-    initial_facts, fact_problems = program.facts.check(facts)
+    initial_facts: Values | None = program.default_facts if facts is None else None
+    fact_problems: dict[str, str] = {}
+    if initial_facts is None:
+        checked, fact_problems = program.facts.check(facts)
+        initial_facts = MappingProxyType(checked)
     if fact_problems:
         raise InvalidInput(
             next(iter(fact_problems.values())),
@@ -517,15 +559,19 @@ def decide_start(
             reasons=[Reason("invalid-input", p) for p in fact_problems.values()],
             **where,
         )
-    allowed = d.started_by if d.started_by is not None else tuple(d.roles)
-    role = next((r for r in allowed if actor in bound.get(r, ())), None)
+    allowed = program.started_by
+    role = None
+    for r in allowed:
+        if actor in bound[r]:
+            role = r
+            break
     if role is None:
         raise NotPermitted(
             f"{actor!r} may not start {d.id!r}: a trajectory is started by "
             f"{', '.join(allowed)}, and the person starting must be bound to one of them",
             **where,
         )
-    tid = trajectory_id if trajectory_id is not None else uuid.uuid4().hex
+    tid = trajectory_id if trajectory_id is not None else _new_id()
     now = moment.now  # outside the try: a broken clock is not the caller's bad input
     try:
         first_day = now.date() if start_date is None else parse_date(start_date)
@@ -550,14 +596,21 @@ def decide_start(
                 "definition_id": d.id,
                 "definition_version": d.version,
                 "participants": MappingProxyType(bound),
-                "consents": MappingProxyType(dict.fromkeys(d.consents, False)),
+                "consents": program.no_consents,
                 "start_date": first_day,
                 "calendar": calendar.as_data() if calendar else None,
             }
         ),
-        changes=MappingProxyType(initial_facts),
+        changes=initial_facts,
     )
     return tid, record
+
+
+def _new_id() -> str:
+    """A new trajectory id: 32 hex digits, a version-4 UUID's (128 random bits, the
+    version and variant bits set as :func:`uuid.uuid4` sets them, without its object)."""
+    n = int.from_bytes(os.urandom(16)) & ~(0xF000 << 64 | 0xC << 60) | (0x4000 << 64 | 0x8 << 60)
+    return f"{n:032x}"
 
 
 def _check_participants(
@@ -573,10 +626,11 @@ def _check_participants(
             [f"participants must map role names to person ids, got {shown(participants)}"],
             [],
         )
+    roles = d.roles
     for role, people in participants.items():
-        spec = d.roles.get(role)
+        spec = roles.get(role)
         if spec is None:
-            problems.append(f"unknown role {role!r} (declared: {', '.join(d.roles)})")
+            problems.append(f"unknown role {role!r} (declared: {', '.join(roles)})")
             continue
         if isinstance(people, str):
             persons: tuple[object, ...] = (people,)
@@ -587,19 +641,26 @@ def _check_participants(
                 f"role {role!r}: expected a person id or a list of them, got {shown(people)}"
             )
             continue
-        bad = next(((p, msg) for p in persons if (msg := id_problem(p)) is not None), None)
-        if bad is not None:
-            bad_ids.append(f"role {role!r}: {id_message('person id', *bad)}")
-            continue
-        if len(set(persons)) != len(persons):
-            problems.append(f"role {role!r} names the same person twice")
-        if len(persons) > spec.max:
-            problems.append(f"role {role!r} binds at most {spec.max}, got {len(persons)}")
-        bound[role] = tuple(map(str, persons))  # every one passed the id rule
-    for role, spec in d.roles.items():
-        if spec.required and not bound.get(role):
+        checked: list[str] = []
+        for person in persons:
+            problem = id_problem(person)
+            if problem is not None:
+                bad_ids.append(f"role {role!r}: {id_message('person id', person, problem)}")
+                break
+            checked.append(str(person))  # it passed the id rule: a string
+        else:
+            if len(checked) > 1 and len(set(checked)) != len(checked):
+                problems.append(f"role {role!r} names the same person twice")
+            if len(checked) > spec.max:
+                problems.append(f"role {role!r} binds at most {spec.max}, got {len(checked)}")
+            bound[role] = tuple(checked)
+    result: dict[str, tuple[str, ...]] = {}
+    for role, spec in roles.items():
+        people_bound = bound.get(role, ())
+        if spec.required and not people_bound:
             problems.append(f"role {role!r} is required: bind someone to it at start")
-    return {r: bound.get(r, ()) for r in d.roles}, problems, bad_ids
+        result[role] = people_bound
+    return result, problems, bad_ids
 
 
 def decide_activity(

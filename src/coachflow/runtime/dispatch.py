@@ -31,7 +31,7 @@ from operator import attrgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 from transitions import Machine, State, Transition
-from transitions.core import Condition, EventData
+from transitions.core import Condition, Event, EventData
 
 P = TypeVar("P")
 STATE_ATTRIBUTE = "_state"
@@ -67,14 +67,16 @@ class Edge(Generic[P]):
 
 
 class _Check(Condition):
-    """A condition called with the carrier (not resolved by name on a model)."""
+    """A transition's condition: the dispatcher's ``condition(payload, carrier)`` (not a
+    callback resolved by name on a model)."""
 
-    def __init__(self, func: Callable[[object], bool]) -> None:
-        super().__init__(func)
-        self.check_carrier = func
+    def __init__(self, condition: Callable[[Any, Any], bool]) -> None:
+        super().__init__(condition)
+        self.condition = condition
+        self.payload: object = None  # set by the transition it belongs to
 
     def check(self, event_data: EventData) -> bool:
-        return self.check_carrier(event_data.model)
+        return self.condition(self.payload, event_data.model)
 
 
 class _Lean(Transition):
@@ -87,6 +89,9 @@ class _Lean(Transition):
         super().__init__(*args, **kwargs)
         self.index = index
         self.payload = payload
+        for condition in self.conditions:
+            if isinstance(condition, _Check):
+                condition.payload = payload
 
     def execute(self, event_data: EventData) -> bool:
         for condition in self.conditions:
@@ -98,6 +103,15 @@ class _Lean(Transition):
         return True
 
 
+class _Event(Event):
+    """An event of an unqueued machine: its trigger runs ``transitions``' own
+    ``Event._trigger`` at once, without first wrapping it in a ``partial`` for the
+    machine's event queue (coachflow's machines never queue)."""
+
+    def trigger(self, model: object, *args: Any, **kwargs: Any) -> bool:
+        return bool(self._trigger(EventData(None, self, self.machine, model, args, kwargs)))
+
+
 _Source = str | Enum | State | list[str | Enum | State]
 _Dest = str | Enum | State | None
 
@@ -107,6 +121,7 @@ class _Machine(Machine):
     final (``transitions`` itself would copy it into the final states as well)."""
 
     transition_cls = _Lean
+    event_cls = _Event
 
     def add_transition(
         self, trigger: str, source: _Source, dest: _Dest = None, *args: Any, **kwargs: Any
@@ -175,12 +190,11 @@ class Dispatcher(Generic[P]):
         """Whether the ``"*"`` transitions are one object each (else a copy per state)."""
         anywhere: dict[str, list[Transition]] = {}
         for edge in edges:
-            check = _bind(condition, edge.payload)
             if edge.anywhere and self.shared:
                 # source=[] makes the event only; the "*" transition is held once, below
                 self.machine.add_transition(edge.event, source=[], dest=edge.dest)
                 anywhere.setdefault(edge.event, []).append(
-                    _Lean("*", edge.dest, [check], index=edge.index, payload=edge.payload)
+                    _Lean("*", edge.dest, [condition], index=edge.index, payload=edge.payload)
                 )
                 continue
             # appended in file order, so tried in file order
@@ -188,7 +202,7 @@ class Dispatcher(Generic[P]):
                 edge.event,
                 Machine.wildcard_all if edge.anywhere else list(edge.sources),
                 edge.dest,
-                conditions=[check],
+                conditions=[condition],
                 index=edge.index,
                 payload=edge.payload,
             )
@@ -210,10 +224,3 @@ class Dispatcher(Generic[P]):
         if found is None or state not in found.transitions:
             return []
         return list(found.transitions[state])
-
-
-def _bind(condition: Callable[[P, Any], bool], payload: P) -> Callable[[object], bool]:
-    def check(carrier: object) -> bool:
-        return condition(payload, carrier)
-
-    return check

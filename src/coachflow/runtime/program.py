@@ -13,6 +13,7 @@ import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from types import MappingProxyType
 
 from coachflow.calendar import week_end
 from coachflow.definition.checks import CompiledDefinition
@@ -90,6 +91,7 @@ class Program:
     def __init__(self, compiled: CompiledDefinition) -> None:
         d = compiled.definition
         self.definition = d
+        self.key = d.key
         self.events = frozenset(d.events)
         steps: list[Step] = []
         for ct in compiled.transitions:
@@ -156,6 +158,12 @@ class Program:
             hook: effects_of(d, effects) for hook, effects in compiled.role_effects.items()
         }
         self.facts = Fields(d.facts, what="fact")
+        defaults, problems = self.facts.check(None)
+        self.default_facts = MappingProxyType(defaults) if not problems else None
+        """The facts of a trajectory started without any, shared until one changes."""
+        self.no_consents = MappingProxyType(dict.fromkeys(d.consents, False))
+        """Every consent not granted: where each trajectory starts, shared."""
+        self.started_by = d.started_by if d.started_by is not None else tuple(d.roles)
         self.expected = {
             name: expr for name, expr in compiled.activity_expected.items() if expr is not None
         }

@@ -60,7 +60,11 @@ class Registry:
 
     def program(self, definition_id: str, version: int | None = None) -> Program:
         """The program of a version (default: the newest), or :class:`UnknownDefinition`."""
-        if version is None:
+        if version is not None:
+            found = self._programs.get((definition_id, version))
+            if found is not None:
+                return found
+        else:
             version = self._newest.get(definition_id)
         program = self._programs.get((definition_id, version or 0))
         if program is None:
