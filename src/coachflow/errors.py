@@ -228,6 +228,10 @@ class GuardFailed(TransitionRejected):
             values = self._values = dict((values() if callable(values) else values) or {})
         return values
 
+    def __reduce__(self) -> tuple[type[TransitionRejected], tuple[str], dict[str, object]]:
+        self.values  # noqa: B018 - made now, so that the copy holds them
+        return super().__reduce__()
+
 
 class InvalidInput(TransitionRejected):
     code = "invalid-input"
