@@ -523,7 +523,7 @@ def phase_functions(text: str) -> dict[str, Callable[[], object]]:
 
 
 GRAPH_PHASE = "  check_exits, check_reachability"
-"""The phase of the graph checks (networkx), which :func:`shapes` times on its own."""
+"""The phase of the graph checks, which :func:`shapes` times on its own."""
 
 
 def print_phases(text: str, runs: int) -> None:

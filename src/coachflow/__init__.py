@@ -1,7 +1,10 @@
 """coachflow: coaching trajectories for teachers as validated state machines.
 
-The public API is what ``__all__`` lists. Heavy parts (pydantic models, the YAML
-reader, networkx) load on first use, so ``import coachflow`` stays cheap.
+The public API is what ``__all__`` lists. Only the errors, diagnostics, the clock and
+``id_problem`` (the standard library layer) are imported with the package; every other
+name loads its module on first use (the engine, and with it pydantic and ``transitions``;
+the YAML reader; the stores; networkx only for ``Definition.graph``), so that
+``import coachflow`` and the ``coachflow`` command stay cheap.
 """
 
 from __future__ import annotations
@@ -33,9 +36,6 @@ from coachflow.errors import (
     UnknownTrajectory,
     VersionConflict,
 )
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
-from coachflow.store.memory import MemoryStore
-from coachflow.store.port import Store
 
 if TYPE_CHECKING:
     from coachflow.calendar import Holiday, SchoolCalendar
@@ -62,6 +62,9 @@ if TYPE_CHECKING:
     )
     from coachflow.runtime.access import REDACTED
     from coachflow.runtime.agenda import AgendaItem
+    from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
+    from coachflow.store.memory import MemoryStore
+    from coachflow.store.port import Store
 
 __version__ = "0.1.0"
 
@@ -89,6 +92,12 @@ _LAZY = {
     "State": "coachflow.definition.model",
     "Transition": "coachflow.definition.model",
     "definition_json_schema": "coachflow.definition.model",
+    "HistoryRecord": "coachflow.runtime.trajectory",
+    "Trajectory": "coachflow.runtime.trajectory",
+    "TrajectoryView": "coachflow.runtime.trajectory",
+    "replay": "coachflow.runtime.trajectory",
+    "MemoryStore": "coachflow.store.memory",
+    "Store": "coachflow.store.port",
 }
 
 

@@ -107,6 +107,85 @@ def test_lazy_names_load_on_first_use() -> None:
     assert "pydantic" in _modules_after("import coachflow\ncoachflow.Definition")
 
 
+def _every_module_after(code: str) -> set[str]:
+    """Every module a fresh interpreter holds after running ``code``."""
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded: list[str] = json.loads(result.stdout)
+    return set(loaded)
+
+
+def _ours(modules: set[str]) -> set[str]:
+    return {m for m in modules if m == "coachflow" or m.startswith("coachflow.")}
+
+
+STDLIB_LAYER = {
+    "coachflow",
+    "coachflow._bounds",
+    "coachflow.clock",
+    "coachflow.diagnostics",
+    "coachflow.errors",
+}
+"""What ``import coachflow`` loads of coachflow: the package and the standard-library layer."""
+
+NOT_FOR_THE_ENGINE = (
+    "yaml",
+    "networkx",
+    "sqlalchemy",
+    "alembic",
+    "icalendar",
+    "importlib.metadata",
+    "coachflow.files.reader",
+    "coachflow.files.definitions",
+    "coachflow.files.plugins",
+    "coachflow.definition.checks.graph",
+    "coachflow.store.sql",
+)
+"""What importing the engine waits for: the YAML reader (a definition file is read), the
+checks (one is analysed), the SQL store, plugins (the registered definitions), networkx
+(``Definition.graph``), icalendar (``agenda_to_ical``)."""
+
+
+def test_import_coachflow_loads_only_the_stdlib_layer() -> None:
+    assert _ours(_every_module_after("import coachflow")) == STDLIB_LAYER
+
+
+def test_the_engine_waits_for_the_reader_the_checks_and_the_sql_store() -> None:
+    loaded = _every_module_after("import coachflow\ncoachflow.Engine")
+    assert "coachflow.engine" in loaded
+    assert sorted(loaded.intersection(NOT_FOR_THE_ENGINE)) == []
+
+
+def test_the_engine_does_not_build_the_pydantic_schemas() -> None:
+    code = (
+        "import coachflow\ncoachflow.Engine\n"
+        "from coachflow.definition import model\n"
+        "from pydantic import BaseModel\n"
+        "built = [n for n, c in vars(model).items() if isinstance(c, type)"
+        " and issubclass(c, BaseModel) and c.__pydantic_complete__]\n"
+        "assert built == [], built"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_validate_loads_neither_the_runtime_nor_networkx() -> None:
+    code = (
+        "import contextlib, io\nfrom coachflow.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main(['validate', {str(DEFINITIONS)!r}]) == 0"
+    )
+    loaded = _every_module_after(code)
+    assert {"pydantic", "yaml", "coachflow.definition.checks.graph"} <= loaded
+    unwanted = {"transitions", "networkx", "sqlalchemy", "coachflow.engine"}
+    assert sorted(loaded & unwanted) == []
+    assert (
+        sorted(m for m in _ours(loaded) if m.startswith(("coachflow.runtime", "coachflow.store")))
+        == []
+    )
+
+
 # --- the exception tree -------------------------------------------------------------------------
 
 TREE_LINE = re.compile(r"^(?P<indent>[ │├└─]*)(?P<name>[A-Z][A-Za-z]+)\b(?P<rest>.*)$")

@@ -1,4 +1,8 @@
-"""Loading and validating definition files: io (structure) + analysis (meaning)."""
+"""Loading and validating definition files: io (structure) + analysis (meaning).
+
+Cheap to import (the engine imports it for :func:`definitions_from`): the YAML reader, the
+parser and the semantic checks load when a definition is first read or checked.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,17 @@ import os
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from coachflow.definition.checks import analyze, migration_problems
 from coachflow.definition.compiled import COMPILED, CompiledDefinition, in_memory
 from coachflow.definition.compiled import compile_definition as compile_definition
 from coachflow.definition.model import Definition
 from coachflow.definition.parsed import ParsedDefinition
-from coachflow.diagnostics import ERROR, Diagnostic, Mark, sort_key
+from coachflow.diagnostics import ERROR, Diagnostic, sort_key
 from coachflow.errors import DefinitionError
-from coachflow.files.definitions import parse_definition
-from coachflow.files.reader import read_source
+
+if TYPE_CHECKING:
+    from coachflow.diagnostics import Mark
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
 
@@ -26,6 +31,8 @@ StrPath = str | os.PathLike[str]
 def check_file(path: StrPath) -> tuple[ParsedDefinition, CompiledDefinition | None]:
     """:func:`check_text` of the file at ``path``, read by :func:`read_source` (which
     refuses a non-regular or too large file before reading it)."""
+    from coachflow.files.reader import read_source
+
     name = os.fspath(path)
     data, refused = read_source(name)
     if data is None:
@@ -40,6 +47,9 @@ def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, Compiled
     # of a large definition). The collector is process-wide, so it is paused only while
     # no other thread runs (the CLI, a script); in a threaded server it stays on, and
     # validation takes longer there instead of stopping collection for every thread.
+    from coachflow.definition.checks import analyze
+    from coachflow.files.definitions import parse_definition
+
     pause = gc.isenabled() and threading.active_count() == 1
     if pause:
         gc.disable()
@@ -110,6 +120,8 @@ def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition |
         old = found.get((new.id, new.migrates_from.version))
         if old is None:
             continue
+        from coachflow.definition.checks import migration_problems
+
         problems = migration_problems(old, new)
         for path, message in problems:
             mark = parsed.locate(path)
@@ -161,6 +173,8 @@ def load_definition(path: StrPath) -> Definition:
 
 def check_definition(definition: Definition) -> list[Diagnostic]:
     """Semantic checks of a definition built in Python (no file locations)."""
+    from coachflow.definition.checks import analyze
+
     parsed = in_memory(definition)
     analyze(parsed)
     return parsed.diagnostics

@@ -15,24 +15,23 @@ arguments:
 * :mod:`.activities`: the activities, their expressions included;
 * :mod:`.texts`: control characters in titles, descriptions and expressions;
 * :mod:`.migrations`: the migration map (and :func:`migration_problems` across versions);
-* :mod:`.graph`: final states, ambiguous events and reachability (networkx);
+* :mod:`.graph`: final states, ambiguous events and reachability;
 * :mod:`.unused`: declarations nothing mentions.
+
+Importing this package loads only :func:`migration_problems` and the compiled types (the
+runtime needs them to run a definition); the other checks load when :func:`analyze` first
+runs.
 """
 
 from __future__ import annotations
 
-from coachflow.definition.checks.activities import check_activities
-from coachflow.definition.checks.context import Context, Uses
-from coachflow.definition.checks.expressions import Names, compile_role_hooks, compile_transitions
-from coachflow.definition.checks.graph import check_exits, check_reachability
-from coachflow.definition.checks.migrations import check_migration_map, migration_problems
-from coachflow.definition.checks.names import check_names
-from coachflow.definition.checks.references import check_references
-from coachflow.definition.checks.texts import check_texts
-from coachflow.definition.checks.unused import check_unused
+from typing import TYPE_CHECKING
+
+from coachflow.definition.checks.migrations import migration_problems
 from coachflow.definition.compiled import CompiledDefinition, CompiledTransition
-from coachflow.definition.parsed import ParsedDefinition
-from coachflow.diagnostics import sort_key
+
+if TYPE_CHECKING:
+    from coachflow.definition.parsed import ParsedDefinition
 
 __all__ = ["CompiledDefinition", "CompiledTransition", "analyze", "migration_problems"]
 
@@ -51,6 +50,21 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     definition = parsed.definition
     if definition is None:
         return None
+    from coachflow.definition.checks.activities import check_activities
+    from coachflow.definition.checks.context import Context, Uses
+    from coachflow.definition.checks.expressions import (
+        Names,
+        compile_role_hooks,
+        compile_transitions,
+    )
+    from coachflow.definition.checks.graph import check_exits, check_reachability
+    from coachflow.definition.checks.migrations import check_migration_map
+    from coachflow.definition.checks.names import check_names
+    from coachflow.definition.checks.references import check_references
+    from coachflow.definition.checks.texts import check_texts
+    from coachflow.definition.checks.unused import check_unused
+    from coachflow.diagnostics import sort_key
+
     ctx = Context.of(parsed, definition)
     names = Names.of(ctx)
     uses = [check_names(ctx), check_references(ctx)]

@@ -1,7 +1,8 @@
 """The state graph: no transition leaves a final state (``final-has-exit``), an event
 leaves a state through one transition unless each has a guard (``ambiguous-transition``),
 and every state is reachable and can reach a final state (``unreachable-state``,
-``dead-end``, ``no-final-path``).
+``dead-end``, ``no-final-path``): two searches of the standard library over adjacency
+lists (not networkx: importing it takes longer than checking a definition).
 
 Sound only when no state and no transition was left out as invalid
 (:attr:`~coachflow.definition.parsed.ParsedDefinition.graph_complete`). A ``from: "*"``
@@ -14,7 +15,7 @@ transitions, not their product.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from coachflow.definition.checks.context import Context
@@ -63,33 +64,34 @@ def check_exits(ctx: Context) -> None:
 def check_reachability(ctx: Context) -> None:
     """``unreachable-state``, ``dead-end`` and ``no-final-path`` (nothing to say when
     the initial state is not declared: that is ``unknown-initial``)."""
-    import networkx as nx
-
     d = ctx.definition
     if d.initial not in d.states:
         return
     finals = d.final_states
     # One edge per source state, except that the from: "*" transitions leave one node
     # that every non-final state leads to: the same paths, in states + transitions edges.
-    graph = nx.DiGraph()
-    graph.add_nodes_from(d.states)
-    anywhere = object()
+    anywhere = None  # the node of the from: "*" transitions (never a state's name)
+    forward: dict[str | None, list[str | None]] = {name: [] for name in d.states}
+    backward: dict[str | None, list[str | None]] = {name: [] for name in d.states}
     for t in d.transitions:
         if t.to not in d.states:
             continue
         if t.from_any:
-            graph.add_edge(anywhere, t.to)
+            forward.setdefault(anywhere, []).append(t.to)
+            backward[t.to].append(anywhere)
         else:
-            graph.add_edges_from(
-                (s, t.to) for s in expand_sources(t.from_, d.states) if s in d.states
-            )
-    if anywhere in graph:
-        graph.add_edges_from((name, anywhere) for name, s in d.states.items() if not s.final)
-    reachable = nx.descendants(graph, d.initial) | {d.initial}
-    sink = object()  # one search backwards from every final state at once
-    graph.add_edges_from((f, sink) for f in finals)
-    reaches_final = nx.ancestors(graph, sink)
-    graph.remove_node(sink)
+            for source in expand_sources(t.from_, d.states):
+                if source in d.states:
+                    forward[source].append(t.to)
+                    backward[t.to].append(source)
+    if anywhere in forward:
+        backward[anywhere] = []
+        for name, s in d.states.items():
+            if not s.final:
+                forward[name].append(anywhere)
+                backward[anywhere].append(name)
+    reachable = _search(forward, [d.initial])
+    reaches_final = _search(backward, finals)  # one search backwards from every final state
     for name, state in d.states.items():
         path = ("states", name)
         if name not in reachable:
@@ -102,7 +104,7 @@ def check_reachability(ctx: Context) -> None:
             )
         if state.final:
             continue
-        if graph.out_degree(name) == 0:
+        if not forward[name]:
             ctx.report(
                 "dead-end",
                 ERROR,
@@ -118,6 +120,20 @@ def check_reachability(ctx: Context) -> None:
                 path,
                 key=True,
             )
+
+
+def _search(
+    edges: Mapping[str | None, list[str | None]], start: Iterable[str | None]
+) -> set[str | None]:
+    """Every node reachable from ``start`` along ``edges``, ``start`` included."""
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        for node in edges.get(todo.pop(), ()):
+            if node not in seen:
+                seen.add(node)
+                todo.append(node)
+    return seen
 
 
 @dataclass(slots=True)
