@@ -6,13 +6,16 @@ structure only: key names, value types, identifiers. Attribute names follow the 
 keys, with a trailing underscore where the key is a Python keyword (``from_``).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: the fields' annotations are then objects that
+# pydantic reads as they are, instead of strings it compiles and evaluates one by one when
+# the classes are created (a few milliseconds of every import of the engine). A method's
+# annotation naming its own class is written as a string.
 
 import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -30,6 +33,7 @@ from pydantic import (
 )
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, MAX_DAYS, MAX_WEEK, VERSION_MAX, shown
+from coachflow._frozen import FrozenDict
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -93,27 +97,6 @@ _K = TypeVar("_K")
 _V = TypeVar("_V")
 
 
-class FrozenDict(dict[_K, _V]):
-    """A dict that refuses changes: the mappings of a definition are read-only."""
-
-    __slots__ = ()
-
-    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
-        raise TypeError("a definition is immutable; its mappings cannot be changed")
-
-    __setitem__ = __delitem__ = __ior__ = _refuse
-    clear = pop = popitem = setdefault = update = _refuse
-
-    def __reduce__(self) -> tuple[type[FrozenDict[_K, _V]], tuple[dict[_K, _V]]]:
-        return (FrozenDict, (dict(self),))
-
-    def __copy__(self) -> FrozenDict[_K, _V]:
-        return self
-
-    def __deepcopy__(self, memo: dict[int, object]) -> FrozenDict[_K, _V]:
-        return self
-
-
 def _freeze(value: dict[_K, _V]) -> dict[_K, _V]:
     return FrozenDict(value)
 
@@ -174,7 +157,7 @@ class IntFact(_FactBase):
     max: Int64 | None = None
 
     @model_validator(mode="after")
-    def _bounds(self) -> IntFact:
+    def _bounds(self) -> "IntFact":
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
         if self.default is not None:
@@ -210,7 +193,7 @@ class EnumFact(_FactBase):
     default: StrictStr | None = None
 
     @model_validator(mode="after")
-    def _default_in_values(self) -> EnumFact:
+    def _default_in_values(self) -> "EnumFact":
         if self.default is not None and self.default not in self.values:
             raise ValueError(
                 f"default {self.default!r} is not one of the values {list(self.values)}"
@@ -248,7 +231,7 @@ class ListFact(_FactBase):
         return data
 
     @model_validator(mode="after")
-    def _consistent(self) -> ListFact:
+    def _consistent(self) -> "ListFact":
         if (self.items == "enum") != (self.values is not None):
             raise ValueError(
                 "a list of enum takes its values (values: [...])"
@@ -401,7 +384,7 @@ class WeekRange(_Model):
     to: Week
 
     @model_validator(mode="after")
-    def _ordered(self) -> WeekRange:
+    def _ordered(self) -> "WeekRange":
         if self.from_ > self.to:
             raise ValueError(f"week {self.from_} comes after week {self.to}")
         return self
@@ -423,7 +406,7 @@ class Due(_Model):
     """The date held by that (date) fact."""
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Due:
+    def _exactly_one(self) -> "Due":
         given = [k for k in ("week", "days", "fact") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -486,7 +469,7 @@ class Activity(_Described):
     """How often one person may record it (e.g. three workshops per student)."""
 
     @model_validator(mode="after")
-    def _due_or_recurring(self) -> Activity:
+    def _due_or_recurring(self) -> "Activity":
         if self.due is not None and self.recurring is not None:
             raise ValueError("an activity is either due once (due) or recurring, not both")
         return self
@@ -620,7 +603,7 @@ class Definition(_Described):
         periods = [PERIOD_NAMES[v] for v in getattr(spec, "values", ()) if v in PERIOD_NAMES]
         return max(periods, key=PERIODS.index, default="month")
 
-    def graph(self) -> nx.MultiDiGraph:
+    def graph(self) -> "nx.MultiDiGraph":
         """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source
         (so a ``from: "*"`` transition is one edge from every non-final state)."""
         return build_graph(self.states, self.transitions)
@@ -647,7 +630,7 @@ def leaves(from_: str | tuple[str, ...], state: str, states: Mapping[str, State]
 
 def build_graph(
     states: dict[str, State], transitions: tuple[Transition, ...] | list[Transition]
-) -> nx.MultiDiGraph:
+) -> "nx.MultiDiGraph":
     import networkx as nx
 
     g = nx.MultiDiGraph()

@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, id_message, id_problem, show_int, shown
+from coachflow._frozen import FrozenDict
 from coachflow.calendar import SchoolCalendar, week_of
 from coachflow.clock import Clock, checked_now
 from coachflow.definition.expressions import Compiled, EvalContext
@@ -258,15 +259,15 @@ class Carrier:
         self.moment = moment
         self.chosen: Step | None = None
         self.values: Values = _EMPTY
-        self.changes: dict[str, Value] = {}
-        self.reasons: list[Reason | Pending] = []
+        self.changes: Values = _EMPTY
+        self.reasons: list[Reason | Pending] | None = None  # made at the first refusal
         self.stage = 0  # furthest check reached: 1 permission, 2 input, 3 guard
-        self.fields: list[str] = []  # input fields refused
+        self.fields: tuple[str, ...] = ()  # input fields refused
         self.guard: tuple[str, Compiled, EvalContext] | None = None  # first guard refused
         self.error: type[TransitionRejected] | None = None
 
     def refuse(self, stage: int, reason: Reason | Pending) -> bool:
-        if stage > self.stage:
+        if stage > self.stage or self.reasons is None:
             self.stage = stage
             self.reasons = [reason]
         elif stage == self.stage:
@@ -275,7 +276,7 @@ class Carrier:
 
     def reasons_now(self) -> list[Reason]:
         """The reasons of the refusals, each made now if it was left to be made."""
-        return [r if isinstance(r, Reason) else _reason(r) for r in self.reasons]
+        return [r if isinstance(r, Reason) else _reason(r) for r in self.reasons or ()]
 
     def guard_read(self) -> dict[str, object]:
         """What the first refusing guard read."""
@@ -320,7 +321,7 @@ def check_step(step: Step, carrier: Carrier) -> bool:
             for field, problem in problems.items():
                 carrier.refuse(2, Reason("invalid-input", problem))
                 if field not in carrier.fields:
-                    carrier.fields.append(field)
+                    carrier.fields = (*carrier.fields, field)
             return False
         values = checked
     ctx = context(carrier.trajectory, carrier.moment, values)
@@ -387,17 +388,17 @@ def evaluate(
     refused = None if tried else _structural(program, t, event)
     if refused is not None:
         carrier.error = _STRUCTURAL_ERRORS[refused.code]
-        carrier.reasons.append(refused)
+        carrier.reasons = [refused]
     elif not program.dispatcher.fire(event, carrier):
         carrier.error = _STAGE_ERRORS.get(carrier.stage, NotAllowedInState)
         if not carrier.reasons:  # the machine found no transition to try
-            carrier.reasons.append(
+            carrier.reasons = [
                 Reason(
                     "not-allowed-in-state",
                     f"{event!r} is not possible in state {t.state!r}: "
                     "no transition for it leaves it",
                 )
-            )
+            ]
     return carrier
 
 
@@ -461,7 +462,7 @@ def decide_fire(
         t.state,
         carrier._state,
         values or _EMPTY,
-        MappingProxyType(changes) if changes else _EMPTY,
+        FrozenDict(changes) if changes else _EMPTY,  # a read-only dict: no proxy object
     )
 
 
@@ -591,11 +592,11 @@ def decide_start(
         role,
         "started",
         target=d.initial,
-        input=MappingProxyType(
+        input=FrozenDict(
             {
                 "definition_id": d.id,
                 "definition_version": d.version,
-                "participants": MappingProxyType(bound),
+                "participants": FrozenDict(bound),
                 "consents": program.no_consents,
                 "start_date": first_day,
                 "calendar": calendar.as_data() if calendar else None,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from coachflow.calendar import week_end
 from coachflow.definition.checks import CompiledDefinition
@@ -21,8 +22,10 @@ from coachflow.definition.expressions import Compiled
 from coachflow.definition.model import AnyInput, Definition, ListFact, Transition, Value
 from coachflow.definition.values import Fields
 from coachflow.runtime.decide import check_step
-from coachflow.runtime.dispatch import SHARE_WILDCARDS_ABOVE, Dispatcher, Edge
 from coachflow.runtime.trajectory import Trajectory
+
+if TYPE_CHECKING:  # transitions is imported when a program is first compiled
+    from coachflow.runtime.dispatch import Dispatcher
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +114,8 @@ class Program:
             )
         self.steps = tuple(steps)
         self.non_final = frozenset(n for n, s in d.states.items() if not s.final)
+        from coachflow.runtime.dispatch import SHARE_WILDCARDS_ABOVE, Dispatcher, Edge
+
         self.dispatcher: Dispatcher[Step] = Dispatcher(
             d.states,
             d.initial,

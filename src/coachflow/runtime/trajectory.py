@@ -18,6 +18,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
+from coachflow._frozen import FrozenDict
 from coachflow.calendar import SchoolCalendar
 
 if TYPE_CHECKING:  # the model module needs pydantic, which `import coachflow` does not load
@@ -87,14 +88,11 @@ def new_record(
 class _Node:
     """A cell of the persistent history list."""
 
-    __slots__ = ("length", "parent", "record")
-
-    length: int
+    __slots__ = ("parent", "record")
 
     def __init__(self, record: HistoryRecord, parent: _Node | _Stored | None) -> None:
         self.record = record
         self.parent = parent
-        self.length = 1 if parent is None else parent.length + 1
 
     def records(self) -> tuple[HistoryRecord, ...]:
         out: list[HistoryRecord] = []
@@ -367,7 +365,7 @@ TrajectoryView = Trajectory
 
 
 def _frozen(mapping: Mapping[str, V]) -> Mapping[str, V]:
-    if isinstance(mapping, MappingProxyType):
+    if isinstance(mapping, (MappingProxyType, FrozenDict)):
         return mapping
     return MappingProxyType(dict(mapping))
 
@@ -381,7 +379,7 @@ def begin(
         raise ValueError("a history starts with a 'started' record")
     given = record.input
     participants = given["participants"]
-    if not isinstance(participants, MappingProxyType):  # as read back from a store
+    if not isinstance(participants, (MappingProxyType, FrozenDict)):  # read back from a store
         participants = {r: tuple(p) for r, p in participants.items()}
     if calendar is None and given.get("calendar") is not None:
         calendar = SchoolCalendar.from_data(given["calendar"])
@@ -403,7 +401,7 @@ def begin(
 
 def _event(t: Trajectory, r: HistoryRecord) -> Trajectory:
     changes = r.changes
-    facts = MappingProxyType({**t.facts, **changes}) if changes else None
+    facts = FrozenDict({**t.facts, **changes}) if changes else None
     return t.evolve(r, state=r.target, facts=facts)
 
 
