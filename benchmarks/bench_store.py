@@ -4,12 +4,18 @@
 
 * accepted events per second for load + fire + save on SQLite (a file) and PostgreSQL,
   with one writer and with 8 writer processes (each on its own trajectories);
+* the floor: a hand-written ``sqlite3`` program doing the same logical work per event as
+  coachflow's SQLite store (read the row's version, state and facts, check the version,
+  insert one history row with JSON input and changes, update the row's version, state and
+  facts, commit; same file, schema, WAL and ``synchronous`` setting), measured in the same
+  run, alternating with coachflow's one writer, and the ratio of their times per event;
 * the time of ``agenda_for(person)`` with 100,000 trajectories stored (rows are cloned
   in bulk from real ones, each person coaching about 20 of them);
 * storage bytes per event (SQLite pages used per accepted event).
 
-Targets (issue 7): >= 2,000 events/s on SQLite with one writer, >= 3,000 events/s on
-PostgreSQL with 8 writers, agenda_for under 50 ms at 100,000 trajectories. PostgreSQL
+Targets: >= 6,500 events/s on SQLite with one writer and at most 1.8x the floor's time
+per event (the speed issue; issue 7 asked for 2,000), >= 3,000 events/s on PostgreSQL with
+8 writers and durable commits, agenda_for under 50 ms at 100,000 trajectories. PostgreSQL
 runs when ``--postgres URL`` or COACHFLOW_TEST_POSTGRES_URL is given (``eval "$(bash
 .ci/postgres.sh)"`` starts one). Prints figures and PASS/FAIL; it never fails a test run.
 """
@@ -75,14 +81,82 @@ def _writer(
     out.put((done, time.perf_counter() - start, time.process_time() - cpu))
 
 
-def throughput(url: str, writers: int, seconds: float) -> Rate:
+FLOOR_LOAD = "SELECT version, state, facts FROM cf_trajectories WHERE id = ?"
+FLOOR_UPDATE = (
+    "UPDATE cf_trajectories SET version = ?, state = ?, facts = ? WHERE id = ? AND version = ?"
+)
+FLOOR_RECORD = (
+    "INSERT INTO cf_history (trajectory_id, seq, at, actor, role, kind, event, source,"
+    " target, on_date, input, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _floor_writer(
+    url: str, worker: int, seconds: float, trajectories: int, out: mp.Queue, go: Any
+) -> None:
+    """The floor: what coachflow's SQLite store does per event, written by hand on
+    ``sqlite3``, on trajectories that coachflow started in the same file (same schema,
+    indexes and rows), with coachflow's own pragmas (WAL, ``synchronous``, foreign keys)."""
+    import json
+    import sqlite3
+    from datetime import UTC, datetime
+
+    engine = _engine(url)
+    actor = f"c{worker}"
+    ids = [
+        engine.start(  # type: ignore[attr-defined]
+            "bench-store", participants={"coach": actor, "teacher": f"t{worker}"}, actor=actor
+        ).id
+        for _ in range(trajectories)
+    ]
+    store = engine.store  # type: ignore[attr-defined]
+    with store._writer.connect() as conn:  # coachflow's settings, as its connections have them
+        pragmas = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    store.dispose()
+    con = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=60)
+    for name, value in pragmas.items():
+        con.execute(f"PRAGMA {name} = {value}")
+    at = datetime(2026, 9, 1, 9, tzinfo=UTC).isoformat()
+
+    def fire(tid: str) -> None:
+        version, state, facts_text = con.execute(FLOOR_LOAD, (tid,)).fetchone()
+        facts = json.loads(facts_text)
+        n = facts["n"] + 1
+        facts["n"] = n
+        con.execute("BEGIN IMMEDIATE")
+        moved = con.execute(FLOOR_UPDATE, (version + 1, "s", json.dumps(facts), tid, version))
+        if moved.rowcount != 1:  # another writer moved it: nothing is written
+            con.execute("ROLLBACK")
+            raise RuntimeError(f"version conflict on {tid}")
+        record = (tid, version + 1, at, actor, "coach", "event", "tick", state, "s", None)
+        con.execute(FLOOR_RECORD, (*record, json.dumps({}), json.dumps({"n": n})))
+        con.execute("COMMIT")
+
+    for tid in ids:  # warm up, as the coachflow writer does
+        fire(tid)
+    out.put("ready")
+    go.wait()
+    done = 0
+    cpu = time.process_time()
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        fire(ids[done % trajectories])
+        done += 1
+    out.put((done, time.perf_counter() - start, time.process_time() - cpu))
+    con.close()
+
+
+def throughput(url: str, writers: int, seconds: float, target: Any = _writer) -> Rate:
     """Accepted events per second of ``writers`` processes firing for ``seconds`` at once
     (each at its own 20 trajectories): all events over the longest writer's time."""
     ctx = mp.get_context("spawn")
     queue: mp.Queue = ctx.Queue()
     go = ctx.Event()
     procs = [
-        ctx.Process(target=_writer, args=(url, w, seconds, 20, queue, go)) for w in range(writers)
+        ctx.Process(target=target, args=(url, w, seconds, 20, queue, go)) for w in range(writers)
     ]
     for p in procs:
         p.start()
@@ -119,6 +193,19 @@ def fresh_sqlite(folder: Path, name: str) -> str:
     url = f"sqlite:///{folder / name}"
     SqlStore(url).dispose()
     return url
+
+
+def against_the_floor(folder: Path, seconds: float, rounds: int = 2) -> tuple[Rate, Rate]:
+    """coachflow's SQLite store and the floor, one writer each, in ``rounds`` alternating
+    windows of ``seconds / rounds`` (each on a new file): the best window of each, so that
+    a burst of load on a shared machine does not land on one side only."""
+    ours: list[Rate] = []
+    floors: list[Rate] = []
+    for i in range(rounds):
+        window = seconds / rounds
+        ours.append(throughput(fresh_sqlite(folder, f"one-{i}.db"), 1, window))
+        floors.append(throughput(fresh_sqlite(folder, f"floor-{i}.db"), 1, window, _floor_writer))
+    return max(ours), max(floors)
 
 
 def fresh_postgres(url: str) -> str:
@@ -215,13 +302,23 @@ def main() -> int:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        one = throughput(fresh_sqlite(folder, "one.db"), 1, seconds)
+        one, floor = against_the_floor(folder, seconds)
+        ratio = floor / one  # coachflow's time per event over the floor's
         rows.append(
             (
                 "SQLite, 1 writer",
                 f"{one:,.0f}",
-                ">= 2,000/s",
-                "PASS" if one >= 2000 else "FAIL",
+                ">= 6,500/s",
+                "PASS" if one >= 6500 else "FAIL",
+            )
+        )
+        rows.append(("SQLite floor: sqlite3 by hand, 1 writer", f"{floor:,.0f}", "", ""))
+        rows.append(
+            (
+                "SQLite, 1 writer: time per event / floor's",
+                f"{ratio:.2f}x ({1e6 / one:.0f} µs vs {1e6 / floor:.0f} µs)",
+                "<= 1.8x",
+                "PASS" if ratio <= 1.8 else "FAIL",
             )
         )
         eight = throughput(fresh_sqlite(folder, "eight.db"), 8, seconds)
@@ -230,7 +327,14 @@ def main() -> int:
             one_pg = throughput(fresh_postgres(pg), 1, seconds)
             rows.append(("PostgreSQL, 1 writer", f"{one_pg:,.0f}", "", ""))
             eight_pg = throughput(fresh_postgres(pg), 8, seconds)
-            rows.append(("PostgreSQL, 8 writers (synchronous commits)", f"{eight_pg:,.0f}", "", ""))
+            rows.append(
+                (
+                    "PostgreSQL, 8 writers (synchronous commits)",
+                    f"{eight_pg:,.0f}",
+                    ">= 3,000/s",
+                    "PASS" if eight_pg >= 3000 else "FAIL",
+                )
+            )
             one_async = throughput(fresh_postgres(pg) + "#async", 1, seconds)
             rows.append(
                 (
@@ -240,14 +344,9 @@ def main() -> int:
                     "",
                 )
             )
-            eight_pg = throughput(fresh_postgres(pg) + "#async", 8, seconds)
+            eight_async = throughput(fresh_postgres(pg) + "#async", 8, seconds)
             rows.append(
-                (
-                    "PostgreSQL, 8 writers, synchronous_commit off",
-                    f"{eight_pg:,.0f}",
-                    ">= 3,000/s",
-                    "PASS" if eight_pg >= 3000 else "FAIL",
-                )
+                ("PostgreSQL, 8 writers, synchronous_commit off", f"{eight_async:,.0f}", "", "")
             )
         else:
             rows.append(

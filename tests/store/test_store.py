@@ -213,13 +213,20 @@ def counted_queries(store: SqlStore) -> Iterator[list[str]]:
         def __getattr__(self, name: str) -> Any:
             return getattr(self._conn, name)
 
-    # every connection, SQLAlchemy's own included, is taken through raw_connection()
-    raw = store._reader.raw_connection
-    store._reader.raw_connection = lambda: Connection(raw())  # type: ignore[method-assign]
+    # every connection, SQLAlchemy's own and the hot path's of each thread included, is
+    # taken through raw_connection(); the hot path's open before the block are replaced
+    engines = (store._reader, store._writer)
+    for sql_engine in engines:
+        raw = sql_engine.raw_connection
+        sql_engine.raw_connection = (  # type: ignore[method-assign]
+            lambda raw=raw: Connection(raw())
+        )
+    store._forget_connections()
     try:
         yield seen
     finally:
-        del store._reader.raw_connection
+        for sql_engine in engines:
+            del sql_engine.raw_connection
 
 
 def demo_engine(store: Any, clock: FixedClock | None = None) -> Engine:

@@ -254,6 +254,7 @@ def test_postgresql_load_and_commit_are_one_statement_each(
         sql_engine.raw_connection = (  # type: ignore[method-assign]
             lambda raw=raw: Connection(raw())
         )
+    store._forget_connections()  # this thread's hot-path connection is opened again, spied on
     try:
         t = store.load(base.id)
         assert len(seen) == 1 and seen[0].lstrip().upper().startswith("SELECT")

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, TypeAlias
+from json.encoder import encode_basestring_ascii
+from json.scanner import make_scanner
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from coachflow.calendar import SchoolCalendar
 
@@ -43,23 +46,98 @@ def _default(value: object) -> JsonValue:
 
 # made once: stored values are trees, never cycles, so the circular check is skipped
 _ENCODER = json.JSONEncoder(default=_default, check_circular=False)
+_C_ENCODER: Callable[[object, int], list[str]] | None
+try:
+    from _json import make_encoder
+except ImportError:  # an interpreter without json's C accelerator: _ENCODER.encode
+    _C_ENCODER = None
+else:  # what _ENCODER.encode runs, without its Python frames
+    _C_ENCODER = make_encoder(
+        None,  # markers: no circular check
+        _default,
+        encode_basestring_ascii,
+        None,  # indent
+        _ENCODER.key_separator,
+        _ENCODER.item_separator,
+        False,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
 
 
 def encode(value: Mapping[str, object]) -> str:
     """The JSON text of a stored mapping (facts, consents, participants, counts, a
-    record's input or changes, a calendar's data), in one pass of the C encoder."""
-    return _ENCODER.encode(value)
+    record's input or changes, a calendar's data), in one pass of the C encoder. An empty
+    mapping is ``{}`` without encoding it, and a mapping :func:`decode_frozen` made is
+    the text it was decoded from."""
+    if not value:
+        return "{}"
+    known = _TEXTS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    if _C_ENCODER is None:  # an interpreter without the C accelerator
+        return _ENCODER.encode(value)
+    # a dict (of any class) goes to the encoder as it is; another mapping as a dict
+    return "".join(_C_ENCODER(value if isinstance(value, dict) else dict(value), 0))
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 """Types :func:`_revive` returns as they are (checked by exact type: no call needed)."""
+_SCAN = make_scanner(cast("make_scanner", json.JSONDecoder()))
+"""What ``json.loads`` ends in (the C scanner), called at once: a decoder has the settings
+the scanner reads."""
+
+
+def _parse(text: str) -> JsonValue:
+    """``json.loads(text)`` of a text the store wrote (no whitespace around the value)
+    without its Python frames; anything else goes through ``json.loads`` (and its
+    errors)."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return value
 
 
 def decode(value: str | JsonValue) -> JsonValue:
     """The values of a stored JSON object: from its text (SQLite's driver) or from what a
     driver or SQLAlchemy decoded already (PostgreSQL's JSON). Every stored column is an
-    object or null, never a JSON string, so text is always JSON to parse."""
-    return _revive(json.loads(value) if isinstance(value, str) else value)
+    object or null, never a JSON string, so text is always JSON to parse. A text without
+    ``$``, ``[`` and ``\\`` (no escaped ``$`` either) holds no date, moment or list: it is
+    as JSON parses it."""
+    if isinstance(value, str):
+        parsed = _parse(value)
+        if "$" not in value and "[" not in value and "\\" not in value:
+            return parsed
+        return _revive(parsed)
+    return _revive(value)
+
+
+_FROZEN: dict[str, Mapping[str, JsonValue]] = {}
+"""Texts decoded by :func:`decode_frozen`, and the read-only mapping of each."""
+_TEXTS: dict[int, tuple[Mapping[str, JsonValue], str]] = {}
+"""The mappings of :data:`_FROZEN` by identity, with their text (the mapping is held, so
+its id is not another object's while it is here)."""
+_FROZEN_MAX = 4096
+
+
+def decode_frozen(value: str | JsonValue) -> Mapping[str, JsonValue]:
+    """A read-only mapping of a stored JSON object of flat values that seldom changes (a
+    trajectory's consents, counts, participants), shared by every snapshot read with the
+    same text: decoded once per text, and :func:`encode` of it is that text again."""
+    if not isinstance(value, str):
+        return MappingProxyType(decode(value))
+    found = _FROZEN.get(value)
+    if found is None:
+        if len(_FROZEN) >= _FROZEN_MAX:  # no LRU bookkeeping on the hot path: start again
+            _FROZEN.clear()
+            _TEXTS.clear()
+        found = MappingProxyType(decode(value))
+        _FROZEN[value] = found
+        _TEXTS[id(found)] = (found, value)
+    return found
 
 
 def _revive(value: JsonValue) -> JsonValue:

@@ -14,10 +14,17 @@ the lock up front with ``BEGIN IMMEDIATE``); ``postgresql+psycopg://...`` is the
 production one. The schema is created and upgraded by the Alembic migrations shipped
 in ``coachflow/store/migrations`` (``coachflow db upgrade``).
 
+The hot path (``load`` and ``commit``) runs on one driver connection per thread, kept
+from one call to the next (no pool checkout per call; on SQLite one page cache for the
+thread's reads and writes): statements compiled once, parameters bound as tuples, the
+JSON of consents, counts and participants decoded once per text and not encoded again
+while unchanged.
+
 Whatever fails in the database or its driver comes out as :class:`StoreError` (one line:
 the operation, the URL with its password masked, the driver's reason; the driver's
 exception as ``__cause__``). A PostgreSQL connection found dead is discarded, with every
-pooled connection older than it, and a read is done once more on a fresh connection.
+connection older than it (pooled, or of a thread), and a read is done once more on a
+fresh connection.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import typing
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
 from types import MappingProxyType
@@ -59,7 +68,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, DBAPIModule
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 from sqlalchemy.sql import Subquery
 
 from coachflow.definition.model import Definition
@@ -75,6 +84,7 @@ from coachflow.store.codec import (
     content_hash,
     decode,
     decode_calendar,
+    decode_frozen,
     encode,
     encode_calendar,
 )
@@ -196,14 +206,16 @@ _ROW = tuple(cast(c, Text).label(c.name) if c.name == "calendar" else c for c in
 """The columns of a trajectory's row as every read selects them: the calendar as its JSON
 text (whatever the driver does with JSON), so that the codec decodes each text once."""
 _ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
+_VERSION = _ROW_COLUMNS.index("version")
 
 
 # --- rows <-> objects ------------------------------------------------------------------------
 #
 # Written: every statement of a trajectory's row or history binds the values of
-# _mutable_values/_state_values/_record_values (JSON as the codec's text, dates and moments
-# as ISO text), whichever path runs it. Read: _trajectory and _record take the columns as
-# the driver or SQLAlchemy gives them, and decode JSON with the codec.
+# _mutable_values/_state_values, or _mutable_row/_record_row in the order of the
+# placeholders (JSON as the codec's text, dates and moments as ISO text), whichever path
+# runs it. Read: _trajectory/_from_columns and _record take the columns as the driver or
+# SQLAlchemy gives them, and decode JSON with the codec.
 
 
 def _record(row: Columns) -> HistoryRecord:
@@ -264,22 +276,39 @@ def _state_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]:
     return values
 
 
-def _record_values(trajectory_id: str, r: HistoryRecord) -> dict[str, SqlValue]:
-    """The row of a history record, as the statements bind it."""
-    return {
-        "trajectory_id": trajectory_id,
-        "seq": r.seq,
-        "at": _instant(r.at),
-        "actor": r.actor,
-        "role": r.role,
-        "kind": r.kind,
-        "event": r.event,
-        "source": r.source,
-        "target": r.target,
-        "on_date": _iso(r.on),
-        "input": encode(r.input),
-        "changes": encode(r.changes),
-    }
+def _mutable_row(t: Trajectory, next_due: date | None, expected_version: int) -> Params:
+    """The parameters of the hot path's update (:data:`_MUTABLE_ROW`): what
+    :func:`_mutable_values` binds, then the row's id and expected version, in the order of
+    the placeholders (no dictionary in between)."""
+    return (
+        t.state,
+        encode(t.facts),
+        encode(t.consents),
+        encode(t.counts),
+        t.version,
+        None if next_due is None else next_due.isoformat(),
+        t.id,
+        expected_version,
+    )
+
+
+def _record_row(trajectory_id: str, r: HistoryRecord) -> Params:
+    """The row of a history record, as the statements bind it (:data:`_RECORD_ROW`)."""
+    on = r.on
+    return (
+        trajectory_id,
+        r.seq,
+        _instant(r.at),
+        r.actor,
+        r.role,
+        r.kind,
+        r.event,
+        r.source,
+        r.target,
+        None if on is None else on.isoformat(),
+        encode(r.input),
+        encode(r.changes),
+    )
 
 
 def _participant_rows(t: Trajectory) -> list[dict[str, str]]:
@@ -308,9 +337,13 @@ class SqlStore:
     Every failure of the database or its driver is raised as :class:`StoreError` (the
     driver's exception is its ``__cause__``); its message shows the URL with the password
     masked (:attr:`shown`) and never a row's data. A connection found dead (the server
-    restarted) is discarded with every pooled connection older than it, and a read is
-    done once more on a fresh one; a commit is not repeated, its :class:`StoreError`
-    says the connection was lost.
+    restarted) is discarded with every connection older than it, and a read is done once
+    more on a fresh one; a commit is not repeated, its :class:`StoreError` says the
+    connection was lost.
+
+    Each thread that loads or commits keeps a driver connection of its own for that (see
+    :class:`_Own`), closed when the thread ends or by :meth:`dispose`: on PostgreSQL, one
+    server connection per such thread besides the pools.
 
     The object remembers the definition versions it recorded or read, so that recording
     one again costs no query, and decodes each stored definition once.
@@ -342,7 +375,16 @@ class SqlStore:
             self._writer.dialect.loaded_dbapi.Error,
         )
         self._sql = self._prepare()
-        self._pg_commits: dict[int, tuple[str, tuple[str, ...]]] = {}
+        self._load_sql = self._sql["load"][0]
+        self._update_mutable_sql = self._sql["update_mutable"][0]
+        self._insert_history_sql = self._sql["insert_history"][0]
+        self._hot = self._writer if self.is_sqlite else self._reader
+        """The engine whose connections the hot path takes, one per thread: on SQLite the
+        writer's (a commit is a transaction), on PostgreSQL the reader's (autocommit)."""
+        self._local = threading.local()
+        self._owned: weakref.WeakSet[_Own] = weakref.WeakSet()
+        self._owned_lock = threading.Lock()
+        self._pg_commits: dict[int, str] = {}
         self._recorded: dict[tuple[str, int], str] = {}
         """The content hash of every definition version this object recorded or saw in
         the database: rows of cf_definitions are never changed, nor deleted by coachflow
@@ -422,12 +464,20 @@ class SqlStore:
                 prepared[name] = (str(compiled), tuple(compiled.positiontup or ()))
             else:  # psycopg: positional parameters spare it reordering a dict per statement
                 prepared[name] = _positional(str(compiled))
+        for name, keys in (
+            ("update_mutable", _MUTABLE_ROW),
+            ("insert_history", _RECORD_ROW),
+            ("load", ("id",)),
+        ):
+            if prepared[name][1] != keys:  # _mutable_row and _record_row bind in this order
+                raise RuntimeError(f"the statement {name!r} binds {prepared[name][1]}")
         if not self.is_sqlite:
             # one JSON value instead of 13 columns (5 of them JSON, each decoded on its
             # own): less work for the driver; dates come as ISO text, which _trajectory
-            # reads, and the calendar as its JSON text, which the codec decodes once
+            # reads, and the calendar, consents, counts and participants as their JSON
+            # text, which the codec decodes once per text (they seldom change)
             columns = ", ".join(
-                f"CAST(t.{c.name} AS TEXT) AS {c.name}" if c.name == "calendar" else f"t.{c.name}"
+                f"CAST(t.{c.name} AS TEXT) AS {c.name}" if c.name in _AS_TEXT else f"t.{c.name}"
                 for c in trajectories.c
             )
             prepared["load"] = (
@@ -460,17 +510,16 @@ class SqlStore:
             )
         return StoreError(f"cannot {doing} the database {self.shown!r}: {reason}")
 
-    def _lost(self, conn: PoolProxiedConnection, exc: Exception) -> bool:
-        """Whether ``exc`` says the driver connection ``conn`` is dead. If so it is
-        discarded (never handed out again), and so is every pooled connection opened
-        before now, of both engines: the server they talk to went away."""
+    def _lost(self, own: _Own, exc: Exception) -> bool:
+        """Whether ``exc`` says the driver connection of ``own`` is dead. If so, every
+        connection opened before now is replaced before it is used again, of both engines
+        and of every thread: the server they talk to went away."""
         error = typing.cast("DBAPIModule.Error", exc)  # or SQLAlchemy's: the dialect reads both
         try:
-            lost = bool(self._writer.dialect.is_disconnect(error, conn.dbapi_connection, None))
-        except Exception:  # the dialect could not tell: keep the connection
+            lost = bool(self._writer.dialect.is_disconnect(error, own.dbapi, own.cursor))
+        except Exception:  # the dialect could not tell: as if it were not
             lost = False
         if lost:
-            conn.invalidate(exc)
             self._forget_connections()
         return lost
 
@@ -501,35 +550,59 @@ class SqlStore:
                     raise self._failed("read", exc) from exc
         raise AssertionError("unreachable")
 
-    def _fetch(self, sql: str, params: Params) -> DriverRow:
-        """The first row of one statement on a pooled driver connection (the hot path); a
-        connection found dead is discarded and the read done once more on a fresh one."""
-        return self._on_driver(sql, params, _first_row, read=True)
+    def _own(self, doing: str) -> _Own:
+        """This thread's driver connection of the hot path (load and commit), opened on first
+        use: no pool checkout per call, its statements and cursor kept, and on SQLite one
+        page cache for the reads and the writes (a reader connection's would be thrown away
+        after each commit of the writer's). Replaced when its engine was disposed or its
+        connections were forgotten since it was opened, and when it is older than the
+        pool's ``pool_recycle`` (PostgreSQL: an hour), as a pooled one would be."""
+        own: _Own | None = getattr(self._local, "own", None)
+        pool = self._hot.pool
+        if (
+            own is None
+            or own.pool is not pool
+            or own.opened <= pool._invalidate_time
+            or (pool._recycle >= 0 and time.time() - own.opened > pool._recycle)
+        ):
+            own = self._open_own(own, doing)
+        return own
 
-    def _on_driver(
-        self, sql: str, params: Params, result: Callable[[DBAPICursor], _T], *, read: bool
-    ) -> _T:
-        """``result(cursor)`` after one statement on a pooled driver connection of the
-        reader engine (autocommit), the hot path. The cursor is kept with the connection
-        and used again: a new psycopg cursor sets up its adapters anew, which costs as
-        much as a quarter of a round trip. A connection found dead is discarded; a read
-        is then done once more on a fresh one, a write is not (it may have been done)."""
-        doing = "read" if read else "write to"
+    def _open_own(self, old: _Own | None, doing: str) -> _Own:
+        if old is not None:
+            old.close()
+        try:
+            own = _Own(self._hot)
+        except self._errors as exc:
+            raise self._failed(doing, exc) from exc
+        self._local.own = own
+        with self._owned_lock:
+            self._owned.add(own)
+        return own
+
+    def _drop_own(self, own: _Own) -> None:
+        """Close ``own`` after an error on it: the thread opens a new one when it needs it."""
+        own.close()
+        if getattr(self._local, "own", None) is own:
+            del self._local.own
+
+    def _fetch(self, sql: str, params: Params) -> DriverRow:
+        """The first row of one statement on this thread's driver connection (the hot
+        path); a connection found dead is replaced and the read done once more."""
         for attempt in (1, 2):
+            own = self._own("read")
             try:
-                conn = self._reader.raw_connection()
-            except self._errors as exc:
-                raise self._failed(doing, exc) from exc
-            try:
-                cursor = _cursor(conn)
+                cursor = own.cursor
                 cursor.execute(sql, params)
-                return result(cursor)
+                return cursor.fetchone()  # the statement ends: SQLite's read snapshot too
             except self._errors as exc:
-                lost = self._lost(conn, exc)
-                if not (read and lost and attempt == 1):
-                    raise self._failed(doing, exc, lost=lost and not read) from exc
-            finally:
-                conn.close()
+                lost = self._lost(own, exc)
+                self._drop_own(own)
+                if attempt == 2 or not lost:
+                    raise self._failed("read", exc) from exc
+            except BaseException:  # interrupted: the connection may be mid-statement
+                self._drop_own(own)
+                raise
         raise AssertionError("unreachable")
 
     # -- schema --
@@ -812,6 +885,13 @@ class SqlStore:
         return problems
 
     def dispose(self) -> None:
+        """Close every connection: the pools' and each thread's (a thread that uses the
+        store again opens new ones)."""
+        with self._owned_lock:
+            owned = list(self._owned)
+            self._owned.clear()
+        for own in owned:
+            own.close()
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
@@ -823,11 +903,9 @@ class SqlStore:
         and its participants, in one transaction; :class:`TrajectoryExists` when the id is
         taken, and then nothing is written."""
         insert_sql, insert_keys = self._sql["insert"]
-        history_sql, history_keys = self._sql["insert_history"]
+        history_sql = self._insert_history_sql
         row = self._params(insert_keys, _state_values(trajectory, next_due))
-        records = [
-            self._params(history_keys, _record_values(trajectory.id, r)) for r in trajectory.history
-        ]
+        records = [_record_row(trajectory.id, r) for r in trajectory.history]
         try:
             with self._writer.begin() as conn:
                 conn.exec_driver_sql(insert_sql, row)
@@ -843,14 +921,13 @@ class SqlStore:
     def load(self, trajectory_id: str) -> Trajectory:
         """The newest snapshot, in one read of its row (the history is read when it is
         looked at); :class:`UnknownTrajectory` when there is none."""
-        sql, keys = self._sql["load"]
-        row = self._fetch(sql, self._params(keys, {"id": trajectory_id}))
+        row = self._fetch(self._load_sql, (trajectory_id,))
         if row is None:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
         try:
             if len(row) == 1:  # PostgreSQL: the row as one JSON object, decoded at once
                 return self._stored(row[0])
-            return self._stored(dict(zip(_ROW_COLUMNS, row, strict=True)))
+            return self._stored_row(row)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise self._unreadable(trajectory_id, exc) from exc
 
@@ -870,23 +947,38 @@ class SqlStore:
         new_records = trajectory.records_since(expected_version)
         if len(new_records) != trajectory.version - expected_version:
             raise ValueError("the new snapshot does not carry the records since the old one")
-        ordinary = all(r.kind in _ORDINARY for r in new_records)
-        if ordinary:  # neither participants, definition version, start nor calendar
-            values = _mutable_values(trajectory, next_due)
-            update = "update_mutable"
-        else:
-            values = _state_values(trajectory, next_due)
-            update = "update"
-        values["b_id"] = trajectory.id
-        values["expected_version"] = expected_version
-        reassigned = any(r.kind in _REASSIGNING for r in new_records)
-        if not reassigned:
+        ordinary = True
+        reassigned = False
+        for r in new_records:
+            if r.kind not in _ORDINARY:
+                ordinary = False
+                reassigned = reassigned or r.kind in _REASSIGNING
+        tid = trajectory.id
+        if ordinary and new_records:  # the hot path: only the mutable columns, bound as
+            # a tuple, in one transaction on this thread's connection
+            row = _mutable_row(trajectory, next_due, expected_version)
+            rows = [_record_row(tid, r) for r in new_records]
             if self.is_sqlite:
-                if self._commit_raw(update, values, trajectory.id, new_records):
-                    return
-            elif ordinary and new_records and self._commit_pg(trajectory.id, values, new_records):
+                done = self._commit_sqlite(self._update_mutable_sql, row, rows)
+            else:
+                done = self._commit_pg(tid, row, rows)
+            if done:
                 return
-        try:
+        if ordinary:
+            update = "update_mutable"
+            values = _mutable_values(trajectory, next_due)
+        else:  # participants, definition version, start or calendar may change
+            update = "update"
+            values = _state_values(trajectory, next_due)
+        values["b_id"] = tid
+        values["expected_version"] = expected_version
+        if self.is_sqlite and not reassigned and not (ordinary and new_records):
+            # a migration, or no record: on this thread's connection too
+            update_sql, keys = self._sql[update]
+            rows = [_record_row(tid, r) for r in new_records]
+            if self._commit_sqlite(update_sql, self._params(keys, values), rows):
+                return
+        try:  # a change of the participants table, or why the row was not written
             self._commit_transaction(
                 trajectory, update, values, expected_version, new_records, reassigned
             )
@@ -906,7 +998,7 @@ class SqlStore:
         rewritten when ``reassigned``), and why a row not at the expected version was not
         written."""
         update_sql, update_keys = self._sql[update]
-        insert_sql, insert_keys = self._sql["insert_history"]
+        insert_sql = self._insert_history_sql
         with self._writer.begin() as conn:
             result = conn.exec_driver_sql(update_sql, self._params(update_keys, values))
             if result.rowcount != 1:
@@ -918,9 +1010,7 @@ class SqlStore:
                 raise version_conflict(
                     trajectory.id, expected=expected_version, actual=int(current)
                 )
-            rows = [
-                self._params(insert_keys, _record_values(trajectory.id, r)) for r in new_records
-            ]
+            rows = [_record_row(trajectory.id, r) for r in new_records]
             _insert_records(conn, insert_sql, rows)
             if reassigned:
                 conn.execute(
@@ -930,72 +1020,76 @@ class SqlStore:
                 if people:
                     conn.execute(insert(participants), people)
 
-    def _commit_raw(
-        self,
-        update: str,
-        values: Mapping[str, SqlValue],
-        trajectory_id: str,
-        records: Sequence[HistoryRecord],
-    ) -> bool:
+    def _commit_sqlite(self, update_sql: str, row: Params, rows: Sequence[Params]) -> bool:
         """SQLite: update the row and append the records in one ``BEGIN IMMEDIATE``
-        transaction on the driver connection. False (and nothing written) when the row was
-        not at the expected version: the caller then finds out why on the ordinary path."""
-        update_sql, update_keys = self._sql[update]
-        insert_sql, insert_keys = self._sql["insert_history"]
-        row = self._params(update_keys, values)
-        rows = [self._params(insert_keys, _record_values(trajectory_id, r)) for r in records]
+        transaction on this thread's connection. False (and nothing written) when the row
+        was not at the expected version: the caller then finds out why on the ordinary
+        path. Whatever fails rolls the transaction back (closing the connection if even
+        that fails), so nothing of it is written."""
+        own = self._own("write to")
+        cursor = own.cursor
         try:
-            conn = self._writer.raw_connection()
-        except self._errors as exc:
-            raise self._failed("write to", exc) from exc
-        try:
-            cursor = conn.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             cursor.execute(update_sql, row)
             if cursor.rowcount != 1:
-                conn.rollback()
+                cursor.execute("ROLLBACK")
                 return False
-            cursor.executemany(insert_sql, rows)
-            cursor.close()
-            conn.commit()
+            if len(rows) == 1:
+                cursor.execute(self._insert_history_sql, rows[0])
+            else:
+                cursor.executemany(self._insert_history_sql, rows)
+            cursor.execute("COMMIT")
             return True
         except BaseException as exc:
+            lost = isinstance(exc, self._errors) and self._lost(own, exc)
             try:
-                conn.rollback()
-            except self._errors:  # the connection cannot roll back: it is not used again
-                conn.invalidate(exc)
+                if own.dbapi.in_transaction:
+                    own.dbapi.rollback()
+            except BaseException:  # closing it rolls back what it did not commit
+                self._drop_own(own)
+            if lost:
+                self._drop_own(own)
             if isinstance(exc, self._errors):
-                raise self._failed("write to", exc, lost=self._lost(conn, exc)) from exc
+                raise self._failed("write to", exc, lost=lost) from exc
             raise
-        finally:
-            conn.close()
 
-    def _commit_pg(
-        self, trajectory_id: str, values: Mapping[str, SqlValue], records: Sequence[HistoryRecord]
-    ) -> bool:
+    def _commit_pg(self, trajectory_id: str, row: Params, rows: Sequence[Params]) -> bool:
         """PostgreSQL: update the row and append the records in ONE statement (a writable
-        CTE) on an autocommit connection: one round trip, and one transaction, since a
-        statement outside a transaction block is its own transaction (all or nothing).
-        The records are inserted only from the rows the version-checked UPDATE returned,
-        so a row not at the expected version makes it write nothing; that is False, and
-        the caller then finds out why on the ordinary path. A connection found dead is
-        discarded; the commit is not repeated (it may have been done): StoreError."""
-        sql, keys = self._pg_commit_sql(len(records))
-        params = [values[k] for k in keys]
-        for r in records:
-            record = _record_values(trajectory_id, r)
-            params.extend(record[k] for k in _RECORD_VALUES)
-        written: int = self._on_driver(sql, params, _rowcount, read=False)
-        if written == len(records):
+        CTE) on this thread's autocommit connection: one round trip, and one transaction,
+        since a statement outside a transaction block is its own transaction (all or
+        nothing). The records are inserted only from the rows the version-checked UPDATE
+        returned, so a row not at the expected version makes it write nothing; that is
+        False, and the caller then finds out why on the ordinary path. A connection found
+        dead is replaced; the commit is not repeated (it may have been done): StoreError."""
+        sql = self._pg_commit_sql(len(rows))
+        params = list(row)
+        for record in rows:
+            params.extend(record[1:])  # the trajectory's id comes from the UPDATE
+        own = self._own("write to")
+        try:
+            cursor = own.cursor
+            cursor.execute(sql, params)
+            written = int(cursor.rowcount)
+        except self._errors as exc:
+            lost = self._lost(own, exc)
+            self._drop_own(own)
+            raise self._failed("write to", exc, lost=lost) from exc
+        except BaseException:  # interrupted: the connection may be mid-statement
+            self._drop_own(own)
+            raise
+        if written == len(rows):
             return True
         if written == 0:
             return False
-        raise StoreError(f"trajectory {trajectory_id!r}: {written} of {len(records)} records")
+        raise StoreError(f"trajectory {trajectory_id!r}: {written} of {len(rows)} records")
 
-    def _pg_commit_sql(self, count: int) -> tuple[str, tuple[str, ...]]:
+    def _pg_commit_sql(self, count: int) -> str:
         found = self._pg_commits.get(count)
         if found is None:
-            found = self._pg_commits[count] = _pg_commit_statement(count)
+            sql, keys = _pg_commit_statement(count)
+            if keys != _MUTABLE_ROW:
+                raise RuntimeError(f"the commit statement binds {keys}, not {_MUTABLE_ROW}")
+            found = self._pg_commits[count] = sql
         return found
 
     def ids(self) -> Iterator[str]:
@@ -1073,6 +1167,12 @@ class SqlStore:
         row's version (records a later commit appends are not part of this snapshot)."""
         tid, upto = row["id"], row["version"]
         return _trajectory(row, lambda: self.history_of(tid, upto))
+
+    def _stored_row(self, row: Sequence[DriverRow]) -> Trajectory:
+        """:meth:`_stored` of a row of the driver: its columns in :data:`_ROW_COLUMNS`'s
+        order."""
+        tid, upto = row[0], row[_VERSION]
+        return _from_columns(*row, load=lambda: self.history_of(tid, upto))
 
     # -- definitions --
 
@@ -1175,7 +1275,7 @@ def _given(records: list[HistoryRecord]) -> Callable[[], list[HistoryRecord]]:
     return lambda: records
 
 
-def _insert_records(conn: Connection, sql: str, rows: list[tuple[SqlValue, ...]]) -> None:
+def _insert_records(conn: Connection, sql: str, rows: Sequence[Params]) -> None:
     """History rows appended in a transaction of SQLAlchemy's (one, or executemany)."""
     if len(rows) == 1:
         conn.exec_driver_sql(sql, rows[0])
@@ -1185,45 +1285,105 @@ def _insert_records(conn: Connection, sql: str, rows: list[tuple[SqlValue, ...]]
 
 def _trajectory(row: Columns, load: Callable[[], Sequence[HistoryRecord]]) -> Trajectory:
     """A trajectory from the columns of its row (``load`` reads its history)."""
-    started_at = row["started_at"]
-    start_date = row["start_date"]
-    version = row["version"]
+    return _from_columns(*(row[name] for name in _ROW_COLUMNS), load=load)
+
+
+def _from_columns(
+    id: str,
+    definition_id: str,
+    definition_version: int,
+    state: str,
+    facts: DriverRow,
+    consents: DriverRow,
+    participants: DriverRow,
+    counts: DriverRow,
+    version: int,
+    started_at: DriverRow,
+    start_date: DriverRow,
+    calendar: DriverRow,
+    next_due: DriverRow,
+    *,
+    load: Callable[[], Sequence[HistoryRecord]],
+) -> Trajectory:
+    """A trajectory from its row's columns in the order of :data:`_ROW_COLUMNS` (as the
+    driver gives them: JSON as text or decoded, dates and moments as objects or ISO text).
+    Consents, counts and participants are decoded once per text and shared."""
     return Trajectory(
-        id=row["id"],
-        definition_id=row["definition_id"],
-        definition_version=row["definition_version"],
-        state=row["state"],
-        facts=decode(row["facts"]),
-        consents=decode(row["consents"]),
-        participants=decode(row["participants"]),
+        id=id,
+        definition_id=definition_id,
+        definition_version=definition_version,
+        state=state,
+        facts=MappingProxyType(decode(facts)),
+        consents=decode_frozen(consents),
+        participants=decode_frozen(participants),
         version=version,
         started_at=(
             datetime.fromisoformat(started_at) if isinstance(started_at, str) else started_at
         ),
         node=stored_history(load, version + 1),
         start_date=date.fromisoformat(start_date) if isinstance(start_date, str) else start_date,
-        counts=decode(row["counts"]),
-        calendar=decode_calendar(row["calendar"]),
+        counts=decode_frozen(counts),
+        calendar=decode_calendar(calendar),
     )
 
 
 _DELETES = re.compile(r"\s*(DELETE|TRUNCATE|DROP)\b", re.IGNORECASE)
 
 
-def _cursor(conn: PoolProxiedConnection) -> DBAPICursor:
-    """The cursor kept with a pooled driver connection (a new one for a new connection)."""
-    cursor = conn.info.get("coachflow_cursor")
-    if cursor is None or cursor.connection is not conn.dbapi_connection:
-        cursor = conn.info["coachflow_cursor"] = conn.cursor()
-    return cursor
+class _Own:
+    """A driver connection of one thread for the hot path, with its cursor (kept: a new
+    psycopg cursor sets up its adapters anew, which costs as much as a quarter of a round
+    trip). Taken from ``engine``'s pool, so that the pool's ``connect`` listeners (the
+    pragmas, ``synchronous_commit``) set it up, and detached from it (the pool neither
+    counts nor hands it out again); closed by :meth:`close`, by :meth:`SqlStore.dispose`,
+    or when its thread ends. A pool that is not a :class:`QueuePool` (SQLite's
+    ``:memory:``: one connection per thread already) keeps it."""
 
+    __slots__ = (
+        "__weakref__",
+        "closed",
+        "cursor",
+        "dbapi",
+        "detached",
+        "fairy",
+        "opened",
+        "pool",
+    )
 
-def _first_row(cursor: DBAPICursor) -> DriverRow:
-    return cursor.fetchone()
+    def __init__(self, engine: Engine) -> None:
+        self.pool = engine.pool
+        self.opened = time.time()
+        self.fairy: PoolProxiedConnection | None = None
+        self.closed = False
+        fairy = engine.raw_connection()
+        try:
+            self.detached = isinstance(self.pool, QueuePool)
+            if self.detached:
+                fairy.detach()
+            self.cursor: DBAPICursor = fairy.cursor()
+        except BaseException:
+            fairy.invalidate()
+            raise
+        self.fairy = fairy
+        self.dbapi: DriverRow = fairy.dbapi_connection
 
+    def close(self) -> None:
+        """Close the connection (what it had not committed is rolled back); errors of a
+        connection already broken are of no interest any more."""
+        fairy, self.fairy = self.fairy, None
+        self.closed = True
+        if fairy is None:
+            return
+        try:  # no module-level name used: this also runs at interpreter shutdown
+            if self.detached:
+                self.dbapi.close()
+            else:
+                fairy.close()  # back to its pool
+        except Exception:  # a connection already broken: gone anyway
+            return
 
-def _rowcount(cursor: DBAPICursor) -> int:
-    return int(cursor.rowcount)
+    def __del__(self) -> None:  # its thread ended, or the store was dropped
+        self.close()
 
 
 class StoreCheck(NamedTuple):
@@ -1398,6 +1558,21 @@ def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
 
 
 _RECORD_VALUES = tuple(c.name for c in history.c if c.name != "trajectory_id")
+_RECORD_ROW = tuple(c.name for c in history.c)
+"""The order of :func:`_record_row`: cf_history's columns."""
+_MUTABLE_ROW = (
+    "state",
+    "facts",
+    "consents",
+    "counts",
+    "version",
+    "next_due",
+    "b_id",
+    "expected_version",
+)
+"""The order of :func:`_mutable_row`: the hot path's update binds these."""
+_AS_TEXT = frozenset({"calendar", "consents", "counts", "participants"})
+"""The JSON columns PostgreSQL's load gives as their text (see :func:`decode_frozen`)."""
 _ORDINARY = frozenset({"event", "activity", "consent_granted", "consent_withdrawn"})
 """Kinds of change that touch only the :data:`_MUTABLE` columns of a trajectory's row
 (not its participants, definition version, start or calendar)."""
