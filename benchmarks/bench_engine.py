@@ -235,19 +235,8 @@ def history_memory_for(count: int, events: int = 7) -> float:
 
 
 def memory_for(count: int) -> float:
-    definition = loads_definition(DEFINITION)
-    engine = Engine([definition], clock=FixedClock())
-    participants = {"coachee": "c", "adviser": "a"}
-    engine.start("bench-coaching", participants=participants, actor="a")
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.get_traced_memory()[0]
-    for _ in range(count):
-        engine.start("bench-coaching", participants=participants, actor="a")
-    gc.collect()
-    after = tracemalloc.get_traced_memory()[0]
-    tracemalloc.stop()
-    return (after - before) / 1e6
+    """Megabytes for ``count`` just-started trajectories."""
+    return history_memory_for(count, events=0) * count / 1e6
 
 
 def main() -> int:

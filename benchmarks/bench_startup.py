@@ -35,6 +35,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench_validate import coachflow_command, process_env  # the same commands, measured alike
+
 ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_IMPORT_S = 0.150
@@ -52,28 +54,6 @@ class Command:
     target: float | None = None
     wall: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)
-
-
-def coachflow_command() -> list[str]:
-    """The ``coachflow`` console script of this interpreter (not a pyenv or asdf shim,
-    whose own start-up is not coachflow's), else ``python -m coachflow``."""
-    bindir = Path(sys.executable).parent
-    for name in ("coachflow", "coachflow.exe"):
-        if (bindir / name).is_file():
-            return [str(bindir / name)]
-    found = shutil.which("coachflow")
-    if found and "shims" not in Path(found).parts:
-        return [found]
-    return [sys.executable, "-m", "coachflow"]
-
-
-def process_env(bytecode_cache: Path) -> dict[str, str]:
-    """The environment of a measured process: compiled modules are written to and read
-    from ``bytecode_cache`` (never into the repository)."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(bytecode_cache)
-    return env
 
 
 def _children_cpu() -> float:

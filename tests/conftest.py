@@ -76,6 +76,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def copied_store(template: Path, path: Path) -> Any:
+    """A SQLite store in a copy of the migrated ``template`` (faster than migrating)."""
+    from coachflow.store import SqlStore
+
+    shutil.copyfile(template, path)
+    return SqlStore(f"sqlite:///{path}", upgrade=False)
+
+
 @pytest.fixture(scope="session")
 def postgres_store() -> Iterator[Any]:
     url = postgres_url()
@@ -111,9 +119,7 @@ def make_store(
         if kind == "memory":
             return coachflow.MemoryStore()
         if kind == "sqlite":
-            path = tmp_path / f"store-{len(opened)}.db"
-            shutil.copyfile(sqlite_template, path)
-            store = SqlStore(f"sqlite:///{path}", upgrade=False)
+            store = copied_store(sqlite_template, tmp_path / f"store-{len(opened)}.db")
             opened.append(store)
             return store
         if kind == "postgresql":
@@ -149,7 +155,6 @@ def _engine_store(
     if STORE_KIND == "memory":
         yield
         return
-    from coachflow.store import SqlStore
 
     opened: list[Any] = []
     if STORE_KIND == "sqlite":
@@ -157,9 +162,7 @@ def _engine_store(
         folder = tmp_path_factory.mktemp("db")
 
         def factory() -> Any:
-            path = folder / f"{len(opened)}.db"
-            shutil.copyfile(template, path)
-            store = SqlStore(f"sqlite:///{path}", upgrade=False)
+            store = copied_store(template, folder / f"{len(opened)}.db")
             opened.append(store)
             return store
 
