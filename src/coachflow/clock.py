@@ -62,6 +62,9 @@ def _aware(at: datetime | date | str) -> datetime:
 
 def checked_now(clock: Clock) -> datetime:
     """``clock.now()``, refusing a naive datetime (it would make history ambiguous)."""
+    kind = type(clock)
+    if kind is SystemClock or kind is FixedClock:  # aware by construction
+        return clock.now()
     now = clock.now()
     if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
         raise ValueError(f"clock {clock!r} returned {now!r}; a timezone-aware datetime is needed")

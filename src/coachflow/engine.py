@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 
+from coachflow._bounds import id_problem
 from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock
 from coachflow.definition.model import Definition, parse_date
@@ -42,7 +43,13 @@ from coachflow.runtime.decide import (
 )
 from coachflow.runtime.program import Program
 from coachflow.runtime.registry import Registry
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory, apply, begin, replay
+from coachflow.runtime.trajectory import (
+    HistoryRecord,
+    Trajectory,
+    apply,
+    begin_decided,
+    replay,
+)
 from coachflow.store.codec import content_hash
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
@@ -222,7 +229,7 @@ class Engine:
             calendar=used_calendar,
             moment=self._moment(),
         )
-        trajectory = begin(tid, record, used_calendar)
+        trajectory = begin_decided(tid, record, used_calendar)
         self._record_definition(program.definition)
         self.store.create(trajectory, next_due=program.next_due(trajectory))
         return trajectory
@@ -355,7 +362,8 @@ class Engine:
         self, trajectory_id: str, actor: str, expected_version: int | None, event: str | None = None
     ) -> tuple[Trajectory, Program]:
         """The trajectory (checked against ``expected_version``) and its program."""
-        refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, event, actor)
+        if id_problem(actor) is not None:
+            refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, event, actor)
         t = self.store.load(trajectory_id)
         if expected_version is not None and expected_version != t.version:
             raise conflict(t, event, actor, expected_version)

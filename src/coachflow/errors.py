@@ -147,6 +147,8 @@ class TransitionRejected(CoachflowError):
     joined), are then made when first read, so a refusal nobody reads costs little."""
 
     code = "rejected"
+    __slots__ = ("_explain", "_message", "_reasons", "actor", "event", "trajectory_id")
+    # slots, not an instance dict: a refusal is made on every refused command
 
     def __init__(
         self,
@@ -157,20 +159,20 @@ class TransitionRejected(CoachflowError):
         actor: object = None,
         reasons: Iterable[Reason] | Callable[[], Sequence[Reason]] = (),
     ) -> None:
+        # no Exception.__init__: BaseException.__new__ has set args from the positional
+        # arguments already; a message given by keyword is set here
         self.trajectory_id = trajectory_id
         self.event = event
         self.actor: str | None = actor if isinstance(actor, str) else None
         self._message = message
+        if message is not None and not self.args:
+            self.args = (message,)
         if callable(reasons):
             self._reasons: list[Reason] | None = None
             self._explain: Callable[[], Sequence[Reason]] | None = reasons
         else:
             self._reasons = list(reasons) or [Reason(self.code, message or self.code)]
             self._explain = None
-        if message is None:
-            super().__init__()
-        else:
-            super().__init__(message)
 
     @property
     def reasons(self) -> list[Reason]:
@@ -187,7 +189,13 @@ class TransitionRejected(CoachflowError):
         return self._message
 
     def __reduce__(self) -> tuple[type[TransitionRejected], tuple[str], dict[str, object]]:
-        state = dict(self.__dict__)
+        state = {
+            name: getattr(self, name)
+            for cls in type(self).__mro__
+            for name in cls.__dict__.get("__slots__", ())
+            if hasattr(self, name)
+        }
+        state.update(getattr(self, "__dict__", {}))
         state["_reasons"], state["_explain"] = self.reasons, None
         return (type(self), (str(self),), state)
 
@@ -206,6 +214,7 @@ class NotPermitted(TransitionRejected):
 
 class GuardFailed(TransitionRejected):
     code = "guard-failed"
+    __slots__ = ("_values", "guard")
 
     def __init__(
         self,
@@ -235,6 +244,7 @@ class GuardFailed(TransitionRejected):
 
 class InvalidInput(TransitionRejected):
     code = "invalid-input"
+    __slots__ = ("fields",)
 
     def __init__(
         self, message: str | None = None, *, fields: Iterable[str] = (), **kwargs: Unpack[_Refusal]
@@ -258,6 +268,7 @@ class ConsentError(TransitionRejected):
 
 class VersionConflict(TransitionRejected):
     code = "version-conflict"
+    __slots__ = ("actual", "expected")
 
     def __init__(
         self,

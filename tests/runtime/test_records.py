@@ -50,3 +50,29 @@ def test_records_read_as_json_pickle_and_replay(engine: Engine) -> None:
     assert json.loads(json.dumps(t.history[-1].changes)) == {"n": 3}
     assert pickle.loads(pickle.dumps(t.history[-1].changes)) == {"n": 3}
     assert engine.replay(t.id) == engine.get(t.id) == t
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"start_date": "2026-08-24", "facts": {"n": 3}}, {"trajectory_id": "named-one"}],
+)
+def test_a_new_trajectory_is_the_snapshot_its_started_record_replays_to(
+    engine: Engine, options: dict[str, object]
+) -> None:
+    """The engine makes a new trajectory's snapshot from the record it has just decided,
+    without converting it (``begin_decided``); it is the snapshot ``begin`` makes from
+    the same record, and the one a replay of the stored history makes."""
+    from coachflow.runtime.trajectory import begin, replay
+
+    calendar = coachflow.builtin_calendar()
+    t = engine.start(
+        "records", participants={"coach": "c"}, actor="c", calendar=calendar, **options
+    )
+    (record,) = t.history
+    for other in (begin(t.id, record), begin(t.id, record, calendar), replay(t.id, [record])):
+        assert other == t
+        assert other.as_dict() == t.as_dict()
+        assert other.calendar == t.calendar == calendar
+        assert other.roles_of("c") == t.roles_of("c") == ("coach",)
+        assert type(other.facts["n"]) is type(t.facts["n"]) is int
+    assert engine.fire(t.id, "bump", actor="c").facts["n"] == t.facts["n"] + 1

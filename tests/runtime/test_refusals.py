@@ -92,3 +92,39 @@ def test_new_trajectory_ids_are_version_4_uuids(engine: Engine) -> None:
         parsed = uuid.UUID(hex=tid)
         assert (len(tid), parsed.version, parsed.variant) == (32, 4, uuid.RFC_4122)
         assert parsed.hex == tid
+
+
+def test_every_refusal_kind_copies_and_pickles_with_its_own_fields_and_notes() -> None:
+    """Refusals keep their fields in slots (no instance dict per refusal); a copy, a
+    pickle and a note added by the application keep them all."""
+    import copy as copying
+
+    from coachflow.errors import InvalidInput, version_conflict
+
+    made = [
+        version_conflict("t1", expected=1, actual=2, event="e", actor="a"),
+        GuardFailed(guard="n > 5", values=lambda: {"n": 0}, trajectory_id="t2", event="e"),
+        InvalidInput("bad date", fields=["held_on"], trajectory_id="t3", actor="a"),
+        NotPermitted(message="keyword message", actor="a"),
+    ]
+    for error in made:
+        error.add_note("seen by the application")
+        for again in (pickle.loads(pickle.dumps(error)), copying.copy(error)):
+            assert type(again) is type(error)
+            # a message made when read is the copy's argument
+            assert (str(again), again.args, again.reasons) == (
+                str(error),
+                error.args or (str(error),),
+                error.reasons,
+            )
+            assert (again.trajectory_id, again.event, again.actor) == (
+                error.trajectory_id,
+                error.event,
+                error.actor,
+            )
+            assert again.__notes__ == ["seen by the application"]
+    conflict, guard, invalid, keyword = made
+    assert (conflict.expected, conflict.actual) == (1, 2)
+    assert pickle.loads(pickle.dumps(guard)).values == {"n": 0}
+    assert pickle.loads(pickle.dumps(invalid)).fields == ["held_on"]
+    assert keyword.args == ("keyword message",)

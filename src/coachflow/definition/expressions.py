@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import operator
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -328,6 +329,13 @@ class _Checker:
         result = INT if left_ok and right_ok else ANY
         op = operator.add if sign == "+" else operator.sub
 
+        k = _constant(rf)
+        if k is not None:  # `x + 1`: the constant is not read again on every evaluation
+            name = _fact_read(lf)
+            if name is not None:
+                return result, lambda c: None if (a := c.facts.get(name)) is None else op(a, k[0])
+            return result, lambda c: None if (a := lf(c)) is None else op(a, k[0])
+
         def arith(c: EvalContext) -> Any:
             a, b = lf(c), rf(c)
             return None if a is None or b is None else op(a, b)
@@ -360,6 +368,9 @@ class _Checker:
                 self.fail("guard-type", "compare with None using 'is None' or 'is not None'")
             else:
                 self.compatible(lt, rt, right)
+            k = _constant(rf)
+            if k is not None:
+                return _equals(lf, k[0], isinstance(op, ast.NotEq))
             if isinstance(op, ast.Eq):
                 return lambda c: lf(c) == rf(c)
             return lambda c: lf(c) != rf(c)
@@ -388,6 +399,14 @@ class _Checker:
                 f"cannot compare {lt} with {rt} using '{_OPS[type(op)]}' "
                 "(ordering works on two ints, two dates or two strings)",
             )
+
+        k = _constant(rf)
+        if k is not None and k[0] is not None:  # `sessions >= 3`: the usual guard
+            name = _fact_read(lf)
+            value = k[0]
+            if name is not None:
+                return lambda c: (a := c.facts.get(name)) is not None and bool(fn(a, value))
+            return lambda c: (a := lf(c)) is not None and bool(fn(a, value))
 
         def order(c: EvalContext) -> bool:
             a, b = lf(c), rf(c)
@@ -571,12 +590,45 @@ def _or(a: Fn, b: Fn) -> Fn:
     return lambda c: bool(a(c)) or bool(b(c))
 
 
+_CONSTANTS: weakref.WeakKeyDictionary[Fn, tuple[object]] = weakref.WeakKeyDictionary()
+_FACTS: weakref.WeakKeyDictionary[Fn, str] = weakref.WeakKeyDictionary()
+"""What the functions made by :func:`_const` and :func:`_fact` read, while they live: an
+operator with such an operand reads the constant or the fact itself (one call fewer per
+operand on every evaluation)."""
+
+
 def _const(value: object) -> Fn:
-    return lambda c: value
+    fn: Fn = lambda c: value  # noqa: E731
+    _CONSTANTS[fn] = (value,)
+    return fn
 
 
 def _fact(name: str) -> Fn:
-    return lambda c: c.facts.get(name)
+    fn: Fn = lambda c: c.facts.get(name)  # noqa: E731
+    _FACTS[fn] = name
+    return fn
+
+
+def _equals(lf: Fn, value: object, negate: bool) -> Fn:
+    """``lf == value`` (``!=`` with ``negate``) for a constant ``value``."""
+    name = _fact_read(lf)
+    if name is not None:
+        if negate:
+            return lambda c: c.facts.get(name) != value
+        return lambda c: c.facts.get(name) == value
+    if negate:
+        return lambda c: lf(c) != value
+    return lambda c: lf(c) == value
+
+
+def _constant(fn: Fn) -> tuple[object] | None:
+    """``(value,)`` when ``fn`` is a constant's function, else None."""
+    return _CONSTANTS.get(fn)
+
+
+def _fact_read(fn: Fn) -> str | None:
+    """The fact's name when ``fn`` only reads that fact, else None."""
+    return _FACTS.get(fn)
 
 
 def _consent(name: str) -> Fn:

@@ -124,9 +124,9 @@ class _Context(EvalContext):
 
     def __init__(self, t: Trajectory, moment: Moment, values: Values, facts: Values) -> None:
         self.facts = facts
-        self.consents = t.consents
+        self.consents = t._consents  # the snapshot's own read-only mappings
         self.input = values
-        self.counts = t.counts
+        self.counts = t._counts
         self._trajectory = t
         self._moment = moment
 
@@ -324,7 +324,8 @@ def check_step(step: Step, carrier: Carrier) -> bool:
                     carrier.fields = (*carrier.fields, field)
             return False
         values = checked
-    ctx = context(carrier.trajectory, carrier.moment, values)
+    t = carrier.trajectory
+    ctx = _Context(t, carrier.moment, values, t.facts)
     guard = step.guard
     checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
     if checks_guard and guard is not None and not guard.fn(ctx):
@@ -469,15 +470,25 @@ def decide_fire(
 def rejection(carrier: Carrier, t: Trajectory, event: str, actor: str) -> TransitionRejected:
     """The refusal of ``event``; its reasons, message and guard values are made when read."""
     error = carrier.error or TransitionRejected
-    where: Where = {"trajectory_id": t.id, "event": event, "actor": actor}
+    tid = t._id
     if error is InvalidInput:
-        return InvalidInput(fields=carrier.fields, reasons=carrier.reasons_now, **where)
-    if error is GuardFailed:
-        guard = carrier.guard[0] if carrier.guard else None
-        return GuardFailed(
-            guard=guard, values=carrier.guard_read, reasons=carrier.reasons_now, **where
+        return InvalidInput(
+            fields=carrier.fields,
+            reasons=carrier.reasons_now,
+            trajectory_id=tid,
+            event=event,
+            actor=actor,
         )
-    return error(reasons=carrier.reasons_now, **where)
+    if error is GuardFailed:
+        return GuardFailed(
+            guard=carrier.guard[0] if carrier.guard else None,
+            values=carrier.guard_read,
+            reasons=carrier.reasons_now,
+            trajectory_id=tid,
+            event=event,
+            actor=actor,
+        )
+    return error(reasons=carrier.reasons_now, trajectory_id=tid, event=event, actor=actor)
 
 
 # --- the other commands ---------------------------------------------------------------------
@@ -587,12 +598,14 @@ def decide_start(
         )
     record = new_record(
         0,
-        moment.now,
+        now,
         actor,
         role,
         "started",
-        target=d.initial,
-        input=FrozenDict(
+        None,
+        None,
+        d.initial,
+        FrozenDict(
             {
                 "definition_id": d.id,
                 "definition_version": d.version,
@@ -602,16 +615,19 @@ def decide_start(
                 "calendar": calendar.as_data() if calendar else None,
             }
         ),
-        changes=initial_facts,
+        initial_facts,
     )
     return tid, record
 
 
 def _new_id() -> str:
-    """A new trajectory id: 32 hex digits, a version-4 UUID's (128 random bits, the
-    version and variant bits set as :func:`uuid.uuid4` sets them, without its object)."""
-    n = int.from_bytes(os.urandom(16)) & ~(0xF000 << 64 | 0xC << 60) | (0x4000 << 64 | 0x8 << 60)
-    return f"{n:032x}"
+    """A new trajectory id: 32 hex digits, a version-4 UUID's (122 random bits from the
+    operating system, the version and variant bits set as :func:`uuid.uuid4` sets
+    them, without its object)."""
+    b = bytearray(os.urandom(16))
+    b[6] = b[6] & 0x0F | 0x40
+    b[8] = b[8] & 0x3F | 0x80
+    return b.hex()
 
 
 def _check_participants(
@@ -621,7 +637,7 @@ def _check_participants(
     problems: list[str] = []
     bad_ids: list[str] = []
     bound: dict[str, tuple[str, ...]] = {}
-    if not isinstance(participants, Mapping):
+    if type(participants) is not dict and not isinstance(participants, Mapping):
         return (
             {},
             [f"participants must map role names to person ids, got {shown(participants)}"],
@@ -633,7 +649,7 @@ def _check_participants(
         if spec is None:
             problems.append(f"unknown role {role!r} (declared: {', '.join(roles)})")
             continue
-        if isinstance(people, str):
+        if type(people) is str or isinstance(people, str):
             persons: tuple[object, ...] = (people,)
         elif isinstance(people, (list, tuple)):
             persons = tuple(people)

@@ -209,13 +209,15 @@ class Dispatcher(Generic[P]):
         for event, shared in anywhere.items():
             machine_event = self.machine.events[event]
             machine_event.transitions = _Sources(machine_event.transitions, shared, non_final)
-        self._triggers = {name: event.trigger for name, event in self.machine.events.items()}
+        self._events: dict[str, Event] = dict(self.machine.events)
 
     def fire(self, event: str, carrier: Carrier[P]) -> bool:
         """Dispatch ``event`` on ``carrier`` (whose ``_state`` is the current state):
         True when a transition was taken (``carrier._state`` and ``carrier.chosen`` then
-        say which)."""
-        return bool(self._triggers[event](carrier))
+        say which). ``transitions``' own ``Event._trigger`` decides, given the event data
+        its ``trigger`` would make (:class:`_Event`)."""
+        found = self._events[event]
+        return bool(found._trigger(EventData(None, found, self.machine, carrier, (), {})))
 
     def transitions_of(self, event: str, state: str) -> list[Transition]:
         """The machine's transitions of ``event`` from ``state``, in the order it tries

@@ -294,25 +294,38 @@ class Trajectory:
         definition_version: int | None = None,
     ) -> Trajectory:
         """The next snapshot: this one changed as ``record`` says."""
+        new = self._next(record)
+        if definition_version is not None:
+            new._definition_version = definition_version
+        if state is not None:
+            new._state = state
+        if facts is not None:
+            new._facts = _frozen(facts)
+        if consents is not None:
+            new._consents = MappingProxyType(dict(consents))
+        if participants is not None:
+            new._participants = MappingProxyType(dict(participants))
+            new._people = None
+        if counts is not None:
+            new._counts = _frozen(counts)
+        return new
+
+    def _next(self, record: HistoryRecord) -> Trajectory:
+        """This snapshot at ``record``'s version with ``record`` in its history, else the
+        same (what :meth:`evolve` and the event reducer change next)."""
         new = _new_trajectory()
         new._id = self._id
         new._definition_id = self._definition_id
-        new._definition_version = (
-            self._definition_version if definition_version is None else definition_version
-        )
-        new._state = self._state if state is None else state
-        new._facts = self._facts if facts is None else _frozen(facts)
-        new._consents = self._consents if consents is None else MappingProxyType(dict(consents))
-        if participants is None:
-            new._participants = self._participants
-            new._people = self._people
-        else:
-            new._participants = MappingProxyType(dict(participants))
-            new._people = None
+        new._definition_version = self._definition_version
+        new._state = self._state
+        new._facts = self._facts
+        new._consents = self._consents
+        new._participants = self._participants
+        new._people = self._people
         new._version = record.seq
         new._started_at = self._started_at
         new._start_date = self._start_date
-        new._counts = self._counts if counts is None else _frozen(counts)
+        new._counts = self._counts
         new._calendar = self._calendar
         new._node = _Node(record, self._node)
         new._history = None
@@ -365,7 +378,8 @@ TrajectoryView = Trajectory
 
 
 def _frozen(mapping: Mapping[str, V]) -> Mapping[str, V]:
-    if isinstance(mapping, (MappingProxyType, FrozenDict)):
+    kind = type(mapping)
+    if kind is FrozenDict or kind is MappingProxyType or isinstance(mapping, FrozenDict):
         return mapping
     return MappingProxyType(dict(mapping))
 
@@ -399,10 +413,39 @@ def begin(
     )
 
 
+def begin_decided(
+    trajectory_id: str, record: HistoryRecord, calendar: SchoolCalendar | None
+) -> Trajectory:
+    """:func:`begin` for a ``started`` record that :func:`~coachflow.runtime.decide.
+    decide_start` has just made (its mappings read-only, its values of their types, its
+    calendar the one given): the same snapshot, made without converting anything."""
+    given = record.input
+    new = _new_trajectory()
+    new._id = trajectory_id
+    new._definition_id = given["definition_id"]
+    new._definition_version = given["definition_version"]
+    new._state = str(record.target)
+    new._facts = record.changes
+    new._consents = given["consents"]
+    new._participants = given["participants"]
+    new._people = None
+    new._version = record.seq
+    new._started_at = record.at
+    new._start_date = given["start_date"]
+    new._counts = _NOT_COUNTED
+    new._calendar = calendar
+    new._node = _Node(record, None)
+    new._history = None
+    return new
+
+
 def _event(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    new = t._next(r)  # the most frequent record: no keyword arguments to sort out
+    new._state = str(r.target)
     changes = r.changes
-    facts = FrozenDict({**t.facts, **changes}) if changes else None
-    return t.evolve(r, state=r.target, facts=facts)
+    if changes:
+        new._facts = FrozenDict({**t._facts, **changes})
+    return new
 
 
 def _activity(t: Trajectory, r: HistoryRecord) -> Trajectory:
