@@ -325,7 +325,7 @@ def check_step(step: Step, carrier: Carrier) -> bool:
             return False
         values = checked
     t = carrier.trajectory
-    ctx = _Context(t, carrier.moment, values, t.facts)
+    ctx = _Context(t, carrier.moment, values, t._facts)
     guard = step.guard
     checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
     if checks_guard and guard is not None and not guard.fn(ctx):
@@ -356,11 +356,12 @@ def _structural(program: Program, t: Trajectory, event: str) -> Reason | None:
     it leaves the state), else None: then the machine decides."""
     if event not in program.events:
         return Reason("unknown-event", f"{program.definition.id!r} has no event {event!r}")
-    if not program.leaves(t.state, event):
-        final = t.state in program.definition.final_states
+    state = t._state
+    if not program.leaves(state, event):
+        final = state in program.definition.final_states
         why = "the trajectory has ended" if final else "no transition for it leaves it"
         return Reason(
-            "not-allowed-in-state", f"{event!r} is not possible in state {t.state!r}: {why}"
+            "not-allowed-in-state", f"{event!r} is not possible in state {state!r}: {why}"
         )
     return None
 
@@ -454,13 +455,13 @@ def decide_fire(
         values = MappingProxyType({k: v for k, v in values.items() if v is not None})
     changes = carrier.changes
     return new_record(
-        t.version + 1,
+        t._version + 1,
         moment.now,
         actor,
         role,
         "event",
         event,
-        t.state,
+        t._state,
         carrier._state,
         values or _EMPTY,
         FrozenDict(changes) if changes else _EMPTY,  # a read-only dict: no proxy object

@@ -495,7 +495,7 @@ _REDUCERS: dict[str, Callable[[Trajectory, HistoryRecord], Trajectory]] = {
 def apply(t: Trajectory, record: HistoryRecord) -> Trajectory:
     """The snapshot after ``record``: the one place that says what each record kind
     changes (used by every command and by :func:`replay`)."""
-    if record.seq != t.version + 1:
+    if record.seq != t._version + 1:
         raise ValueError(f"record {record.seq} follows version {t.version}: the history has a gap")
     reducer = _REDUCERS.get(record.kind)
     if reducer is None:
