@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from coachflow._bounds import id_problem
 from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock
-from coachflow.definition.model import Definition, parse_date
+from coachflow.definition.plain import parse_date
 from coachflow.errors import VersionConflict, definition_changed
-from coachflow.files.loading import DefinitionSource, definitions_from
 from coachflow.runtime.access import redact
 from coachflow.runtime.agenda import AgendaItem, agenda, most_urgent_first
 from coachflow.runtime.decide import (
@@ -53,6 +53,10 @@ from coachflow.runtime.trajectory import (
 from coachflow.store.codec import content_hash
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import Definition
+    from coachflow.files.loading import DefinitionSource
 
 __all__ = ["LAST_START_DATE", "Engine", "Explanation", "Predicate"]
 
@@ -92,6 +96,8 @@ class Engine:
         stored = {d.key: d for d in self.store.stored_definitions()}
         self._recorded = set(stored)
         """The versions the store holds: recorded earlier, or by this engine."""
+        from coachflow.files.loading import definitions_from  # pydantic and the YAML reader
+
         for definition in definitions_from(definitions, plugins=plugins):
             known = stored.get(definition.key)
             if known is not None and content_hash(known)[1] != content_hash(definition)[1]:

@@ -20,7 +20,8 @@ import coachflow
 from coachflow.definition.checks.context import Context
 from coachflow.definition.checks.graph import check_reachability
 from coachflow.definition.compiled import in_memory
-from coachflow.definition.model import Definition, expand_sources
+from coachflow.definition.model import Definition
+from coachflow.definition.plain import expand_sources
 
 GRAPH_CODES = {"unreachable-state", "dead-end", "no-final-path"}
 NAMES = ("a", "b", "c", "d", "e", "f", "g")

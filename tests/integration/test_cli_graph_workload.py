@@ -138,7 +138,7 @@ def test_graph_of_the_nt2_definition_as_mermaid() -> None:
     assert initial == [d.initial]
     assert finals == [name for name, state in d.states.items() if state.final]
     for name, state in d.states.items():
-        title = coachflow.definition.model.text_of(state.title)
+        title = coachflow.definition.plain.text_of(state.title)
         if title and title != name:
             assert f'    state "{title}" as {name}' in result.stdout.splitlines()
 

@@ -131,6 +131,10 @@ STDLIB_LAYER = {
 """What ``import coachflow`` loads of coachflow: the package and the standard-library layer."""
 
 NOT_FOR_THE_ENGINE = (
+    "pydantic",
+    "transitions",
+    "coachflow.definition.model",
+    "coachflow.files.loading",
     "yaml",
     "networkx",
     "sqlalchemy",
@@ -143,7 +147,8 @@ NOT_FOR_THE_ENGINE = (
     "coachflow.definition.checks.graph",
     "coachflow.store.sql",
 )
-"""What importing the engine waits for: the YAML reader (a definition file is read), the
+"""What importing the engine waits for: pydantic and the definition model (a definition is
+read), transitions (a version is compiled), the YAML reader (a definition file is read), the
 checks (one is analysed), the SQL store, plugins (the registered definitions), networkx
 (``Definition.graph``), icalendar (``agenda_to_ical``)."""
 

@@ -12,11 +12,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from coachflow.definition.expressions import Compiled
-from coachflow.definition.model import Definition
-from coachflow.definition.parsed import ParsedDefinition
 from coachflow.errors import DefinitionError
+
+if TYPE_CHECKING:  # pydantic loads with the first definition, not with the engine
+    from coachflow.definition.model import Definition
+    from coachflow.definition.parsed import ParsedDefinition
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,8 @@ COMPILED = CompileCache()
 def in_memory(definition: Definition) -> ParsedDefinition:
     """A definition built in Python as if parsed from a file, with no file locations
     (every diagnostic is at 1:1 of ``<id@version>``)."""
+    from coachflow.definition.parsed import ParsedDefinition
+
     return ParsedDefinition(
         path=f"<{definition.id}@{definition.version}>",
         document=None,

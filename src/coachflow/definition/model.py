@@ -11,7 +11,6 @@ keys, with a trailing underscore where the key is a Python keyword (``from_``).
 # the classes are created (a few milliseconds of every import of the engine). A method's
 # annotation naming its own class is written as a string.
 
-import re
 from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from functools import cached_property
@@ -34,6 +33,15 @@ from pydantic import (
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, MAX_DAYS, MAX_WEEK, VERSION_MAX, shown
 from coachflow._frozen import FrozenDict
+from coachflow.definition.plain import (
+    DEFAULT_LANGUAGE,
+    PERIOD_NAMES,
+    PERIODS,
+    expand_sources,
+    leaves,
+    parse_date,
+    text_of,
+)
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -41,11 +49,8 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 """The definition format version this coachflow reads (the ``coachflow:`` key)."""
 
-DEFAULT_LANGUAGE = "nl"
-
 IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
 DEFINITION_ID_PATTERN = r"^[a-z][a-z0-9_-]*$"
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 Ident = Annotated[str, StringConstraints(strict=True, pattern=IDENT_PATTERN)]
 """An identifier: ``[a-z][a-z0-9_]*``."""
@@ -71,21 +76,6 @@ ITEM_TYPES: tuple[str, ...] = ("str", "int", "date", "enum")
 """What a ``list`` fact or input may hold."""
 
 
-def parse_date(value: object) -> date:
-    """Accept a :class:`date` or an ISO ``YYYY-MM-DD`` string; nothing else (not a
-    ``datetime``: a moment is not a day)."""
-    if isinstance(value, datetime):
-        raise ValueError(f"expected a date, got the date-time {value.isoformat()!r}")
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _DATE_RE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a valid date") from exc
-    raise ValueError(f"expected a date written YYYY-MM-DD, got {shown(value)}")
-
-
 IsoDate = Annotated[
     date,
     BeforeValidator(parse_date),
@@ -105,16 +95,6 @@ Frozen = AfterValidator(_freeze)
 
 Text = StrictStr | Annotated[dict[LanguageCode, StrictStr], Frozen]
 """A human text: a string (Dutch) or a mapping of language code to string."""
-
-
-def text_of(value: Text | None, language: str = DEFAULT_LANGUAGE) -> str | None:
-    """The text in ``language`` (falling back to Dutch, then to any language)."""
-    if value is None or isinstance(value, str):
-        return value
-    for lang in (language, DEFAULT_LANGUAGE):
-        if lang in value:
-            return value[lang]
-    return next(iter(value.values()), None)
 
 
 class _Model(BaseModel):
@@ -416,18 +396,6 @@ class Due(_Model):
         return self
 
 
-PERIODS: tuple[str, ...] = ("week", "fortnight", "month", "year")
-"""The periods of a recurring activity."""
-PERIOD_NAMES: dict[str, str] = {
-    **{p: p for p in PERIODS},
-    "weekly": "week",
-    "fortnightly": "fortnight",
-    "monthly": "month",
-    "yearly": "year",
-}
-"""The values a frequency fact may hold, each with its period."""
-
-
 class FactRef(_Model):
     """A value read from a fact of the trajectory."""
 
@@ -607,25 +575,6 @@ class Definition(_Described):
         """A networkx ``MultiDiGraph``: states as nodes, one edge per transition source
         (so a ``from: "*"`` transition is one edge from every non-final state)."""
         return build_graph(self.states, self.transitions)
-
-
-def expand_sources(from_: str | tuple[str, ...], states: dict[str, State]) -> tuple[str, ...]:
-    if from_ == "*":
-        return tuple(name for name, s in states.items() if not s.final)
-    if isinstance(from_, str):
-        return (from_,)
-    return tuple(dict.fromkeys(from_))  # a state listed twice leaves once
-
-
-def leaves(from_: str | tuple[str, ...], state: str, states: Mapping[str, State]) -> bool:
-    """Whether a transition with this ``from`` leaves ``state``: ``state in
-    expand_sources(from_, states)`` without building the expansion."""
-    if from_ == "*":
-        spec = states.get(state)
-        return spec is not None and not spec.final
-    if isinstance(from_, str):
-        return from_ == state
-    return state in from_
 
 
 def build_graph(

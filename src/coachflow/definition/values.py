@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, shown
-from coachflow.definition.model import parse_date
+from coachflow.definition.plain import parse_date
 
 if TYPE_CHECKING:
     from coachflow.definition.model import AnyFact, IntFact, ListFact, Scalar, Value

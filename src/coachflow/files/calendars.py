@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from coachflow.calendar import Holiday, SchoolCalendar
-from coachflow.definition.model import parse_date
+from coachflow.definition.plain import parse_date
 from coachflow.diagnostics import ERROR, Diagnostic, Mark
 from coachflow.files.reader import read_source, read_yaml
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from coachflow.definition.model import Definition, text_of
+from coachflow.definition.model import Definition
+from coachflow.definition.plain import text_of
 
 
 def _label(event: str, roles: tuple[str, ...], when: str | None) -> str:

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from coachflow.definition.model import AnyInput, Definition, leaves
+from coachflow.definition.plain import leaves
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import AnyInput, Definition
 
 
 class _Redacted:

@@ -16,11 +16,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal, NamedTuple
+from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from coachflow.calendar import SchoolCalendar, monday_of, week_end
-from coachflow.definition.model import PERIOD_NAMES, Definition, FactRef, Text
+from coachflow.definition.plain import PERIOD_NAMES, text_of
 from coachflow.runtime.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import Definition, FactRef, Text
 
 Status = Literal["done", "upcoming", "due", "overdue", "missed"]
 STATUS_ORDER: dict[str, int] = {"missed": 0, "overdue": 0, "due": 1, "upcoming": 2, "done": 3}
@@ -285,7 +288,6 @@ def _recurring_items(
 
 
 def _title(text: Text | None) -> str | None:
-    from coachflow.definition.model import text_of
 
     return text_of(text)
 

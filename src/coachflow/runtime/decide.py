@@ -24,7 +24,7 @@ from coachflow._frozen import FrozenDict
 from coachflow.calendar import SchoolCalendar, week_of
 from coachflow.clock import Clock, checked_now
 from coachflow.definition.expressions import Compiled, EvalContext
-from coachflow.definition.model import Definition, Value, Values, parse_date
+from coachflow.definition.plain import parse_date
 from coachflow.definition.values import ValueProblem, coerce
 from coachflow.errors import (
     ConsentError,
@@ -45,6 +45,7 @@ from coachflow.errors import (
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, new_record
 
 if TYPE_CHECKING:
+    from coachflow.definition.model import Definition, Value, Values
     from coachflow.runtime.program import ActivityRule, Effect, Program, Step
 
 Predicate = Callable[[TrajectoryView], bool]

@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING
 from coachflow.calendar import week_end
 from coachflow.definition.checks import CompiledDefinition
 from coachflow.definition.expressions import Compiled
-from coachflow.definition.model import AnyInput, Definition, ListFact, Transition, Value
 from coachflow.definition.values import Fields
 from coachflow.runtime.decide import check_step
 from coachflow.runtime.trajectory import Trajectory
 
-if TYPE_CHECKING:  # transitions is imported when a program is first compiled
+if TYPE_CHECKING:  # transitions is imported when a program is first compiled, pydantic
+    # when a definition is first read
+    from coachflow.definition.model import AnyInput, Definition, ListFact, Transition, Value
     from coachflow.runtime.dispatch import Dispatcher
 
 

@@ -9,13 +9,16 @@ known version is :func:`~coachflow.errors.definition_changed`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from coachflow.definition.checks import migration_problems
 from coachflow.definition.compiled import compile_definition
-from coachflow.definition.model import Definition
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.errors import DefinitionError, UnknownDefinition, definition_changed
 from coachflow.runtime.program import Program
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import Definition
 
 
 class Registry:

@@ -11,7 +11,8 @@ from coachflow.definition.checks.context import Context, Uses, YamlPath
 from coachflow.definition.checks.expressions import Compiler, Mark, Names, compile_activity
 from coachflow.definition.checks.references import check_input_fields
 from coachflow.definition.expressions import Compiled
-from coachflow.definition.model import PERIOD_NAMES, Activity
+from coachflow.definition.model import Activity
+from coachflow.definition.plain import PERIOD_NAMES
 from coachflow.diagnostics import ERROR, WARNING
 
 

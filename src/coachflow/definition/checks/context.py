@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from coachflow.definition.model import Definition, Transition
-from coachflow.definition.parsed import ParsedDefinition
 from coachflow.diagnostics import Diagnostic, Severity
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import Definition, Transition
+    from coachflow.definition.parsed import ParsedDefinition
 
 YamlPath = tuple[str | int, ...]
 """Where a part of the definition stands in the document: keys and list indexes."""

@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from coachflow.definition.checks.context import Context
-from coachflow.definition.model import expand_sources
+from coachflow.definition.plain import expand_sources
 from coachflow.diagnostics import ERROR
 
 

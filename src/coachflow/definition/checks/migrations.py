@@ -4,10 +4,14 @@ against the older version it maps from (when that version is at hand)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from coachflow.definition.checks.context import Context, Uses, YamlPath
 from coachflow.definition.expressions import fits, type_of_spec
-from coachflow.definition.model import AnyFact, Definition
 from coachflow.diagnostics import ERROR
+
+if TYPE_CHECKING:
+    from coachflow.definition.model import AnyFact, Definition
 
 
 def check_migration_map(ctx: Context) -> Uses:
