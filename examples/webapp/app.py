@@ -3,7 +3,9 @@
 Who is logged in is the ``X-Person`` header (a real app takes it from its session or
 single sign-on). Every change is made *as that person*: the engine checks what they may do
 through the roles they hold in the trajectory, and the history is shown as they may read it,
-with the confidential values they may not read redacted.
+with the confidential values they may not read redacted. Every confidential value a person is
+shown is recorded in the access log (by the engine: ``history(viewer=...)``), which the people
+of the trajectory read as far as they may read the values themselves.
 
     POST   /trajectories                          start a trajectory
     GET    /trajectories/{id}                     the trajectory and what this person may do
@@ -12,6 +14,8 @@ with the confidential values they may not read redacted.
     POST   /trajectories/{id}/consents/{consent}  grant a consent
     DELETE /trajectories/{id}/consents/{consent}  withdraw it
     GET    /trajectories/{id}/history             the history, as this person may read it
+    GET    /trajectories/{id}/access-log          who read which confidential value, as this
+                                                  person may see it
     GET    /agenda?date=YYYY-MM-DD                this person's agenda over every trajectory
 
 Refusals keep the engine's reasons: 403 for ``NotPermitted``, 422 for ``InvalidInput``, 409
@@ -181,12 +185,13 @@ def create_app(engine: Engine) -> FastAPI:
 
     def participant(trajectory_id: str, person: str, *, viewer: bool = False) -> Trajectory:
         """The trajectory, if ``person`` takes part in it (with ``viewer``: its history
-        redacted for them). Who may open a trajectory at all is the application's call;
-        here: its participants."""
-        t = engine.get(trajectory_id, viewer=person if viewer else None)
+        redacted for them, and what they are shown of it logged). Who may open a trajectory
+        at all is the application's call; here: its participants. Whether they do is asked
+        first, of the server's own unlogged read, so that a refused request logs nothing."""
+        t = engine.get(trajectory_id)
         if not t.roles_of(person):
             raise HTTPException(403, f"{person!r} takes no part in trajectory {trajectory_id!r}")
-        return t
+        return engine.get(trajectory_id, viewer=person) if viewer else t
 
     # Plain ``def`` endpoints: the engine and the store block, so FastAPI runs them in its
     # thread pool.
@@ -268,6 +273,11 @@ def create_app(engine: Engine) -> FastAPI:
     def history(trajectory_id: str, person: Person) -> list[dict[str, Any]]:
         t = participant(trajectory_id, person, viewer=True)
         return [jsonable(r._asdict()) for r in t.history]
+
+    @app.get("/trajectories/{trajectory_id}/access-log")
+    def access_log(trajectory_id: str, person: Person) -> list[dict[str, Any]]:
+        # the engine decides what this person may see of the log (403: none of it)
+        return [jsonable(e._asdict()) for e in engine.access_log(trajectory_id, viewer=person)]
 
     @app.get("/agenda")
     def agenda(

@@ -61,6 +61,7 @@ if TYPE_CHECKING:
         validate_text,
     )
     from coachflow.runtime.access import REDACTED
+    from coachflow.runtime.access_log import AccessEntry
     from coachflow.runtime.agenda import AgendaItem
     from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
     from coachflow.store.memory import MemoryStore
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AccessEntry": "coachflow.runtime.access_log",
     "AgendaItem": "coachflow.runtime.agenda",
     "Holiday": "coachflow.calendar",
     "REDACTED": "coachflow.runtime.access",
@@ -116,6 +118,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AccessEntry",
     "AgendaItem",
     "Clock",
     "CoachflowError",

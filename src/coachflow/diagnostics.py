@@ -92,8 +92,12 @@ CODES: tuple[str, ...] = (
     "due-outside-during",
     "ungrantable-consent",
     "confidential-effect",
+    "confidential-flow",
+    # separation of duties
+    "self-escalation",
     # versions of a definition
     "migration-map",
+    "migration-widens-access",
     "definition-changed",
     # guards
     "guard-syntax",
@@ -121,6 +125,7 @@ NOT_FROM_A_SINGLE_FILE: Mapping[str, str] = MappingProxyType(
     {
         "duplicate-definition": "needs two files loaded together (load_definitions)",
         "migration-map": "needs the older version loaded together with the newer one",
+        "migration-widens-access": "needs the older version loaded together with the newer one",
         "definition-changed": "needs a store that saw the version before",
         "not-a-file": "is about the path (a FIFO, a device, a socket), not a file's content",
     }

@@ -20,8 +20,14 @@ from coachflow._bounds import id_problem
 from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock
 from coachflow.definition.plain import parse_date
-from coachflow.errors import VersionConflict, definition_changed
-from coachflow.runtime.access import redact
+from coachflow.errors import NotPermitted, VersionConflict, definition_changed
+from coachflow.runtime.access import Read, redact, redacted
+from coachflow.runtime.access_log import (
+    AccessEntry,
+    entries_of,
+    may_read_log,
+    readable_entries,
+)
 from coachflow.runtime.agenda import AgendaItem, agenda, most_urgent_first
 from coachflow.runtime.decide import (
     LAST_START_DATE,
@@ -41,6 +47,7 @@ from coachflow.runtime.decide import (
     migration_plan,
     refuse_bad_id,
 )
+from coachflow.runtime.flows import hidden_facts
 from coachflow.runtime.program import Program
 from coachflow.runtime.registry import Registry
 from coachflow.runtime.trajectory import (
@@ -155,22 +162,50 @@ class Engine:
         """The current snapshot of a trajectory.
 
         With ``viewer``, its history shows only what that person may read now: every
-        confidential value they may not read is replaced by ``REDACTED``. Without it the
-        snapshot holds everything - for trusted server code only, never to hand to a
-        person as it is.
+        confidential value they may not read is replaced by ``REDACTED``, and every one they
+        are shown is appended to the store's access log (one :class:`AccessEntry` each, at
+        the clock's now; see :meth:`access_log`) before the snapshot is returned: when the
+        log cannot be written (:class:`~coachflow.errors.StoreError`), nothing is shown.
+        Without it the snapshot holds everything and nothing is logged - for trusted server
+        code only, never to hand to a person as it is.
         """
         if viewer is None:
             return self.store.load(trajectory_id)
         refuse_bad_id(viewer, "the viewer's person id", "viewer", trajectory_id, None, None)
         t = self.store.load(trajectory_id)
-        definition = self._program(t.definition_id, t.definition_version).definition
-        return t.with_history(redact(definition, t, viewer))
+        program = self._program(t.definition_id, t.definition_version)
+        hidden = hidden_facts(program.compiled, t, viewer)
+        reads: list[Read] = []
+        records = redact(t, viewer, reads, hidden)
+        if reads:
+            self.store.log_reads(entries_of(t.id, viewer, self.clock.now(), reads))
+        return t.with_history(records, redacted(t.facts, hidden) if hidden else None)
 
     def history(
         self, trajectory_id: str, *, viewer: str | None = None
     ) -> tuple[HistoryRecord, ...]:
-        """The history (as ``viewer`` may see it now; see :meth:`get`)."""
+        """The history (as ``viewer`` may see it now, and logged; see :meth:`get`)."""
         return self.get(trajectory_id, viewer=viewer).history
+
+    def access_log(self, trajectory_id: str, *, viewer: str) -> tuple[AccessEntry, ...]:
+        """Who was shown which confidential value of a trajectory, when and why, oldest
+        first: the entries about values ``viewer`` may read now themselves (by each value's
+        label, with their roles and consents of now), and always those about what they
+        wrote - so a teacher sees who read their reports. Reading the log is not logged.
+
+        :class:`~coachflow.errors.NotPermitted` when ``viewer`` takes no part in the
+        trajectory and wrote nothing in it.
+        """
+        refuse_bad_id(viewer, "the viewer's person id", "viewer", trajectory_id, None, None)
+        t = self.store.load(trajectory_id)
+        if not may_read_log(t, viewer):
+            raise NotPermitted(
+                f"{viewer!r} takes no part in trajectory {trajectory_id!r} and wrote nothing "
+                "in it: its access log is not theirs to read",
+                trajectory_id=trajectory_id,
+                actor=viewer,
+            )
+        return readable_entries(t, viewer, self.store.access_log(trajectory_id))
 
     def trajectories(self) -> Iterator[Trajectory]:
         """Every stored trajectory."""

@@ -287,6 +287,7 @@ def test_warnings_are_exactly_the_unused_codes() -> None:
     assert warnings == [
         "due-outside-during",
         "hook-never-runs",
+        "migration-widens-access",
         "ungrantable-consent",
         "unused-consent",
         "unused-fact",

@@ -270,6 +270,59 @@ def test_activities_are_recorded_and_redacted_alike(client: TestClient, clock: F
     assert again.status_code == 400 and again.json()["error"] == "GuardFailed"  # at_most: 1
 
 
+# --- the access log ----------------------------------------------------------------------------
+
+
+def access_log(client: TestClient, person: str) -> list[tuple[str, str, int, str, str]]:
+    response = client.get("/trajectories/sanne-2026/access-log", headers=as_(person))
+    assert response.status_code == 200, response.text
+    return [(e["viewer"], e["at"], e["seq"], e["field"], e["basis"]) for e in response.json()]
+
+
+def test_every_confidential_read_is_logged_and_the_starter_sees_who_read(
+    client: TestClient, clock: FixedClock
+) -> None:
+    coaching(client)
+    assert session(client, "Instructie te lang.").status_code == 200  # record 2
+    history_inputs(client, DIRECTOR, "hold_session")  # redacted: nothing logged
+    assert access_log(client, STARTER) == []
+    client.post("/trajectories/sanne-2026/consents/share_reports", headers=as_(STARTER))
+    clock.advance(hours=2)
+    later = clock.now().isoformat()
+    assert history_inputs(client, DIRECTOR, "hold_session")[0]["report"] == "Instructie te lang."
+    history_inputs(client, COACH, "hold_session")
+    expected = [
+        (DIRECTOR, later, 2, "report", "consent:share_reports"),
+        (COACH, later, 2, "report", "author"),
+    ]
+    assert access_log(client, STARTER) == expected  # who read her reports
+    assert access_log(client, COACH) == expected
+    assert access_log(client, STARTER) == expected  # reading the log is not logged
+    show = client.get("/trajectories/sanne-2026", headers=as_(DIRECTOR))
+    assert show.status_code == 200  # shows no history: nothing logged
+    assert access_log(client, STARTER) == expected
+
+    # without the consent the director may not read the report: nor who read it
+    client.delete("/trajectories/sanne-2026/consents/share_reports", headers=as_(STARTER))
+    assert access_log(client, DIRECTOR) == []
+    assert len(access_log(client, STARTER)) == 2
+
+
+def test_someone_who_takes_no_part_reads_no_access_log(client: TestClient) -> None:
+    coaching(client)
+    session(client, "x")
+    history_inputs(client, STARTER, "hold_session")
+    response = client.get("/trajectories/sanne-2026/access-log", headers=as_("eva"))
+    assert response.status_code == 403
+    body = response.json()
+    assert body["error"] == "NotPermitted" and "'eva' takes no part" in body["message"]
+    refused = client.get("/trajectories/sanne-2026/history", headers=as_("eva"))
+    assert refused.status_code == 403
+    assert [e[0] for e in access_log(client, STARTER)] == [STARTER]  # eva's try logged nothing
+    assert client.get("/trajectories/nope/access-log", headers=as_(STARTER)).status_code == 404
+    assert client.get("/trajectories/sanne-2026/access-log").status_code == 401
+
+
 # --- the agenda ---------------------------------------------------------------------------------
 
 

@@ -61,7 +61,7 @@ id: store-demo
 version: 1
 roles:
   director: {required: true}
-  coach: {required: true, assigned_by: [director], max: 2}
+  coach: {required: true, assigned_by: [director], max: 2, excludes: [director]}
   starter: {required: true}
   buddy: {assigned_by: [director, coach]}
 started_by: [director]
@@ -960,7 +960,13 @@ def _tables(url: str) -> set[str]:
         engine.dispose()
 
 
-CF_TABLES = {"cf_trajectories", "cf_history", "cf_participants", "cf_definitions"}
+CF_TABLES = {
+    "cf_trajectories",
+    "cf_history",
+    "cf_participants",
+    "cf_definitions",
+    "cf_access_log",
+}
 
 
 def test_a_store_without_upgrade_refuses_an_empty_database(empty_url: str) -> None:
@@ -992,6 +998,7 @@ def test_the_migrations_create_the_schema_of_the_code(empty_url: str) -> None:
             "ix_cf_trajectories_state",
             "ix_cf_trajectories_next_due",
             "ix_cf_participants_person",
+            "ix_cf_access_log_trajectory",
         } <= indexes
         demo_engine(store)  # usable
     finally:
@@ -1020,7 +1027,7 @@ def test_db_upgrade_creates_the_schema_and_running_it_again_is_harmless(
 
     again = _cli("db", "upgrade", "--db", target, "--format", "json")
     assert again.returncode == 0, again.stderr
-    assert '"revision": "0001"' in again.stdout
+    assert f'"revision": "{SCHEMA_REVISION}"' in again.stdout
     store = SqlStore(empty_url, upgrade=False)
     try:
         assert store.load("t1") == kept

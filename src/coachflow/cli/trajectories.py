@@ -1,6 +1,6 @@
 """The commands of ``coachflow`` that run trajectories in a database: ``start``, ``fire``,
 ``grant``/``withdraw``, ``record``, ``assign``/``unassign``, ``show``, ``history``,
-``list``, ``agenda`` and ``migrate``.
+``access-log``, ``list``, ``agenda`` and ``migrate``.
 
 They share ``--db`` (default ``coachflow.db`` in the current directory, or the
 ``COACHFLOW_DB`` environment variable; a path means SQLite, a URL any SQLAlchemy
@@ -27,6 +27,7 @@ from coachflow.cli._common import (
     jsonable,
     open_engine,
     out,
+    print_error,
 )
 
 if TYPE_CHECKING:
@@ -95,6 +96,10 @@ def register(sub: SubParsers) -> None:
     p = command("history", _history, "the history, as a person may see it")
     p.add_argument("trajectory_id", metavar="ID")
     p.add_argument("--as", dest="viewer", metavar="PERSON", help="redact what they may not read")
+
+    p = command("access-log", _access_log, "who read which confidential value, as a person may see")
+    p.add_argument("trajectory_id", metavar="ID")
+    p.add_argument("--as", dest="viewer", required=True, metavar="PERSON")
 
     p = command("list", _list, "stored trajectories")
     p.add_argument("--definition", metavar="ID")
@@ -316,6 +321,25 @@ def _history(args: argparse.Namespace) -> int:
                 + (f"  [{detail}]" if detail else "")
                 + (f"  => {changes}" if changes and r.kind not in ("started", "migrated") else "")
             )
+
+    return out(args, data, text)
+
+
+def _access_log(args: argparse.Namespace) -> int:
+    from coachflow.errors import TransitionRejected
+
+    engine = build_engine(args)
+    try:
+        log = engine.access_log(args.trajectory_id, viewer=args.viewer)
+    except TransitionRejected as exc:  # not theirs to read, a bad id: one line
+        return print_error(str(exc), EXIT_FAILED)
+    data = [e._asdict() for e in log]
+
+    def text() -> None:
+        for e in log:
+            when = e.at.isoformat(timespec="minutes")
+            print(f"{when}  {e.viewer}  {e.seq:>4}  {e.field}  {e.basis}")
+        print(f"{len(log)} {'read' if len(log) == 1 else 'reads'} of confidential values")
 
     return out(args, data, text)
 

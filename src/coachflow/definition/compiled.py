@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from coachflow.definition.expressions import Compiled
+from coachflow.definition.plain import Label
 from coachflow.errors import DefinitionError
 
 if TYPE_CHECKING:  # pydantic loads with the first definition, not with the engine
@@ -33,6 +34,27 @@ class CompiledTransition:
 
 
 @dataclass(frozen=True, slots=True)
+class FlowSource:
+    """A confidential input field of one transition or activity that facts or the state
+    depend on (and that the transition or activity does not declassify)."""
+
+    transition: int | None
+    """The transition's place among the transitions in the file; ``None`` for an input
+    of an activity."""
+    event: str
+    """The transition's event, or the activity's name."""
+    field: str
+    label: Label
+    """Who may read it: a reader must pass every rule (each spec of the field on a
+    transition that writes the same record: the strictest wins)."""
+
+    @property
+    def activity(self) -> str | None:
+        """The activity whose input it is (``None`` for a transition's input)."""
+        return self.event if self.transition is None else None
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledDefinition:
     """A valid definition and its compiled expressions."""
 
@@ -44,6 +66,10 @@ class CompiledDefinition:
     """Each activity with ``expected`` -> it compiled."""
     role_effects: Mapping[tuple[str, str], Mapping[str, Compiled]] = field(default_factory=dict)
     """``(role, "on_assign" | "on_unassign")`` -> the compiled effects."""
+    derived_facts: Mapping[str, frozenset[FlowSource]] = field(default_factory=dict)
+    """Each fact whose value depends on a confidential input that no transition or
+    activity declassifies -> those inputs (:mod:`coachflow.definition.checks.flows`); a
+    viewer who may not read one of them should not be shown the fact."""
 
 
 class CompileCache:

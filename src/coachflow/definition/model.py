@@ -334,17 +334,38 @@ class RoleEffects(_Model):
     set: Annotated[dict[Ident, EffectValue], Field(min_length=1), Frozen]
 
 
+def _said(text: str | dict[str, str]) -> str | dict[str, str]:
+    texts = [text] if isinstance(text, str) else list(text.values())
+    if not texts or not all(t.strip() for t in texts):
+        raise ValueError("the reason is empty: say why")
+    return text
+
+
+class SelfAssignment(_Model):
+    """Why a role may be assigned by a role that may read less than it does
+    (``allow_self_assignment``): the person who assigns could make themselves it."""
+
+    reason: Annotated[Text, AfterValidator(_said)]
+    """Required, not empty: why that is acceptable (best quoting the source)."""
+
+
 class Role(_Described):
     """A part a person plays in a trajectory.
 
     ``required``: someone must be bound to it at start (and stay bound).
     ``assigned_by``: the roles that may assign and unassign people later (default: none,
     so the participants given at start stay). ``max``: how many people it binds at most.
+    ``excludes``: roles one person may never hold together with this one (separation of
+    duties; it holds both ways, whichever of the two roles declares it).
+    ``allow_self_assignment``: a role that reads what a role in ``assigned_by`` may not
+    read, and need not exclude it (otherwise the validator reports ``self-escalation``).
     """
 
     required: StrictBool = False
     assigned_by: tuple[Ident, ...] = ()
     max: Count = 1
+    excludes: Annotated[tuple[Ident, ...], AfterValidator(_unique)] = ()
+    allow_self_assignment: SelfAssignment | None = None
     on_assign: RoleEffects | None = None
     """Effects of assigning someone to the role while the trajectory runs."""
     on_unassign: RoleEffects | None = None
@@ -416,6 +437,16 @@ class Recurring(_Model):
 
 Hours = Annotated[StrictFloat | StrictInt, Field(ge=0, le=INT64_MAX)]
 
+Declassifies = Annotated[
+    dict[
+        Ident,
+        Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1)],
+    ],
+    Frozen,
+]
+"""``declassifies``: confidential input field -> why its value may decide what every
+participant reads (a non-blank reason)."""
+
 
 class Activity(_Described):
     """Something people record while a trajectory runs: a visit, a talk, a report."""
@@ -435,6 +466,11 @@ class Activity(_Described):
     """How often it may be recorded in one trajectory."""
     at_most_per_person: Count | None = None
     """How often one person may record it (e.g. three workshops per student)."""
+    declassifies: Declassifies = Field(default_factory=FrozenDict)
+    """Confidential input field -> why its value may decide whether the activity is
+    recorded (``done.<name>``, ``count.<name>``), which every participant reads (a
+    non-blank reason): the flow check (``confidential-flow``) then allows its guard to
+    read it."""
 
     @model_validator(mode="after")
     def _due_or_recurring(self) -> "Activity":
@@ -458,6 +494,10 @@ class Transition(_Described):
     when: StrictStr | None = None
     input: Annotated[dict[Ident, InputField], Frozen] = Field(default_factory=FrozenDict)
     set: Annotated[dict[Ident, EffectValue], Frozen] = Field(default_factory=FrozenDict)
+    declassifies: Declassifies = Field(default_factory=FrozenDict)
+    """Confidential input field -> why its value may decide the state and the facts this
+    transition sets, which every participant reads (a non-blank reason): the flow check
+    (``confidential-flow``) then allows it, and ``coachflow graph`` shows it."""
 
     @property
     def from_any(self) -> bool:

@@ -78,6 +78,28 @@ def _coerce_list(spec: ListFact, value: object) -> tuple[Scalar, ...]:
     return tuple(items)
 
 
+def expected(spec: AnyFact) -> str:
+    """What a value of ``spec`` must be, in words (no value in it)."""
+    if spec.type == "bool":
+        return "true or false"
+    if spec.type == "int":
+        low, high = getattr(spec, "min", None), getattr(spec, "max", None)
+        if low is not None and high is not None:
+            return f"an integer from {low} to {high}"
+        if low is not None:
+            return f"an integer of at least {low}"
+        if high is not None:
+            return f"an integer of at most {high}"
+        return "an integer"
+    if spec.type == "date":
+        return "a date written YYYY-MM-DD"
+    if spec.type == "enum":
+        return f"one of {list(getattr(spec, 'values', ()))}"
+    if spec.type == "list":
+        return f"a fitting list of {getattr(spec, 'items', 'values')}"
+    return "a text"
+
+
 def check_range(spec: IntFact, value: int) -> None:
     low, high = getattr(spec, "min", None), getattr(spec, "max", None)
     if low is not None and value < low:
@@ -89,7 +111,7 @@ def check_range(spec: IntFact, value: int) -> None:
 class Fields:
     """Field specs (of an event's input or a definition's facts), prepared once."""
 
-    __slots__ = ("names", "rules", "what")
+    __slots__ = ("names", "rules", "secret", "what")
 
     def __init__(self, specs: Mapping[str, AnyFact], *, what: str) -> None:
         self.what = what
@@ -98,6 +120,10 @@ class Fields:
             for name, spec in specs.items()
         )
         self.names = frozenset(specs)
+        self.secret = frozenset(
+            name for name, spec in specs.items() if getattr(spec, "confidential", False)
+        )
+        """The confidential fields: a problem with one never shows its value."""
 
     def check(self, given: object) -> tuple[dict[str, Value], dict[str, str]]:
         """The values of ``given`` (a mapping or None), defaults applied, and the
@@ -108,9 +134,8 @@ class Fields:
         if given is None:
             given = {}
         elif not isinstance(given, Mapping):
-            return {}, {
-                "": f"{what} must be a mapping of field names to values, got {shown(given)}"
-            }
+            got = f"a {type(given).__name__}" if self.secret else shown(given)
+            return {}, {"": f"{what} must be a mapping of field names to values, got {got}"}
         for name in given:
             if name not in self.names:
                 allowed = ", ".join(n for n, *_ in self.rules) or "none"
@@ -126,5 +151,11 @@ class Fields:
             try:
                 values[name] = coerce(spec, raw)
             except ValueProblem as exc:
-                problems[name] = f"{what} field {name!r}: {exc}"
+                if name in self.secret:  # the message would show the value
+                    problems[name] = (
+                        f"{what} field {name!r}: [redacted] is not {expected(spec)} "
+                        "(a confidential field's value is never shown)"
+                    )
+                else:
+                    problems[name] = f"{what} field {name!r}: {exc}"
         return values, problems

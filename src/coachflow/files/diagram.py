@@ -1,6 +1,9 @@
-"""State diagrams of definitions: Mermaid and Graphviz DOT, with guards and roles."""
+"""State diagrams of definitions: Mermaid and Graphviz DOT, with guards and roles, and
+what each transition declassifies (with the reason)."""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from coachflow.definition.model import Definition
 from coachflow.definition.plain import text_of
@@ -13,9 +16,18 @@ def _label(event: str, roles: tuple[str, ...], when: str | None) -> str:
     return text
 
 
+def _declassified(declassifies: Mapping[str, str]) -> str:
+    """``declassifies note: reason, other: reason`` (each reason on one line), or ``""``."""
+    if not declassifies:
+        return ""
+    parts = (f"{name}: {' '.join(reason.split())}" for name, reason in declassifies.items())
+    return "declassifies " + ", ".join(parts)
+
+
 def to_mermaid(definition: Definition) -> str:
     """A Mermaid ``stateDiagram-v2``: every transition an edge labelled
-    ``event (roles) [guard]``."""
+    ``event (roles) [guard]``, followed by ``declassifies field: reason`` where it
+    declassifies an input."""
     lines = ["stateDiagram-v2"]
     for name, state in definition.states.items():
         title = text_of(state.title)
@@ -23,7 +35,11 @@ def to_mermaid(definition: Definition) -> str:
             lines.append(f'    state "{_mermaid_text(title)}" as {name}')
     lines.append(f"    [*] --> {definition.initial}")
     for t in definition.transitions:
-        label = _mermaid_text(_label(t.event, t.by, t.when))
+        label = _label(t.event, t.by, t.when)
+        declassified = _declassified(t.declassifies)
+        if declassified:
+            label += " " + declassified
+        label = _mermaid_text(label)
         for source in definition.sources(t):
             lines.append(f"    {source} --> {t.to}: {label}")
     for name, state in definition.states.items():
@@ -38,7 +54,8 @@ def _mermaid_text(text: str) -> str:
 
 
 def to_dot(definition: Definition) -> str:
-    """A Graphviz digraph: final states are double circles, edges carry their labels."""
+    """A Graphviz digraph: final states are double circles, edges carry their labels (what
+    a transition declassifies on a second line)."""
     lines = [
         f"digraph {_dot_id(definition.id)} {{",
         "    rankdir=LR;",
@@ -52,6 +69,9 @@ def to_dot(definition: Definition) -> str:
     lines.append(f"    __start -> {_dot_id(definition.initial)};")
     for t in definition.transitions:
         label = _dot_str(_label(t.event, t.by, t.when))
+        declassified = _declassified(t.declassifies)
+        if declassified:
+            label = label[:-1] + "\\n" + _dot_str(declassified)[1:]
         for source in definition.sources(t):
             lines.append(f"    {_dot_id(source)} -> {_dot_id(t.to)} [label={label}];")
     lines.append("}")

@@ -17,7 +17,7 @@ from coachflow.definition.compiled import COMPILED, CompiledDefinition, in_memor
 from coachflow.definition.compiled import compile_definition as compile_definition
 from coachflow.definition.model import Definition
 from coachflow.definition.parsed import ParsedDefinition
-from coachflow.diagnostics import ERROR, Diagnostic, sort_key
+from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
 from coachflow.errors import DefinitionError
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ def check_files(
 def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition | None]]) -> None:
     """Check each ``migrates_from`` against the older version, when it is among the files."""
     found = {p.definition.key: p.definition for p, _ in results if p.definition is not None}
-    for i, (parsed, _compiled) in enumerate(results):
+    for i, (parsed, compiled) in enumerate(results):
         new = parsed.definition
         if new is None or new.migrates_from is None:
             continue
@@ -121,6 +121,7 @@ def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition |
         if old is None:
             continue
         from coachflow.definition.checks import migration_problems
+        from coachflow.definition.checks.migrations import migration_warnings
 
         problems = migration_problems(old, new)
         for path, message in problems:
@@ -130,8 +131,23 @@ def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition |
                     "migration-map", ERROR, message, parsed.path, mark.line or 1, mark.column or 1
                 )
             )
-        if problems:
+        # warnings do not stop loading; only a valid file's transitions are where they were
+        warnings = migration_warnings(old, new) if compiled is not None else []
+        for path, message in warnings:
+            mark = parsed.locate(path)
+            parsed.diagnostics.append(
+                Diagnostic(
+                    "migration-widens-access",
+                    WARNING,
+                    message,
+                    parsed.path,
+                    mark.line or 1,
+                    mark.column or 1,
+                )
+            )
+        if problems or warnings:
             parsed.diagnostics.sort(key=sort_key)
+        if problems:
             results[i] = (parsed, None)
 
 

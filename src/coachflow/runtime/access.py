@@ -7,20 +7,24 @@ An input field (of an event or an activity) may declare:
   granted (with no ``visible_to``, the field is visible to every participant *except*
   the roles named here, which need the consent).
 
-The author of a record can always read what they wrote. Rules are applied when the
-history is read, with the roles and consents of that moment: withdrawing a consent
-hides the fields again from then on, and a person who is unassigned loses access.
-Someone who is not a participant reads no field at all (except their own).
+Each confidential value gets its **label** when its record is written, from the
+definition version that wrote it (:func:`labels_of`; several specs of one field: a reader
+must pass all of them). The label is stored with the record (:attr:`HistoryRecord.labels`)
+and reading never looks it up in a later version, so a migration cannot widen access to
+what was written before it. The author of a record can always read what they wrote.
+Labels are applied when the history is read, with the roles and consents of that moment:
+withdrawing a consent hides the fields again from then on, and a person who is unassigned
+loses access. Someone who is not a participant reads no field at all (except their own).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
-from coachflow.definition.plain import leaves
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory
+from coachflow.definition.plain import Label, label_basis, leaves
+from coachflow.runtime.trajectory import HistoryRecord, LabeledInput, Trajectory
 
 if TYPE_CHECKING:
     from coachflow.definition.model import AnyInput, Definition
@@ -50,76 +54,88 @@ REDACTED: Final = _Redacted()
 """Stands in for every value a viewer may not read (the field name stays)."""
 
 
-def field_specs(definition: Definition, record: HistoryRecord) -> Mapping[str, AnyInput]:
-    """The input specs that describe ``record``'s input fields."""
-    if record.kind == "activity":
-        activity = definition.activities.get(str(record.event))
-        return activity.input if activity is not None else {}
-    if record.kind == "event":
-        # several transitions may produce the same record: each field takes the strictest
-        # spec any of them declares, so a value is never shown under a laxer rule
-        specs: dict[str, AnyInput] = {}
-        for t in definition.transitions:
-            if (
-                t.event == record.event
-                and t.to == record.target
-                and record.source is not None
-                and leaves(t.from_, record.source, definition.states)
-            ):
-                for name, spec in t.input.items():
-                    if name not in specs or (spec.confidential and not specs[name].confidential):
-                        specs[name] = spec
-        return specs
-    return {}
+class Read(NamedTuple):
+    """One confidential value a viewer was shown: the record, the field and why they may
+    read it (``author``, ``role:<role>`` or ``consent:<consent>``)."""
+
+    seq: int
+    field: str
+    basis: str
 
 
-def may_read(
-    spec: AnyInput,
+def event_specs(
+    definition: Definition, event: str, source: str, target: str
+) -> Iterator[Mapping[str, AnyInput]]:
+    """The inputs of every transition that makes an ``event`` record from ``source`` to
+    ``target`` (several transitions may make the same record)."""
+    for t in definition.transitions:
+        if t.event == event and t.to == target and leaves(t.from_, source, definition.states):
+            yield t.input
+
+
+def labeled(values: Mapping[str, Any], labels: Mapping[str, Label]) -> Mapping[str, Any]:
+    """``values`` carrying the labels of those of its fields that have one."""
+    if not labels or not values:
+        return values
+    own = {name: label for name, label in labels.items() if name in values}
+    return LabeledInput(values, MappingProxyType(own)) if own else values
+
+
+def basis(
+    label: Label,
     record: HistoryRecord,
     viewer: str,
     roles: tuple[str, ...],
     consents: Mapping[str, bool],
-) -> bool:
-    """Whether ``viewer`` (holding ``roles`` now) may read a field of ``record``."""
+) -> str | None:
+    """Why ``viewer`` (holding ``roles`` now) may read a value of ``record`` with ``label``,
+    or None when they may not: the author always may (``author``); otherwise the reading
+    rule of :func:`coachflow.definition.plain.label_basis`."""
     if record.actor == viewer:
-        return True
-    if not roles:
-        return False  # not a participant
-    disclose = spec.disclose_to
-    for role in roles:
-        consent = disclose.get(role)
-        if consent is not None and consents.get(consent, False):
-            return True
-    if spec.visible_to is None:
-        return any(role not in disclose for role in roles)
-    return any(role in spec.visible_to for role in roles)
+        return "author"
+    return label_basis(label, roles, consents)
 
 
 def redact(
-    definition: Definition, trajectory: Trajectory, viewer: str
+    trajectory: Trajectory,
+    viewer: str,
+    reads: list[Read] | None = None,
+    hidden_facts: frozenset[str] = frozenset(),
 ) -> tuple[HistoryRecord, ...]:
-    """The history as ``viewer`` may see it now: unreadable values become ``REDACTED``."""
+    """The history as ``viewer`` may see it now: unreadable values become ``REDACTED``.
+
+    Each value is judged by the label it was written with (never by a later definition
+    version), with the roles and consents of now. The confidential values the viewer is
+    shown are added to ``reads``. The changes of the ``hidden_facts`` (derived from a
+    confidential input the viewer may not read, see :mod:`coachflow.runtime.flows`) are
+    ``REDACTED`` too."""
     roles = trajectory.roles_of(viewer)
     consents = trajectory.consents
     out: list[HistoryRecord] = []
     for record in trajectory.history:
-        if not record.input or record.actor == viewer:
+        if hidden_facts and not hidden_facts.isdisjoint(record.changes):
+            record = record._replace(changes=redacted(record.changes, hidden_facts))
+        if not record.input:
             out.append(record)
             continue
-        if roles:
-            specs = field_specs(definition, record)
-            hidden = {
-                name
-                for name in record.input
-                if name in specs and not may_read(specs[name], record, viewer, roles, consents)
-            }
-        else:
+        labels = record.labels
+        if not roles and record.actor != viewer:
             hidden = set(record.input)  # not a participant: no field at all
+        else:
+            hidden = set()
+            for name, label in labels.items():
+                why = basis(label, record, viewer, roles, consents)
+                if why is None:
+                    hidden.add(name)
+                elif reads is not None:
+                    reads.append(Read(record.seq, name, why))
         if hidden:
-            record = record._replace(
-                input=MappingProxyType(
-                    {k: (REDACTED if k in hidden else v) for k, v in record.input.items()}
-                )
-            )
+            record = record._replace(input=redacted(record.input, hidden))
         out.append(record)
     return tuple(out)
+
+
+def redacted(values: Mapping[str, Any], hidden: Iterable[str]) -> Mapping[str, Any]:
+    """``values`` with those named in ``hidden`` shown as ``REDACTED``."""
+    hidden = frozenset(hidden)
+    return MappingProxyType({k: (REDACTED if k in hidden else v) for k, v in values.items()})

@@ -23,6 +23,7 @@ from coachflow._bounds import INT64_MAX, INT64_MIN, id_message, id_problem, show
 from coachflow._frozen import FrozenDict
 from coachflow.calendar import SchoolCalendar, week_of
 from coachflow.clock import Clock, checked_now
+from coachflow.definition.checks.duties import exclude
 from coachflow.definition.expressions import Compiled, EvalContext
 from coachflow.definition.plain import parse_date
 from coachflow.definition.values import ValueProblem, coerce
@@ -42,6 +43,7 @@ from coachflow.errors import (
     Where,
     version_conflict,
 )
+from coachflow.runtime.access import REDACTED, labeled
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, new_record
 
 if TYPE_CHECKING:
@@ -165,13 +167,16 @@ def expectations(program: Program, moment: Moment) -> dict[str, Callable[[Trajec
     return {name: check(expr) for name, expr in program.expected.items()}
 
 
-def guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, object]:
-    """The values an expression read: facts, ``consent.<name>``, ``input.<name>``."""
+def guard_values(
+    guard: Compiled, ctx: EvalContext, secret: frozenset[str] = frozenset()
+) -> dict[str, object]:
+    """The values an expression read: facts, ``consent.<name>``, ``input.<name>``; a
+    ``secret`` (confidential) input field's value is shown as ``REDACTED``."""
     values: dict[str, object] = {name: ctx.facts.get(name) for name in sorted(guard.facts)}
     for name in sorted(guard.consents):
         values[f"consent.{name}"] = bool(ctx.consents.get(name, False))
     for name in sorted(guard.inputs):
-        values[f"input.{name}"] = ctx.input.get(name)
+        values[f"input.{name}"] = REDACTED if name in secret else ctx.input.get(name)
     for name in sorted(guard.activities):
         values[f"count.{name}"] = ctx.counts.get(name, 0)
     if "today" in guard.time:
@@ -181,12 +186,22 @@ def guard_values(guard: Compiled, ctx: EvalContext) -> dict[str, object]:
     return values
 
 
+def read_values(read: Mapping[str, object]) -> str:
+    """What a guard read, for its message: ``name=value``, a confidential value as
+    ``name=[redacted]``."""
+    return ", ".join(
+        f"{name}={value}" if value is REDACTED else f"{name}={value!r}"
+        for name, value in read.items()
+    )
+
+
 def apply_effects(
     effects: tuple[Effect, ...],
     ctx: EvalContext,
     changes: dict[str, Value],
     *,
     skip_input: bool = False,
+    secret: frozenset[str] = frozenset(),
 ) -> tuple[Effect, str] | None:
     """Evaluate ``effects`` on ``ctx`` and add the values that differ from its facts to
     ``changes``; the effect that would pass a bound of its fact, and why, if one does.
@@ -201,21 +216,35 @@ def apply_effects(
             (low is not None and value < low) or (high is not None and value > high)
         ):
             bound = f"minimum {low}" if low is not None and value < low else f"maximum {high}"
-            return effect, f"setting {effect.fact!r} to {show_int(value)} would pass its {bound}"
+            return (
+                effect,
+                f"setting {effect.fact!r} to {_shown_result(effect, value, secret)} would "
+                f"pass its {bound}",
+            )
         if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
             end = (
                 f"largest integer a fact can hold ({INT64_MAX})"
                 if value > 0
                 else f"smallest integer a fact can hold ({INT64_MIN})"
             )
-            return effect, f"setting {effect.fact!r} to {show_int(value)} would pass the {end}"
+            return (
+                effect,
+                f"setting {effect.fact!r} to {_shown_result(effect, value, secret)} would "
+                f"pass the {end}",
+            )
         if effect.sized is not None and value is not None:
             problem = effect.sized.length_problem(len(value))
             if problem:
-                return effect, f"setting {effect.fact!r} to {list(value)!r}: {problem}"
+                shown_list = REDACTED if effect.expr.inputs & secret else repr(list(value))
+                return effect, f"setting {effect.fact!r} to {shown_list}: {problem}"
         if facts.get(effect.fact) != value:
             changes[effect.fact] = value
     return None
+
+
+def _shown_result(effect: Effect, value: int, secret: frozenset[str]) -> object:
+    """An effect's value for a message: ``[redacted]`` when it reads a secret input."""
+    return REDACTED if effect.expr.inputs & secret else show_int(value)
 
 
 # --- events: the machine decides -----------------------------------------------------------
@@ -264,7 +293,8 @@ class Carrier:
         self.reasons: list[Reason | Pending] | None = None  # made at the first refusal
         self.stage = 0  # furthest check reached: 1 permission, 2 input, 3 guard
         self.fields: tuple[str, ...] = ()  # input fields refused
-        self.guard: tuple[str, Compiled, EvalContext] | None = None  # first guard refused
+        # the first guard refused: its source, expression, context and secret fields
+        self.guard: tuple[str, Compiled, EvalContext, frozenset[str]] | None = None
         self.error: type[TransitionRejected] | None = None
 
     def refuse(self, stage: int, reason: Reason | Pending) -> bool:
@@ -283,8 +313,8 @@ class Carrier:
         """What the first refusing guard read."""
         if self.guard is None:
             return {}
-        _, expr, ctx = self.guard
-        return guard_values(expr, ctx)
+        _, expr, ctx, secret = self.guard
+        return guard_values(expr, ctx, secret)
 
 
 Pending = tuple[str, "Step", object]
@@ -303,8 +333,8 @@ def _reason(pending: Pending) -> Reason:
         )
     guard = step.guard
     assert guard is not None and isinstance(detail, EvalContext)
-    read = guard_values(guard, detail)
-    shown_values = ", ".join(f"{name}={value!r}" for name, value in read.items())
+    read = guard_values(guard, detail, step.secret)
+    shown_values = read_values(read)
     return Reason(
         code, f"guard {guard.source!r} is false" + (f" ({shown_values})" if shown_values else "")
     )
@@ -331,14 +361,16 @@ def check_step(step: Step, carrier: Carrier) -> bool:
     checks_guard = guard is not None and (carrier.check_input or not step.guard_reads_input)
     if checks_guard and guard is not None and not guard.fn(ctx):
         if carrier.guard is None:
-            carrier.guard = (guard.source, guard, ctx)
+            carrier.guard = (guard.source, guard, ctx, step.secret)
         return carrier.refuse(3, ("guard-failed", step, ctx))
     changes: dict[str, Value] = {}
-    failed = apply_effects(step.effects, ctx, changes, skip_input=not carrier.check_input)
+    failed = apply_effects(
+        step.effects, ctx, changes, skip_input=not carrier.check_input, secret=step.secret
+    )
     if failed is not None:
         effect, message = failed
         if carrier.guard is None:
-            carrier.guard = (effect.source, effect.expr, ctx)
+            carrier.guard = (effect.source, effect.expr, ctx, step.secret)
         return carrier.refuse(3, Reason("guard-failed", message))
     carrier.values = values
     carrier.changes = changes
@@ -454,6 +486,8 @@ def decide_fire(
     values = carrier.values
     if values:
         values = MappingProxyType({k: v for k, v in values.items() if v is not None})
+        if event in program.confidential_events:  # labels fixed now, by this version
+            values = labeled(values, program.event_labels(event, t._state, carrier._state))
     changes = carrier.changes
     return new_record(
         t._version + 1,
@@ -561,6 +595,9 @@ def decide_start(
         raise (InvalidId if bad_ids else InvalidInput)(
             reasons[0].message, fields=fields, reasons=reasons, **where
         )
+    conflicts = _start_conflicts(d, bound)
+    if conflicts:
+        raise NotPermitted(reasons=conflicts, **where)
     initial_facts: Values | None = program.default_facts if facts is None else None
     fact_problems: dict[str, str] = {}
     if initial_facts is None:
@@ -682,6 +719,42 @@ def _check_participants(
     return result, problems, bad_ids
 
 
+# --- separation of duties: roles one person may not hold together ------------------------------
+
+
+def _excluded(d: Definition, role: str, held: Iterable[str]) -> list[str]:
+    """Those of the roles ``held`` that one person may not hold together with ``role``:
+    the roles it ``excludes`` and those that exclude it (both ways)."""
+    return [other for other in held if other != role and exclude(d, role, other)]
+
+
+def _conflict(d: Definition, person: str, held: str, given: str) -> Reason:
+    """The refusal of ``person``, who holds ``held``, holding ``given`` as well."""
+    declares = given if held in d.roles[given].excludes else held
+    other = held if declares == given else given
+    return Reason(
+        "excluded-roles",
+        f"{person!r} may not be both {held} and {given}: role {declares!r} excludes {other!r}",
+    )
+
+
+def _start_conflicts(d: Definition, bound: Mapping[str, tuple[str, ...]]) -> list[Reason]:
+    """The people ``bound`` to two roles that exclude each other, each pair once (people
+    and roles in the definition's order)."""
+    if not any(spec.excludes for spec in d.roles.values()):
+        return []
+    held: dict[str, list[str]] = {}
+    for role, people in bound.items():
+        for person in people:
+            held.setdefault(person, []).append(role)
+    return [
+        _conflict(d, person, first, second)
+        for person, roles in held.items()
+        for i, second in enumerate(roles)
+        for first in _excluded(d, second, roles[:i])
+    ]
+
+
 def decide_activity(
     program: Program,
     t: Trajectory,
@@ -735,8 +808,8 @@ def decide_activity(
     if rule.guard is not None:
         ctx = context(t, moment, values)
         if not rule.guard.fn(ctx):
-            read = guard_values(rule.guard, ctx)
-            shown_values = ", ".join(f"{k}={v!r}" for k, v in read.items())
+            read = guard_values(rule.guard, ctx, rule.secret)
+            shown_values = read_values(read)
             raise GuardFailed(
                 f"guard {rule.guard.source!r} is false"
                 + (f" ({shown_values})" if shown_values else ""),
@@ -755,7 +828,7 @@ def decide_activity(
         activity,
         t.state,
         t.state,
-        MappingProxyType(kept) if kept else _EMPTY,
+        labeled(MappingProxyType(kept), rule.labels) if kept else _EMPTY,
         _EMPTY,
         day,
     )
@@ -848,6 +921,11 @@ def decide_assignment(
     if assign:
         if person in people:
             raise InvalidInput(f"{person!r} is already {role}", fields=["person"], **where)
+        conflicts = [
+            _conflict(d, person, held, role) for held in _excluded(d, role, t.roles_of(person))
+        ]
+        if conflicts:
+            raise NotPermitted(reasons=conflicts, **where)
         if replacing is not None:
             if replacing not in people:
                 raise InvalidInput(

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING
 from coachflow.calendar import week_end
 from coachflow.definition.checks import CompiledDefinition
 from coachflow.definition.expressions import Compiled
+from coachflow.definition.plain import Label, labels_of
 from coachflow.definition.values import Fields
+from coachflow.runtime.access import event_specs
 from coachflow.runtime.decide import check_step
 from coachflow.runtime.trajectory import Trajectory
 
@@ -59,6 +61,8 @@ class Step:
     effects: tuple[Effect, ...]
     inputs: Mapping[str, AnyInput]
     fields: Fields
+    secret: frozenset[str]
+    """Its confidential input fields: messages never show their values."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,9 @@ class ActivityRule:
     fields: Fields
     at_most: int | None
     at_most_per_person: int | None
+    labels: Mapping[str, Label]
+    """The labels its records' confidential values get (see :mod:`coachflow.runtime.access`)."""
+    secret: frozenset[str]
 
 
 def effects_of(d: Definition, compiled: Mapping[str, Compiled]) -> tuple[Effect, ...]:
@@ -89,12 +96,18 @@ def effects_of(d: Definition, compiled: Mapping[str, Compiled]) -> tuple[Effect,
     return tuple(effects)
 
 
+def secret_fields(inputs: Mapping[str, AnyInput]) -> frozenset[str]:
+    """The confidential fields of an input."""
+    return frozenset(name for name, spec in inputs.items() if spec.confidential)
+
+
 class Program:
     """A definition version compiled for execution: one machine, shared."""
 
     def __init__(self, compiled: CompiledDefinition) -> None:
         d = compiled.definition
         self.definition = d
+        self.compiled = compiled
         self.key = d.key
         self.events = frozenset(d.events)
         steps: list[Step] = []
@@ -111,6 +124,7 @@ class Program:
                     effects=effects_of(d, ct.effects),
                     inputs=spec.input,
                     fields=Fields(spec.input, what="input"),
+                    secret=secret_fields(spec.input),
                 )
             )
         self.steps = tuple(steps)
@@ -182,14 +196,31 @@ class Program:
                 fields=Fields(activity.input, what="input"),
                 at_most=activity.at_most,
                 at_most_per_person=activity.at_most_per_person,
+                labels=labels_of((activity.input,)),
+                secret=secret_fields(activity.input),
             )
             for name, activity in d.activities.items()
         }
+        self.confidential_events = frozenset(
+            t.event for t in d.transitions if any(f.confidential for f in t.input.values())
+        )
+        """The events some transition of which has a confidential input field."""
+        self._labels: dict[tuple[str, str, str], Mapping[str, Label]] = {}
         self._due = tuple(
             (name, activity.due)
             for name, activity in d.activities.items()
             if activity.due is not None
         )
+
+    def event_labels(self, event: str, source: str, target: str) -> Mapping[str, Label]:
+        """The labels of an ``event`` record from ``source`` to ``target``: of every
+        transition that makes such a record (computed once per triple)."""
+        key = (event, source, target)
+        labels = self._labels.get(key)
+        if labels is None:
+            labels = labels_of(event_specs(self.definition, event, source, target))
+            self._labels[key] = labels
+        return labels
 
     def leaves(self, state: str, event: str) -> bool:
         """Whether a transition of ``event`` leaves ``state`` (``"*"`` included)."""

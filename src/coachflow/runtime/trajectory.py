@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from coachflow._frozen import FrozenDict
 from coachflow.calendar import SchoolCalendar
+from coachflow.definition.plain import Label
 
 if TYPE_CHECKING:  # the model module needs pydantic, which `import coachflow` does not load
     from coachflow.definition.model import Values
@@ -39,6 +40,26 @@ RECORD_KINDS: tuple[RecordKind, ...] = typing.get_args(RecordKind)
 _EMPTY: Values = MappingProxyType({})
 _NOT_COUNTED: Mapping[str, int] = MappingProxyType({})  # shared: most have no activity yet
 V = TypeVar("V")
+
+
+_NO_LABELS: Mapping[str, Label] = MappingProxyType({})
+
+
+class LabeledInput(FrozenDict[str, Any]):
+    """A record's input whose confidential values carry their labels, fixed when the
+    record was written (from the definition version that wrote it). Compares as the
+    plain mapping of its values."""
+
+    __slots__ = ("labels",)
+
+    labels: Mapping[str, Label]
+
+    def __init__(self, values: Mapping[str, Any], labels: Mapping[str, Label]) -> None:
+        dict.__init__(self, values)
+        object.__setattr__(self, "labels", labels)
+
+    def __reduce__(self) -> tuple[type[LabeledInput], tuple[dict[str, Any], dict[str, Label]]]:  # type: ignore[override]
+        return (LabeledInput, (dict(self), dict(self.labels)))
 
 
 class HistoryRecord(NamedTuple):
@@ -62,6 +83,13 @@ class HistoryRecord(NamedTuple):
     (nested mappings and lists, JSON-like)."""
     changes: Values = _EMPTY
     on: date | None = None
+
+    @property
+    def labels(self) -> Mapping[str, Label]:
+        """The label of each confidential input value (see :class:`LabeledInput`); a
+        field with no label may be read by every participant."""
+        labels: Mapping[str, Label] = getattr(self.input, "labels", _NO_LABELS)
+        return labels
 
 
 _make_record = partial(tuple.__new__, HistoryRecord)  # skips NamedTuple's Python __new__
@@ -331,9 +359,12 @@ class Trajectory:
         new._history = None
         return new
 
-    def with_history(self, records: Sequence[HistoryRecord]) -> Trajectory:
-        """The same snapshot showing ``records`` as its history (a redacted view)."""
-        new = self.evolve(records[-1]) if records else self
+    def with_history(
+        self, records: Sequence[HistoryRecord], facts: Values | None = None
+    ) -> Trajectory:
+        """The same snapshot showing ``records`` as its history (a redacted view), and
+        ``facts`` as its facts when given."""
+        new = self.evolve(records[-1], facts=facts) if records else self
         new._node = history_node(records)
         new._version = self._version
         new._counts = self._counts

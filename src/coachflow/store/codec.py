@@ -1,14 +1,17 @@
 """Values <-> JSON text: the one codec of every JSON column the store writes and reads.
 
-Facts, consents, participants, counts, the input and changes of history records and
-school calendars go through :func:`encode` on the way in and :func:`decode` on the way
+Facts, consents, participants, counts, the input, changes and labels of history records
+and school calendars go through :func:`encode` on the way in and :func:`decode` on the way
 out, whether SQLAlchemy or the driver's hot path moves them. Dates are stored as
 ``{"$date": "YYYY-MM-DD"}`` and moments as ``{"$datetime": "..."}``; JSON lists come back
-as tuples (list facts and inputs are tuples). :func:`content_hash` is the canonical JSON
-of a definition and its SHA-256, the identity of a recorded definition version.
+as tuples (list facts and inputs are tuples). A record's labels (:func:`encode_labels`)
+are ``{"field": [{"visible_to": [roles] or null, "disclose_to": {role: consent}}]}``.
+:func:`content_hash` is the canonical JSON of a definition and its SHA-256, the identity of
+a recorded definition version.
 
-Stdlib only (and lazily the definition's own serialisation): the in-memory store uses it
-too, and ``import coachflow`` pulls in no SQLAlchemy.
+The standard library and the runtime's record types only (and lazily the definition's own
+serialisation): the in-memory store uses it too, and ``import coachflow`` pulls in no
+SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from coachflow.calendar import SchoolCalendar
+from coachflow.definition.plain import Label, Rule
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -151,6 +155,49 @@ def _revive(value: JsonValue) -> JsonValue:
     if isinstance(value, list):
         return tuple(v if v.__class__ in _PLAIN else _revive(v) for v in value)
     return value
+
+
+def encode_labels(labels: Mapping[str, Label]) -> str:
+    """The JSON text of a record's labels: for each field, its rules in order."""
+    return encode(
+        {
+            name: [
+                {"visible_to": rule.visible_to, "disclose_to": dict(rule.disclose_to)}
+                for rule in label
+            ]
+            for name, label in labels.items()
+        }
+    )
+
+
+_LABELS: dict[str, Mapping[str, Label]] = {}
+"""Label texts decoded by :func:`decode_labels`: the records of one transition share one."""
+
+
+def decode_labels(value: str | JsonValue) -> Mapping[str, Label]:
+    """A record's labels from their stored JSON (text or decoded), read-only; decoded once
+    per text (labels are immutable, and shared)."""
+    if isinstance(value, str):
+        found = _LABELS.get(value)
+        if found is None:
+            if len(_LABELS) >= _FROZEN_MAX:
+                _LABELS.clear()
+            found = _LABELS[value] = _labels(decode(value))
+        return found
+    return _labels(decode(value))
+
+
+def _labels(data: JsonValue) -> Mapping[str, Label]:
+    labels: dict[str, Label] = {}
+    for name, rules in data.items():
+        labels[str(name)] = tuple(
+            Rule(
+                None if rule["visible_to"] is None else tuple(map(str, rule["visible_to"])),
+                tuple(sorted((str(r), str(c)) for r, c in rule["disclose_to"].items())),
+            )
+            for rule in rules
+        )
+    return MappingProxyType(labels)
 
 
 def encode_calendar(calendar: SchoolCalendar | None) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from coachflow.errors import (
     definition_changed,
     version_conflict,
 )
+from coachflow.runtime.access_log import AccessEntry
 from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:
@@ -23,11 +24,13 @@ class MemoryStore:
     """Keeps trajectories in memory: for tests and short-lived processes. Thread-safe.
 
     It keeps no agenda index, so ``next_due`` is accepted and not kept; the definitions
-    it stores are those remembered in it, for as long as it lives."""
+    it stores are those remembered in it, and the access log a list per trajectory, for as
+    long as it lives."""
 
     def __init__(self) -> None:
         self._items: dict[str, Trajectory] = {}
         self._definitions: dict[tuple[str, int], tuple[Definition, str]] = {}
+        self._log: dict[str, list[AccessEntry]] = {}
         self._lock = threading.Lock()
 
     def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
@@ -82,6 +85,23 @@ class MemoryStore:
             known = self._definitions.setdefault(key, (definition, digest))
         if known[1] != digest:
             raise definition_changed(*key)
+
+    def log_reads(self, entries: Sequence[AccessEntry]) -> None:
+        """Append ``entries`` to the access log (append-only); :class:`UnknownTrajectory`
+        when one names no stored trajectory, and then nothing is written."""
+        if not entries:
+            return
+        with self._lock:
+            unknown = sorted({e.trajectory_id for e in entries} - self._items.keys())
+            if unknown:
+                raise UnknownTrajectory(f"no trajectory {', '.join(map(repr, unknown))}")
+            for entry in entries:
+                self._log.setdefault(entry.trajectory_id, []).append(entry)
+
+    def access_log(self, trajectory_id: str) -> tuple[AccessEntry, ...]:
+        """The access log of one trajectory, in the order it was appended."""
+        with self._lock:
+            return tuple(self._log.get(trajectory_id, ()))
 
     def __len__(self) -> int:
         return len(self._items)

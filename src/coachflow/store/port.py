@@ -8,10 +8,11 @@ raises and nothing of it was written. A database that cannot be used raises
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
+from coachflow.runtime.access_log import AccessEntry
 from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:
@@ -65,4 +66,15 @@ class Store(Protocol):
         another content is refused with the
         :func:`~coachflow.errors.definition_changed` error (a changed definition needs a
         new version), and nothing is written."""
+        ...
+
+    def log_reads(self, entries: Sequence[AccessEntry]) -> None:
+        """Append ``entries`` to the access log (see :mod:`coachflow.runtime.access_log`),
+        in their order. The log is append-only: nothing ever changes or removes an
+        entry. All or nothing: every entry, or none of them."""
+        ...
+
+    def access_log(self, trajectory_id: str) -> tuple[AccessEntry, ...]:
+        """Every entry of the access log about ``trajectory_id``, in the order they were
+        appended (none for a trajectory nobody read). A read: it changes nothing."""
         ...

@@ -1,10 +1,12 @@
 """Persistence: :class:`SqlStore` on SQLAlchemy Core, for SQLite and PostgreSQL.
 
 Event-sourced: an append-only table of history records plus one current-state row
-per trajectory, both written in the same transaction. Loading reads the row; the
-history is read only when someone looks at it. Writes are checked optimistically: the
-row is updated only if it is still at the version the writer read, so two writers of
-the same trajectory never both succeed (the loser gets :class:`VersionConflict` and
+per trajectory, both written in the same transaction. Each record keeps the labels of its
+confidential input values (``labels``, NULL when it has none), fixed when it was written;
+the access log (``cf_access_log``) is a table of its own, only ever appended to. Loading
+reads the row; the history is read only when someone looks at it. Writes are checked
+optimistically: the row is updated only if it is still at the version the writer read, so
+two writers of the same trajectory never both succeed (the loser gets :class:`VersionConflict` and
 nothing of it is written). JSON columns are written and read with the one codec of
 :mod:`coachflow.store.codec`; the row's ``next_due`` (the agenda index) is what the
 caller passes to ``create`` and ``commit``: the store never calls back into the engine.
@@ -43,6 +45,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Date,
     ForeignKey,
@@ -79,20 +82,29 @@ from coachflow.errors import (
     definition_changed,
     version_conflict,
 )
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory, new_record, stored_history
+from coachflow.runtime.access_log import AccessEntry
+from coachflow.runtime.trajectory import (
+    HistoryRecord,
+    LabeledInput,
+    Trajectory,
+    new_record,
+    stored_history,
+)
 from coachflow.store.codec import (
     content_hash,
     decode,
     decode_calendar,
     decode_frozen,
+    decode_labels,
     encode,
     encode_calendar,
+    encode_labels,
 )
 
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 _T = TypeVar("_T")
 
 DriverRow: TypeAlias = Any
@@ -176,6 +188,9 @@ history = Table(
     Column("on_date", Date, nullable=True),
     Column("input", JSON, nullable=False),
     Column("changes", JSON, nullable=False),
+    Column("labels", JSON(none_as_null=True), nullable=True),
+    # the labels of the record's confidential input values (codec.encode_labels), fixed
+    # when it was written; NULL: it has none
 )
 
 participants = Table(
@@ -192,6 +207,26 @@ participants = Table(
     Index("ix_cf_participants_person", "person"),
 )
 
+access_entries = Table(
+    "cf_access_log",
+    metadata,
+    # append-only: coachflow inserts rows and never updates or deletes one
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "trajectory_id",
+        String(200),
+        ForeignKey("cf_trajectories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("field", String(200), nullable=False),
+    Column("viewer", String(200), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("basis", String(200), nullable=False),
+    Index("ix_cf_access_log_trajectory", "trajectory_id"),
+)
+"""The access log (:class:`AccessEntry`), in the order of ``id``."""
+
 definitions = Table(
     "cf_definitions",
     metadata,
@@ -206,6 +241,9 @@ _ROW = tuple(cast(c, Text).label(c.name) if c.name == "calendar" else c for c in
 """The columns of a trajectory's row as every read selects them: the calendar as its JSON
 text (whatever the driver does with JSON), so that the codec decodes each text once."""
 _ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
+_HISTORY = tuple(cast(c, Text).label(c.name) if c.name == "labels" else c for c in history.c)
+"""The columns of a history record as every read selects them: the labels as their JSON
+text, so that the codec decodes each text once (a transition's records share one)."""
 _VERSION = _ROW_COLUMNS.index("version")
 
 
@@ -224,6 +262,7 @@ def _record(row: Columns) -> HistoryRecord:
     if row["kind"] in ("started", "migrated"):
         inp["participants"] = MappingProxyType(dict(inp.get("participants", {})))
         inp["consents"] = MappingProxyType(inp.get("consents", {}))
+    labels = row["labels"]
     return new_record(
         row["seq"],
         row["at"],
@@ -233,7 +272,7 @@ def _record(row: Columns) -> HistoryRecord:
         row["event"],
         row["source"],
         row["target"],
-        MappingProxyType(inp),
+        MappingProxyType(inp) if labels is None else LabeledInput(inp, decode_labels(labels)),
         MappingProxyType(decode(row["changes"])),
         row["on_date"],
     )
@@ -295,6 +334,8 @@ def _mutable_row(t: Trajectory, next_due: date | None, expected_version: int) ->
 def _record_row(trajectory_id: str, r: HistoryRecord) -> Params:
     """The row of a history record, as the statements bind it (:data:`_RECORD_ROW`)."""
     on = r.on
+    given = r.input
+    labels = given.labels if isinstance(given, LabeledInput) else None
     return (
         trajectory_id,
         r.seq,
@@ -306,8 +347,9 @@ def _record_row(trajectory_id: str, r: HistoryRecord) -> Params:
         r.source,
         r.target,
         None if on is None else on.isoformat(),
-        encode(r.input),
+        encode(given),
         encode(r.changes),
+        encode_labels(labels) if labels else None,
     )
 
 
@@ -787,7 +829,7 @@ class SqlStore:
                 rows = list(conn.execute(select(*_ROW).where(trajectories.c.id.in_(chunk))))
                 records = list(
                     conn.execute(
-                        select(history)
+                        select(*_HISTORY)
                         .where(history.c.trajectory_id.in_(chunk))
                         .order_by(history.c.trajectory_id, history.c.seq)
                     )
@@ -1116,7 +1158,7 @@ class SqlStore:
             by_id: dict[str, list[HistoryRecord]] = {i: [] for i in ids}
             for chunk in _chunks(ids, 500):
                 for h in conn.execute(
-                    select(history)
+                    select(*_HISTORY)
                     .where(history.c.trajectory_id.in_(chunk))
                     .order_by(history.c.trajectory_id, history.c.seq)
                 ):
@@ -1156,11 +1198,61 @@ class SqlStore:
 
     def history_of(self, trajectory_id: str, upto: int | None = None) -> list[HistoryRecord]:
         """The history records of a trajectory (up to version ``upto``)."""
-        query = select(history).where(history.c.trajectory_id == trajectory_id)
+        query = select(*_HISTORY).where(history.c.trajectory_id == trajectory_id)
         if upto is not None:
             query = query.where(history.c.seq <= upto)
         query = query.order_by(history.c.seq)
         return self._read(lambda conn: [_record(r._mapping) for r in conn.execute(query)])
+
+    # -- the access log --
+
+    def log_reads(self, entries: Sequence[AccessEntry]) -> None:
+        """Append ``entries`` to the access log (cf_access_log), in their order, in one
+        transaction; :class:`UnknownTrajectory` when one names no stored trajectory, and
+        then nothing is written. Only inserts: the log is append-only."""
+        if not entries:
+            return
+        rows = [
+            {
+                "trajectory_id": e.trajectory_id,
+                "seq": e.seq,
+                "field": e.field,
+                "viewer": e.viewer,
+                "at": e.at,
+                "basis": e.basis,
+            }
+            for e in entries
+        ]
+        try:
+            with self._writer.begin() as conn:
+                conn.execute(insert(access_entries), rows)
+        except IntegrityError:
+            named = sorted({e.trajectory_id for e in entries})
+            known = set(
+                self._read(
+                    lambda conn: list(
+                        conn.execute(
+                            select(trajectories.c.id).where(trajectories.c.id.in_(named))
+                        ).scalars()
+                    )
+                )
+            )
+            missing = ", ".join(repr(tid) for tid in named if tid not in known)
+            raise UnknownTrajectory(
+                f"no trajectory {missing or ', '.join(map(repr, named))}"
+            ) from None
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
+
+    def access_log(self, trajectory_id: str) -> tuple[AccessEntry, ...]:
+        """The access log of one trajectory, in the order it was appended."""
+        c = access_entries.c
+        query = (
+            select(c.viewer, c.at, c.trajectory_id, c.seq, c.field, c.basis)
+            .where(c.trajectory_id == trajectory_id)
+            .order_by(c.id)
+        )
+        return self._read(lambda conn: tuple(AccessEntry(*r) for r in conn.execute(query)))
 
     def _stored(self, row: Columns) -> Trajectory:
         """The trajectory of a row; its history is read when it is looked at, up to the

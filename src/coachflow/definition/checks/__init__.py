@@ -15,6 +15,8 @@ arguments:
 * :mod:`.activities`: the activities, their expressions included;
 * :mod:`.texts`: control characters in titles, descriptions and expressions;
 * :mod:`.migrations`: the migration map (and :func:`migration_problems` across versions);
+* :mod:`.duties`: separation of duties (``excludes``, ``self-escalation``);
+* :mod:`.flows`: confidential inputs that decide the state or the facts;
 * :mod:`.graph`: final states, ambiguous events and reachability;
 * :mod:`.unused`: declarations nothing mentions.
 
@@ -52,11 +54,13 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
         return None
     from coachflow.definition.checks.activities import check_activities
     from coachflow.definition.checks.context import Context, Uses
+    from coachflow.definition.checks.duties import check_duties
     from coachflow.definition.checks.expressions import (
         Names,
         compile_role_hooks,
         compile_transitions,
     )
+    from coachflow.definition.checks.flows import check_flows
     from coachflow.definition.checks.graph import check_exits, check_reachability
     from coachflow.definition.checks.migrations import check_migration_map
     from coachflow.definition.checks.names import check_names
@@ -73,6 +77,8 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     activities = check_activities(ctx, names)
     check_texts(ctx, transitions.syntax_errors | hooks.syntax_errors | activities.syntax_errors)
     uses += [transitions.uses, hooks.uses, activities.uses, check_migration_map(ctx)]
+    check_duties(ctx)
+    derived = check_flows(ctx, transitions.transitions, hooks.role_effects, activities.guards)
     if parsed.graph_complete:
         check_exits(ctx)
         check_reachability(ctx)
@@ -88,4 +94,5 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
         activities.guards,
         activities.expected,
         hooks.role_effects,
+        derived,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from coachflow.definition.checks.context import Context, Uses, YamlPath
@@ -92,8 +92,10 @@ class Compiler:
         scope: Scope,
         where: YamlPath,
         inputs: Mapping[str, InputField],
+        declassified: Collection[str] = (),
     ) -> dict[str, Compiled]:
-        """Compile the ``set`` effects at ``where``; a fact that fails is left out."""
+        """Compile the ``set`` effects at ``where``; a fact that fails is left out. An
+        effect may read a confidential input only when it is ``declassified``."""
         compiled_effects: dict[str, Compiled] = {}
         for fact, value in effects.items():
             self.uses.facts.add(fact)
@@ -101,14 +103,17 @@ class Compiler:
             if compiled is None:
                 continue
             compiled_effects[fact] = compiled
-            leaked = sorted(n for n in compiled.inputs if inputs[n].confidential)
+            leaked = sorted(
+                n for n in compiled.inputs if inputs[n].confidential and n not in declassified
+            )
             if leaked:
                 self.ctx.report(
                     "confidential-effect",
                     ERROR,
                     f"the value for {fact!r} copies the confidential input "
                     f"{', '.join(map(repr, leaked))} into a fact, which every "
-                    "participant can read",
+                    "participant can read (unless the transition declassifies it: "
+                    f"declassifies: {{{leaked[0]}: <reason>}})",
                     (*where, fact),
                 )
         return compiled_effects
@@ -194,7 +199,7 @@ def compile_transitions(ctx: Context, names: Names) -> TransitionExpressions:
         guard = None
         if t.when is not None:
             guard = compiler.expression(t.when, scope, BOOL, "the guard", (*where, "when"))
-        effects = compiler.effects(t.set, scope, (*where, "set"), t.input)
+        effects = compiler.effects(t.set, scope, (*where, "set"), t.input, t.declassifies)
         compiled.append(CompiledTransition(i, guard, effects))
     return TransitionExpressions(tuple(compiled), compiler.uses, frozenset(compiler.syntax_errors))
 
