@@ -56,7 +56,7 @@ class LabeledInput(FrozenDict[str, Any]):
 
     def __init__(self, values: Mapping[str, Any], labels: Mapping[str, Label]) -> None:
         dict.__init__(self, values)
-        object.__setattr__(self, "labels", labels)
+        self.labels = labels
 
     def __reduce__(self) -> tuple[type[LabeledInput], tuple[dict[str, Any], dict[str, Label]]]:  # type: ignore[override]
         return (LabeledInput, (dict(self), dict(self.labels)))
