@@ -8,9 +8,10 @@ weekdays are all holidays are skipped.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 _MAX_WEEKS = 2000
 
@@ -25,6 +26,16 @@ class CalendarData(TypedDict):
     name: str
     region: str | None
     holidays: tuple[HolidayData, ...]
+    school_year: NotRequired[tuple[str, str] | None]
+    """The first and last day the calendar covers, as ISO text (absent in data stored
+    before calendars had it)."""
+    source: NotRequired[str | None]
+
+
+def holiday_key(name: str) -> str:
+    """How a definition names a holiday: lower case, without spaces, hyphens or
+    punctuation (``"Kerst-vakantie 2026"`` -> ``"kerstvakantie2026"``)."""
+    return re.sub(r"[^0-9a-zà-ÿ]", "", name.casefold())
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +43,13 @@ class Holiday:
     name: str
     start: date
     end: date  # inclusive
+
+    def is_named(self, name: str) -> bool:
+        """True when a definition's holiday name ``name`` (e.g. ``kerstvakantie``) names
+        this holiday: this holiday's :func:`holiday_key` starts with ``name``'s, so
+        ``Kerstvakantie 2026`` is ``kerstvakantie``."""
+        key = holiday_key(name)
+        return bool(key) and holiday_key(self.name).startswith(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,11 +59,46 @@ class SchoolCalendar:
     name: str
     holidays: tuple[Holiday, ...] = ()
     region: str | None = None
+    school_year: tuple[date, date] | None = None
+    """The first and the last day the calendar covers (its school year, holidays
+    included); ``None`` when it does not say."""
+    source: str | None = None
+    """Where its dates come from (a publication, a school's own roster)."""
 
     def __post_init__(self) -> None:
         for h in self.holidays:
             if h.end < h.start:
                 raise ValueError(f"holiday {h.name!r} ends ({h.end}) before it starts ({h.start})")
+        if self.school_year is not None and self.school_year[1] < self.school_year[0]:
+            first, last = self.school_year
+            raise ValueError(f"the school year ends ({last}) before it starts ({first})")
+
+    @property
+    def last_day(self) -> date | None:
+        """The last day the calendar knows about: the end of its school year, or else of
+        its last holiday (``None`` for a calendar without either)."""
+        if self.school_year is not None:
+            return self.school_year[1]
+        return max((h.end for h in self.holidays), default=None)
+
+    def covers(self, day: date) -> bool:
+        """True when ``day`` falls in the calendar's school year (without one: on or
+        before the end of its last holiday); past it, every week counts as a school week,
+        since the calendar knows no holidays there."""
+        if self.school_year is not None and day < self.school_year[0]:
+            return False
+        last = self.last_day
+        return last is None or day <= last
+
+    def holiday(self, name: str, start: date) -> Holiday | None:
+        """The holiday a definition names ``name`` for a trajectory that started on
+        ``start``: the first one of that name that ends on or after ``start``, else the
+        last one before it; ``None`` when the calendar has no holiday of that name."""
+        named = sorted((h for h in self.holidays if h.is_named(name)), key=lambda h: h.start)
+        for h in named:
+            if h.end >= start:
+                return h
+        return named[-1] if named else None
 
     def is_holiday(self, day: date) -> bool:
         return any(h.start <= day <= h.end for h in self.holidays)
@@ -66,7 +119,7 @@ class SchoolCalendar:
         return False
 
     def as_data(self) -> CalendarData:
-        return {
+        data: CalendarData = {
             "name": self.name,
             "region": self.region,
             "holidays": tuple(  # a tuple, as the store gives JSON lists back
@@ -74,6 +127,11 @@ class SchoolCalendar:
                 for h in self.holidays
             ),
         }
+        if self.school_year is not None:
+            data["school_year"] = (self.school_year[0].isoformat(), self.school_year[1].isoformat())
+        if self.source is not None:
+            data["source"] = self.source
+        return data
 
     @classmethod
     def from_data(cls, data: CalendarData) -> SchoolCalendar:
@@ -84,6 +142,10 @@ class SchoolCalendar:
                 Holiday(str(h["name"]), _day(h["from"]), _day(h["to"]))
                 for h in data.get("holidays", ())
             ),
+            school_year=(_day(year[0]), _day(year[1]))
+            if (year := data.get("school_year"))
+            else None,
+            source=data.get("source"),
         )
 
 
@@ -108,6 +170,20 @@ def week_end(start: date, week: int, calendar: SchoolCalendar | None = None) -> 
                 return monday + timedelta(days=6)
         monday += timedelta(weeks=1)
     raise ValueError(f"the calendar has fewer than {week} school weeks")
+
+
+def due_before(
+    day: date, start: date, calendar: SchoolCalendar | None, holiday: str | None
+) -> tuple[date, Holiday | None]:
+    """A due ``day`` kept before ``holiday`` (a definition's holiday name) of a
+    trajectory that started on ``start``: when ``day`` falls in or after that holiday, the
+    day before the holiday starts, and the holiday; else ``day`` and ``None``."""
+    if holiday is None or calendar is None:
+        return day, None
+    found = calendar.holiday(holiday, start)
+    if found is None or day < found.start or found.start <= start:
+        return day, None
+    return found.start - timedelta(days=1), found
 
 
 def week_of(start: date, day: date, calendar: SchoolCalendar | None = None) -> int:

@@ -5,14 +5,15 @@ definition with errors or a refused change, 2 bad usage or an unreadable or miss
 3 a database that cannot be used) - never a traceback.
 
 The commands live in one module per thing they work on: :mod:`.definitions` (definition
-files), :mod:`.trajectories` and :mod:`.database` (a database). Each adds its commands to
-the parser; nothing is imported before :func:`main` runs, so ``import coachflow.cli``
-costs no more than ``import coachflow``.
+files), :mod:`.trajectories` and :mod:`.database` (a database), :mod:`.calendars` (school
+calendars). Each adds its commands to the parser; nothing is imported before :func:`main`
+runs, so ``import coachflow.cli`` costs no more than ``import coachflow``.
 """
 
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from coachflow.cli import database, definitions, trajectories
+    from coachflow.cli import calendars, database, definitions, trajectories
     from coachflow.cli._common import Parser
 
     parser = Parser(
@@ -35,7 +36,21 @@ def _build_parser() -> argparse.ArgumentParser:
     definitions.register(sub)  # the order of the commands in --help
     trajectories.register(sub)
     database.register(sub)
+    calendars.register(sub)
     return parser
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: object = None,
+    line: str | None = None,
+) -> None:
+    """A warning of coachflow (a trajectory running past its school calendar, a stored
+    version failing a later check) as one line on stderr: ``coachflow: warning: ...``."""
+    print(f"coachflow: warning: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,7 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # whatever a command reports on standard error (a refusal naming a stored id, a
         # path) reaches the terminal with its control characters escaped
-        with contextlib.redirect_stderr(TerminalWriter(sys.stderr, lines=True)):
+        with (
+            contextlib.redirect_stderr(TerminalWriter(sys.stderr, lines=True)),
+            warnings.catch_warnings(),
+        ):
+            warnings.showwarning = _show_warning  # restored when the block ends
             return handler(args)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
