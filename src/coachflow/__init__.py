@@ -16,6 +16,7 @@ from coachflow._bounds import id_problem
 from coachflow.clock import Clock, FixedClock, SystemClock
 from coachflow.diagnostics import Diagnostic, Severity
 from coachflow.errors import (
+    CalendarWarning,
     CoachflowError,
     ConsentError,
     DefinitionChanged,
@@ -28,6 +29,7 @@ from coachflow.errors import (
     NotPermitted,
     PredicateError,
     Reason,
+    StoredDefinitionWarning,
     StoreError,
     TrajectoryExists,
     TransitionRejected,
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
         definition_json_schema,
     )
     from coachflow.engine import Engine, Explanation
-    from coachflow.files.calendars import builtin_calendar, load_calendar
+    from coachflow.files.calendars import builtin_calendar, builtin_calendars, load_calendar
     from coachflow.files.definitions import dump_definition
     from coachflow.files.ical import to_ical as agenda_to_ical
     from coachflow.files.loading import (
@@ -77,6 +79,7 @@ _LAZY = {
     "SchoolCalendar": "coachflow.calendar",
     "agenda_to_ical": "coachflow.files.ical:to_ical",
     "builtin_calendar": "coachflow.files.calendars",
+    "builtin_calendars": "coachflow.files.calendars",
     "load_calendar": "coachflow.files.calendars",
     "Engine": "coachflow.engine",
     "Explanation": "coachflow.engine",
@@ -120,6 +123,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "AccessEntry",
     "AgendaItem",
+    "CalendarWarning",
     "Clock",
     "CoachflowError",
     "Consent",
@@ -149,6 +153,7 @@ __all__ = [
     "State",
     "Store",
     "StoreError",
+    "StoredDefinitionWarning",
     "SystemClock",
     "Trajectory",
     "TrajectoryExists",
@@ -162,6 +167,7 @@ __all__ = [
     "__version__",
     "agenda_to_ical",
     "builtin_calendar",
+    "builtin_calendars",
     "check_definition",
     "definition_json_schema",
     "dump_definition",

@@ -99,6 +99,9 @@ CODES: tuple[str, ...] = (
     "migration-map",
     "migration-widens-access",
     "definition-changed",
+    "stored-only",
+    # school calendars
+    "unknown-holiday",
     # guards
     "guard-syntax",
     "guard-forbidden",
@@ -127,6 +130,7 @@ NOT_FROM_A_SINGLE_FILE: Mapping[str, str] = MappingProxyType(
         "migration-map": "needs the older version loaded together with the newer one",
         "migration-widens-access": "needs the older version loaded together with the newer one",
         "definition-changed": "needs a store that saw the version before",
+        "stored-only": "needs a store that holds a version failing checks added since",
         "not-a-file": "is about the path (a FIFO, a device, a socket), not a file's content",
     }
 )

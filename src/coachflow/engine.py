@@ -12,6 +12,7 @@ The clock is read once per command.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import TYPE_CHECKING
@@ -20,7 +21,14 @@ from coachflow._bounds import id_problem
 from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock
 from coachflow.definition.plain import parse_date
-from coachflow.errors import NotPermitted, VersionConflict, definition_changed
+from coachflow.errors import (
+    CalendarWarning,
+    NotPermitted,
+    StoredDefinitionWarning,
+    VersionConflict,
+    definition_changed,
+    stored_only,
+)
 from coachflow.runtime.access import Read, redact, redacted
 from coachflow.runtime.access_log import (
     AccessEntry,
@@ -28,7 +36,7 @@ from coachflow.runtime.access_log import (
     may_read_log,
     readable_entries,
 )
-from coachflow.runtime.agenda import AgendaItem, agenda, most_urgent_first
+from coachflow.runtime.agenda import AgendaItem, agenda, calendar_warning, most_urgent_first
 from coachflow.runtime.decide import (
     LAST_START_DATE,
     Explanation,
@@ -112,7 +120,16 @@ class Engine:
             self.add_definition(definition)
         for key, definition in stored.items():  # versions whose files are gone still run
             if key not in self._registry:
-                self.add_definition(definition)
+                program = self._registry.add(definition, stored=True)
+                if not program.compiled.passes_later_checks:
+                    warnings.warn(
+                        f"{definition.id!r} version {definition.version}, stored earlier, "
+                        "fails checks added since it was stored (self-escalation, "
+                        "confidential-flow); its trajectories keep running on it as before: "
+                        "migrate them to a newer version (Engine.migrate)",
+                        StoredDefinitionWarning,
+                        stacklevel=2,
+                    )
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -259,6 +276,8 @@ class Engine:
         ``calendar``: its school calendar (default: the engine's).
         """
         program = self._program(definition_id, version)
+        if not program.compiled.passes_later_checks:
+            raise stored_only(*program.key)
         used_calendar = calendar if calendar is not None else self.calendar
         tid, record = decide_start(
             program,
@@ -273,6 +292,10 @@ class Engine:
         trajectory = begin_decided(tid, record, used_calendar)
         self._record_definition(program.definition)
         self.store.create(trajectory, next_due=program.next_due(trajectory))
+        if used_calendar is not None:
+            warning = calendar_warning(program.definition, trajectory.start_date, used_calendar)
+            if warning is not None:
+                warnings.warn(f"{tid}: {warning}", CalendarWarning, stacklevel=2)
         return trajectory
 
     def fire(
@@ -386,7 +409,7 @@ class Engine:
         """
         t, _ = self._read(trajectory_id, actor, expected_version)
         target = self._program(t.definition_id, to_version)
-        record = decide_migration(t, target.definition, actor, self._moment())
+        record = decide_migration(t, target.definition, actor, self._moment(), target.holidays)
         return self._commit(t, record, target, None)
 
     def plan_migration(
@@ -395,9 +418,9 @@ class Engine:
         """For every stored trajectory of an older version of ``definition_id``:
         ``(trajectory_id, from_version, problem)`` - ``problem`` None when it can move.
         The target version is recorded in the store (nothing else is written)."""
-        target = self._program(definition_id, to_version).definition
-        self._record_definition(target)  # later processes can migrate without its file
-        return migration_plan(self.trajectories(), target)
+        program = self._program(definition_id, to_version)
+        self._record_definition(program.definition)  # later processes migrate without its file
+        return migration_plan(self.trajectories(), program.definition, program.holidays)
 
     def _read(
         self, trajectory_id: str, actor: str, expected_version: int | None, event: str | None = None

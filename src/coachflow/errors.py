@@ -24,6 +24,10 @@ Every exception derives from :class:`CoachflowError`::
 A :class:`TransitionRejected` carries the ``trajectory_id``, ``event``, ``actor`` and a
 list of :class:`Reason` (``code``, ``message``); the reason codes are the ones
 ``Engine.explain`` returns.
+
+Two warnings are issued (with :func:`warnings.warn`, never raised): :class:`CalendarWarning`,
+when a trajectory's weeks run past its school calendar, and :class:`StoredDefinitionWarning`,
+when a definition version read back from a store fails a check added since it was stored.
 """
 
 from __future__ import annotations
@@ -72,6 +76,31 @@ def definition_changed(
             )
         ]
     )
+
+
+class CalendarWarning(UserWarning):
+    """A trajectory's dates run past its school calendar (``Engine.start`` warns with it;
+    the agenda's items carry the same notice): weeks past the calendar's end are counted
+    as school weeks, since its holidays are not known there."""
+
+
+class StoredDefinitionWarning(UserWarning):
+    """A definition version read back from a store fails a check added to coachflow after
+    it was stored (``self-escalation``, ``confidential-flow``): the engine runs its
+    trajectories as before, and they should be migrated to a version that passes."""
+
+
+def stored_only(definition_id: str, version: int) -> DefinitionError:
+    """The error of a start on a stored version that fails a check added since it was
+    stored (code ``stored-only``): its running trajectories go on; no new one starts on it."""
+    from coachflow.diagnostics import ERROR, Diagnostic
+
+    where = f"<{definition_id}@{version}>"
+    message = (
+        f"{definition_id!r} version {version} fails checks added since it was stored: its "
+        "trajectories keep running, and new ones start on a version that passes"
+    )
+    return DefinitionError([Diagnostic("stored-only", ERROR, message, where, 1, 1)], where)
 
 
 class UnknownDefinition(CoachflowError, LookupError):

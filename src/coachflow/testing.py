@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from coachflow.calendar import SchoolCalendar
 from coachflow.clock import FixedClock
 from coachflow.definition.model import AnyFact, AnyInput, Definition, Values
 from coachflow.engine import Engine
@@ -170,11 +171,14 @@ def trajectory_machine(
     *,
     predicates: Mapping[str, Callable[[Trajectory], bool]] | None = None,
     facts: Mapping[str, object] | None = None,
+    calendar: SchoolCalendar | None = None,
 ) -> type[RuleBasedStateMachine]:
     """A Hypothesis state machine that exercises one trajectory of ``definition``.
 
     ``predicates``: implementations of the predicates the definition declares (default:
-    each returns True). ``facts``: facts given at start.
+    each returns True). ``facts``: facts given at start. ``calendar``: the trajectory's
+    school calendar (a definition that reads holidays needs one); the trajectory starts on
+    the first day of its school year (without one, on Monday 24 August 2026).
     """
     people = participants_for(definition)
     everyone = [*sorted({p for ps in people.values() for p in ps}), STRANGER]
@@ -194,8 +198,10 @@ def trajectory_machine(
     class TrajectoryMachine(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.clock = FixedClock("2026-08-24T08:00:00+00:00")
-            self.engine = Engine([definition], clock=self.clock)
+            # the first day of the calendar's school year, so that its weeks apply
+            first = calendar.school_year[0] if calendar and calendar.school_year else None
+            self.clock = FixedClock(f"{first or '2026-08-24'}T08:00:00+00:00")
+            self.engine = Engine([definition], clock=self.clock, calendar=calendar)
             for name, fn in preds.items():
                 self.engine.register_predicate(name, fn)
             self.trajectory = self.engine.start(

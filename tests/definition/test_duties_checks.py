@@ -257,12 +257,17 @@ def test_the_built_in_definitions_validate_clean() -> None:
 
 def test_without_its_exclusions_the_starter_year_escalates() -> None:
     text = (ROOT / "definitions" / "starter-year.yaml").read_text(encoding="utf-8")
-    bare = text.replace("    excludes: [starter, director]\n", "").replace(
-        "    excludes: [starter, board]\n", ""
-    )
+    bare = text.replace("    excludes: [starter, director]\n", "")
     found = coachflow.validate_text(bare, path="starter-year.yaml")
     assert [(d.code, d.message.split(",")[0]) for d in found] == [
         ("self-escalation", "role 'director' can assign role 'coach'"),
+    ]
+    # the board may make one of its own the director: said, with a reason
+    assert "allow_self_assignment:" in text
+    start = text.index("    allow_self_assignment:\n")
+    unsaid = text[:start] + text[text.index("\n  buddy:\n", start) + 1 :]
+    found = coachflow.validate_text(unsaid, path="starter-year.yaml")
+    assert [(d.code, d.message.split(",")[0]) for d in found] == [
         ("self-escalation", "role 'board' can assign role 'director'"),
     ]
 

@@ -289,6 +289,7 @@ def test_warnings_are_exactly_the_unused_codes() -> None:
         "hook-never-runs",
         "migration-widens-access",
         "ungrantable-consent",
+        "unknown-holiday",
         "unused-consent",
         "unused-fact",
         "unused-role",

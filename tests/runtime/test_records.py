@@ -54,7 +54,7 @@ def test_records_read_as_json_pickle_and_replay(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"start_date": "2026-08-24", "facts": {"n": 3}}, {"trajectory_id": "named-one"}],
+    [{}, {"start_date": "2026-08-31", "facts": {"n": 3}}, {"trajectory_id": "named-one"}],
 )
 def test_a_new_trajectory_is_the_snapshot_its_started_record_replays_to(
     engine: Engine, options: dict[str, object]

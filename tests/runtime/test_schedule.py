@@ -41,7 +41,9 @@ STATUSES = {"done", "upcoming", "due", "overdue", "missed"}
 
 START = date(2026, 10, 7)  # a Wednesday
 HERFST = Holiday("herfstvakantie", date(2026, 10, 17), date(2026, 10, 25))
-CALENDAR = SchoolCalendar("test", (HERFST,), "midden")
+CALENDAR = SchoolCalendar(
+    "test", (HERFST,), "midden", school_year=(date(2026, 8, 31), date(2027, 8, 29))
+)
 
 
 def at(day: str | date, hour: int = 9) -> datetime:

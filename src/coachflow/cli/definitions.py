@@ -45,6 +45,12 @@ def register(sub: SubParsers) -> None:
     )
     validate.add_argument("--format", choices=("text", "json"), default="text")
     validate.add_argument("--strict", action="store_true", help="warnings count as failures")
+    validate.add_argument(
+        "--calendar",
+        metavar="NAME|FILE",
+        help="check the holidays the definitions name against this school calendar "
+        "(a built-in name or a file)",
+    )
     validate.set_defaults(handler=_validate)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of the definition format")
@@ -152,9 +158,19 @@ def _validate(args: argparse.Namespace) -> int:
         return print_error(
             "nothing to validate: name files or directories, or use --installed", EXIT_USAGE
         )
+    calendar = None
+    if args.calendar:
+        from coachflow.cli.trajectories import _calendar
+
+        try:
+            calendar = _calendar(args.calendar)
+        except UsageProblem as exc:
+            return print_error(str(exc), EXIT_USAGE)
+        except DefinitionError as exc:
+            return print_error(f"--calendar: {exc}", EXIT_USAGE)
     try:
         files = list(definition_files(paths))
-        results = validate_files(files)
+        results = validate_files(files, calendar=calendar)
     except FileNotFoundError as exc:
         return print_error(str(exc).removeprefix("[Errno 2] "), EXIT_USAGE)
     except OSError as exc:

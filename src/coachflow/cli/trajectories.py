@@ -299,6 +299,8 @@ def _show(args: argparse.Namespace) -> int:
             print("agenda:")
             for i in items:
                 print(f"  {i.due_date or '-'!s:>10}  {i.status:8}  {i.activity}")
+                if i.notice:
+                    print(f"              note: {i.notice}")
 
     return out(args, data, text)
 
@@ -383,6 +385,8 @@ def _agenda(args: argparse.Namespace) -> int:
                 f"{i.due_date or '-'!s:>10}  {i.status:8}  {i.trajectory_id}  {i.activity}"
                 + (f"  ({i.title})" if i.title else "")
             )
+            if i.notice:
+                print(f"            note: {i.notice}")
         print(f"{len(items)} items for {args.person}")
 
     return out(args, data, text)

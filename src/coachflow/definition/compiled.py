@@ -8,6 +8,7 @@ loading its file (:mod:`coachflow.files.loading` adds each one it analysed to
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -70,6 +71,38 @@ class CompiledDefinition:
     """Each fact whose value depends on a confidential input that no transition or
     activity declassifies -> those inputs (:mod:`coachflow.definition.checks.flows`); a
     viewer who may not read one of them should not be shown the fact."""
+    passes_later_checks: bool = True
+    """False for a stored version that fails one of the :data:`ADDED_CHECKS` (it runs,
+    as it did when it was stored; its trajectories should be migrated to a newer one)."""
+
+    def holiday_uses(self) -> tuple[tuple[tuple[str | int, ...], str], ...]:
+        """Where the definition names each holiday it reads: ``(path, name)``, the path
+        into the definition's document (``("activities", "pop_w18", "due", "before")``)."""
+        uses: list[tuple[tuple[str | int, ...], str]] = []
+
+        def add(path: tuple[str | int, ...], expr: Compiled | None) -> None:
+            if expr is not None:
+                uses.extend((path, h) for h in sorted(expr.holidays))
+
+        for t in self.transitions:
+            add(("transitions", t.index, "when"), t.guard)
+            for fact, effect in t.effects.items():
+                add(("transitions", t.index, "set", fact), effect)
+        for name, activity in self.definition.activities.items():
+            add(("activities", name, "when"), self.activity_guards.get(name))
+            add(("activities", name, "expected"), self.activity_expected.get(name))
+            if activity.due is not None and activity.due.before is not None:
+                uses.append((("activities", name, "due", "before"), activity.due.before))
+        for (role, hook), effects in self.role_effects.items():
+            for fact, effect in effects.items():
+                add(("roles", role, hook, "set", fact), effect)
+        return tuple(uses)
+
+    @property
+    def holidays(self) -> frozenset[str]:
+        """Every holiday name the definition reads (its expressions and its ``due:
+        {before: ...}``): a trajectory's school calendar must have each one."""
+        return frozenset(name for _, name in self.holiday_uses())
 
 
 class CompileCache:
@@ -136,17 +169,31 @@ def in_memory(definition: Definition) -> ParsedDefinition:
     )
 
 
-def compile_definition(definition: Definition) -> CompiledDefinition:
+ADDED_CHECKS = frozenset({"self-escalation", "confidential-flow"})
+"""Error codes of checks added after definitions were stored that passed the checks of
+their day: a version read back from a store (its trajectories already run on it) is held
+to them as warnings, so that an upgrade of coachflow never stops running trajectories; a
+version given as a file or object is held to them as errors."""
+
+
+def compile_definition(definition: Definition, *, stored: bool = False) -> CompiledDefinition:
     """Check a definition and compile its expressions, once per definition object;
-    :class:`~coachflow.errors.DefinitionError` when anything is wrong."""
+    :class:`~coachflow.errors.DefinitionError` when anything is wrong. ``stored``: the
+    version was read back from a store, so the :data:`ADDED_CHECKS` are warnings (see
+    :func:`stored_warnings`)."""
     known = COMPILED.get(definition)
     if known is not None:
         return known
     from coachflow.definition.checks import analyze  # the checks import this module
 
     parsed = in_memory(definition)
-    compiled = analyze(parsed)
+    compiled = analyze(parsed, lenient=ADDED_CHECKS if stored else frozenset())
     if compiled is None:
         raise DefinitionError(parsed.diagnostics, parsed.path)
+    if stored:
+        compiled = dataclasses.replace(
+            compiled,
+            passes_later_checks=not any(d.code in ADDED_CHECKS for d in parsed.diagnostics),
+        )
     COMPILED.add(compiled)
     return compiled

@@ -11,6 +11,12 @@ small subset of Python expressions:
 * ``and``/``or``/``not``, comparisons (chains too), ``in``/``not in``, ``is None`` and
   ``is not None``, ``+``/``-`` on ints;
 * ``len(x)`` of a list (an unset list has no length: ``None``);
+* ``school_year(d)`` of a date: the year in which the Dutch school year holding ``d``
+  starts (a school year runs from 1 August to 31 July);
+* ``holiday_start("name")`` and ``holiday_end("name")``: the first and last day of the
+  holiday of that name in the trajectory's school calendar (the first one that ends on
+  or after the trajectory's start; see :meth:`coachflow.calendar.SchoolCalendar.holiday`),
+  ``None`` when it has none;
 * calls of declared predicates, with no arguments.
 
 Unset facts are ``None``. An ordering comparison (``<`` ...) or ``in`` with an unset
@@ -35,8 +41,24 @@ if TYPE_CHECKING:
 
 MAX_EXPRESSION_LENGTH = 2000
 RESERVED_NAMES = frozenset(
-    {"consent", "input", "done", "count", "date", "len", "true", "false", "none", "today", "week"}
+    {
+        "consent",
+        "input",
+        "done",
+        "count",
+        "date",
+        "len",
+        "true",
+        "false",
+        "none",
+        "today",
+        "week",
+        "school_year",
+        "holiday_start",
+        "holiday_end",
+    }
 )
+HOLIDAY_FUNCTIONS = ("holiday_start", "holiday_end")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -108,8 +130,9 @@ class Scope:
 
 class EvalContext:
     """What a compiled expression reads at run time: mappings it reads directly, and
-    ``predicate(name)``, ``today()`` and ``week()``, which only some expressions call
-    (a subclass may answer them from its own state instead of the callables given)."""
+    ``predicate(name)``, ``today()``, ``week()`` and ``holiday(name)``, which only some
+    expressions call (a subclass may answer them from its own state instead of the
+    callables given)."""
 
     __slots__ = ("_predicate", "_today", "_week", "consents", "counts", "facts", "input")
 
@@ -139,6 +162,11 @@ class EvalContext:
 
     def week(self) -> int:
         return self._week()
+
+    def holiday(self, name: str) -> tuple[date, date] | None:
+        """The first and last day of the holiday ``name`` of the trajectory's calendar
+        (``None`` when it has none: this context knows no calendar)."""
+        return None
 
 
 def _no_time() -> date:
@@ -172,6 +200,8 @@ class Compiled:
     activities: frozenset[str] = frozenset()
     time: frozenset[str] = frozenset()
     """``today`` and/or ``week``, when the expression reads them."""
+    holidays: frozenset[str] = frozenset()
+    """The holiday names it reads (``holiday_start("kerstvakantie")``...)."""
     problems: tuple[ExprProblem, ...] = ()
     """Why the expression is invalid; an invalid expression's ``fn`` must not run."""
 
@@ -193,6 +223,7 @@ class _Checker:
     predicates: set[str] = field(default_factory=set)
     activities: set[str] = field(default_factory=set)
     time: set[str] = field(default_factory=set)
+    holidays: set[str] = field(default_factory=set)
     left_node: ast.expr | None = None  # the left side of the comparison being checked
 
     def fail(self, code: str, message: str) -> tuple[Type, Fn]:
@@ -451,6 +482,10 @@ class _Checker:
             return self.date_literal(node)
         if name == "len":
             return self.length(node)
+        if name == "school_year":
+            return self.school_year(node)
+        if name in HOLIDAY_FUNCTIONS:
+            return self.holiday(node, name)
         if name in self.scope.predicates:
             if node.args or node.keywords:
                 return self.forbid(f"arguments to predicate {name}() are")
@@ -476,6 +511,43 @@ class _Checker:
         except ValueError:
             return self.fail("guard-type", f"{text!r} is not a date written YYYY-MM-DD")
         return DATE, _const(value)
+
+    def school_year(self, node: ast.Call) -> tuple[Type, Fn]:
+        if len(node.args) != 1 or node.keywords:
+            return self.forbid("school_year() other than school_year(<date>) is")
+        t, f = self.visit(node.args[0])
+        if t.kind not in ("date", "any"):
+            return self.fail("guard-type", f"school_year() takes a date, not {t}")
+
+        def year(c: EvalContext) -> int | None:
+            day = f(c)
+            return None if day is None else school_year_of(day)
+
+        return INT, year
+
+    def holiday(self, node: ast.Call, name: str) -> tuple[Type, Fn]:
+        if (
+            len(node.args) != 1
+            or node.keywords
+            or not isinstance(node.args[0], ast.Constant)
+            or not isinstance(node.args[0].value, str)
+        ):
+            return self.forbid(f'{name}() other than {name}("<holiday name>") is')
+        holiday = node.args[0].value
+        if not holiday_name_ok(holiday):
+            return self.fail(
+                "guard-type",
+                f"{holiday!r} is not a holiday name (1-60 letters, digits, spaces, hyphens "
+                'and underscores, e.g. "kerstvakantie")',
+            )
+        self.holidays.add(holiday)
+        end = name == "holiday_end"
+
+        def day(c: EvalContext) -> date | None:
+            days = c.holiday(holiday)
+            return None if days is None else days[end]
+
+        return DATE, day
 
     def length(self, node: ast.Call) -> tuple[Type, Fn]:
         if len(node.args) != 1 or node.keywords:
@@ -639,6 +711,21 @@ def _input(name: str) -> Fn:
     return lambda c: c.input.get(name)
 
 
+def school_year_of(day: date) -> int:
+    """The year in which the Dutch school year holding ``day`` starts: a school year runs
+    from 1 August to 31 July (``school_year_of(date(2027, 3, 18)) == 2026``)."""
+    return day.year if day.month >= 8 else day.year - 1
+
+
+_HOLIDAY_NAME_RE = re.compile(r"^[^\W_](?:[\w -]{0,58}[^\W_])?$")
+
+
+def holiday_name_ok(name: str) -> bool:
+    """Whether ``name`` can name a holiday: 1-60 letters, digits, spaces, hyphens and
+    underscores, starting and ending with a letter or digit."""
+    return bool(_HOLIDAY_NAME_RE.match(name))
+
+
 def _done(name: str) -> Fn:
     return lambda c: c.counts.get(name, 0) > 0
 
@@ -703,6 +790,7 @@ def compile_expression(
         predicates=frozenset(checker.predicates),
         activities=frozenset(checker.activities),
         time=frozenset(checker.time),
+        holidays=frozenset(checker.holidays),
         problems=tuple(checker.problems),
     )
 

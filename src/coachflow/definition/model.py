@@ -61,6 +61,23 @@ Count = Annotated[StrictInt, Field(gt=0, le=INT64_MAX)]
 """A positive number of times or people."""
 Week = Annotated[StrictInt, Field(gt=0, le=MAX_WEEK)]
 """A week of a trajectory: 1 to :data:`~coachflow._bounds.MAX_WEEK`."""
+
+
+def _holiday_name(value: str) -> str:
+    from coachflow.definition.expressions import holiday_name_ok
+
+    if not holiday_name_ok(value):
+        raise ValueError(
+            f"{value!r} is not a holiday name (1-60 letters, digits, spaces, hyphens and "
+            'underscores, e.g. "kerstvakantie")'
+        )
+    return value
+
+
+HolidayName = Annotated[str, StringConstraints(strict=True), AfterValidator(_holiday_name)]
+"""A holiday of a school calendar, as a definition names it (``kerstvakantie``): it names
+the calendar's holidays whose name starts with it (see ``coachflow.calendar``)."""
+
 Version = Annotated[StrictInt, Field(gt=0, le=VERSION_MAX)]
 """A definition version: 1 to 2,147,483,647 (a 32-bit SQL column)."""
 
@@ -405,6 +422,10 @@ class Due(_Model):
     """That many days after the trajectory entered the activity's first ``during`` state."""
     fact: Ident | None = None
     """The date held by that (date) fact."""
+    before: HolidayName | None = None
+    """A holiday of the trajectory's calendar the activity belongs before: when the due
+    date falls in or after that holiday, the activity is due on the day before it starts,
+    and the agenda says so (the order of the source is kept, and shown to be tight)."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "Due":
@@ -433,6 +454,9 @@ class Recurring(_Model):
 
     every: Literal["week", "fortnight", "month", "year"] | FactRef
     at_least: Count = 1
+    include: Annotated[tuple[Ident, ...], AfterValidator(_unique)] = ()
+    """Other activities whose records count too (a class visit that is also the month's
+    contact): each period asks for ``at_least`` records of this activity and these."""
 
 
 Hours = Annotated[StrictFloat | StrictInt, Field(ge=0, le=INT64_MAX)]

@@ -6,6 +6,7 @@ parser and the semantic checks load when a definition is first read or checked.
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import threading
@@ -21,6 +22,7 @@ from coachflow.diagnostics import ERROR, WARNING, Diagnostic, sort_key
 from coachflow.errors import DefinitionError
 
 if TYPE_CHECKING:
+    from coachflow.calendar import Holiday, SchoolCalendar
     from coachflow.diagnostics import Mark
 
 DEFINITION_SUFFIXES = (".yaml", ".yml")
@@ -28,7 +30,9 @@ DEFINITION_SUFFIXES = (".yaml", ".yml")
 StrPath = str | os.PathLike[str]
 
 
-def check_file(path: StrPath) -> tuple[ParsedDefinition, CompiledDefinition | None]:
+def check_file(
+    path: StrPath, *, calendar: SchoolCalendar | None = None
+) -> tuple[ParsedDefinition, CompiledDefinition | None]:
     """:func:`check_text` of the file at ``path``, read by :func:`read_source` (which
     refuses a non-regular or too large file before reading it)."""
     from coachflow.files.reader import read_source
@@ -38,10 +42,12 @@ def check_file(path: StrPath) -> tuple[ParsedDefinition, CompiledDefinition | No
     if data is None:
         assert refused is not None
         return ParsedDefinition(name, None, None, [refused]), None
-    return check_text(data, name)
+    return check_text(data, name, calendar=calendar)
 
 
-def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, CompiledDefinition | None]:
+def check_text(
+    text: str | bytes, path: str, *, calendar: SchoolCalendar | None = None
+) -> tuple[ParsedDefinition, CompiledDefinition | None]:
     # Reading builds many small objects that all stay alive until the end: the cyclic
     # garbage collector would scan them again and again for nothing (about half the time
     # of a large definition). The collector is process-wide, so it is paused only while
@@ -65,8 +71,59 @@ def check_text(text: str | bytes, path: str) -> tuple[ParsedDefinition, Compiled
     finally:
         if pause:
             gc.enable()
+    if compiled is not None:
+        parsed.diagnostics.extend(holiday_diagnostics(parsed, compiled, calendar))
     parsed.diagnostics.sort(key=sort_key)
     return parsed, compiled
+
+
+@functools.cache
+def _builtin_holidays() -> tuple[Holiday, ...]:
+    """Every holiday of the built-in school calendars (read once per process)."""
+    from coachflow.files.calendars import builtin_calendar, builtin_calendars
+
+    return tuple(h for name in builtin_calendars() for h in builtin_calendar(name).holidays)
+
+
+def holiday_diagnostics(
+    parsed: ParsedDefinition, compiled: CompiledDefinition, calendar: SchoolCalendar | None
+) -> list[Diagnostic]:
+    """``unknown-holiday`` where the definition names a holiday: an error when
+    ``calendar`` has none of that name, else (no calendar given) a warning when no
+    built-in calendar has one, since a trajectory can only start with a calendar that
+    does."""
+    uses = compiled.holiday_uses()
+    if not uses:
+        return []
+    holidays = calendar.holidays if calendar is not None else _builtin_holidays()
+    found: list[Diagnostic] = []
+    for where, name in uses:
+        if any(h.is_named(name) for h in holidays):
+            continue
+        mark = parsed.locate(where)
+        if calendar is not None:
+            held = ", ".join(sorted({h.name for h in calendar.holidays})) or "none"
+            message = (
+                f"the school calendar {calendar.name!r} has no holiday named {name!r} "
+                f"(its holidays: {held}); a trajectory of this definition cannot start with it"
+            )
+        else:
+            message = (
+                f"no built-in school calendar has a holiday named {name!r}: a trajectory "
+                "starts only with a calendar that has it (check yours with "
+                "coachflow validate --calendar FILE)"
+            )
+        found.append(
+            Diagnostic(
+                "unknown-holiday",
+                ERROR if calendar is not None else WARNING,
+                message,
+                parsed.path,
+                mark.line or 1,
+                mark.column or 1,
+            )
+        )
+    return found
 
 
 def validate_text(text: str | bytes, *, path: str = "<string>") -> list[Diagnostic]:
@@ -84,16 +141,17 @@ def validate_file(path: StrPath) -> list[Diagnostic]:
 
 
 def check_files(
-    files: Iterable[StrPath],
+    files: Iterable[StrPath], *, calendar: SchoolCalendar | None = None
 ) -> list[tuple[ParsedDefinition, CompiledDefinition | None]]:
     """Check each file, and add ``duplicate-definition`` (at the ``version`` of the later
     file) where two files hold the same id and version. Raises :class:`OSError` for a
-    file that cannot be read."""
+    file that cannot be read. ``calendar``: the school calendar the definitions' holiday
+    names are checked against (see :func:`holiday_diagnostics`)."""
     results: list[tuple[ParsedDefinition, CompiledDefinition | None]] = []
     origin: dict[tuple[str, int], str] = {}
     for file in files:
         name = os.fspath(file)
-        parsed, compiled = check_file(name)
+        parsed, compiled = check_file(name, calendar=calendar)
         definition = parsed.definition
         if definition is not None:
             if definition.key in origin:
@@ -151,9 +209,11 @@ def _check_migrations(results: list[tuple[ParsedDefinition, CompiledDefinition |
             results[i] = (parsed, None)
 
 
-def validate_files(files: Iterable[StrPath]) -> dict[str, list[Diagnostic]]:
+def validate_files(
+    files: Iterable[StrPath], *, calendar: SchoolCalendar | None = None
+) -> dict[str, list[Diagnostic]]:
     """The diagnostics of each file (see :func:`check_files`)."""
-    return {parsed.path: parsed.diagnostics for parsed, _ in check_files(files)}
+    return {parsed.path: parsed.diagnostics for parsed, _ in check_files(files, calendar=calendar)}
 
 
 def _duplicate(definition: Definition, first: str, path: str, mark: Mark) -> Diagnostic:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
-from coachflow.calendar import SchoolCalendar, monday_of, week_end
+from coachflow.calendar import SchoolCalendar, due_before, monday_of, week_end
 from coachflow.definition.plain import PERIOD_NAMES, text_of
 from coachflow.runtime.trajectory import Trajectory
 
@@ -89,6 +89,9 @@ class AgendaItem(NamedTuple):
     period_start: date | None = None
     records: int = 0
     """How many records of the activity count for this item."""
+    notice: str | None = None
+    """What a planner must know about the due date: it was kept before a holiday
+    (``due: {before: ...}``), or it lies past the end of the school calendar."""
 
     @property
     def uid(self) -> str:
@@ -115,19 +118,97 @@ def due_date(
     all_stays: Sequence[Stay] | None = None,
 ) -> date | None:
     """When a one-off activity is due (None when that is not known yet)."""
+    return _due(definition, trajectory, activity, calendar, all_stays)[0]
+
+
+def _due(
+    definition: Definition,
+    trajectory: Trajectory,
+    activity: str,
+    calendar: SchoolCalendar | None,
+    all_stays: Sequence[Stay] | None = None,
+) -> tuple[date | None, str | None]:
+    """When a one-off activity is due, and the agenda's notice about that date."""
     due = definition.activities[activity].due
     if due is None:
-        return None
+        return None, None
+    day: date | None
     if due.week is not None:
-        return week_end(trajectory.start_date, due.week, calendar)
-    if due.days is not None:
+        day = week_end(trajectory.start_date, due.week, calendar)
+    elif due.days is not None:
         since = entered(
             all_stays if all_stays is not None else stays(trajectory),
             definition.activity_states(activity),
         )
-        return None if since is None else since + timedelta(days=due.days)
-    value = trajectory.facts.get(due.fact or "")
-    return value if isinstance(value, date) else None
+        day = None if since is None else since + timedelta(days=due.days)
+    else:
+        value = trajectory.facts.get(due.fact or "")
+        day = value if isinstance(value, date) else None
+    if day is None:
+        return None, None
+    kept, holiday = due_before(day, trajectory.start_date, calendar, due.before)
+    if holiday is not None and due.week is not None and day - timedelta(days=6) < holiday.start:
+        # the school days of week N come before the holiday, only its weekend is in it
+        return kept, None
+    if holiday is not None:
+        when = f"school week {due.week}" if due.week is not None else "its due date"
+        return kept, (
+            f"{when} ({day.isoformat()}) falls after the start of the {holiday.name} "
+            f"({holiday.start.isoformat()}) in this school calendar; the activity belongs "
+            f"before it, so it is due on {kept.isoformat()}"
+        )
+    if due.before is not None and (
+        calendar is None or calendar.holiday(due.before, trajectory.start_date) is None
+    ):
+        return day, (
+            f"the activity belongs before the holiday {due.before!r}, which "
+            + (
+                "the trajectory has no school calendar for"
+                if calendar is None
+                else f"the school calendar {calendar.name!r} does not have"
+            )
+        )
+    return day, _past_calendar(day, calendar)
+
+
+def calendar_warning(
+    definition: Definition, start: date, calendar: SchoolCalendar | None
+) -> str | None:
+    """Why the weeks of a trajectory of ``definition`` started on ``start`` run past its
+    school calendar (its planned weeks: states' ``weeks`` and due weeks), or ``None``."""
+    if calendar is None:
+        return None
+    weeks = [a.due.week for a in definition.activities.values() if a.due and a.due.week]
+    weeks += [s.weeks.to for s in definition.states.values() if s.weeks is not None]
+    if not calendar.covers(start):
+        return (
+            f"the trajectory starts on {start.isoformat()}, outside the school calendar "
+            f"{calendar.name!r}: its holidays do not apply there"
+        )
+    if not weeks:
+        return None
+    last = week_end(start, max(weeks), calendar)
+    if calendar.covers(last):
+        return None
+    return (
+        f"week {max(weeks)} of the trajectory ends on {last.isoformat()}, after the end of the "
+        f"school calendar {calendar.name!r} ({calendar.last_day}): past it every week is "
+        "counted as a school week"
+    )
+
+
+def _past_calendar(day: date, calendar: SchoolCalendar | None) -> str | None:
+    """The notice of a due date past the end of the school calendar, if it is."""
+    if calendar is None or calendar.covers(day):
+        return None
+    last = calendar.last_day
+    if last is not None and day > last:
+        return (
+            f"due {day.isoformat()}, after the end of the school calendar {calendar.name!r} "
+            f"({last.isoformat()}): its holidays are not known there, so every week is "
+            "counted as a school week"
+        )
+    return f"due {day.isoformat()}, before the school year of the calendar {calendar.name!r}"
 
 
 def _period_of(every: str, day: date, anchor: date, start_date: date) -> tuple[date, date]:
@@ -222,6 +303,10 @@ def agenda(
         title = _title(activity.title)
         roles = activity.by
         dates = activity_dates(trajectory, name, as_of)
+        if activity.recurring is not None and activity.recurring.include:
+            for other in activity.recurring.include:
+                dates += activity_dates(trajectory, other, as_of)
+            dates.sort()
         check = expected.get(name) if expected else None
         if check is not None and not dates and not check(trajectory):
             continue
@@ -232,7 +317,7 @@ def agenda(
                 )
             )
             continue
-        due = due_date(definition, trajectory, name, calendar, all_stays)
+        due, notice = _due(definition, trajectory, name, calendar, all_stays)
         count = len(dates)
         if count:
             status = "done"
@@ -244,7 +329,9 @@ def agenda(
             status = "overdue"
         else:
             status = "due"
-        items.append(AgendaItem(name, due, status, roles, trajectory.id, title, None, count))
+        items.append(
+            AgendaItem(name, due, status, roles, trajectory.id, title, None, count, notice)
+        )
     return items
 
 
@@ -282,7 +369,17 @@ def _recurring_items(
             status = None
         if status is not None:
             items.append(
-                AgendaItem(name, end, status, activity.by, trajectory.id, title, start, count)
+                AgendaItem(
+                    name,
+                    end,
+                    status,
+                    activity.by,
+                    trajectory.id,
+                    title,
+                    start,
+                    count,
+                    _past_calendar(end, calendar),
+                )
             )
     return items
 
@@ -302,4 +399,4 @@ def most_urgent_first(items: Iterable[AgendaItem]) -> list[AgendaItem]:
 # --- iCalendar ---------------------------------------------------------------------------
 
 
-__all__ = ["AgendaItem", "agenda", "due_date", "most_urgent_first"]
+__all__ = ["AgendaItem", "agenda", "calendar_warning", "due_date", "most_urgent_first"]

@@ -143,6 +143,11 @@ class _Context(EvalContext):
         t = self._trajectory
         return week_of(t.start_date, self.today(), t.calendar)
 
+    def holiday(self, name: str) -> tuple[date, date] | None:
+        t = self._trajectory
+        found = None if t.calendar is None else t.calendar.holiday(name, t.start_date)
+        return None if found is None else (found.start, found.end)
+
 
 def context(
     t: Trajectory,
@@ -183,6 +188,9 @@ def guard_values(
         values["today"] = ctx.today()
     if "week" in guard.time:
         values["week"] = ctx.week()
+    for name in sorted(guard.holidays):
+        days = ctx.holiday(name)
+        values[f"holiday {name}"] = None if days is None else f"{days[0]} to {days[1]}"
     return values
 
 
@@ -635,6 +643,8 @@ def decide_start(
             fields=["start_date"],
             **where,
         )
+    if program.holidays:
+        _check_holidays(program, calendar, first_day, where)
     record = new_record(
         0,
         now,
@@ -657,6 +667,31 @@ def decide_start(
         initial_facts,
     )
     return tid, record
+
+
+def _check_holidays(
+    program: Program, calendar: SchoolCalendar | None, first_day: date, where: Where
+) -> None:
+    """Refuse a start whose school calendar lacks a holiday the definition reads."""
+    missing = sorted(
+        h for h in program.holidays if calendar is None or calendar.holiday(h, first_day) is None
+    )
+    if missing:
+        names = ", ".join(repr(h) for h in missing)
+        holiday = "holiday" if len(missing) == 1 else "holidays"
+        if calendar is None:
+            held = "no school calendar was given"
+        else:
+            held = f"the school calendar {calendar.name!r} has no {holiday} of that name"
+        message = (
+            f"{program.definition.id!r} reads the {holiday} {names} of the trajectory's "
+            f"school calendar, and {held}: start it with a calendar that has "
+            f"{'it' if len(missing) == 1 else 'them'} (calendar=..., e.g. "
+            "coachflow.builtin_calendar('nl-2026-2027-midden'))"
+        )
+        raise InvalidInput(
+            message, fields=["calendar"], reasons=[Reason("unknown-holiday", message)], **where
+        )
 
 
 def _new_id() -> str:
@@ -997,10 +1032,11 @@ def _role_effects(
 
 
 def migrated(
-    t: Trajectory, target: Definition
+    t: Trajectory, target: Definition, holidays: frozenset[str] = frozenset()
 ) -> tuple[str, dict[str, Value], dict[str, bool], dict[str, tuple[str, ...]]]:
     """Where ``t`` lands in ``target``: its state, facts, consents and participants;
-    :class:`MigrationError` when it cannot move."""
+    :class:`MigrationError` when it cannot move. ``holidays``: the holiday names
+    ``target`` reads, which the trajectory's school calendar must have."""
     m = target.migrates_from
     if target.version <= t.definition_version:
         raise MigrationError(
@@ -1015,6 +1051,20 @@ def migrated(
     state = m.states.get(t.state)
     if state is None:
         raise MigrationError(f"state {t.state!r} has no place in version {target.version}")
+    calendar = t.calendar
+    lacking = sorted(
+        h for h in holidays if calendar is None or calendar.holiday(h, t.start_date) is None
+    )
+    if lacking:
+        held = (
+            "it has no school calendar"
+            if calendar is None
+            else (f"its school calendar {calendar.name!r} has no holiday of that name")
+        )
+        raise MigrationError(
+            f"version {target.version} reads the holiday {', '.join(map(repr, lacking))}, "
+            f"and {held}"
+        )
     facts: dict[str, Value] = {}
     for name, spec in target.facts.items():
         facts[name] = getattr(spec, "default", None)
@@ -1043,7 +1093,7 @@ def migrated(
 
 
 def migration_plan(
-    trajectories: Iterable[Trajectory], target: Definition
+    trajectories: Iterable[Trajectory], target: Definition, holidays: frozenset[str] = frozenset()
 ) -> list[tuple[str, int, str | None]]:
     """``(trajectory_id, from_version, problem)`` for every trajectory of an older
     version of ``target``'s definition (``problem`` None when it can move)."""
@@ -1052,7 +1102,7 @@ def migration_plan(
         if t.definition_id != target.id or t.definition_version >= target.version:
             continue
         try:
-            migrated(t, target)
+            migrated(t, target, holidays)
         except MigrationError as exc:
             plan.append((t.id, t.definition_version, str(exc)))
         else:
@@ -1061,10 +1111,14 @@ def migration_plan(
 
 
 def decide_migration(
-    t: Trajectory, target: Definition, actor: str, moment: Moment
+    t: Trajectory,
+    target: Definition,
+    actor: str,
+    moment: Moment,
+    holidays: frozenset[str] = frozenset(),
 ) -> HistoryRecord:
-    """The ``migrated`` record that moves ``t`` to ``target``."""
-    state, facts, consents, people = migrated(t, target)
+    """The ``migrated`` record that moves ``t`` to ``target`` (which reads ``holidays``)."""
+    state, facts, consents, people = migrated(t, target, holidays)
     return new_record(
         t.version + 1,
         moment.now,

@@ -16,7 +16,7 @@ from datetime import date
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from coachflow.calendar import week_end
+from coachflow.calendar import due_before, week_end
 from coachflow.definition.checks import CompiledDefinition
 from coachflow.definition.expressions import Compiled
 from coachflow.definition.plain import Label, labels_of
@@ -206,6 +206,8 @@ class Program:
         )
         """The events some transition of which has a confidential input field."""
         self._labels: dict[tuple[str, str, str], Mapping[str, Label]] = {}
+        self.holidays = compiled.holidays
+        """The holiday names the definition reads: a trajectory's calendar needs each."""
         self._due = tuple(
             (name, activity.due)
             for name, activity in d.activities.items()
@@ -253,6 +255,8 @@ class Program:
                 day = week_end(trajectory.start_date, due.week, trajectory.calendar)
             elif due.fact is not None:
                 day = trajectory.facts.get(due.fact)
+            if isinstance(day, date) and due.before is not None:
+                day = due_before(day, trajectory.start_date, trajectory.calendar, due.before)[0]
             if isinstance(day, date) and (best is None or day < best):
                 best = day
         return best

@@ -34,19 +34,22 @@ class Registry:
     def __contains__(self, key: object) -> bool:
         return key in self._programs
 
-    def add(self, definition: Definition) -> None:
+    def add(self, definition: Definition, *, stored: bool = False) -> Program:
         """Make ``definition`` runnable; :class:`DefinitionError` (``migration-map``)
-        when its ``migrates_from`` map does not fit the version it names."""
+        when its ``migrates_from`` map does not fit the version it names. ``stored``: it
+        was read back from a store (see :func:`compile_definition`)."""
         key = definition.key
         known = self._programs.get(key)
         if known is not None:
             if known.definition == definition:
-                return
+                return known
             raise definition_changed(definition.id, definition.version, earlier="is loaded")
-        self._programs[key] = Program(compile_definition(definition))
+        program = Program(compile_definition(definition, stored=stored))
+        self._programs[key] = program
         self._check_migrations(definition.id)
         if definition.version > self._newest.get(definition.id, 0):
             self._newest[definition.id] = definition.version
+        return program
 
     def _check_migrations(self, definition_id: str) -> None:
         versions = {v: p.definition for (i, v), p in self._programs.items() if i == definition_id}

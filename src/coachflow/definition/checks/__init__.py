@@ -27,6 +27,7 @@ runs.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from coachflow.definition.checks.migrations import migration_problems
@@ -38,10 +39,14 @@ if TYPE_CHECKING:
 __all__ = ["CompiledDefinition", "CompiledTransition", "analyze", "migration_problems"]
 
 
-def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
+def analyze(
+    parsed: ParsedDefinition, *, lenient: frozenset[str] = frozenset()
+) -> CompiledDefinition | None:
     """Run every semantic check on ``parsed``; add the diagnostics to it (sorted).
 
     Returns the compiled definition when the whole file was valid and no check failed.
+    ``lenient``: error codes that are warnings here (see
+    :data:`coachflow.definition.compiled.ADDED_CHECKS`).
 
     The checks run in this order, which only decides the order of diagnostics that sort
     alike (same file, line, column and code: in a definition built in Python every one
@@ -67,7 +72,7 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
     from coachflow.definition.checks.references import check_references
     from coachflow.definition.checks.texts import check_texts
     from coachflow.definition.checks.unused import check_unused
-    from coachflow.diagnostics import sort_key
+    from coachflow.diagnostics import WARNING, sort_key
 
     ctx = Context.of(parsed, definition)
     names = Names.of(ctx)
@@ -84,7 +89,10 @@ def analyze(parsed: ParsedDefinition) -> CompiledDefinition | None:
         check_reachability(ctx)
     if parsed.references_complete:
         check_unused(ctx, Uses.union(*uses))
-    parsed.diagnostics.extend(ctx.diagnostics)
+    parsed.diagnostics.extend(
+        dataclasses.replace(d, severity=WARNING) if d.is_error and d.code in lenient else d
+        for d in ctx.diagnostics
+    )
     parsed.diagnostics.sort(key=sort_key)
     if any(d.is_error for d in parsed.diagnostics):
         return None

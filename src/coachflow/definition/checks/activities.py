@@ -117,7 +117,20 @@ def _check_due(ctx: Context, name: str, activity: Activity, path: YamlPath, uses
 def _check_recurring(
     ctx: Context, name: str, activity: Activity, path: YamlPath, uses: Uses
 ) -> None:
-    """``recurring: {every: {fact: ...}}`` needs an enum fact whose values are periods."""
+    """``recurring: {every: {fact: ...}}`` needs an enum fact whose values are periods;
+    ``include`` names other activities."""
+    if activity.recurring is not None:
+        for j, other in enumerate(activity.recurring.include):
+            at = (*path[:-2], "include", j)
+            if other not in ctx.definition.activities:
+                ctx.report("unknown-activity", ERROR, f"unknown activity {other!r}", at)
+            elif other == name:
+                ctx.report(
+                    "bad-recurring",
+                    ERROR,
+                    f"activity {name!r} includes itself; its own records always count",
+                    at,
+                )
     every = activity.recurring.every if activity.recurring is not None else None
     if every is None or isinstance(every, str):
         return
