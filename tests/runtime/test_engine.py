@@ -297,7 +297,7 @@ def test_unknown_trajectory(engine: Engine) -> None:
 def test_definitions_from_a_directory_and_versions(demo: coachflow.Definition) -> None:
     builtin = Engine(ROOT / "definitions", clock=FixedClock(T0))
     assert "nt2-consult" in builtin.definitions
-    assert Engine(str(ROOT / "definitions")).definition("nt2-consult").version == 1
+    assert Engine(str(ROOT / "definitions")).definition("nt2-consult").version == 2
 
     v2 = coachflow.loads_definition(DEMO_YAML.replace("version: 1", "version: 2", 1))
     engine = Engine([demo, v2], clock=FixedClock(T0))

@@ -151,12 +151,15 @@ class Year:
         return self.rec(activity, COACH, week, 3, **OBSERVATIONS)
 
     def to_period_2(self) -> Any:
-        """The week-18 round (nothing else is needed to leave the first period)."""
-        self.rec("checklist_starter_w18", STARTER, 18, 0, **CHECKLIST)
-        self.rec("checklist_coach_w18", COACH, 18, 1, **CHECKLIST)
-        self.rec("checklists_discussed_w18", COACH, 18, 2, work_points="Klassenmanagement")
-        self.rec("pop_w18", STARTER, 18, 3, pop="POP periode 2", contact_moments="Elke 4 weken")
-        return self.fire("start_period_2", COACH, 18)
+        """The week-18 round in the last school week before Christmas (school week 15 of
+        this calendar), then the second period on the first school day after the holiday,
+        Monday 4 January 2027 (nothing else is needed to leave the first period)."""
+        self.rec("checklist_starter_w18", STARTER, 15, 0, **CHECKLIST)
+        self.rec("checklist_coach_w18", COACH, 15, 1, **CHECKLIST)
+        self.rec("checklists_discussed_w18", COACH, 15, 2, work_points="Klassenmanagement")
+        self.rec("pop_w18", STARTER, 15, 3, pop="POP periode 2", contact_moments="Elke 4 weken")
+        self.at(school_day(16, 0))
+        return self.engine.fire(self.tid, "start_period_2", actor=COACH)
 
 
 def rejected(
@@ -247,9 +250,32 @@ def test_rule_1_the_director_assigns_coach_and_board_and_the_board_the_director(
     t = year.engine.assign(year.tid, "director", "hans", actor=BOARD, replacing=DIRECTOR)
     assert t.participants["coach"] == ("gijs",) and t.participants["director"] == ("hans",)
     # a buddy or a starter does not start the year
-    engine = Engine([DEF], clock=FixedClock("2026-08-31T08:00:00+00:00"))
+    engine = Engine([DEF], clock=FixedClock("2026-08-31T08:00:00+00:00"), calendar=CALENDAR)
     rejected(NotPermitted, "not-permitted", engine.start, ID, participants=PEOPLE, actor=BUDDY)
     assert engine.start(ID, participants=PEOPLE, actor=COACH).state == "period_1"
+
+
+def test_rule_1_a_board_member_may_also_be_the_director() -> None:
+    """ "Dit gesprek dient tevens voor een advies aan bestuur": the source does not forbid a
+    directeur-bestuurder, so the board may assign one of its own as the director (version 1
+    excluded it); the starter is never the director, who assesses them."""
+    year = Year()
+    t = year.engine.assign(year.tid, "director", BOARD, actor=BOARD, replacing=DIRECTOR)
+    assert t.participants["director"] == (BOARD,) and t.participants["board"] == (BOARD,)
+    unchanged(
+        year,
+        NotPermitted,
+        "excluded-roles",
+        year.engine.assign,
+        year.tid,
+        "director",
+        STARTER,
+        actor=BOARD,
+        replacing=BOARD,
+    )
+    old = coachflow.load_definition(ROOT / "tests/trajectories/data/starter-year-v1.yaml")
+    assert "board" in old.roles["director"].excludes
+    assert DEF.roles["director"].excludes == ("starter",)
 
 
 # --- rule 2: week 1, the first tripartite meeting and the POP -------------------------------
@@ -351,17 +377,39 @@ def test_rule_5_each_visit_in_weeks_2_4_6_is_followed_by_a_talk_with_new_agreeme
 
 
 def test_rule_6_the_week_schedule_is_on_the_agenda_in_school_weeks() -> None:
+    """ "Na het bezoek van de directeur in de 10e en 23e schoolweek", "in de 38e schoolweek":
+    week N is the N-th school week; the first period (weeks 1 to 18) comes before
+    Christmas ("Na de kerstvakantie gaat de leerkracht verder met zijn/haar POP"), so its
+    activities are due before the Kerstvakantie, and where this calendar has fewer school
+    weeks before it (15, from 31 August 2026 in region midden), the agenda says so."""
     due = {name: a.due.week for name, a in DEF.activities.items() if a.due is not None}
     assert due == SCHEDULE
     year = Year()
     agenda = {item.activity: item for item in year.engine.agenda(year.tid, as_of=START)}
+    christmas = CALENDAR.holiday("kerstvakantie", START)
+    assert christmas is not None and christmas.start == date(2026, 12, 19)
     for name, week in SCHEDULE.items():
-        assert agenda[name].due_date == week_end(START, week, CALENDAR)
-    # school weeks skip the holidays: week 8 ends after the autumn holiday, week 16 after
-    # Christmas, week 38 is the last week of June 2027
+        planned = week_end(START, week, CALENDAR)
+        item = agenda[name]
+        if DEF.activities[name].during == ("period_1",) and planned >= christmas.start:
+            assert item.due_date == date(2026, 12, 18), name  # the last day before it
+            assert item.notice is not None and f"school week {week} " in item.notice
+            assert "Kerstvakantie" in item.notice and "2026-12-18" in item.notice
+        else:
+            assert item.due_date == planned, name
+            assert item.notice is None, name
+    # school weeks skip the holidays: week 8 ends after the autumn holiday, week 38 is the
+    # last week of June 2027; weeks 16 and 18 would be in January, and are kept before it
     assert agenda["model_lesson_w8"].due_date == date(2026, 11, 1)
-    assert agenda["model_lesson_w16"].due_date == date(2027, 1, 10)
+    assert week_end(START, 16, CALENDAR) == date(2027, 1, 10)
+    assert agenda["model_lesson_w16"].due_date == date(2026, 12, 18)
+    assert agenda["pop_w18"].due_date == date(2026, 12, 18)
     assert agenda["assessment_talk_w38"].due_date == date(2027, 6, 27)
+    # version 1 put them in January, without a word
+    old = coachflow.load_definition(ROOT / "tests/trajectories/data/starter-year-v1.yaml")
+    assert (
+        old.activities["pop_w18"].due is not None and old.activities["pop_w18"].due.before is None
+    )
     statuses = {i.activity: i.status for i in year.engine.agenda(year.tid, as_of="2026-09-08")}
     assert statuses["tripartite_w1"] == "overdue" and statuses["class_visit_w2"] == "due"
     assert statuses["director_visit_w10"] == "upcoming"
@@ -470,17 +518,22 @@ def test_rule_9_director_visits_in_weeks_10_and_23_are_followed_by_a_functioning
     year.rec("director_visit_w23", DIRECTOR, 23, 1, report="Kort verslag: goede interactie")
     t = year.rec("functioning_talk_w23", DIRECTOR, 23, 3, **talk)
     assert t.counts["functioning_talk_w23"] == 1
-    # the director's short report is read by the board, the functioning talk is not the buddy's
-    seen = {
-        r.event: r.input["report"]
-        for r in year.engine.history(year.tid, viewer=BOARD)
-        if r.kind == "activity" and "report" in r.input
-    }
-    assert seen["director_visit_w23"] == "Kort verslag: goede interactie"
-    hidden = [
-        r for r in year.engine.history(year.tid, viewer=BUDDY) if r.event == "functioning_talk_w23"
-    ]
-    assert hidden[0].input["report"] is REDACTED
+
+    # the director's short report is for the tripartite table (it is told there), the
+    # functioning talk is the director's and the teacher's: neither the buddy's nor the board's
+    def seen(viewer: str) -> dict[str, object]:
+        return {
+            r.event: r.input["report"]
+            for r in year.engine.history(year.tid, viewer=viewer)
+            if r.kind == "activity" and "report" in r.input
+        }
+
+    assert seen(COACH)["director_visit_w23"] == "Kort verslag: goede interactie"
+    assert seen(COACH)["functioning_talk_w23"] is REDACTED
+    assert seen(STARTER)["functioning_talk_w23"] == talk["report"]
+    for outsider in (BUDDY, BOARD):
+        assert seen(outsider)["director_visit_w23"] is REDACTED
+        assert seen(outsider)["functioning_talk_w23"] is REDACTED
 
 
 # --- rule 10: the tripartite meetings of weeks 13, 23 and 38 --------------------------------
@@ -591,7 +644,7 @@ def test_rule_12_after_christmas_at_least_one_contact_a_month_with_a_short_repor
     unchanged(
         year, NotAllowedInState, "not-allowed-in-state", year.rec, "contact", COACH, 3, **contact
     )
-    year.to_period_2()  # on Friday 22 January 2027
+    year.to_period_2()  # on Monday 4 January 2027
     unchanged(
         year, InvalidInput, "invalid-input", year.rec, "contact", COACH, 19, form="guidance_talk"
     )
@@ -606,11 +659,11 @@ def test_rule_12_after_christmas_at_least_one_contact_a_month_with_a_short_repor
         form="phone",
         report="x",
     )
-    # a contact that is a class visit needs a recorded (announced) class visit
+    # a class visit is recorded as a class visit, not as a contact of the form class_visit
     unchanged(
         year,
-        GuardFailed,
-        "guard-failed",
+        InvalidInput,
+        "invalid-input",
         year.rec,
         "contact",
         COACH,
@@ -619,8 +672,7 @@ def test_rule_12_after_christmas_at_least_one_contact_a_month_with_a_short_repor
         report="x",
     )
     year.rec("contact", COACH, 19, 2, **contact)  # January
-    year.announced_visit("class_visit", 27)  # 1 April
-    year.rec("contact", COACH, 27, 4, form="class_visit", report="Bezoek besproken")  # April
+    year.announced_visit("class_visit", 27)  # 1 April: the month's contact
     months = [
         (i.period_start, i.status, i.records)
         for i in year.engine.agenda(year.tid, as_of="2027-04-14")
@@ -771,14 +823,151 @@ def test_rule_15_half_an_hour_per_class_visit_three_quarters_per_follow_up_talk(
             assert not activity.hours, name
     # it depends on the number of people to be coached
     one, five = DEF.workload(1), DEF.workload(5)
-    assert one == {"starter": 4.5, "coach": 4.25, "director": 3.75}
+    # (the follow-up talk after a class visit after Christmas counts since version 2)
+    assert one == {"starter": 5.25, "coach": 5.0, "director": 3.75}
     assert five == {role: round(5 * h, 2) for role, h in one.items()}
     assert main(["workload", str(PATH), "--count", "5"]) == 0
     shown = " ".join(capsys.readouterr().out.split())
-    assert "starter 22.50 h coach 21.25 h director 18.75 h" in shown
+    assert "starter 26.25 h coach 25.00 h director 18.75 h" in shown
     with pytest.raises(SystemExit) as caught:
         main(["workload", str(PATH), "--count", "0"])
     assert caught.value.code == 2
+
+
+# --- rule 16: nothing of week 38 before school week 38 ---------------------------------------
+
+
+def test_rule_16_the_week_38_visit_talk_and_advice_not_before_school_week_38() -> None:
+    """ "Na een klassenbezoek in de 38e schoolweek houdt de directeur een
+    beoordelingsgesprek met de leerkracht. Dit gesprek dient tevens voor een advies aan
+    bestuur over de aanstelling in vast dienstverband." (Version 1 let all three happen in
+    school week 20.)"""
+    year = Year()
+    year.to_period_2()
+    for week in (20, 37):
+        error = unchanged(
+            year,
+            GuardFailed,
+            "guard-failed",
+            year.rec,
+            "director_visit_w38",
+            DIRECTOR,
+            week,
+            report="Te vroeg",
+        )
+        assert error.values["week"] == week
+    unchanged(
+        year,
+        GuardFailed,
+        "guard-failed",
+        year.rec,
+        "assessment_talk_w38",
+        DIRECTOR,
+        37,
+        report="Te vroeg",
+    )
+    unchanged(
+        year,
+        GuardFailed,
+        "guard-failed",
+        year.fire,
+        "advise_positive",
+        DIRECTOR,
+        37,
+        motivation="Te vroeg",
+    )
+    year.rec("director_visit_w38", DIRECTOR, 38, 0, report="Laatste bezoek")
+    year.rec("assessment_talk_w38", DIRECTOR, 38, 1, report="Beoordeling")
+    assert year.fire("advise_positive", DIRECTOR, 38, motivation="Groei").state == (
+        "positive_advice"
+    )
+
+
+# --- rule 17: after Christmas a class visit has its follow-up talk and is the month's contact ---
+
+
+def test_rule_17_after_christmas_a_class_visit_has_a_follow_up_and_counts_as_contact() -> None:
+    """ "Minimaal 1x per maand heeft de leerkracht contact met de coach. (begeleidingsgesprek,
+    klassenbezoek, video-interactiebegeleiding, intervisie, ………)" and "Tijdsbesteding:
+    klassenbezoek: ½ uur, nagesprek: ¾ uur"."""
+    year = Year()
+    year.to_period_2()
+    assert DEF.activities["follow_up"].hours == {"coach": 0.75, "starter": 0.75}
+    assert DEF.activities["class_visit"].hours == {"coach": 0.5}
+    unchanged(year, GuardFailed, "guard-failed", year.rec, "follow_up", COACH, 20, **AGREEMENTS)
+    follow_ups = [i for i in year.engine.agenda(year.tid) if i.activity == "follow_up"]
+    assert follow_ups == []  # not expected before a visit
+    year.announced_visit("class_visit", 24)  # March 2027
+    expected = [i for i in year.engine.agenda(year.tid) if i.activity == "follow_up"]
+    assert [i.status for i in expected] == ["upcoming"]
+    year.rec("follow_up", COACH, 24, 4, **AGREEMENTS)
+    unchanged(year, GuardFailed, "guard-failed", year.rec, "follow_up", COACH, 25, **AGREEMENTS)
+    # the class visit of March is March's contact: no contact record is needed
+    months = {
+        i.period_start: (i.status, i.records)
+        for i in year.engine.agenda(year.tid, as_of="2027-04-14")
+        if i.activity == "contact"
+    }
+    assert months[date(2027, 3, 1)] == ("done", 1)
+    assert months[date(2027, 2, 1)] == ("missed", 0)
+    assert DEF.activities["contact"].recurring.include == ("class_visit",)
+
+
+# --- rule 18: what coach and teacher discuss stays between them ------------------------------
+
+
+def test_rule_18_the_tables_records_are_for_the_people_at_the_table() -> None:
+    """ "De besprekingen tussen coach en leerkracht zijn vertrouwelijk van aard." and "De
+    coach brengt geen verslag uit aan de directeur als de leerkracht hier geen toestemming
+    voor gegeven heeft.": the model lesson's work points are the coach's and the teacher's
+    (the director reads them with consent); the tripartite records and the guidance-plan
+    talk are for director, teacher and coach; neither the buddy nor the board reads any."""
+    year = Year()
+    year.rec("tripartite_w1", DIRECTOR, 1, 0, work_points="Klassenmanagement")
+    year.rec("pop_w1", STARTER, 1, 1, pop="POP")
+    year.rec("guidance_plan", COACH, 1, 2, plan="Plan")
+    year.rec("guidance_plan_agreed", STARTER, 1, 3)
+    year.rec("guidance_plan_discussed", DIRECTOR, 1, 4, notes="Akkoord")
+    year.rec("model_lesson_w8", COACH, 8, 1, work_points="Instructie")
+    year.rec("director_visit_w10", DIRECTOR, 10, 1, report="Rustige les")
+    year.rec("tripartite_w13", DIRECTOR, 13, 2, **TRIPARTITE)
+
+    def seen(viewer: str) -> dict[tuple[str, str], object]:
+        return {
+            (r.event, name): value
+            for r in year.engine.history(year.tid, viewer=viewer)
+            if r.kind == "activity"
+            for name, value in r.input.items()
+        }
+
+    table = [
+        ("tripartite_w1", "work_points"),
+        ("guidance_plan_discussed", "notes"),
+        ("director_visit_w10", "report"),
+        *(("tripartite_w13", name) for name in TRIPARTITE),
+    ]
+    for viewer in (STARTER, COACH, DIRECTOR):
+        assert all(seen(viewer)[key] is not REDACTED for key in table), viewer
+    for viewer in (BUDDY, BOARD):
+        assert all(seen(viewer)[key] is REDACTED for key in table), viewer
+        assert seen(viewer)[("model_lesson_w8", "work_points")] is REDACTED
+    assert seen(COACH)[("model_lesson_w8", "work_points")] == "Instructie"
+    assert seen(STARTER)[("model_lesson_w8", "work_points")] == "Instructie"
+    assert seen(DIRECTOR)[("model_lesson_w8", "work_points")] is REDACTED
+    year.engine.grant_consent(year.tid, "share_reports", actor=STARTER)
+    assert seen(DIRECTOR)[("model_lesson_w8", "work_points")] == "Instructie"
+    # every field of the definition that a buddy or board could read, listed: only these
+    open_fields = {
+        (name, field)
+        for name, a in DEF.activities.items()
+        for field, spec in a.input.items()
+        if spec.visible_to is None or {"buddy", "board"} & set(spec.visible_to)
+    }
+    assert open_fields == {
+        ("announce_class_visit", "planned_on"),
+        ("assessment_talk_w38", "report"),
+        ("everyday_question", "question"),
+    }
 
 
 # --- the whole year ------------------------------------------------------------------------------
@@ -831,8 +1020,8 @@ def sample_run() -> tuple[Year, dict[date, list[Any]]]:
     y.rec("tripartite_w13", DIRECTOR, 13, 2, **TRIPARTITE, coach_report="Werkpunten behaald")
     y.rec("guidance_talk_w14", COACH, 14, 1, **REPORT)
     y.rec("video_w14", COACH, 14, 3, **REPORT)
-    y.rec("model_lesson_w16", COACH, 16, 1, work_points="Differentiatie")
-    y.rec("pop_review_w16", COACH, 16, 3, evaluation="Op koers")
+    y.rec("model_lesson_w16", COACH, 15, 0, work_points="Differentiatie")  # before Christmas
+    y.rec("pop_review_w16", COACH, 15, 0, evaluation="Op koers")
     y.to_period_2()
     y.rec("contact", COACH, 19, 2, form="guidance_talk", report="Voortgang POP besproken")
     snapshot(SNAPSHOTS[2])
@@ -842,8 +1031,8 @@ def sample_run() -> tuple[Year, dict[date, list[Any]]]:
     y.rec("tripartite_w23", DIRECTOR, 23, 3, **TRIPARTITE)
     y.rec("contact", COACH, 28, 1, form="intervision", report="Intervisie met starters")
     snapshot(SNAPSHOTS[3])
-    y.announced_visit("class_visit", 31)
-    y.rec("contact", COACH, 31, 4, form="class_visit", report="Bezoek nabesproken")
+    y.announced_visit("class_visit", 31)  # the month's contact
+    y.rec("follow_up", COACH, 31, 4, agreements="Bezoek nabesproken")
     y.rec("contact", COACH, 35, 2, form="guidance_talk", report="Afronding POP")
     y.rec("director_visit_w38", DIRECTOR, 38, 0, report="Zelfstandig, goede sfeer")
     y.rec("tripartite_w38", DIRECTOR, 38, 1, **TRIPARTITE)
@@ -858,17 +1047,21 @@ def agenda_table() -> list[str]:
     _, snapshots = sample_run()
     rows: dict[tuple[str, date | None], dict[date, str]] = {}
     due: dict[tuple[str, date | None], date | None] = {}
+    noticed: set[tuple[str, date | None]] = set()
     for day, items in snapshots.items():
         for item in items:
             key = (item.activity, item.period_start)
             rows.setdefault(key, {})[day] = item.status
             due[key] = item.due_date
+            if item.notice:
+                noticed.add(key)
     order = list(DEF.activities)
     head = "| activity | period | due | " + " | ".join(d.isoformat() for d in snapshots) + " |"
     lines = [head, "|" + " --- |" * (3 + len(snapshots))]
     for key in sorted(rows, key=lambda k: (order.index(k[0]), k[1] or date.min)):
         activity, period = key
         when = due[key].isoformat() if due[key] else "-"
+        when += " *" if key in noticed else ""  # kept before the Christmas holiday
         month = period.strftime("%Y-%m") if period else ""
         cells = " | ".join(rows[key].get(day, "") for day in snapshots)
         lines.append(f"| {activity} | {month} | {when} | {cells} |")
@@ -895,6 +1088,7 @@ def test_a_full_year_runs_to_a_positive_advice_and_replays() -> None:
     seen = {r.event: r.input for r in year.engine.history(t.id, viewer=DIRECTOR) if r.input}
     assert seen["tripartite_w13"]["coach_report"] == "Werkpunten behaald"  # consent given
     assert seen["contact"]["report"] == "Afronding POP"
+    assert seen["follow_up"]["agreements"] == "Bezoek nabesproken"
     assert year.engine.agenda_for(DIRECTOR, as_of=SNAPSHOTS[-1]) == []
 
 
@@ -905,14 +1099,14 @@ def test_the_documentation_shows_the_real_diagram_workload_and_agenda() -> None:
     mermaid = text.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert sorted(mermaid.splitlines()) == sorted(to_mermaid(DEF).splitlines())
     assert "\n".join(agenda_table()) in text
-    for rule in range(1, 16):
+    for rule in range(1, 19):
         assert f"\n{rule}. " in text.split("## English", 1)[0], rule
         assert f"\n{rule}. " in text.split("## English", 1)[1], rule
 
 
 # --- the Hypothesis trajectory machine --------------------------------------------------------
 
-Machine = trajectory_machine(DEF)
+Machine = trajectory_machine(DEF, calendar=CALENDAR)
 Machine.TestCase.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)
 TestStarterYearMachine = Machine.TestCase
 
@@ -920,9 +1114,12 @@ TestStarterYearMachine = Machine.TestCase
 # --- what the language and the engine cannot do yet -------------------------------------------
 
 
-def test_rule_11_the_second_period_does_not_start_before_its_week() -> None:
+def test_rule_11_the_second_period_starts_after_the_christmas_holiday_of_the_calendar() -> None:
+    """ "Na de kerstvakantie gaat de leerkracht verder met zijn/haar POP": the second period
+    starts after the Kerstvakantie of the trajectory's calendar (here 19 December 2026 to 3
+    January 2027), not at a week number (version 1: school week 18, 18 January 2027)."""
     year = Year()
-    # the week-18 round recorded in week 3, then 'after Christmas' starts in September
+    # the week-18 round done early, in week 3: still no second period in September
     for name, who, form in [
         ("checklist_starter_w18", STARTER, CHECKLIST),
         ("checklist_coach_w18", COACH, CHECKLIST),
@@ -930,8 +1127,43 @@ def test_rule_11_the_second_period_does_not_start_before_its_week() -> None:
         ("pop_w18", STARTER, {"pop": "p", "contact_moments": "c"}),
     ]:
         year.rec(name, who, 3, 1, **form)
-    with pytest.raises(TransitionRejected):
-        year.fire("start_period_2", COACH, 3)
+    for day in ("2026-09-18", "2026-12-18", "2027-01-03"):  # before, and in, the holiday
+        year.at(date.fromisoformat(day))
+        error = unchanged(
+            year,
+            GuardFailed,
+            "guard-failed",
+            year.engine.fire,
+            year.tid,
+            "start_period_2",
+            actor=COACH,
+        )
+        assert error.values["holiday kerstvakantie"] == "2026-12-19 to 2027-01-03"
+    year.at(date(2027, 1, 4))  # the first school day after it: school week 16
+    assert year.engine.fire(year.tid, "start_period_2", actor=COACH).state == "period_2"
+    assert week_end(START, 16, CALENDAR) == date(2027, 1, 10)
+
+
+def test_rule_11_a_year_needs_a_calendar_with_a_christmas_holiday() -> None:
+    engine = Engine([DEF], clock=FixedClock("2026-08-31T08:00:00+00:00"))
+    error = rejected(
+        InvalidInput, "unknown-holiday", engine.start, ID, participants=PEOPLE, actor=DIRECTOR
+    )
+    assert error.fields == ["calendar"] and "'kerstvakantie'" in str(error)
+    summer_only = coachflow.SchoolCalendar(
+        "zomer", (coachflow.Holiday("Zomervakantie", date(2027, 7, 17), date(2027, 8, 29)),)
+    )
+    error = rejected(
+        InvalidInput,
+        "unknown-holiday",
+        engine.start,
+        ID,
+        participants=PEOPLE,
+        actor=DIRECTOR,
+        calendar=summer_only,
+    )
+    assert "'zomer' has no holiday of that name" in str(error)
+    assert list(engine.store.ids()) == []  # nothing was written
 
 
 def test_bug_a_refused_guard_shows_the_activity_counts_it_read() -> None:

@@ -1,0 +1,176 @@
+"""``starter-year`` version 2 and ``nt2-consult`` version 2, next to the versions 1 they
+replace, and what an upgrade of coachflow does to a database that holds version-1
+trajectories.
+
+Two contents of each version 1 were shipped: the first (``data/*-v1-first.yaml``, before
+separation of duties and confidential flows were checked) and the one with ``excludes``
+and ``declassifies`` added in place (``data/*-v1.yaml``). A database may hold either. The
+first fails checks added since (``self-escalation``, ``confidential-flow``): read back from
+a store it still runs its trajectories (a :class:`StoredDefinitionWarning` says so), no new
+trajectory starts on it, and its trajectories migrate to version 2, which passes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from coachflow import (
+    DefinitionError,
+    Engine,
+    FixedClock,
+    MigrationError,
+    StoredDefinitionWarning,
+    builtin_calendar,
+    load_definition,
+)
+from coachflow.definition.compiled import ADDED_CHECKS, compile_definition
+from coachflow.files.definitions import parse_definition
+from coachflow.files.loading import validate_files
+from coachflow.runtime.decide import Moment, decide_start
+from coachflow.runtime.program import Program
+from coachflow.runtime.trajectory import begin_decided
+from coachflow.store import SqlStore
+
+HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
+DATA = HERE / "data"
+NEW = {
+    "starter-year": ROOT / "definitions" / "starter-year.yaml",
+    "nt2-consult": ROOT / "definitions" / "nt2-consult.yaml",
+}
+STARTER = {"starter": "anna", "coach": "bram", "director": "carla", "buddy": "daan", "board": "eva"}
+NT2 = {"teacher": "tess", "manager": "max"}
+CALENDAR = builtin_calendar("nl-2026-2027-midden")
+CLOCK = "2026-08-31T08:00:00+00:00"
+
+
+def read(path: Path):  # type: ignore[no-untyped-def]
+    """A definition as a store keeps it: parsed, not checked."""
+    parsed = parse_definition(path.read_bytes(), str(path))
+    assert parsed.definition is not None, parsed.diagnostics
+    return parsed.definition
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_version_2_validates_with_version_1_and_maps_every_state(name: str) -> None:
+    v1, v2 = DATA / f"{name}-v1.yaml", NEW[name]
+    assert validate_files([v1, v2]) == {str(v1): [], str(v2): []}
+    old, new = load_definition(v1), load_definition(v2)
+    assert (old.version, new.version) == (1, 2)
+    assert new.migrates_from is not None and new.migrates_from.version == 1
+    assert dict(new.migrates_from.states) == {s: s for s in old.states}
+
+
+@pytest.mark.parametrize("name", sorted(NEW))
+def test_the_first_version_1_fails_only_the_checks_added_since(name: str) -> None:
+    first = DATA / f"{name}-v1-first.yaml"
+    problems = validate_files([first])[str(first)]
+    errors = {d.code for d in problems if d.is_error}
+    assert errors <= ADDED_CHECKS
+    assert bool(errors) == (name == "starter-year")  # nt2-consult's first content passes
+    if errors:  # given as a file, it is refused
+        with pytest.raises(DefinitionError):
+            load_definition(first)
+    assert compile_definition(read(first), stored=True).passes_later_checks == (not errors)
+
+
+def stored_database(url: str, first: bool) -> None:
+    """A database as coachflow wrote it before version 2: each definition's version 1
+    recorded, one trajectory of each running (written through the same decision the
+    engine takes, so the records are what the engine of that day wrote)."""
+    store = SqlStore(url)
+    try:
+        moment = Moment(FixedClock(CLOCK).now(), {}, FixedClock(CLOCK))
+        for name, people, actor, tid in (
+            ("starter-year", STARTER, "carla", "sy"),
+            ("nt2-consult", NT2, "tess", "nt"),
+        ):
+            definition = read(DATA / f"{name}-v1{'-first' if first else ''}.yaml")
+            program = Program(compile_definition(definition, stored=True))
+            calendar = CALENDAR if name == "starter-year" else None
+            tid, record = decide_start(
+                program,
+                participants=people,
+                actor=actor,
+                facts=None,
+                trajectory_id=tid,
+                start_date=None,
+                calendar=calendar,
+                moment=moment,
+            )
+            store.remember_definition(definition)
+            store.create(begin_decided(tid, record, calendar))
+    finally:
+        store.dispose()
+
+
+@pytest.mark.parametrize("first", [False, True], ids=["v1", "v1-first"])
+def test_version_1_trajectories_keep_running_after_the_upgrade(tmp_path: Path, first: bool) -> None:
+    url = f"sqlite:///{tmp_path / 'upgrade.db'}"
+    stored_database(url, first)
+    store = SqlStore(url)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            engine = Engine(store=store, clock=FixedClock("2026-09-02T08:00:00+00:00"))
+        warned = [w for w in caught if issubclass(w.category, StoredDefinitionWarning)]
+        assert len(warned) == (1 if first else 0)
+        if first:
+            assert "'starter-year' version 1" in str(warned[0].message)
+        # the built-in definitions are version 2 now; the stored trajectories stay on 1
+        assert engine.definitions["starter-year"].version == 2
+        assert engine.get("sy").definition_version == engine.get("nt").definition_version == 1
+        t = engine.record_activity(
+            "sy", "tripartite_w1", actor="carla", input={"work_points": "Rust in de klas"}
+        )
+        assert (t.definition_version, t.counts["tripartite_w1"]) == (1, 1)
+        assert "refuse_permission" in engine.allowed_events("nt", actor="max")
+        # new trajectories take version 2; none starts on a version that fails today's checks
+        started = engine.start(
+            "starter-year", participants=STARTER, actor="carla", calendar=CALENDAR
+        )
+        assert started.definition_version == 2
+        if first:
+            with pytest.raises(DefinitionError) as refused:
+                engine.start(
+                    "starter-year",
+                    version=1,
+                    participants=STARTER,
+                    actor="carla",
+                    calendar=CALENDAR,
+                )
+            assert refused.value.diagnostics[0].code == "stored-only"
+        # and the running ones move to version 2, as they are
+        for tid in ("sy", "nt"):
+            before = engine.get(tid)
+            moved = engine.migrate(tid, 2, actor="admin")
+            assert moved.definition_version == 2 and moved.state == before.state
+            assert dict(moved.facts) == dict(before.facts)
+            assert engine.replay(tid) == moved
+    finally:
+        store.dispose()
+
+
+def test_a_trajectory_without_a_christmas_holiday_does_not_move_to_version_2(
+    tmp_path: Path,
+) -> None:
+    """Version 2 reads the calendar's Kerstvakantie: a version-1 year started without a
+    calendar keeps running on version 1 and says why it cannot move."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}")
+    try:
+        engine = Engine(
+            [load_definition(DATA / "starter-year-v1.yaml"), load_definition(NEW["starter-year"])],
+            store=store,
+            clock=FixedClock(CLOCK),
+        )
+        t = engine.start("starter-year", version=1, participants=STARTER, actor="carla")
+        plan = engine.plan_migration("starter-year", 2)
+        assert plan == [(t.id, 1, plan[0][2])] and "'kerstvakantie'" in str(plan[0][2])
+        with pytest.raises(MigrationError, match="has no school calendar"):
+            engine.migrate(t.id, 2, actor="admin")
+        assert engine.get(t.id).definition_version == 1
+    finally:
+        store.dispose()
