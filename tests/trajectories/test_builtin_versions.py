@@ -1,6 +1,7 @@
 """Version 2 of two built-in definitions, next to the version 1 they replace.
 
-``tests/data/*-v1.yaml`` are the version-1 files as shipped before (from git history). A
+``data/*-v1.yaml`` and ``data/*-v2.yaml`` are the files as shipped before (from git
+history); later versions have tests of their own (``test_versions_*.py``). A
 database that holds version-1 trajectories keeps running them after an upgrade: the store
 remembers every definition version it has seen, so they stay on version 1, while new
 trajectories take version 2. ``career-switcher`` 2 declares ``migrates_from: 1``;
@@ -20,11 +21,10 @@ from coachflow.files.loading import validate_files
 from coachflow.store import SqlStore
 
 HERE = Path(__file__).parent
-DEFINITIONS = HERE.parents[1] / "definitions"
 CS_V1 = HERE / "data" / "career-switcher-v1.yaml"
 TC_V1 = HERE / "data" / "teacher-coaching-v1.yaml"
-CS_V2 = DEFINITIONS / "career-switcher.yaml"
-TC_V2 = DEFINITIONS / "teacher-coaching.yaml"
+CS_V2 = HERE / "data" / "career-switcher-v2.yaml"
+TC_V2 = HERE / "data" / "teacher-coaching-v2.yaml"
 PEOPLE = {"switcher": "sam", "coach": "carla", "manager": "mira", "study_adviser": "sofie"}
 
 
@@ -72,7 +72,7 @@ def test_version_1_trajectories_keep_running_after_the_upgrade(database: str) ->
 
     store = SqlStore(database)
     try:
-        new = Engine(store=store, clock=clock)  # the built-in definitions: version 2
+        new = Engine([load_definition(CS_V2), load_definition(TC_V2)], store=store, clock=clock)
         assert new.get("cs").definition_version == 1
         assert new.get("tc").definition_version == 1
         fired = new.fire(
