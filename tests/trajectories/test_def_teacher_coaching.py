@@ -983,6 +983,8 @@ def test_text_every_quote_in_the_definition_comments_is_in_the_source() -> None:
     )
     quotes = re.findall(r'"([^"]+)"', " ".join(comments.split()))
     assert len(quotes) >= 10
+    if not SOURCE.is_file():  # the sources live next to the repository, not in it
+        pytest.skip(f"{SOURCE} is not at hand")
     source = " ".join(SOURCE.read_text(encoding="utf-8").split())
     for quote in quotes:
         assert quote in source, quote
