@@ -290,12 +290,13 @@ class Engine:
             moment=self._moment(),
         )
         trajectory = begin_decided(tid, record, used_calendar)
-        self._record_definition(program.definition)
-        self.store.create(trajectory, next_due=program.next_due(trajectory))
+        warning = None  # found before anything is written
         if used_calendar is not None:
             warning = calendar_warning(program.definition, trajectory.start_date, used_calendar)
-            if warning is not None:
-                warnings.warn(f"{tid}: {warning}", CalendarWarning, stacklevel=2)
+        self._record_definition(program.definition)
+        self.store.create(trajectory, next_due=program.next_due(trajectory))
+        if warning is not None:
+            warnings.warn(f"{tid}: {warning}", CalendarWarning, stacklevel=2)
         return trajectory
 
     def fire(
@@ -409,6 +410,8 @@ class Engine:
         """
         t, _ = self._read(trajectory_id, actor, expected_version)
         target = self._program(t.definition_id, to_version)
+        if not target.compiled.passes_later_checks:
+            raise stored_only(*target.key)
         record = decide_migration(t, target.definition, actor, self._moment(), target.holidays)
         return self._commit(t, record, target, None)
 
@@ -419,6 +422,8 @@ class Engine:
         ``(trajectory_id, from_version, problem)`` - ``problem`` None when it can move.
         The target version is recorded in the store (nothing else is written)."""
         program = self._program(definition_id, to_version)
+        if not program.compiled.passes_later_checks:
+            raise stored_only(*program.key)
         self._record_definition(program.definition)  # later processes migrate without its file
         return migration_plan(self.trajectories(), program.definition, program.holidays)
 

@@ -91,14 +91,16 @@ class StoredDefinitionWarning(UserWarning):
 
 
 def stored_only(definition_id: str, version: int) -> DefinitionError:
-    """The error of a start on a stored version that fails a check added since it was
-    stored (code ``stored-only``): its running trajectories go on; no new one starts on it."""
+    """The error of a start on (or a migration to) a stored version that fails a check
+    added since it was stored (code ``stored-only``): its running trajectories go on; no
+    trajectory starts on it or moves to it."""
     from coachflow.diagnostics import ERROR, Diagnostic
 
     where = f"<{definition_id}@{version}>"
     message = (
         f"{definition_id!r} version {version} fails checks added since it was stored: its "
-        "trajectories keep running, and new ones start on a version that passes"
+        "trajectories keep running, but none starts on it or moves to it: use a version "
+        "that passes"
     )
     return DefinitionError([Diagnostic("stored-only", ERROR, message, where, 1, 1)], where)
 

@@ -174,3 +174,80 @@ def test_a_trajectory_without_a_christmas_holiday_does_not_move_to_version_2(
         assert engine.get(t.id).definition_version == 1
     finally:
         store.dispose()
+
+
+def test_a_year_whose_coach_is_its_director_does_not_move_until_reassigned(
+    tmp_path: Path,
+) -> None:
+    """The first content of version 1 let one person be coach and director; version 2 keeps
+    them apart ("De coach brengt geen verslag uit aan de directeur als de leerkracht hier
+    geen toestemming voor gegeven heeft"), so such a year does not move until one of the two
+    roles is someone else's: a migration never binds one person to two excluding roles."""
+    url = f"sqlite:///{tmp_path / 'twofold.db'}"
+    store = SqlStore(url)
+    try:
+        moment = Moment(FixedClock(CLOCK).now(), {}, FixedClock(CLOCK))
+        definition = read(DATA / "starter-year-v1-first.yaml")
+        program = Program(compile_definition(definition, stored=True))
+        twofold = {**STARTER, "coach": "carla"}  # carla is the director too
+        tid, record = decide_start(
+            program, participants=twofold, actor="carla", facts=None, trajectory_id="two",
+            start_date=None, calendar=CALENDAR, moment=moment,
+        )  # fmt: skip
+        store.remember_definition(definition)
+        store.create(begin_decided(tid, record, CALENDAR))
+    finally:
+        store.dispose()
+    store = SqlStore(url)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StoredDefinitionWarning)
+            engine = Engine(store=store, clock=FixedClock("2026-09-02T08:00:00+00:00"))
+        [(_, _, problem)] = engine.plan_migration("starter-year", 2)
+        assert problem is not None and "'carla' may not be both" in problem
+        with pytest.raises(MigrationError, match="keeps roles apart"):
+            engine.migrate("two", 2, actor="admin")
+        assert engine.get("two").definition_version == 1
+        engine.assign("two", "coach", "bram", actor="carla", replacing="carla")
+        moved = engine.migrate("two", 2, actor="admin")
+        assert moved.definition_version == 2 and moved.participants["coach"] == ("bram",)
+    finally:
+        store.dispose()
+
+
+def test_no_trajectory_moves_to_a_stored_version_that_fails_todays_checks(
+    tmp_path: Path,
+) -> None:
+    """A stored version that fails a check added since is for the trajectories already on
+    it: no trajectory starts on it, and none is migrated onto it either."""
+    v1 = read(DATA / "starter-year-v1.yaml")
+    first = read(DATA / "starter-year-v1-first.yaml")
+    as_2 = first.model_copy(update={"version": 2, "migrates_from": None})
+    # the lenient compile of a stored version never answers a strict one
+    assert not compile_definition(as_2, stored=True).passes_later_checks
+    with pytest.raises(DefinitionError):
+        compile_definition(as_2)
+    url = f"sqlite:///{tmp_path / 'onto.db'}"
+    store = SqlStore(url)
+    try:
+        store.remember_definition(as_2)
+    finally:
+        store.dispose()
+    store = SqlStore(url)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", StoredDefinitionWarning)
+            engine = Engine([v1], store=store, clock=FixedClock(CLOCK))
+        t = engine.start(
+            "starter-year", version=1, participants=STARTER, actor="carla", calendar=CALENDAR
+        )
+        for attempt in (
+            lambda: engine.migrate(t.id, 2, actor="admin"),
+            lambda: engine.plan_migration("starter-year", 2),
+        ):
+            with pytest.raises(DefinitionError) as refused:
+                attempt()
+            assert refused.value.diagnostics[0].code == "stored-only"
+        assert engine.get(t.id).definition_version == 1
+    finally:
+        store.dispose()

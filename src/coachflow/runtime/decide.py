@@ -1088,6 +1088,13 @@ def migrated(
         people.setdefault(role, ())
         if role_spec.required and not people[role]:
             raise MigrationError(f"version {target.version} requires someone as {role!r}")
+    conflicts = _start_conflicts(target, people)
+    if conflicts:  # the new version keeps these roles apart: reassign first, then migrate
+        raise MigrationError(
+            f"version {target.version} keeps roles apart that one person holds here: "
+            + "; ".join(r.message for r in conflicts)
+            + " (assign one of them to someone else first)"
+        )
     consents = {c: bool(t.consents.get(c, False)) for c in target.consents}
     return state, facts, consents, people
 
