@@ -8,12 +8,10 @@ weekdays are all holidays are skipped.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import NotRequired, TypedDict
-
-_MAX_WEEKS = 2000
 
 HolidayData = TypedDict("HolidayData", {"name": str, "from": str, "to": str})
 """A holiday as plain data: its days as ISO text (``from`` and ``to`` both count)."""
@@ -35,7 +33,7 @@ class CalendarData(TypedDict):
 def holiday_key(name: str) -> str:
     """How a definition names a holiday: lower case, without spaces, hyphens or
     punctuation (``"Kerst-vakantie 2026"`` -> ``"kerstvakantie2026"``)."""
-    return re.sub(r"[^0-9a-zà-ÿ]", "", name.casefold())
+    return "".join(c for c in name.casefold() if c.isalnum())
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +90,12 @@ class SchoolCalendar:
 
     def holiday(self, name: str, start: date) -> Holiday | None:
         """The holiday a definition names ``name`` for a trajectory that started on
-        ``start``: the first one of that name that ends on or after ``start``, else the
-        last one before it; ``None`` when the calendar has no holiday of that name."""
-        named = sorted((h for h in self.holidays if h.is_named(name)), key=lambda h: h.start)
-        for h in named:
-            if h.end >= start:
-                return h
-        return named[-1] if named else None
+        ``start``: the first one of that name in the school year holding ``start`` (1
+        August to 31 July), else the first that ends on or after ``start``, else the last
+        one before it; ``None`` when the calendar has no holiday of that name. Holidays of
+        that name that follow one another without a day between are one holiday (a
+        Kerstvakantie written as two entries, before and after New Year)."""
+        return _named_holiday(self, name, start)
 
     def is_holiday(self, day: date) -> bool:
         return any(h.start <= day <= h.end for h in self.holidays)
@@ -153,8 +150,41 @@ def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def school_year_of(day: date) -> int:
+    """The year in which the Dutch school year holding ``day`` starts: a school year runs
+    from 1 August to 31 July (``school_year_of(date(2027, 3, 18)) == 2026``)."""
+    return day.year if day.month >= 8 else day.year - 1
+
+
+_NO_DAY = date.min
+_LAST_MONDAY = date(9999, 12, 20)
+"""No week is counted from a Monday after this one (the next would pass ``date.max``)."""
+
+
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+@lru_cache(maxsize=4096)
+def _named_holiday(calendar: SchoolCalendar, name: str, start: date) -> Holiday | None:
+    """:meth:`SchoolCalendar.holiday`, once per calendar, name and start (every commit of
+    a trajectory asks it again: its next due date)."""
+    named: list[Holiday] = []
+    for h in sorted((h for h in calendar.holidays if h.is_named(name)), key=lambda h: h.start):
+        if named and h.start <= named[-1].end + timedelta(days=1):
+            last = named[-1]
+            named[-1] = Holiday(last.name, last.start, max(last.end, h.end))
+        else:
+            named.append(h)
+    year = school_year_of(start)
+    first, last_day = date(year, 8, 1), date(year + 1, 7, 31)
+    for h in named:
+        if first <= h.start <= last_day:
+            return h
+    for h in named:
+        if h.end >= start:
+            return h
+    return named[-1] if named else None
 
 
 def week_end(start: date, week: int, calendar: SchoolCalendar | None = None) -> date:
@@ -162,14 +192,27 @@ def week_end(start: date, week: int, calendar: SchoolCalendar | None = None) -> 
     monday = monday_of(start)
     if calendar is None:
         return monday + timedelta(weeks=week - 1, days=6)
+    return _school_week_end(monday, week, calendar)
+
+
+@lru_cache(maxsize=8192)
+def _school_week_end(monday: date, week: int, calendar: SchoolCalendar) -> date:
+    """The Sunday of school week ``week`` counted from ``monday``, once per calendar (the
+    agenda and every commit's next due date ask for the same weeks again and again)."""
     counted = 0
-    for _ in range(_MAX_WEEKS):
+    # past the calendar's last holiday every week is a school week: counted at once, so
+    # that any week number has an end, however many holiday weeks come before it
+    last = min(max((h.end for h in calendar.holidays), default=_NO_DAY), _LAST_MONDAY)
+    while monday <= last:
         if calendar.is_school_week(monday):
             counted += 1
             if counted == week:
                 return monday + timedelta(days=6)
         monday += timedelta(weeks=1)
-    raise ValueError(f"the calendar has fewer than {week} school weeks")
+    try:
+        return monday + timedelta(weeks=week - counted - 1, days=6)
+    except OverflowError:  # a calendar of holidays up to the end of time: never
+        return date.max
 
 
 def due_before(

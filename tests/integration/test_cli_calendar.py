@@ -283,3 +283,31 @@ def test_start_past_the_calendar_prints_one_warning_line(tmp_path: Path) -> None
     assert shown.returncode == 0, shown.stderr
     notes = [s.strip() for s in shown.stdout.splitlines() if s.strip().startswith("note: ")]
     assert len(notes) == 1 and "after the end of the school calendar" in notes[0]
+
+
+def test_an_event_that_would_end_after_the_year_9999_is_one_line_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    late = tmp_path / "late.ics"
+    late.write_bytes(
+        ICS.replace(
+            "DTSTART;VALUE=DATE:20260912\r\nDTEND;VALUE=DATE:20260921",
+            "DTSTART;VALUE=DATE:99991231\r\nDURATION:P2D",
+        ).encode()
+    )
+    result = run_cli("calendar", "import", str(late))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    [line] = result.stderr.splitlines()
+    assert "an all-day event of 2 days from 99991231" in line and "ends by 9999-12-31" in line
+
+
+def test_an_imported_file_name_reaches_the_output_escaped(ics: Path, tmp_path: Path) -> None:
+    odd = tmp_path / "r\x1b[31mood.ics"
+    odd.write_bytes(ics.read_bytes())
+    out = tmp_path / "odd.yaml"
+    result = run_cli("calendar", "import", str(odd), "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "\x1b" not in result.stdout + result.stderr
+    assert "r\\u001b[31mood" in text
+    assert load_calendar(out).holidays  # and it reads back

@@ -35,6 +35,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, int_phrase
+from coachflow.calendar import school_year_of
 
 if TYPE_CHECKING:
     from coachflow.definition.model import AnyFact, Value, Values
@@ -709,12 +710,6 @@ def _consent(name: str) -> Fn:
 
 def _input(name: str) -> Fn:
     return lambda c: c.input.get(name)
-
-
-def school_year_of(day: date) -> int:
-    """The year in which the Dutch school year holding ``day`` starts: a school year runs
-    from 1 August to 31 July (``school_year_of(date(2027, 3, 18)) == 2026``)."""
-    return day.year if day.month >= 8 else day.year - 1
 
 
 _HOLIDAY_NAME_RE = re.compile(r"^[^\W_](?:[\w -]{0,58}[^\W_])?$")

@@ -205,7 +205,8 @@ def is_ical(path: str, data: bytes) -> bool:
 def dump_calendar(calendar: SchoolCalendar, *, comment: str | None = None) -> str:
     """``calendar`` in the calendar file format (:func:`parse_calendar` reads it back to
     the same calendar), with ``comment`` as ``#`` lines above it."""
-    lines = [f"# {line}".rstrip() for line in (comment or "").splitlines()]
+    # a comment line holds no control or formatting character (a file name may): escaped
+    lines = [f"# {_quoted(line)[1:-1]}".rstrip() for line in (comment or "").splitlines()]
     lines += ["calendar: 1", f"name: {_quoted(calendar.name)}"]
     if calendar.region is not None:
         lines.append(f"region: {_quoted(calendar.region)}")

@@ -385,6 +385,13 @@ def _read_event(event: _Event, reader: _Reader, holidays: list[Holiday]) -> str:
         days = _days(duration, reader)
         if days is None:
             return "bad"
+        if days > MAX_HOLIDAY_DAYS or start > date.max - timedelta(days=days - 1):
+            reader.problem(
+                f"an all-day event of {days} days from {start:%Y%m%d}: a holiday of a school "
+                f"calendar lasts at most {MAX_HOLIDAY_DAYS} days and ends by 9999-12-31",
+                duration.value_mark(),
+            )
+            return "bad"
         last = start + timedelta(days=days - 1)
     else:
         last = start  # RFC 5545 3.6.1: an all-day event without DTEND lasts one day

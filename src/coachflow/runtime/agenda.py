@@ -147,8 +147,9 @@ def _due(
     if day is None:
         return None, None
     kept, holiday = due_before(day, trajectory.start_date, calendar, due.before)
-    if holiday is not None and due.week is not None and day - timedelta(days=6) < holiday.start:
-        # the school days of week N come before the holiday, only its weekend is in it
+    if holiday is not None and due.week is not None and day - timedelta(days=2) < holiday.start:
+        # every school day of week N (to its Friday) comes before the holiday: only its
+        # weekend is in it
         return kept, None
     if holiday is not None:
         when = f"school week {due.week}" if due.week is not None else "its due date"
@@ -157,9 +158,16 @@ def _due(
             f"({holiday.start.isoformat()}) in this school calendar; the activity belongs "
             f"before it, so it is due on {kept.isoformat()}"
         )
-    if due.before is not None and (
-        calendar is None or calendar.holiday(due.before, trajectory.start_date) is None
-    ):
+    found = None
+    if due.before is not None and calendar is not None:
+        found = calendar.holiday(due.before, trajectory.start_date)
+    if found is not None and found.start <= trajectory.start_date:
+        return day, (
+            f"the activity belongs before the {found.name} ({found.start.isoformat()} to "
+            f"{found.end.isoformat()}), and the trajectory started on "
+            f"{trajectory.start_date.isoformat()}, after it began: it cannot be kept before it"
+        )
+    if due.before is not None and found is None:
         return day, (
             f"the activity belongs before the holiday {due.before!r}, which "
             + (
