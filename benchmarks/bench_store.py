@@ -6,9 +6,10 @@
   with one writer and with 8 writer processes (each on its own trajectories);
 * the floor: a hand-written ``sqlite3`` program doing the same logical work per event as
   coachflow's SQLite store (read the row's version, state and facts, check the version,
-  insert one history row with JSON input and changes, update the row's version, state and
-  facts, commit; same file, schema, WAL and ``synchronous`` setting), measured in the same
-  run, alternating with coachflow's one writer, and the ratio of their times per event;
+  insert one history row with JSON input and changes and its outbox row (the transactional
+  outbox, issue 16), update the row's version, state and facts, commit; same file, schema,
+  WAL and ``synchronous`` setting), measured in the same run, alternating with coachflow's
+  one writer, and the ratio of their times per event;
 * the time of ``agenda_for(person)`` with 100,000 trajectories stored (rows are cloned
   in bulk from real ones, each person coaching about 20 of them);
 * storage bytes per event (SQLite pages used per accepted event).
@@ -89,6 +90,7 @@ FLOOR_RECORD = (
     "INSERT INTO cf_history (trajectory_id, seq, at, actor, role, kind, event, source,"
     " target, on_date, input, changes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
+FLOOR_MESSAGE = "INSERT INTO cf_outbox (trajectory_id, seq) VALUES (?, ?)"
 
 
 def _floor_writer(
@@ -133,6 +135,7 @@ def _floor_writer(
             raise RuntimeError(f"version conflict on {tid}")
         record = (tid, version + 1, at, actor, "coach", "event", "tick", state, "s", None)
         con.execute(FLOOR_RECORD, (*record, json.dumps({}), json.dumps({"n": n})))
+        con.execute(FLOOR_MESSAGE, (tid, version + 1))
         con.execute("COMMIT")
 
     for tid in ids:  # warm up, as the coachflow writer does

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         Transition,
         definition_json_schema,
     )
-    from coachflow.engine import Engine, Explanation
+    from coachflow.engine import Engine, Explanation, Outbox
     from coachflow.files.calendars import builtin_calendar, builtin_calendars, load_calendar
     from coachflow.files.definitions import dump_definition
     from coachflow.files.ical import to_ical as agenda_to_ical
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from coachflow.runtime.access import REDACTED
     from coachflow.runtime.access_log import AccessEntry
     from coachflow.runtime.agenda import AgendaItem
+    from coachflow.runtime.outbox import Message
     from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
     from coachflow.store.memory import MemoryStore
     from coachflow.store.port import Store
@@ -83,6 +84,8 @@ _LAZY = {
     "load_calendar": "coachflow.files.calendars",
     "Engine": "coachflow.engine",
     "Explanation": "coachflow.engine",
+    "Outbox": "coachflow.engine",
+    "Message": "coachflow.runtime.outbox",
     "check_definition": "coachflow.files.loading",
     "load_definition": "coachflow.files.loading",
     "load_definition_versions": "coachflow.files.loading",
@@ -141,9 +144,11 @@ __all__ = [
     "InvalidId",
     "InvalidInput",
     "MemoryStore",
+    "Message",
     "MigrationError",
     "NotAllowedInState",
     "NotPermitted",
+    "Outbox",
     "PredicateError",
     "REDACTED",
     "Reason",

@@ -12,9 +12,10 @@ The clock is read once per command.
 
 from __future__ import annotations
 
+import logging
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import date
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from coachflow._bounds import id_problem
@@ -56,6 +57,7 @@ from coachflow.runtime.decide import (
     refuse_bad_id,
 )
 from coachflow.runtime.flows import hidden_facts
+from coachflow.runtime.outbox import Message, change_message
 from coachflow.runtime.program import Program
 from coachflow.runtime.registry import Registry
 from coachflow.runtime.trajectory import (
@@ -73,7 +75,60 @@ if TYPE_CHECKING:
     from coachflow.definition.model import Definition
     from coachflow.files.loading import DefinitionSource
 
-__all__ = ["LAST_START_DATE", "Engine", "Explanation", "Predicate"]
+__all__ = [
+    "LAST_START_DATE",
+    "MAX_LEASE",
+    "Engine",
+    "Explanation",
+    "Listener",
+    "Outbox",
+    "Predicate",
+]
+
+log = logging.getLogger("coachflow.engine")
+
+Listener = Callable[[Message], object]
+"""An in-process listener (:meth:`Engine.subscribe`): called with the message of every
+accepted change, after it was committed."""
+
+MAX_LEASE = timedelta(days=7)
+"""The longest lease of a claimed outbox message."""
+
+
+class Outbox:
+    """The store's outbox as an engine's clock sees it (:attr:`Engine.outbox`): every
+    accepted change is a ``trajectory.changed`` message (see :mod:`coachflow.runtime.outbox`),
+    delivered at least once to every named consumer that claims and acknowledges it."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    def claim(
+        self, consumer: str, limit: int = 100, *, lease: timedelta = timedelta(minutes=5)
+    ) -> list[Message]:
+        """Up to ``limit`` messages ``consumer`` has not acknowledged (nor holds a running
+        lease on), oldest first, each claimed for ``lease``: acknowledge each with
+        :meth:`ack` once it is handled, or it is handed out again when the lease ends."""
+        if not isinstance(lease, timedelta) or not timedelta(0) < lease <= MAX_LEASE:
+            raise ValueError(f"lease: a timedelta of more than 0 and at most 7 days, not {lease!r}")
+        return self._store.claim(consumer, limit=limit, lease=lease, now=self._clock.now())
+
+    def ack(self, consumer: str, message_ids: Sequence[int]) -> int:
+        """Acknowledge messages for ``consumer`` (by :attr:`Message.id`): how many were not
+        acknowledged before. ValueError, and nothing acknowledged, for an id of no message."""
+        if isinstance(message_ids, (str, bytes)) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in message_ids
+        ):
+            raise ValueError("message_ids: the ids (int) of outbox messages")
+        return self._store.ack(consumer, message_ids, now=self._clock.now())
+
+    def messages(
+        self, *, consumer: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[Message]:
+        """Up to ``limit`` messages after the id ``after``, oldest first; with ``consumer``
+        only those it has not acknowledged. A read: nothing is claimed."""
+        return self._store.outbox(consumer=consumer, after=after, limit=limit)
 
 
 class Engine:
@@ -107,6 +162,10 @@ class Engine:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = calendar
         self._registry = Registry()
+        self._listeners: tuple[Listener, ...] = ()
+        self.outbox = Outbox(self.store, self.clock)
+        """The store's outbox: a message for every accepted change, for consumers that
+        claim and acknowledge them (:class:`Outbox`)."""
         self._predicates: dict[str, Predicate] = {}
         stored = {d.key: d for d in self.store.stored_definitions()}
         self._recorded = set(stored)
@@ -295,6 +354,8 @@ class Engine:
             warning = calendar_warning(program.definition, trajectory.start_date, used_calendar)
         self._record_definition(program.definition)
         self.store.create(trajectory, next_due=program.next_due(trajectory))
+        if self._listeners:
+            self._tell(trajectory, trajectory.history)
         if warning is not None:
             warnings.warn(f"{tid}: {warning}", CalendarWarning, stacklevel=2)
         return trajectory
@@ -450,7 +511,38 @@ class Engine:
             self.store.commit(new, expected_version=t.version, next_due=program.next_due(new))
         except VersionConflict as exc:
             raise conflict(t, event, record.actor, t.version, exc.actual) from None
+        if self._listeners:
+            self._tell(new, (record,))
         return new
+
+    # -- listeners -----------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with the ``trajectory.changed`` message of every change this
+        engine commits from now on (its ``id`` is 0: it is not read from the outbox),
+        after the commit, in this thread. A listener that raises is logged (logger
+        ``coachflow.engine``) and never undoes the change nor stops the other listeners.
+        Returns the function that unsubscribes it. For delivery that survives a crash,
+        consume :attr:`outbox` instead."""
+        if not callable(listener):
+            raise TypeError(f"a listener must be callable, not {type(listener).__name__}")
+        self._listeners = (*self._listeners, listener)
+
+        def unsubscribe() -> None:
+            self._listeners = tuple(f for f in self._listeners if f is not listener)
+
+        return unsubscribe
+
+    def _tell(self, t: Trajectory, records: Sequence[HistoryRecord]) -> None:
+        for record in records:
+            message = change_message(0, t.id, t.definition_id, record)
+            for listener in self._listeners:
+                try:
+                    listener(message)
+                except Exception:
+                    log.exception(
+                        "listener %r failed on %s (the change stands)", listener, message.key
+                    )
 
     # -- agendas -------------------------------------------------------------------------
 

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
         history,
         masked_url,
         metadata,
+        outbox,
+        outbox_claims,
         participants,
         trajectories,
     )
@@ -39,6 +41,8 @@ _LAZY = {
     "history": "coachflow.store.sql",
     "masked_url": "coachflow.store.sql",
     "metadata": "coachflow.store.sql",
+    "outbox": "coachflow.store.sql",
+    "outbox_claims": "coachflow.store.sql",
     "participants": "coachflow.store.sql",
     "trajectories": "coachflow.store.sql",
 }
@@ -67,6 +71,8 @@ __all__ = [
     "history",
     "masked_url",
     "metadata",
+    "outbox",
+    "outbox_claims",
     "participants",
     "trajectories",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from coachflow.errors import (
@@ -14,7 +14,8 @@ from coachflow.errors import (
     version_conflict,
 )
 from coachflow.runtime.access_log import AccessEntry
-from coachflow.runtime.trajectory import Trajectory
+from coachflow.runtime.outbox import Message, change_message, check_consumer, check_limit
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -24,20 +25,31 @@ class MemoryStore:
     """Keeps trajectories in memory: for tests and short-lived processes. Thread-safe.
 
     It keeps no agenda index, so ``next_due`` is accepted and not kept; the definitions
-    it stores are those remembered in it, and the access log a list per trajectory, for as
-    long as it lives."""
+    it stores are those remembered in it, the access log a list per trajectory, and the
+    outbox a list of every change with each consumer's claims, for as long as it lives."""
 
     def __init__(self) -> None:
         self._items: dict[str, Trajectory] = {}
         self._definitions: dict[tuple[str, int], tuple[Definition, str]] = {}
         self._log: dict[str, list[AccessEntry]] = {}
         self._lock = threading.Lock()
+        self._message_ids: list[str] = []
+        self._message_records: list[HistoryRecord] = []
+        """The outbox, as two lists (no object per message): the trajectory id and the
+        record of each message; its id is its index + 1, its definition the trajectory's."""
+        self._claims: dict[str, dict[int, tuple[datetime, int, bool]]] = {}
+        """Per consumer, per message id: (claimed until, attempts, acknowledged)."""
+        self._done: dict[str, int] = {}
+        """Per consumer: how many messages from the first are all acknowledged."""
 
     def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
         with self._lock:
             if trajectory.id in self._items:
                 raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists")
             self._items[trajectory.id] = trajectory
+            for r in trajectory.history:
+                self._message_ids.append(trajectory.id)
+                self._message_records.append(r)
 
     def load(self, trajectory_id: str) -> Trajectory:
         try:
@@ -57,6 +69,9 @@ class MemoryStore:
                     trajectory.id, expected=expected_version, actual=current.version
                 )
             self._items[trajectory.id] = trajectory
+            for r in trajectory.records_since(expected_version):  # the record is shared
+                self._message_ids.append(trajectory.id)
+                self._message_records.append(r)
 
     def ids(self) -> Iterator[str]:
         return iter(list(self._items))
@@ -102,6 +117,83 @@ class MemoryStore:
         """The access log of one trajectory, in the order it was appended."""
         with self._lock:
             return tuple(self._log.get(trajectory_id, ()))
+
+    # -- the outbox --
+
+    def _message(self, number: int, attempts: int) -> Message:
+        """The message of id ``number`` (under the lock)."""
+        tid = self._message_ids[number - 1]
+        record = self._message_records[number - 1]
+        return change_message(number, tid, self._items[tid].definition_id, record, attempts)
+
+    def claim(self, consumer: str, *, limit: int, lease: timedelta, now: datetime) -> list[Message]:
+        """Up to ``limit`` messages ``consumer`` has not acknowledged and holds no
+        running lease on, oldest first, each now claimed by it until ``now + lease``."""
+        check_consumer(consumer)
+        check_limit(limit)
+        until = now + lease
+        found: list[Message] = []
+        with self._lock:
+            messages = self._message_records
+            claims = self._claims.setdefault(consumer, {})
+            for index in range(self._done.get(consumer, 0), len(messages)):
+                number = index + 1
+                held = claims.get(number)
+                attempts = 0
+                if held is not None:
+                    if held[2] or held[0] > now:
+                        continue
+                    attempts = held[1]
+                claims[number] = (until, attempts + 1, False)
+                found.append(self._message(number, attempts + 1))
+                if len(found) == limit:
+                    break
+        return found
+
+    def ack(self, consumer: str, message_ids: Sequence[int], *, now: datetime) -> int:
+        """Acknowledge messages for ``consumer``: they are not handed to it again. How
+        many were not acknowledged before; ValueError (and nothing acknowledged) when an
+        id names no message."""
+        check_consumer(consumer)
+        with self._lock:
+            messages = self._message_records
+            unknown = sorted({i for i in message_ids if not 0 < i <= len(messages)})
+            if unknown:
+                raise ValueError(f"no outbox message {', '.join(map(str, unknown[:10]))}")
+            claims = self._claims.setdefault(consumer, {})
+            newly = 0
+            for number in set(message_ids):
+                held = claims.get(number)
+                if held is None or not held[2]:
+                    claims[number] = (now, held[1] if held else 0, True)
+                    newly += 1
+            done = self._done.get(consumer, 0)
+            while done < len(messages) and claims.get(done + 1, (now, 0, False))[2]:
+                done += 1
+            self._done[consumer] = done
+        return newly
+
+    def outbox(
+        self, *, consumer: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[Message]:
+        """Up to ``limit`` messages after the id ``after``, oldest first; with
+        ``consumer``, only those it has not acknowledged (``attempts``: how often it was
+        handed each, 0 if never)."""
+        check_limit(limit)
+        if consumer is not None:
+            check_consumer(consumer)
+        found: list[Message] = []
+        with self._lock:
+            messages = self._message_records
+            claims = self._claims.get(consumer, {}) if consumer is not None else {}
+            for index in range(max(after, 0), len(messages)):
+                held = claims.get(index + 1)
+                if held is not None and held[2]:
+                    continue
+                found.append(self._message(index + 1, held[1] if held else 0))
+                if len(found) == limit:
+                    break
+        return found
 
     def __len__(self) -> int:
         return len(self._items)

@@ -2,17 +2,21 @@
 
 A store never calls back into the engine: what it indexes (``next_due``) is computed by
 the engine and passed in. Every method is all or nothing: it does all it says, or it
-raises and nothing of it was written. A database that cannot be used raises
+raises and nothing of it was written. Every history record a store writes (``create``,
+``commit``) also writes, in the same transaction, its ``trajectory.changed`` message to
+the store's outbox (:mod:`coachflow.runtime.outbox`), which consumers read with
+``claim`` and ``ack``. A database that cannot be used raises
 :class:`~coachflow.errors.StoreError` from any method.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from coachflow.runtime.access_log import AccessEntry
+from coachflow.runtime.outbox import Message
 from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:
@@ -77,4 +81,27 @@ class Store(Protocol):
     def access_log(self, trajectory_id: str) -> tuple[AccessEntry, ...]:
         """Every entry of the access log about ``trajectory_id``, in the order they were
         appended (none for a trajectory nobody read). A read: it changes nothing."""
+        ...
+
+    def claim(self, consumer: str, *, limit: int, lease: timedelta, now: datetime) -> list[Message]:
+        """Up to ``limit`` (1 to 10,000) messages of the outbox that ``consumer`` has not
+        acknowledged and holds no lease on that runs after ``now``, oldest first; each is
+        now claimed by it until ``now + lease`` (a message not acknowledged by then is
+        handed out again, its ``attempts`` one more). Consumers of one name share the
+        messages (two claims at once never get the same one while its lease runs); each
+        name gets every message. ValueError for a bad consumer name or limit."""
+        ...
+
+    def ack(self, consumer: str, message_ids: Sequence[int], *, now: datetime) -> int:
+        """Acknowledge ``message_ids`` for ``consumer`` (claimed or not): never handed to
+        it again. How many were not acknowledged before. All or nothing: ValueError when
+        one names no message, and then nothing is acknowledged."""
+        ...
+
+    def outbox(
+        self, *, consumer: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[Message]:
+        """Up to ``limit`` messages with an id after ``after``, oldest first; with
+        ``consumer``, only those it has not acknowledged (``attempts``: how often it was
+        handed each, 0 for never). A read: it changes nothing."""
         ...

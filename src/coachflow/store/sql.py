@@ -39,7 +39,7 @@ import time
 import typing
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
@@ -72,8 +72,9 @@ from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, DBAPIModule
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
-from sqlalchemy.sql import Subquery
+from sqlalchemy.sql import Select, Subquery
 
+from coachflow._frozen import FrozenDict
 from coachflow.definition.model import Definition
 from coachflow.errors import (
     StoreError,
@@ -83,6 +84,14 @@ from coachflow.errors import (
     version_conflict,
 )
 from coachflow.runtime.access_log import AccessEntry
+from coachflow.runtime.outbox import (
+    CHANGED,
+    Message,
+    change_key,
+    change_payload,
+    check_consumer,
+    check_limit,
+)
 from coachflow.runtime.trajectory import (
     HistoryRecord,
     LabeledInput,
@@ -104,7 +113,7 @@ from coachflow.store.codec import (
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 _T = TypeVar("_T")
 
 DriverRow: TypeAlias = Any
@@ -236,6 +245,45 @@ definitions = Table(
     Column("content", Text, nullable=False),
     Column("recorded_at", Instant, nullable=False),
 )
+
+outbox = Table(
+    "cf_outbox",
+    metadata,
+    # written with the history record it tells of, in the same transaction; never changed
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column(
+        "trajectory_id",
+        String(200),
+        ForeignKey("cf_trajectories.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("seq", Integer, nullable=True),
+    # NULL topic: a trajectory.changed message, whose key, payload and moment are read
+    # from its history record (trajectory_id, seq), so that it costs a row of two values
+    Column("topic", String(100), nullable=True),
+    Column("payload", JSON(none_as_null=True), nullable=True),
+    Column("created_at", Instant, nullable=True),
+)
+"""The outbox (:class:`~coachflow.runtime.outbox.Message`), in the order of ``id``: a
+``trajectory.changed`` message is the row ``(id, trajectory_id, seq)`` of its record (its
+key is unique because the record's ``(trajectory_id, seq)`` is)."""
+
+outbox_claims = Table(
+    "cf_outbox_claims",
+    metadata,
+    Column("consumer", String(200), primary_key=True),
+    Column(
+        "message_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("cf_outbox.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    ),
+    Column("claimed_until", Instant, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("acked_at", Instant, nullable=True),
+)
+"""Each consumer's claims and acknowledgements of outbox messages."""
 
 _ROW = tuple(cast(c, Text).label(c.name) if c.name == "calendar" else c for c in trajectories.c)
 """The columns of a trajectory's row as every read selects them: the calendar as its JSON
@@ -420,6 +468,7 @@ class SqlStore:
         self._load_sql = self._sql["load"][0]
         self._update_mutable_sql = self._sql["update_mutable"][0]
         self._insert_history_sql = self._sql["insert_history"][0]
+        self._insert_outbox_sql = self._sql["insert_outbox"][0]
         self._hot = self._writer if self.is_sqlite else self._reader
         """The engine whose connections the hot path takes, one per thread: on SQLite the
         writer's (a commit is a transaction), on PostgreSQL the reader's (autocommit)."""
@@ -498,6 +547,7 @@ class SqlStore:
             "insert_history": insert(history).values(
                 {c.name: bindparam(c.name) for c in history.c}
             ),
+            "insert_outbox": insert(outbox).values({k: bindparam(k) for k in _OUTBOX_ROW}),
         }
         prepared: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name, stmt in statements.items():
@@ -509,6 +559,7 @@ class SqlStore:
         for name, keys in (
             ("update_mutable", _MUTABLE_ROW),
             ("insert_history", _RECORD_ROW),
+            ("insert_outbox", _OUTBOX_ROW),
             ("load", ("id",)),
         ):
             if prepared[name][1] != keys:  # _mutable_row and _record_row bind in this order
@@ -952,6 +1003,7 @@ class SqlStore:
             with self._writer.begin() as conn:
                 conn.exec_driver_sql(insert_sql, row)
                 _insert_records(conn, history_sql, records)
+                _insert_records(conn, self._insert_outbox_sql, _outbox_rows(records))
                 people = _participant_rows(trajectory)
                 if people:
                     conn.execute(insert(participants), people)
@@ -1054,6 +1106,7 @@ class SqlStore:
                 )
             rows = [_record_row(trajectory.id, r) for r in new_records]
             _insert_records(conn, insert_sql, rows)
+            _insert_records(conn, self._insert_outbox_sql, _outbox_rows(rows))
             if reassigned:
                 conn.execute(
                     delete(participants).where(participants.c.trajectory_id == trajectory.id)
@@ -1078,8 +1131,10 @@ class SqlStore:
                 return False
             if len(rows) == 1:
                 cursor.execute(self._insert_history_sql, rows[0])
+                cursor.execute(self._insert_outbox_sql, _outbox_row(rows[0]))
             else:
                 cursor.executemany(self._insert_history_sql, rows)
+                cursor.executemany(self._insert_outbox_sql, _outbox_rows(rows))
             cursor.execute("COMMIT")
             return True
         except BaseException as exc:
@@ -1254,6 +1309,195 @@ class SqlStore:
         )
         return self._read(lambda conn: tuple(AccessEntry(*r) for r in conn.execute(query)))
 
+    # -- the outbox --
+
+    def _messages_query(self, consumer: str | None) -> Select[Any]:
+        """The outbox's messages with what their payloads are read from (the record a
+        ``trajectory.changed`` message tells of, its trajectory's definition) and, for
+        ``consumer``, its claim (attempts, lease, acknowledgement)."""
+        o, h, t = outbox.c, history.c, trajectories.c
+        joined = outbox.join(trajectories, t.id == o.trajectory_id).outerjoin(
+            history, (h.trajectory_id == o.trajectory_id) & (h.seq == o.seq)
+        )
+        columns: list[Any] = [
+            o.id,
+            o.topic,
+            o.trajectory_id,
+            o.seq,
+            cast(o.payload, Text).label("payload"),
+            o.created_at,
+            t.definition_id,
+            h.at,
+            h.kind,
+            h.event,
+            h.actor,
+            h.role,
+        ]
+        if consumer is None:
+            return select(*columns).select_from(joined)
+        claims = outbox_claims.c
+        joined = joined.outerjoin(
+            outbox_claims, (claims.message_id == o.id) & (claims.consumer == consumer)
+        )
+        columns += [claims.attempts, claims.claimed_until, claims.acked_at]
+        return select(*columns).select_from(joined)
+
+    @staticmethod
+    def _message(row: DriverRow, attempts: int) -> Message:
+        tid = row.trajectory_id
+        if row.topic is None:  # trajectory.changed: all of it from its record
+            payload = change_payload(
+                tid, row.definition_id, row.seq, row.kind, row.event, row.actor, row.role
+            )
+            key, topic, created = change_key(tid, row.seq), CHANGED, row.at
+        else:
+            payload = FrozenDict(decode(row.payload) if row.payload else {})
+            key, topic, created = f"{row.topic}:{tid}:{row.id}", row.topic, row.created_at
+        return Message(int(row.id), key, topic, tid, payload, created, attempts)
+
+    def claim(self, consumer: str, *, limit: int, lease: timedelta, now: datetime) -> list[Message]:
+        """Up to ``limit`` messages ``consumer`` has not acknowledged and holds no running
+        lease on, oldest first, each claimed until ``now + lease``, in one transaction. On
+        PostgreSQL the messages are locked ``FOR UPDATE SKIP LOCKED``, so that consumers of
+        one name claiming at once share them; on SQLite a claim takes the write lock, so
+        one claims at a time."""
+        check_consumer(consumer)
+        check_limit(limit)
+        claims = outbox_claims.c
+        query = (
+            self._messages_query(consumer)
+            .where(
+                claims.message_id.is_(None)
+                | (claims.acked_at.is_(None) & (claims.claimed_until <= now))
+            )
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        if not self.is_sqlite:
+            query = query.with_for_update(of=outbox, skip_locked=True)
+        until = now + lease
+        try:
+            with self._writer.begin() as conn:
+                candidates = list(conn.execute(query))
+                if not candidates:
+                    return []
+                # The claim itself: a claim row per message, inserted, or updated only if
+                # its lease has run out and it is not acknowledged, judged on the newest
+                # committed row (a concurrent claim of the same message waits for the
+                # other's insert, then finds its lease running): RETURNING gives exactly
+                # the messages this claim got.
+                upsert = self._upsert(outbox_claims)
+                upsert = upsert.values(
+                    [
+                        {
+                            "consumer": consumer,
+                            "message_id": row.id,
+                            "claimed_until": until,
+                            "attempts": 1,
+                            "acked_at": None,
+                        }
+                        for row in candidates
+                    ]
+                )
+                upsert = upsert.on_conflict_do_update(
+                    index_elements=["consumer", "message_id"],
+                    set_={
+                        "claimed_until": upsert.excluded.claimed_until,
+                        "attempts": claims.attempts + 1,
+                    },
+                    where=claims.acked_at.is_(None) & (claims.claimed_until <= now),
+                ).returning(claims.message_id, claims.attempts)
+                got = {int(i): int(n) for i, n in conn.execute(upsert)}
+                found = [self._message(row, got[row.id]) for row in candidates if row.id in got]
+        except self._errors as exc:
+            raise self._failed("claim outbox messages in", exc, lost=self._was_lost(exc)) from exc
+        return found
+
+    def _upsert(self, table: Table) -> Any:
+        """An INSERT of ``table`` that can say what to do ON CONFLICT, in this dialect."""
+        if self.is_sqlite:
+            from sqlalchemy.dialects import sqlite
+
+            return sqlite.insert(table)
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+
+    def ack(self, consumer: str, message_ids: Sequence[int], *, now: datetime) -> int:
+        """Acknowledge ``message_ids`` for ``consumer``, in one transaction: how many were
+        not acknowledged before; ValueError (nothing written) for an id of no message."""
+        check_consumer(consumer)
+        wanted = sorted({int(i) for i in message_ids})
+        if not wanted:
+            return 0
+        o, claims = outbox.c, outbox_claims.c
+        try:
+            with self._writer.begin() as conn:
+                known: set[int] = set()
+                acked: set[int] = set()
+                for chunk in _chunks(wanted, 500):
+                    known.update(
+                        int(i) for i in conn.execute(select(o.id).where(o.id.in_(chunk))).scalars()
+                    )
+                    acked.update(
+                        int(i)
+                        for i in conn.execute(
+                            select(claims.message_id).where(
+                                (claims.consumer == consumer)
+                                & claims.message_id.in_(chunk)
+                                & claims.acked_at.is_not(None)
+                            )
+                        ).scalars()
+                    )
+                unknown = [i for i in wanted if i not in known]
+                if unknown:
+                    raise ValueError(f"no outbox message {', '.join(map(str, unknown[:10]))}")
+                newly = [i for i in wanted if i not in acked]
+                if newly:
+                    upsert = self._upsert(outbox_claims)
+                    conn.execute(
+                        upsert.on_conflict_do_update(
+                            index_elements=["consumer", "message_id"],
+                            set_={"acked_at": upsert.excluded.acked_at},
+                        ),
+                        [
+                            {
+                                "consumer": consumer,
+                                "message_id": i,
+                                "claimed_until": now,
+                                "attempts": 0,
+                                "acked_at": now,
+                            }
+                            for i in newly
+                        ],
+                    )
+        except self._errors as exc:
+            raise self._failed(
+                "acknowledge outbox messages in", exc, lost=self._was_lost(exc)
+            ) from exc
+        return len(newly)
+
+    def outbox(
+        self, *, consumer: str | None = None, after: int = 0, limit: int = 100
+    ) -> list[Message]:
+        """Up to ``limit`` messages after the id ``after``, oldest first; with
+        ``consumer``, only those it has not acknowledged."""
+        check_limit(limit)
+        if consumer is not None:
+            check_consumer(consumer)
+        query = self._messages_query(consumer).where(outbox.c.id > after)
+        if consumer is not None:
+            query = query.where(outbox_claims.c.acked_at.is_(None))
+        query = query.order_by(outbox.c.id).limit(limit)
+
+        def read(conn: Connection) -> list[Message]:
+            return [
+                self._message(row, (row.attempts or 0) if consumer is not None else 0)
+                for row in conn.execute(query)
+            ]
+
+        return self._read(read)
+
     def _stored(self, row: Columns) -> Trajectory:
         """The trajectory of a row; its history is read when it is looked at, up to the
         row's version (records a later commit appends are not part of this snapshot)."""
@@ -1365,6 +1609,17 @@ class SqlStore:
 def _given(records: list[HistoryRecord]) -> Callable[[], list[HistoryRecord]]:
     """A history loader that returns records already read."""
     return lambda: records
+
+
+def _outbox_row(record_row: Params) -> Params:
+    """The outbox row of the ``trajectory.changed`` message of a history row (as
+    :func:`_record_row` binds it: trajectory id, seq, ...), in :data:`_OUTBOX_ROW` order.
+    Its key, payload and moment are read from the history row when it is read."""
+    return (record_row[0], record_row[1])
+
+
+def _outbox_rows(record_rows: Sequence[Params]) -> list[Params]:
+    return [_outbox_row(r) for r in record_rows]
 
 
 def _insert_records(conn: Connection, sql: str, rows: Sequence[Params]) -> None:
@@ -1625,12 +1880,15 @@ def _pg_type(column: Column[_T]) -> str:
 
 def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
     """One statement that moves a trajectory's row from its expected version to its new
-    values and appends ``count`` history records, or does nothing at all:
+    values and appends ``count`` history records with their outbox messages, or does
+    nothing at all:
 
         WITH moved AS (UPDATE cf_trajectories SET ... WHERE id = %s AND version = %s
-                       RETURNING id)
-        INSERT INTO cf_history (trajectory_id, seq, ...)
-        SELECT moved.id, r.* FROM moved, (VALUES (%s, ...), ...) AS r (seq, ...)
+                       RETURNING id),
+             r (seq, ...) AS (VALUES (%s, ...), ...),
+             told AS (INSERT INTO cf_outbox (trajectory_id, seq)
+                      SELECT moved.id, r.seq FROM moved, r)
+        INSERT INTO cf_history (trajectory_id, seq, ...) SELECT moved.id, r.* FROM moved, r
 
     Its parameters: the row's values named by the keys returned, then the
     :data:`_RECORD_VALUES` of each record."""
@@ -1641,14 +1899,18 @@ def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
     # only the schema's own table and column names are spliced in; every value is bound
     sql = (
         f"WITH moved AS (UPDATE {trajectories.name} SET {sets}"  # noqa: S608
-        " WHERE id = CAST(%s AS varchar) AND version = CAST(%s AS integer) RETURNING id)"
+        " WHERE id = CAST(%s AS varchar) AND version = CAST(%s AS integer) RETURNING id),"
+        f" r ({names}) AS (VALUES {', '.join([one] * count)}),"
+        f" told AS (INSERT INTO {outbox.name} ({', '.join(_OUTBOX_ROW)})"
+        " SELECT moved.id, r.seq FROM moved, r)"
         f" INSERT INTO {history.name} (trajectory_id, {names})"
-        f" SELECT moved.id, {', '.join('r.' + k for k in _RECORD_VALUES)}"
-        f" FROM moved, (VALUES {', '.join([one] * count)}) AS r ({names})"
+        f" SELECT moved.id, {', '.join('r.' + k for k in _RECORD_VALUES)} FROM moved, r"
     )
     return sql, (*(c.name for c in state), "b_id", "expected_version")
 
 
+_OUTBOX_ROW = ("trajectory_id", "seq")
+"""The order of :func:`_outbox_row`: the columns a ``trajectory.changed`` message fills."""
 _RECORD_VALUES = tuple(c.name for c in history.c if c.name != "trajectory_id")
 _RECORD_ROW = tuple(c.name for c in history.c)
 """The order of :func:`_record_row`: cf_history's columns."""
@@ -1685,7 +1947,7 @@ def _person_ids(person: str) -> Subquery:
     )
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+def _chunks(items: Sequence[_T], size: int) -> Iterable[list[_T]]:
     for i in range(0, len(items), size):
         yield list(items[i : i + size])
 
