@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from coachflow.cli import calendars, database, definitions, trajectories
+    from coachflow.cli import calendars, database, definitions, outbox, trajectories
     from coachflow.cli._common import Parser
 
     parser = Parser(
@@ -36,6 +36,7 @@ def _build_parser() -> argparse.ArgumentParser:
     definitions.register(sub)  # the order of the commands in --help
     trajectories.register(sub)
     database.register(sub)
+    outbox.register(sub)
     calendars.register(sub)
     return parser
 
