@@ -57,7 +57,7 @@ from coachflow.runtime.decide import (
     refuse_bad_id,
 )
 from coachflow.runtime.flows import hidden_facts
-from coachflow.runtime.outbox import Message, change_message
+from coachflow.runtime.outbox import Message, change_message, check_after, check_ids
 from coachflow.runtime.program import Program
 from coachflow.runtime.registry import Registry
 from coachflow.runtime.trajectory import (
@@ -117,18 +117,15 @@ class Outbox:
     def ack(self, consumer: str, message_ids: Sequence[int]) -> int:
         """Acknowledge messages for ``consumer`` (by :attr:`Message.id`): how many were not
         acknowledged before. ValueError, and nothing acknowledged, for an id of no message."""
-        if isinstance(message_ids, (str, bytes)) or not all(
-            isinstance(i, int) and not isinstance(i, bool) for i in message_ids
-        ):
-            raise ValueError("message_ids: the ids (int) of outbox messages")
-        return self._store.ack(consumer, message_ids, now=self._clock.now())
+        ids = check_ids(message_ids)  # read once: a generator is acknowledged too
+        return self._store.ack(consumer, ids, now=self._clock.now())
 
     def messages(
         self, *, consumer: str | None = None, after: int = 0, limit: int = 100
     ) -> list[Message]:
         """Up to ``limit`` messages after the id ``after``, oldest first; with ``consumer``
         only those it has not acknowledged. A read: nothing is claimed."""
-        return self._store.outbox(consumer=consumer, after=after, limit=limit)
+        return self._store.outbox(consumer=consumer, after=check_after(after), limit=limit)
 
 
 class Engine:

@@ -47,3 +47,17 @@ def test_outbox_list_and_ack(tmp_path: Path) -> None:
     assert [m["id"] for m in json.loads(again.stdout)] == [2]
     bad = run_cli("outbox", "ack", "mail", "two", *db)
     assert bad.returncode == 2 and "invalid int value" in bad.stderr
+
+
+def test_outbox_refuses_ids_out_of_range_in_one_line(tmp_path: Path) -> None:
+    db = ["--db", str(tmp_path / "o.db")]
+    assert run_cli(*START, *db).returncode == 0
+    for command in (
+        ["outbox", "ack", "mail", "99999999999999999999"],
+        ["outbox", "list", "--after", "99999999999999999999"],
+        ["outbox", "list", "--after", "-1"],
+    ):
+        result = run_cli(*command, *db)
+        assert result.returncode == 2, (command, result.stderr)
+        [line] = result.stderr.splitlines()
+        assert line.startswith("coachflow: error: ") and "Traceback" not in result.stderr

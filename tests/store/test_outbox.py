@@ -186,7 +186,19 @@ def test_limit_and_order(engine: Engine) -> None:
         (lambda o: o.ack("mail", "12"), "message_ids"),
         (lambda o: o.ack("mail", [1.5]), "message_ids"),
         (lambda o: o.ack("mail", [0]), "no outbox message 0"),
+        (lambda o: o.ack("mail", [2**63]), "no outbox message 9223372036854775808"),
+        (lambda o: o.ack("mail", 1), "message_ids"),
+        (lambda o: o.ack("mail", None), "message_ids"),
+        (lambda o: o.ack("mail", [True]), "message_ids"),
+        (lambda o: o.claim(" mail", 1), "not starting or ending with a space"),
+        (lambda o: o.claim(" ", 1), "a consumer is named"),
         (lambda o: o.messages(limit=0), "limit"),
+        (lambda o: o.messages(after=2**63), "after: a message id"),
+        (lambda o: o.messages(after=-1), "after: a message id"),
+        (lambda o: o.messages(after=None), "after: a message id"),
+        (lambda o: o.messages(after=True), "after: a message id"),
+        (lambda o: o.messages(after="1"), "after: a message id"),
+        (lambda o: o.messages(after=1.5), "after: a message id"),
     ],
 )
 def test_bad_arguments_are_refused_in_one_line(engine: Engine, call: Any, message: str) -> None:
@@ -257,3 +269,20 @@ def test_listeners_are_told_after_the_commit(
         engine.fire(tid, "close", actor="cas")
     with pytest.raises(TypeError):
         engine.subscribe("not callable")  # type: ignore[arg-type]
+
+
+def test_acknowledging_from_a_generator_acknowledges_them(engine: Engine) -> None:
+    tid = started(engine)
+    engine.fire(tid, "note", actor="cas", input={"text": "a"})
+    batch = engine.outbox.claim("mail")
+    assert engine.outbox.ack("mail", (m.id for m in batch)) == 2
+    assert engine.outbox.messages(consumer="mail") == []
+
+
+def test_every_store_gives_a_messages_moment_in_utc(store: Any) -> None:
+    """The same instant, written the same way on every store (the clock's offset is not
+    kept: the SQL stores keep moments as UTC)."""
+    engine = Engine([DEFINITION], store=store, clock=FixedClock("2026-09-01T09:00:00+02:00"))
+    started(engine)
+    [message] = engine.outbox.messages()
+    assert message.created_at.isoformat() == "2026-09-01T07:00:00+00:00"

@@ -3,9 +3,9 @@
 Every accepted change of a trajectory (one history record) is one message of the topic
 ``trajectory.changed``, written by the store in the same transaction as the record (so
 a message exists exactly when its change does). Its payload says which trajectory changed,
-to which version, by which kind of change, event and actor - never an input value, a
-fact or a consent's state, which the message's readers (server code, e-mail, a job queue)
-have no business with.
+to which version, by which kind of change, event and actor - never an input value or a
+fact, which the message's readers (server code, e-mail, a job queue) have no business with
+(the kind does say that a consent was granted or withdrawn).
 
 Delivery is at least once per named consumer: :meth:`Store.claim` hands a consumer the
 messages it has not acknowledged, each claimed for a lease; a message not acknowledged
@@ -16,10 +16,11 @@ are ``trajectory.changed:<trajectory id>:<version>``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+from coachflow._bounds import INT64_MAX
 from coachflow._frozen import FrozenDict
 from coachflow.runtime.trajectory import HistoryRecord
 
@@ -68,7 +69,7 @@ def change_payload(
     role: str | None,
 ) -> Mapping[str, object]:
     """The payload of the ``trajectory.changed`` message of a trajectory's record ``seq``:
-    no input value, fact or consent state, only what happened."""
+    no input value or fact, only what happened."""
     return FrozenDict(
         {
             "trajectory_id": trajectory_id,
@@ -97,7 +98,7 @@ def change_message(
         CHANGED,
         trajectory_id,
         change_payload(trajectory_id, definition_id, r.seq, r.kind, r.event, r.actor, r.role),
-        r.at,
+        r.at.astimezone(UTC),  # as every store gives it
         attempts,
     )
 
@@ -109,11 +110,38 @@ def check_consumer(consumer: object) -> str:
         not isinstance(consumer, str)
         or not 0 < len(consumer) <= MAX_CONSUMER
         or not consumer.isprintable()
+        or consumer.strip() != consumer
     ):
         raise ValueError(
-            f"a consumer is named by 1 to {MAX_CONSUMER} printable characters, not {consumer!r:.60}"
+            f"a consumer is named by 1 to {MAX_CONSUMER} printable characters, not starting "
+            f"or ending with a space, not {consumer!r:.60}"
         )
     return consumer
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_ids(message_ids: object) -> list[int]:
+    """The message ids of ``message_ids`` (any iterable of ints, read once), or ValueError:
+    not ints, or an id no message can have ("no outbox message N")."""
+    if isinstance(message_ids, (str, bytes)) or not isinstance(message_ids, Iterable):
+        raise ValueError(f"message_ids: the ids (int) of outbox messages, not {message_ids!r:.40}")
+    ids = list(message_ids)
+    if not all(_is_int(i) for i in ids):
+        raise ValueError("message_ids: the ids (int) of outbox messages")
+    out_of_range = sorted(i for i in ids if not 0 < i <= INT64_MAX)
+    if out_of_range:
+        raise ValueError(f"no outbox message {', '.join(map(str, out_of_range[:10]))}")
+    return ids
+
+
+def check_after(after: object) -> int:
+    """``after`` if it is a message id to list after (0 to 2**63 - 1); else ValueError."""
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after <= INT64_MAX:
+        raise ValueError(f"after: a message id (0 or more), not {after!r:.40}")
+    return after
 
 
 def check_limit(limit: object) -> int:
@@ -132,6 +160,8 @@ __all__ = [
     "change_key",
     "change_message",
     "change_payload",
+    "check_after",
     "check_consumer",
+    "check_ids",
     "check_limit",
 ]

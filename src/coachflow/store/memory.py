@@ -14,7 +14,14 @@ from coachflow.errors import (
     version_conflict,
 )
 from coachflow.runtime.access_log import AccessEntry
-from coachflow.runtime.outbox import Message, change_message, check_consumer, check_limit
+from coachflow.runtime.outbox import (
+    Message,
+    change_message,
+    check_after,
+    check_consumer,
+    check_ids,
+    check_limit,
+)
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
 if TYPE_CHECKING:
@@ -155,6 +162,7 @@ class MemoryStore:
         many were not acknowledged before; ValueError (and nothing acknowledged) when an
         id names no message."""
         check_consumer(consumer)
+        message_ids = check_ids(message_ids)
         with self._lock:
             messages = self._message_records
             unknown = sorted({i for i in message_ids if not 0 < i <= len(messages)})
@@ -180,6 +188,7 @@ class MemoryStore:
         ``consumer``, only those it has not acknowledged (``attempts``: how often it was
         handed each, 0 if never)."""
         check_limit(limit)
+        check_after(after)
         if consumer is not None:
             check_consumer(consumer)
         found: list[Message] = []

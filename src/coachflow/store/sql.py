@@ -89,7 +89,9 @@ from coachflow.runtime.outbox import (
     Message,
     change_key,
     change_payload,
+    check_after,
     check_consumer,
+    check_ids,
     check_limit,
 )
 from coachflow.runtime.trajectory import (
@@ -1427,7 +1429,7 @@ class SqlStore:
         """Acknowledge ``message_ids`` for ``consumer``, in one transaction: how many were
         not acknowledged before; ValueError (nothing written) for an id of no message."""
         check_consumer(consumer)
-        wanted = sorted({int(i) for i in message_ids})
+        wanted = sorted(set(check_ids(message_ids)))
         if not wanted:
             return 0
         o, claims = outbox.c, outbox_claims.c
@@ -1483,6 +1485,7 @@ class SqlStore:
         """Up to ``limit`` messages after the id ``after``, oldest first; with
         ``consumer``, only those it has not acknowledged."""
         check_limit(limit)
+        check_after(after)
         if consumer is not None:
             check_consumer(consumer)
         query = self._messages_query(consumer).where(outbox.c.id > after)
