@@ -8,6 +8,7 @@ weekdays are all holidays are skipped.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
@@ -213,6 +214,14 @@ def _school_week_end(monday: date, week: int, calendar: SchoolCalendar) -> date:
         return monday + timedelta(weeks=week - counted - 1, days=6)
     except OverflowError:  # a calendar of holidays up to the end of time: never
         return date.max
+
+
+def missing_holidays(
+    names: Iterable[str], calendar: SchoolCalendar | None, start: date
+) -> list[str]:
+    """The holiday names of ``names`` that ``calendar`` has no holiday for, for a
+    trajectory started on ``start`` (all of them without a calendar), sorted."""
+    return sorted(n for n in names if calendar is None or calendar.holiday(n, start) is None)
 
 
 def due_before(

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from coachflow._bounds import INT64_MAX, INT64_MIN, id_message, id_problem, show_int, shown
 from coachflow._frozen import FrozenDict
-from coachflow.calendar import SchoolCalendar, week_of
+from coachflow.calendar import SchoolCalendar, missing_holidays, week_of
 from coachflow.clock import Clock, checked_now
 from coachflow.definition.checks.duties import exclude
 from coachflow.definition.expressions import Compiled, EvalContext
@@ -673,9 +673,7 @@ def _check_holidays(
     program: Program, calendar: SchoolCalendar | None, first_day: date, where: Where
 ) -> None:
     """Refuse a start whose school calendar lacks a holiday the definition reads."""
-    missing = sorted(
-        h for h in program.holidays if calendar is None or calendar.holiday(h, first_day) is None
-    )
+    missing = missing_holidays(program.holidays, calendar, first_day)
     if missing:
         names = ", ".join(repr(h) for h in missing)
         holiday = "holiday" if len(missing) == 1 else "holidays"
@@ -1052,9 +1050,7 @@ def migrated(
     if state is None:
         raise MigrationError(f"state {t.state!r} has no place in version {target.version}")
     calendar = t.calendar
-    lacking = sorted(
-        h for h in holidays if calendar is None or calendar.holiday(h, t.start_date) is None
-    )
+    lacking = missing_holidays(holidays, calendar, t.start_date)
     if lacking:
         held = (
             "it has no school calendar"
