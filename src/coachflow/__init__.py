@@ -49,7 +49,7 @@ if TYPE_CHECKING:
         Transition,
         definition_json_schema,
     )
-    from coachflow.engine import Engine, Explanation, Outbox
+    from coachflow.engine import DueReport, Engine, Explanation, Outbox
     from coachflow.files.calendars import builtin_calendar, builtin_calendars, load_calendar
     from coachflow.files.definitions import dump_definition
     from coachflow.files.ical import to_ical as agenda_to_ical
@@ -85,6 +85,7 @@ _LAZY = {
     "Engine": "coachflow.engine",
     "Explanation": "coachflow.engine",
     "Outbox": "coachflow.engine",
+    "DueReport": "coachflow.engine",
     "Message": "coachflow.runtime.outbox",
     "check_definition": "coachflow.files.loading",
     "load_definition": "coachflow.files.loading",
@@ -135,6 +136,7 @@ __all__ = [
     "DefinitionChanged",
     "DefinitionError",
     "Diagnostic",
+    "DueReport",
     "Engine",
     "Explanation",
     "FixedClock",

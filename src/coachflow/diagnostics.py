@@ -87,6 +87,9 @@ CODES: tuple[str, ...] = (
     # due dates, recurring activities, hooks and effects
     "bad-due",
     "bad-recurring",
+    "bad-timeout",
+    "bad-reminder",
+    "reserved-role",
     "hook-never-runs",
     "during-final",
     "due-outside-during",

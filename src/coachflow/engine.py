@@ -13,9 +13,11 @@ The clock is read once per command.
 from __future__ import annotations
 
 import logging
+import random
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from coachflow._bounds import id_problem
@@ -26,6 +28,7 @@ from coachflow.errors import (
     CalendarWarning,
     NotPermitted,
     StoredDefinitionWarning,
+    UnknownTrajectory,
     VersionConflict,
     definition_changed,
     stored_only,
@@ -51,15 +54,26 @@ from coachflow.runtime.decide import (
     decide_fire,
     decide_migration,
     decide_start,
+    decide_suspension,
     expectations,
     explain,
     migration_plan,
     refuse_bad_id,
 )
 from coachflow.runtime.flows import hidden_facts
-from coachflow.runtime.outbox import Message, change_message, check_after, check_ids
+from coachflow.runtime.outbox import (
+    OVERDUE,
+    REMINDER,
+    Message,
+    change_message,
+    check_after,
+    check_ids,
+    check_limit,
+    timer_message,
+)
 from coachflow.runtime.program import Program
 from coachflow.runtime.registry import Registry
+from coachflow.runtime.timers import SYSTEM, decide_due, next_timer
 from coachflow.runtime.trajectory import (
     HistoryRecord,
     Trajectory,
@@ -78,6 +92,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LAST_START_DATE",
     "MAX_LEASE",
+    "DueReport",
     "Engine",
     "Explanation",
     "Listener",
@@ -93,6 +108,39 @@ accepted change, after it was committed."""
 
 MAX_LEASE = timedelta(days=7)
 """The longest lease of a claimed outbox message."""
+
+
+MAX_TIMERS_PER_PASS = 1000
+"""The most timers :meth:`Engine.run_due` handles of one trajectory in one pass."""
+
+
+@dataclass(frozen=True, slots=True)
+class DueReport:
+    """What one :meth:`Engine.run_due` pass did."""
+
+    trajectories: int = 0
+    """Trajectories the index said had a timer due, that were looked at."""
+    reminders: int = 0
+    escalations: int = 0
+    timeouts: int = 0
+    """Timeouts whose event the machine took."""
+    refused: int = 0
+    """Timeouts whose event was refused (handled: their ``state.timeout`` says why)."""
+    conflicts: int = 0
+    """Changes another process made first (that trajectory was read again)."""
+    more: bool = False
+    """The pass stopped at its ``limit``: more trajectories may have timers due."""
+
+    @property
+    def handled(self) -> int:
+        return self.reminders + self.escalations + self.timeouts + self.refused
+
+    def __str__(self) -> str:
+        return (
+            f"{self.trajectories} due, {self.reminders} reminders, {self.escalations} "
+            f"escalations, {self.timeouts} timeouts fired, {self.refused} refused, "
+            f"{self.conflicts} conflicts" + (" (more to do)" if self.more else "")
+        )
 
 
 class Outbox:
@@ -350,7 +398,11 @@ class Engine:
         if used_calendar is not None:
             warning = calendar_warning(program.definition, trajectory.start_date, used_calendar)
         self._record_definition(program.definition)
-        self.store.create(trajectory, next_due=program.next_due(trajectory))
+        self.store.create(
+            trajectory,
+            next_due=program.next_due(trajectory),
+            next_timer=self._next_timer(program, trajectory),
+        )
         if self._listeners:
             self._tell(trajectory, trajectory.history)
         if warning is not None:
@@ -505,12 +557,122 @@ class Engine:
         if program.key not in self._recorded:
             self._record_definition(program.definition)
         try:
-            self.store.commit(new, expected_version=t.version, next_due=program.next_due(new))
+            self.store.commit(
+                new,
+                expected_version=t.version,
+                next_due=program.next_due(new),
+                next_timer=self._next_timer(program, new) if program.timers.any else None,
+            )
         except VersionConflict as exc:
             raise conflict(t, event, record.actor, t.version, exc.actual) from None
         if self._listeners:
             self._tell(new, (record,))
         return new
+
+    def _next_timer(self, program: Program, t: Trajectory) -> date | None:
+        """The first day a timer of ``t`` is due (the worker's index), or None."""
+        if not program.timers.any:
+            return None
+        return next_timer(program, t, expectations(program, self._moment()))
+
+    # -- suspension ------------------------------------------------------------------------
+
+    def suspend(
+        self,
+        trajectory_id: str,
+        *,
+        actor: str,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Suspend a trajectory ("opschorting": sick leave, parental leave), as ``actor``
+        (a role of the definition's ``suspendable_by``): until :meth:`resume` nothing is
+        due and no timer fires; afterwards every due date and timer moves on by the
+        suspended time. ``reason`` is kept in the history, readable only by the roles that
+        suspend (and the one who wrote it); no message carries it."""
+        t, program = self._read(trajectory_id, actor, expected_version, "suspend")
+        record = decide_suspension(program, t, actor, True, reason, self._moment())
+        return self._commit(t, record, program, "suspend")
+
+    def resume(
+        self,
+        trajectory_id: str,
+        *,
+        actor: str,
+        reason: str | None = None,
+        expected_version: int | None = None,
+    ) -> Trajectory:
+        """Resume a suspended trajectory, as ``actor`` (a role of ``suspendable_by``)."""
+        t, program = self._read(trajectory_id, actor, expected_version, "resume")
+        record = decide_suspension(program, t, actor, False, reason, self._moment())
+        return self._commit(t, record, program, "resume")
+
+    # -- the worker ------------------------------------------------------------------------
+
+    def run_due(self, now: datetime | None = None, *, limit: int = 1000) -> DueReport:
+        """Do the due work of up to ``limit`` trajectories once: every reminder and
+        escalation due by ``now`` (default: the clock's) becomes a ``timer`` record with
+        its notice in the outbox, and every due timeout fires its state's event as the
+        actor ``system``. Each timer is handled exactly once, however many processes run
+        this at the same time and whenever one is killed: a timer is handled by the
+        commit of its record, which the store's version check lets only one process make.
+        The trajectories are found through the store's index (``next_timer``), never by
+        reading them all."""
+        check_limit(limit)
+        if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
+            raise ValueError(f"now: a datetime with its timezone, not {now!r:.60}")
+        moment = Moment(now, self._predicates, self.clock)
+        today = moment.now.date()
+        ids = self.store.due(today, limit=limit)
+        random.shuffle(ids)  # workers that run at once seldom meet
+        counts = {"reminders": 0, "escalations": 0, "timeouts": 0, "refused": 0, "conflicts": 0}
+        for tid in ids:
+            for _ in range(MAX_TIMERS_PER_PASS):
+                try:
+                    if not self._handle_due(tid, today, moment, counts):
+                        break
+                except VersionConflict:
+                    counts["conflicts"] += 1  # read it again: the other change stands
+                except UnknownTrajectory:
+                    break
+        return DueReport(len(ids), **counts, more=len(ids) == limit)
+
+    def _handle_due(
+        self, trajectory_id: str, today: date, moment: Moment, counts: dict[str, int]
+    ) -> bool:
+        """Handle the first due timer of one trajectory: False when none is due (its
+        index then says when the next is)."""
+        t = self.store.load(trajectory_id)
+        program = self._program(t.definition_id, t.definition_version)
+        expected = expectations(program, moment)
+
+        def fire(current: Trajectory, event: str) -> HistoryRecord:
+            return decide_fire(program, current, event, SYSTEM, None, moment, roles=(SYSTEM,))
+
+        records = decide_due(program, t, today, moment, fire, expected)
+        new = t
+        for record in records:
+            new = apply(new, record)
+        if program.key not in self._recorded:
+            self._record_definition(program.definition)
+        self.store.commit(
+            new,
+            expected_version=t.version,
+            next_due=program.next_due(new),
+            next_timer=next_timer(program, new, expected),
+        )  # no record: only the index moves on
+        if not records:
+            return False
+        given = records[0].input
+        if given["topic"] == REMINDER:
+            counts["reminders"] += 1
+        elif given["topic"] == OVERDUE:
+            counts["escalations"] += 1
+        else:
+            counts["timeouts" if given.get("fired") else "refused"] += 1
+        if self._listeners:
+            self._tell(new, records)
+        return True
 
     # -- listeners -----------------------------------------------------------------------
 
@@ -531,8 +693,12 @@ class Engine:
         return unsubscribe
 
     def _tell(self, t: Trajectory, records: Sequence[HistoryRecord]) -> None:
+        messages = []
         for record in records:
-            message = change_message(0, t.id, t.definition_id, record)
+            messages.append(change_message(0, t.id, t.definition_id, record))
+            if record.kind == "timer":
+                messages.append(timer_message(0, t.id, t.definition_id, record))
+        for message in messages:
             for listener in self._listeners:
                 try:
                     listener(message)

@@ -1223,10 +1223,14 @@ def test_every_history_kind(engine: Engine, clock: FixedClock) -> None:
     ]
     history = t.history
     assert len(history) == len(expected) == t.version + 1
-    # activity records are covered by tests/runtime/test_schedule.py
+    # activity records are covered by tests/runtime/test_schedule.py, timer, suspended and
+    # resumed ones by tests/runtime/test_timers.py
     assert {r.kind for r in history} == set(coachflow.runtime.trajectory.RECORD_KINDS) - {
         "activity",
         "migrated",
+        "timer",
+        "suspended",
+        "resumed",
     }
     for got, want in zip(history, expected, strict=True):
         assert (got.seq, got.at, got.actor, got.role, got.kind) == want[:5]

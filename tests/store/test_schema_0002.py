@@ -217,7 +217,8 @@ def copy_as_revision_0001(source: str, target: str, *, skip_definition: str) -> 
     try:
         with reader.connect() as src, writer.begin() as dst:
             for table in (definitions, trajectories, participants, history):
-                columns = [c for c in table.c if c.name != "labels"]
+                # the columns revision 0001 has (labels came in 0002, timers in 0004)
+                columns = [c for c in table.c if c.name not in ("labels", "timing", "next_timer")]
                 for row in src.execute(select(*columns)).mappings():
                     if table is definitions and row["id"] == skip_definition:
                         continue

@@ -5,8 +5,9 @@ definition with errors or a refused change, 2 bad usage or an unreadable or miss
 3 a database that cannot be used) - never a traceback.
 
 The commands live in one module per thing they work on: :mod:`.definitions` (definition
-files), :mod:`.trajectories` and :mod:`.database` (a database), :mod:`.calendars` (school
-calendars). Each adds its commands to the parser; nothing is imported before :func:`main`
+files), :mod:`.trajectories` and :mod:`.database` (a database), :mod:`.outbox` and
+:mod:`.worker` (the outbox and the due work), :mod:`.calendars` (school calendars). Each
+adds its commands to the parser; nothing is imported before :func:`main`
 runs, so ``import coachflow.cli`` costs no more than ``import coachflow``.
 """
 
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from coachflow.cli import calendars, database, definitions, outbox, trajectories
+    from coachflow.cli import calendars, database, definitions, outbox, trajectories, worker
     from coachflow.cli._common import Parser
 
     parser = Parser(
@@ -37,6 +38,7 @@ def _build_parser() -> argparse.ArgumentParser:
     trajectories.register(sub)
     database.register(sub)
     outbox.register(sub)
+    worker.register(sub)
     calendars.register(sub)
     return parser
 

@@ -71,7 +71,13 @@ def _list(args: argparse.Namespace) -> int:
     def text() -> None:
         for m in messages:
             p = m.payload
-            what = f"{p.get('kind')} {p.get('event') or '-'} by {p.get('actor')}"
+            if m.topic == "trajectory.changed":
+                what = f"{p.get('kind')} {p.get('event') or '-'} by {p.get('actor')}"
+            else:  # a notice: what about, its day, for whom
+                about = p.get("activity") or p.get("state")
+                people = p.get("to") or {}
+                to = ", ".join(f"{r}: {' '.join(ps) or '-'}" for r, ps in people.items())  # type: ignore[attr-defined]
+                what = f"{about} on {p.get('day')}" + (f" to {to}" if to else "")
             tries = f"  attempts {m.attempts}" if args.consumer else ""
             print(
                 f"{m.id:>8}  {m.created_at.isoformat()}  {m.topic}  {m.trajectory_id} "

@@ -22,6 +22,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
+    PlainValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -42,6 +44,7 @@ from coachflow.definition.plain import (
     parse_date,
     text_of,
 )
+from coachflow.durations import Duration, parse_duration
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -132,6 +135,37 @@ class _Described(_Model):
     def text(self, language: str = DEFAULT_LANGUAGE) -> str | None:
         """The title in ``language``."""
         return text_of(self.title, language)
+
+
+def _duration_data(value: Duration) -> str | dict[str, int]:
+    return {"school_weeks": value.school_weeks} if value.school_weeks else str(value)
+
+
+DurationSpec = Annotated[
+    Duration,
+    PlainValidator(parse_duration),
+    PlainSerializer(_duration_data),
+    WithJsonSchema(
+        {
+            "oneOf": [
+                {"type": "string", "pattern": "^P(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?$"},
+                {
+                    "type": "object",
+                    "properties": {"school_weeks": {"type": "integer", "minimum": 1}},
+                    "required": ["school_weeks"],
+                    "additionalProperties": False,
+                },
+            ]
+        }
+    ),
+]
+"""A duration: ISO 8601 (``P7D``, ``P2W``, ``P1M``) or ``{school_weeks: N}`` (see
+:mod:`coachflow.durations`)."""
+
+SYSTEM = "system"
+"""The reserved actor and role of the worker: the only one that fires a state's
+``timeout`` event. A definition names it in ``by`` without declaring it; no person ever
+holds it."""
 
 
 # --- facts and inputs ------------------------------------------------------------------
@@ -408,9 +442,18 @@ class WeekRange(_Model):
         return self
 
 
+class Timeout(_Model):
+    """A timed transition: when the trajectory has stayed ``after`` in the state, the
+    worker fires ``event`` as the actor ``system`` (role ``system``)."""
+
+    after: DurationSpec
+    event: Ident
+
+
 class State(_Described):
     final: StrictBool = False
     weeks: WeekRange | None = None
+    timeout: Timeout | None = None
 
 
 class Due(_Model):
@@ -461,6 +504,27 @@ class Recurring(_Model):
 
 Hours = Annotated[StrictFloat | StrictInt, Field(ge=0, le=INT64_MAX)]
 
+Recipients = Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)]
+"""The roles a notification is for."""
+
+
+class Reminder(_Model):
+    """A notice ``before`` an activity's due date to the roles ``to``, while not done."""
+
+    before: DurationSpec
+    to: Recipients
+    message: Text | None = None
+
+
+class Escalation(_Model):
+    """A notice ``after`` an activity's due date to the roles ``to`` (someone to act:
+    a coordinator, the board), when it is still not done then."""
+
+    after: DurationSpec
+    to: Recipients
+    message: Text | None = None
+
+
 Declassifies = Annotated[
     dict[
         Ident,
@@ -490,6 +554,10 @@ class Activity(_Described):
     """How often it may be recorded in one trajectory."""
     at_most_per_person: Count | None = None
     """How often one person may record it (e.g. three workshops per student)."""
+    remind: tuple[Reminder, ...] = ()
+    """Reminders before its due date (a one-off activity with ``due``)."""
+    escalate: tuple[Escalation, ...] = ()
+    """Escalations after its due date, while it is not done."""
     declassifies: Declassifies = Field(default_factory=FrozenDict)
     """Confidential input field -> why its value may decide whether the activity is
     recorded (``done.<name>``, ``count.<name>``), which every participant reads (a
@@ -560,6 +628,10 @@ class Definition(_Described):
     transitions: Annotated[tuple[Transition, ...], Field(min_length=1)]
     activities: Annotated[dict[Ident, Activity], Frozen] = Field(default_factory=FrozenDict)
     migrates_from: MigrationMap | None = None
+    suspendable_by: Annotated[tuple[Ident, ...], AfterValidator(_unique)] = ()
+    """The roles that may suspend a trajectory and resume it (``Engine.suspend``): while
+    suspended nothing is due and no timer fires; afterwards every date moves on by the
+    suspended time. Empty: it cannot be suspended."""
 
     # -- derived views (computed once; the model is frozen) --
 

@@ -7,7 +7,14 @@ weekdays are all holidays are skipped.
 
 Agenda statuses: ``done``; ``upcoming``; ``due`` (due within 7 days); ``overdue`` (past
 its due date, not done); ``missed`` (a recurring period that ended with fewer than
-``at_least`` records while the trajectory was in one of the activity's states).
+``at_least`` records while the trajectory was in one of the activity's states);
+``suspended`` (not done, and the trajectory is suspended: nothing is due; its due date is
+where it would be were the trajectory resumed that day).
+
+A suspension moves every due date that follows its start on by the time it lasted:
+school days for a due week, calendar days for ``days`` and ``fact`` (see
+:func:`coachflow.durations.shifted`); a recurring period that lies wholly within one asks
+nothing.
 """
 
 from __future__ import annotations
@@ -20,13 +27,21 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from coachflow.calendar import SchoolCalendar, due_before, monday_of, week_end
 from coachflow.definition.plain import PERIOD_NAMES, text_of
+from coachflow.durations import shifted
 from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition, FactRef, Text
 
-Status = Literal["done", "upcoming", "due", "overdue", "missed"]
-STATUS_ORDER: dict[str, int] = {"missed": 0, "overdue": 0, "due": 1, "upcoming": 2, "done": 3}
+Status = Literal["done", "upcoming", "due", "overdue", "missed", "suspended"]
+STATUS_ORDER: dict[str, int] = {
+    "missed": 0,
+    "overdue": 0,
+    "due": 1,
+    "upcoming": 2,
+    "suspended": 2,
+    "done": 3,
+}
 DUE_SOON_DAYS = 7
 
 
@@ -117,7 +132,8 @@ def due_date(
     calendar: SchoolCalendar | None,
     all_stays: Sequence[Stay] | None = None,
 ) -> date | None:
-    """When a one-off activity is due (None when that is not known yet)."""
+    """When a one-off activity is due (None when that is not known yet), moved on by the
+    suspensions that ended before it (one that lasts moves nothing yet)."""
     return _due(definition, trajectory, activity, calendar, all_stays)[0]
 
 
@@ -127,8 +143,27 @@ def _due(
     activity: str,
     calendar: SchoolCalendar | None,
     all_stays: Sequence[Stay] | None = None,
+    as_of: date | None = None,
 ) -> tuple[date | None, str | None]:
-    """When a one-off activity is due, and the agenda's notice about that date."""
+    """When a one-off activity is due, and the agenda's notice about that date; moved on
+    by the trajectory's suspensions (one that lasts counts up to ``as_of``)."""
+    day, notice = _planned_due(definition, trajectory, activity, calendar, all_stays)
+    pauses = trajectory.timing.pauses
+    if day is None or not pauses:
+        return day, notice
+    due = definition.activities[activity].due
+    school = due is not None and due.week is not None
+    return shifted(day, pauses, school=school, calendar=calendar, as_of=as_of), notice
+
+
+def _planned_due(
+    definition: Definition,
+    trajectory: Trajectory,
+    activity: str,
+    calendar: SchoolCalendar | None,
+    all_stays: Sequence[Stay] | None = None,
+) -> tuple[date | None, str | None]:
+    """When a one-off activity is due as planned (no suspension), and its notice."""
     due = definition.activities[activity].due
     if due is None:
         return None, None
@@ -306,6 +341,7 @@ def agenda(
     """
     all_stays = stays(trajectory)
     final = trajectory.state in definition.final_states
+    suspended = trajectory.timing.suspended
     items: list[AgendaItem] = []
     for name, activity in definition.activities.items():
         title = _title(activity.title)
@@ -325,12 +361,14 @@ def agenda(
                 )
             )
             continue
-        due, notice = _due(definition, trajectory, name, calendar, all_stays)
+        due, notice = _due(definition, trajectory, name, calendar, all_stays, as_of)
         count = len(dates)
         if count:
             status = "done"
         elif final:
             continue  # the trajectory has ended: nothing is still to do
+        elif suspended:
+            status = "suspended"
         elif due is None or (due - as_of).days > DUE_SOON_DAYS:
             status = "upcoming"
         elif as_of > due:
@@ -362,13 +400,19 @@ def _recurring_items(
     at_least = activity.recurring.at_least
     items = []
     frequency = _frequency(trajectory, activity.recurring.every)
+    pauses = trajectory.timing.pauses
     for start, end in _periods(frequency, first, as_of, trajectory.start_date):
         if calendar is not None and not calendar.has_school_day(start, end):
             continue  # a holiday period asks nothing
+        pause = next((p for p in pauses if p[0] <= start and (p[1] is None or end < p[1])), None)
         count = sum(1 for d in dates if start <= d <= end)
         status: str | None
+        if pause is not None and pause[1] is not None and count < at_least:
+            continue  # a period wholly suspended asks nothing
         if count >= at_least:
             status = "done"
+        elif pause is not None or (pauses and pauses[-1][1] is None and pauses[-1][0] <= end):
+            status = "suspended"
         elif end < as_of:
             status = "missed" if state_on(all_stays, end) in during else None
         elif state_on(all_stays, as_of) in during:

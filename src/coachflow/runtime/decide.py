@@ -25,7 +25,7 @@ from coachflow.calendar import SchoolCalendar, missing_holidays, week_of
 from coachflow.clock import Clock, checked_now
 from coachflow.definition.checks.duties import exclude
 from coachflow.definition.expressions import Compiled, EvalContext
-from coachflow.definition.plain import parse_date
+from coachflow.definition.plain import Rule, parse_date
 from coachflow.definition.values import ValueProblem, coerce
 from coachflow.errors import (
     ConsentError,
@@ -423,11 +423,14 @@ def evaluate(
     *,
     check_input: bool,
     tried: bool = False,
+    roles: tuple[str, ...] | None = None,
 ) -> Carrier:
     """Fire ``event`` on a carrier of ``t`` (nothing else changes): afterwards its
     ``chosen`` is the step the machine took (None when refused, with the reasons).
-    ``tried``: the caller found it structurally possible already."""
-    carrier = Carrier(t, t.roles_of(actor), raw_input, check_input, moment)
+    ``tried``: the caller found it structurally possible already. ``roles``: those the
+    actor holds, when not the trajectory's (the worker: ``system``)."""
+    held = t.roles_of(actor) if roles is None else roles
+    carrier = Carrier(t, held, raw_input, check_input, moment)
     refused = None if tried else _structural(program, t, event)
     if refused is not None:
         carrier.error = _STRUCTURAL_ERRORS[refused.code]
@@ -475,15 +478,18 @@ def decide_fire(
     actor: str,
     raw_input: object,
     moment: Moment,
+    roles: tuple[str, ...] | None = None,
 ) -> HistoryRecord:
     """The ``event`` record of firing ``event`` as ``actor``: the transition and the
-    state are the ones the machine chose."""
+    state are the ones the machine chose. ``roles``: the worker's (``("system",)``)."""
     refused = _structural(program, t, event)
     if refused is not None:  # refused before a carrier is made: the cheapest refusal
         raise _STRUCTURAL_ERRORS[refused.code](
             refused.message, trajectory_id=t.id, event=event, actor=actor, reasons=[refused]
         )
-    carrier = evaluate(program, t, event, actor, raw_input, moment, check_input=True, tried=True)
+    carrier = evaluate(
+        program, t, event, actor, raw_input, moment, check_input=True, tried=True, roles=roles
+    )
     step = carrier.chosen
     if step is None:
         raise rejection(carrier, t, event, actor)
@@ -702,6 +708,74 @@ def _new_id() -> str:
     return b.hex()
 
 
+SYSTEM = "system"
+"""The worker's actor and role: no person is ever bound to it."""
+
+
+def _reserved(person: object) -> str | None:
+    if person == SYSTEM:
+        return "is reserved: the worker fires timeouts as 'system', and no person holds it"
+    return None
+
+
+def decide_suspension(
+    program: Program,
+    t: Trajectory,
+    actor: str,
+    suspend: bool,
+    reason: object,
+    moment: Moment,
+) -> HistoryRecord:
+    """The ``suspended`` (or ``resumed``) record of ``actor`` suspending (resuming) ``t``,
+    by a role of the definition's ``suspendable_by``. ``reason``: why (1 to 500
+    characters); it is kept in the history, readable by the roles that suspend (and the
+    one who wrote it), and never in a message."""
+    d = program.definition
+    what = "suspend" if suspend else "resume"
+    where: Where = {"trajectory_id": t.id, "event": what, "actor": actor}
+    if not d.suspendable_by:
+        raise NotPermitted(
+            f"{d.id!r} cannot be suspended: its definition names no suspendable_by roles",
+            reasons=[Reason("not-permitted", f"{d.id!r} declares no suspendable_by")],
+            **where,
+        )
+    held = t.roles_of(actor)
+    role = next((r for r in d.suspendable_by if r in held), None)
+    if role is None:
+        message = (
+            f"a trajectory of {d.id!r} is suspended and resumed by "
+            f"{', '.join(d.suspendable_by)}; {actor!r} holds "
+            + (", ".join(held) if held else "no role in it")
+        )
+        raise NotPermitted(message, reasons=[Reason("not-permitted", message)], **where)
+    if t.state in d.final_states:
+        raise NotAllowedInState(
+            f"the trajectory has ended (state {t.state!r}): it cannot be {what}d", **where
+        )
+    if t.timing.suspended == suspend:
+        message = f"the trajectory is {'already' if suspend else 'not'} suspended"
+        raise NotAllowedInState(message, reasons=[Reason("not-allowed-in-state", message)], **where)
+    given: dict[str, object] = {}
+    if suspend or reason is not None:
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise InvalidInput(
+                "reason: say why in 1 to 500 characters (it is kept in the history, "
+                "readable by the roles that suspend)",
+                fields=["reason"],
+                **where,
+            )
+        given["reason"] = reason
+    labels = {"reason": (Rule(tuple(sorted(d.suspendable_by)), ()),)} if given else {}
+    return new_record(
+        t.version + 1,
+        moment.now,
+        actor,
+        role,
+        "suspended" if suspend else "resumed",
+        input=labeled(MappingProxyType(given), labels) if given else _EMPTY,
+    )
+
+
 def _check_participants(
     d: Definition, participants: Mapping[str, str | Sequence[str]]
 ) -> tuple[dict[str, tuple[str, ...]], list[str], list[str]]:
@@ -732,7 +806,7 @@ def _check_participants(
             continue
         checked: list[str] = []
         for person in persons:
-            problem = id_problem(person)
+            problem = id_problem(person) or _reserved(person)
             if problem is not None:
                 bad_ids.append(f"role {role!r}: {id_message('person id', person, problem)}")
                 break
@@ -950,6 +1024,11 @@ def decide_assignment(
         raise NotPermitted(f"role {role!r} is assigned by {who}", **where)
     if assign:  # unassigning matches the ids stored, whatever they are
         refuse_bad_id(person, "person id", "person", t.id, None, actor)
+        if person == SYSTEM:
+            message = id_message("person id", person, _reserved(person) or "")
+            raise InvalidId(
+                message, fields=["person"], reasons=[Reason("bad-id", message)], **where
+            )
     people = t.participants.get(role, ())
     if assign:
         if person in people:

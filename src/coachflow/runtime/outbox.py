@@ -7,6 +7,11 @@ to which version, by which kind of change, event and actor - never an input valu
 fact, which the message's readers (server code, e-mail, a job queue) have no business with
 (the kind does say that a consent was granted or withdrawn).
 
+The worker's ``timer`` records (:mod:`coachflow.runtime.timers`) each write a second
+message: ``activity.reminder``, ``activity.overdue`` or ``state.timeout``, keyed
+``<topic>:<trajectory id>:<timer>`` (one per timer occurrence, unique in the store), with
+who it is for (roles and their people's ids), the dates and the definition's message text.
+
 Delivery is at least once per named consumer: :meth:`Store.claim` hands a consumer the
 messages it has not acknowledged, each claimed for a lease; a message not acknowledged
 (:meth:`Store.ack`) before its lease ends is handed out again. Every message has a
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from coachflow._bounds import INT64_MAX
 from coachflow._frozen import FrozenDict
@@ -27,7 +32,15 @@ from coachflow.runtime.trajectory import HistoryRecord
 CHANGED = "trajectory.changed"
 """The topic of the message every accepted change writes."""
 
-TOPICS = (CHANGED,)
+REMINDER = "activity.reminder"
+"""A reminder: an activity's due date comes (``remind: [{before: ..., to: [...]}]``)."""
+OVERDUE = "activity.overdue"
+"""An escalation: an activity is still not done after its due date (``escalate``)."""
+TIMEOUT = "state.timeout"
+"""A state's ``timeout`` came: the worker fired its event (or says why not)."""
+TIMER_TOPICS = (REMINDER, OVERDUE, TIMEOUT)
+
+TOPICS = (CHANGED, *TIMER_TOPICS)
 """Every topic a store writes."""
 
 MAX_CONSUMER = 200
@@ -103,6 +116,68 @@ def change_message(
     )
 
 
+def record_topics(record: HistoryRecord) -> tuple[str, ...]:
+    """The topics of the messages a record writes: ``trajectory.changed``, and for a
+    ``timer`` record its notice's topic too."""
+    if record.kind == "timer":
+        return (CHANGED, str(record.input["topic"]))
+    return (CHANGED,)
+
+
+def timer_key(trajectory_id: str, record: HistoryRecord) -> str:
+    """The key of the message of a ``timer`` record: one per timer occurrence."""
+    return f"{record.input['topic']}:{trajectory_id}:{record.input['item']}"
+
+
+def timer_payload(
+    trajectory_id: str, definition_id: str, record: HistoryRecord
+) -> Mapping[str, object]:
+    """The payload of the message of a ``timer`` record: what it is about, who it is for
+    (roles and their people's ids), its dates and the definition's message text; never an
+    input value or a fact."""
+    given = record.input
+    topic = given["topic"]
+    payload: dict[str, object] = {
+        "trajectory_id": trajectory_id,
+        "definition_id": definition_id,
+        "version": record.seq,
+        "item": given["item"],
+        "state" if topic == TIMEOUT else "activity": given["subject"],
+        "day": _iso(given["day"]),
+        "to": FrozenDict({role: tuple(people) for role, people in given.get("to", {}).items()}),
+    }
+    if "due" in given:
+        payload["due"] = _iso(given["due"])
+    for key in ("message", "event", "fired", "refused"):
+        if key in given:
+            value = given[key]
+            payload[key] = tuple(value) if isinstance(value, list) else value
+    return FrozenDict(payload)
+
+
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def timer_message(
+    message_id: int,
+    trajectory_id: str,
+    definition_id: str,
+    record: HistoryRecord,
+    attempts: int = 1,
+) -> Message:
+    """The notice message of a ``timer`` record (created when the record was)."""
+    return Message(
+        message_id,
+        timer_key(trajectory_id, record),
+        str(record.input["topic"]),
+        trajectory_id,
+        timer_payload(trajectory_id, definition_id, record),
+        record.at.astimezone(UTC),
+        attempts,
+    )
+
+
 def check_consumer(consumer: object) -> str:
     """``consumer`` if it names a consumer (1-200 characters, no control character);
     else ValueError."""
@@ -155,6 +230,10 @@ __all__ = [
     "CHANGED",
     "MAX_CLAIM",
     "MAX_CONSUMER",
+    "OVERDUE",
+    "REMINDER",
+    "TIMEOUT",
+    "TIMER_TOPICS",
     "TOPICS",
     "Message",
     "change_key",
@@ -164,4 +243,8 @@ __all__ = [
     "check_consumer",
     "check_ids",
     "check_limit",
+    "record_topics",
+    "timer_key",
+    "timer_message",
+    "timer_payload",
 ]

@@ -21,6 +21,7 @@ from coachflow.definition.checks import CompiledDefinition
 from coachflow.definition.expressions import Compiled
 from coachflow.definition.plain import Label, labels_of
 from coachflow.definition.values import Fields
+from coachflow.durations import shifted
 from coachflow.runtime.access import event_specs
 from coachflow.runtime.decide import check_step
 from coachflow.runtime.trajectory import Trajectory
@@ -208,6 +209,11 @@ class Program:
         self._labels: dict[tuple[str, str, str], Mapping[str, Label]] = {}
         self.holidays = compiled.holidays
         """The holiday names the definition reads: a trajectory's calendar needs each."""
+        from coachflow.runtime.timers import timer_rules
+
+        self.timers = timer_rules(self)
+        """Its reminders, escalations and timeouts (see :mod:`coachflow.runtime.timers`)."""
+        self.suspendable_by = d.suspendable_by
         self._due = tuple(
             (name, activity.due)
             for name, activity in d.activities.items()
@@ -247,6 +253,7 @@ class Program:
         """The earliest due date of a one-off activity not yet done (week- or fact-based),
         kept in the store's index so that agendas can be queried by date."""
         best: date | None = None
+        pauses = trajectory.timing.pauses if self.suspendable_by else ()
         for name, due in self._due:
             if trajectory.counts.get(name):
                 continue
@@ -257,6 +264,10 @@ class Program:
                 day = trajectory.facts.get(due.fact)
             if isinstance(day, date) and due.before is not None:
                 day = due_before(day, trajectory.start_date, trajectory.calendar, due.before)[0]
+            if isinstance(day, date) and pauses:
+                day = shifted(
+                    day, pauses, school=due.week is not None, calendar=trajectory.calendar
+                )
             if isinstance(day, date) and (best is None or day < best):
                 best = day
         return best

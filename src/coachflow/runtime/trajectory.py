@@ -34,6 +34,9 @@ RecordKind = Literal[
     "assigned",
     "unassigned",
     "migrated",
+    "timer",
+    "suspended",
+    "resumed",
 ]
 RECORD_KINDS: tuple[RecordKind, ...] = typing.get_args(RecordKind)
 
@@ -113,6 +116,47 @@ def new_record(
     return _make_record((seq, at, actor, role, kind, event, source, target, input, changes, on))
 
 
+class Timing(NamedTuple):
+    """What a trajectory's history says about its timers: the notices and timeouts the
+    worker has handled (their keys, see :mod:`coachflow.runtime.timers`), and its
+    suspensions, oldest first: ``(began, ended)``, ``ended`` None while it lasts."""
+
+    handled: frozenset[str] = frozenset()
+    pauses: tuple[tuple[date, date | None], ...] = ()
+
+    @property
+    def suspended(self) -> bool:
+        """Whether a suspension lasts now."""
+        return bool(self.pauses) and self.pauses[-1][1] is None
+
+    def after(self, r: HistoryRecord) -> Timing:
+        """This timing after the record ``r`` (a ``timer``, ``suspended`` or ``resumed``)."""
+        if r.kind == "timer":
+            return self._replace(handled=self.handled | {str(r.input["item"])})
+        day = r.at.date()
+        if r.kind == "suspended":
+            return self._replace(pauses=(*self.pauses, (day, None)))
+        if r.kind == "resumed" and self.suspended:
+            began = self.pauses[-1][0]
+            return self._replace(pauses=(*self.pauses[:-1], (began, max(day, began))))
+        return self
+
+
+NO_TIMING = Timing()
+
+
+def timing_of(records: Sequence[HistoryRecord]) -> Timing:
+    """The timing a history holds (see :class:`Timing`)."""
+    timing = NO_TIMING
+    for r in records:
+        if r.kind in _TIMING_KINDS:
+            timing = timing.after(r)
+    return timing
+
+
+_TIMING_KINDS = frozenset({"timer", "suspended", "resumed"})
+
+
 class _Node:
     """A cell of the persistent history list."""
 
@@ -190,6 +234,7 @@ class Trajectory:
         "_start_date",
         "_started_at",
         "_state",
+        "_timing",
         "_version",
     )
 
@@ -210,6 +255,7 @@ class Trajectory:
         start_date: date | None = None,
         counts: Mapping[str, int] | None = None,
         calendar: SchoolCalendar | None = None,
+        timing: Timing | None = None,
     ) -> None:
         self._id = id
         self._definition_id = definition_id
@@ -226,6 +272,8 @@ class Trajectory:
         self._node = node
         self._people = people
         self._history: tuple[HistoryRecord, ...] | None = None
+        self._timing: Timing | None = timing
+        """None: not read from the history yet (a store that keeps it passes it)."""
 
     @property
     def id(self) -> str:
@@ -290,6 +338,21 @@ class Trajectory:
             cached = self._node.records() if self._node is not None else ()
             self._history = cached
         return cached
+
+    @property
+    def timing(self) -> Timing:
+        """The timers the worker handled and the suspensions (read from the history the
+        first time it is asked, then kept by every next snapshot)."""
+        timing = self._timing
+        if timing is None:
+            timing = timing_of(self.history)
+            self._timing = timing
+        return timing
+
+    @property
+    def suspended(self) -> bool:
+        """Whether the trajectory is suspended now (see :meth:`Engine.suspend`)."""
+        return self.timing.suspended
 
     def records_since(self, version: int) -> list[HistoryRecord]:
         """The records after ``version`` (what a store must write), oldest first."""
@@ -357,6 +420,10 @@ class Trajectory:
         new._calendar = self._calendar
         new._node = _Node(record, self._node)
         new._history = None
+        timing = self._timing
+        if record.kind in _TIMING_KINDS:
+            timing = self.timing.after(record)
+        new._timing = timing
         return new
 
     def with_history(
@@ -368,6 +435,7 @@ class Trajectory:
         new._node = history_node(records)
         new._version = self._version
         new._counts = self._counts
+        new._timing = self._timing
         return new
 
     def as_dict(self) -> dict[str, object]:
@@ -467,6 +535,7 @@ def begin_decided(
     new._calendar = calendar
     new._node = _Node(record, None)
     new._history = None
+    new._timing = NO_TIMING
     return new
 
 
@@ -501,6 +570,10 @@ def _assignment(t: Trajectory, r: HistoryRecord) -> Trajectory:
     return t.evolve(r, participants={**t.participants, role: people}, facts=facts)
 
 
+def _timed(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    return t._next(r)  # only its timing changes (see Trajectory._next)
+
+
 def _migrated(t: Trajectory, r: HistoryRecord) -> Trajectory:
     return t.evolve(
         r,
@@ -520,6 +593,9 @@ _REDUCERS: dict[str, Callable[[Trajectory, HistoryRecord], Trajectory]] = {
     "assigned": _assignment,
     "unassigned": _assignment,
     "migrated": _migrated,
+    "timer": _timed,
+    "suspended": _timed,
+    "resumed": _timed,
 }
 
 

@@ -21,6 +21,7 @@ from coachflow.runtime.outbox import (
     check_consumer,
     check_ids,
     check_limit,
+    timer_message,
 )
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
@@ -31,7 +32,8 @@ if TYPE_CHECKING:
 class MemoryStore:
     """Keeps trajectories in memory: for tests and short-lived processes. Thread-safe.
 
-    It keeps no agenda index, so ``next_due`` is accepted and not kept; the definitions
+    It keeps no agenda index, so ``next_due`` is accepted and not kept (``next_timer``,
+    the worker's index, is kept: :meth:`due` reads it); the definitions
     it stores are those remembered in it, the access log a list per trajectory, and the
     outbox a list of every change with each consumer's claims, for as long as it lives."""
 
@@ -48,15 +50,42 @@ class MemoryStore:
         """Per consumer, per message id: (claimed until, attempts, acknowledged)."""
         self._done: dict[str, int] = {}
         """Per consumer: how many messages from the first are all acknowledged."""
+        self._notices: dict[int, bool] = {}
+        """The ids of the notice messages of ``timer`` records (the other message of a
+        record is its ``trajectory.changed``)."""
+        self._next_timer: dict[str, date] = {}
+        """The worker's index: the first day a timer of a trajectory is due."""
 
-    def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
+    def _tell(self, trajectory_id: str, records: Sequence[HistoryRecord]) -> None:
+        """The outbox messages of ``records`` (under the lock)."""
+        for r in records:  # the record is shared
+            self._message_ids.append(trajectory_id)
+            self._message_records.append(r)
+        for r in records:  # the notices after the changes, as the SQL store writes them
+            if r.kind == "timer":
+                self._message_ids.append(trajectory_id)
+                self._message_records.append(r)
+                self._notices[len(self._message_records)] = True
+
+    def _index(self, trajectory_id: str, next_timer: date | None) -> None:
+        if next_timer is None:
+            self._next_timer.pop(trajectory_id, None)
+        else:
+            self._next_timer[trajectory_id] = next_timer
+
+    def create(
+        self,
+        trajectory: Trajectory,
+        *,
+        next_due: date | None = None,
+        next_timer: date | None = None,
+    ) -> None:
         with self._lock:
             if trajectory.id in self._items:
                 raise TrajectoryExists(f"trajectory {trajectory.id!r} already exists")
             self._items[trajectory.id] = trajectory
-            for r in trajectory.history:
-                self._message_ids.append(trajectory.id)
-                self._message_records.append(r)
+            self._tell(trajectory.id, trajectory.history)
+            self._index(trajectory.id, next_timer)
 
     def load(self, trajectory_id: str) -> Trajectory:
         try:
@@ -65,7 +94,12 @@ class MemoryStore:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}") from None
 
     def commit(
-        self, trajectory: Trajectory, *, expected_version: int, next_due: date | None = None
+        self,
+        trajectory: Trajectory,
+        *,
+        expected_version: int,
+        next_due: date | None = None,
+        next_timer: date | None = None,
     ) -> None:
         with self._lock:
             current = self._items.get(trajectory.id)
@@ -76,12 +110,19 @@ class MemoryStore:
                     trajectory.id, expected=expected_version, actual=current.version
                 )
             self._items[trajectory.id] = trajectory
-            for r in trajectory.records_since(expected_version):  # the record is shared
-                self._message_ids.append(trajectory.id)
-                self._message_records.append(r)
+            self._tell(trajectory.id, trajectory.records_since(expected_version))
+            self._index(trajectory.id, next_timer)
 
     def ids(self) -> Iterator[str]:
         return iter(list(self._items))
+
+    def due(self, today: date, *, limit: int) -> list[str]:
+        """Up to ``limit`` trajectories with a timer due on or before ``today``, the
+        earliest first."""
+        with self._lock:
+            found = [(day, tid) for tid, day in self._next_timer.items() if day <= today]
+        found.sort()
+        return [tid for _, tid in found[:limit]]
 
     def with_participant(self, person: str) -> Iterator[Trajectory]:
         for t in list(self._items.values()):
@@ -131,7 +172,10 @@ class MemoryStore:
         """The message of id ``number`` (under the lock)."""
         tid = self._message_ids[number - 1]
         record = self._message_records[number - 1]
-        return change_message(number, tid, self._items[tid].definition_id, record, attempts)
+        definition_id = self._items[tid].definition_id
+        if number in self._notices:
+            return timer_message(number, tid, definition_id, record, attempts)
+        return change_message(number, tid, definition_id, record, attempts)
 
     def claim(self, consumer: str, *, limit: int, lease: timedelta, now: datetime) -> list[Message]:
         """Up to ``limit`` messages ``consumer`` has not acknowledged and holds no

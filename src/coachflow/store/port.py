@@ -26,9 +26,17 @@ if TYPE_CHECKING:
 class Store(Protocol):
     """Where an engine keeps trajectories and the definition versions they run on."""
 
-    def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
+    def create(
+        self,
+        trajectory: Trajectory,
+        *,
+        next_due: date | None = None,
+        next_timer: date | None = None,
+    ) -> None:
         """Keep a new trajectory (its history holds the 'started' record); ``next_due``
-        is the earliest due date of its agenda, kept for queries by date. All or nothing:
+        is the earliest due date of its agenda, kept for queries by date; ``next_timer``
+        the first day one of its timers is due, the worker's index (:meth:`due`). All or
+        nothing:
         :class:`~coachflow.errors.TrajectoryExists` when the id is taken, and then
         nothing is written."""
         ...
@@ -39,14 +47,28 @@ class Store(Protocol):
         ...
 
     def commit(
-        self, trajectory: Trajectory, *, expected_version: int, next_due: date | None = None
+        self,
+        trajectory: Trajectory,
+        *,
+        expected_version: int,
+        next_due: date | None = None,
+        next_timer: date | None = None,
     ) -> None:
         """Replace the snapshot at ``expected_version`` by ``trajectory`` (its new records
         are those after ``expected_version``), with ``next_due`` as its new earliest due
-        date. All or nothing: the snapshot and every new record, or none of them;
+        date and ``next_timer`` as the first day a timer of it is due. A ``timer`` record
+        writes two messages: its ``trajectory.changed`` and its notice
+        (:func:`~coachflow.runtime.outbox.timer_message`). All or nothing: the snapshot
+        and every new record, or none of them;
         :class:`~coachflow.errors.VersionConflict` when the stored version differs, and
         :class:`~coachflow.errors.UnknownTrajectory` when there is none, and then nothing
         is written."""
+        ...
+
+    def due(self, today: date, *, limit: int) -> list[str]:
+        """Up to ``limit`` ids of trajectories whose ``next_timer`` is on or before
+        ``today``, the earliest first: found through the index, never by reading every
+        trajectory. A read: it changes nothing."""
         ...
 
     def ids(self) -> Iterator[str]:

@@ -93,10 +93,13 @@ from coachflow.runtime.outbox import (
     check_consumer,
     check_ids,
     check_limit,
+    timer_payload,
 )
 from coachflow.runtime.trajectory import (
+    NO_TIMING,
     HistoryRecord,
     LabeledInput,
+    Timing,
     Trajectory,
     new_record,
     stored_history,
@@ -115,7 +118,7 @@ from coachflow.store.codec import (
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 _T = TypeVar("_T")
 
 DriverRow: TypeAlias = Any
@@ -174,9 +177,14 @@ trajectories = Table(
     Column("start_date", Date, nullable=False),
     Column("calendar", JSON, nullable=True),
     Column("next_due", Date, nullable=True),
+    Column("timing", JSON(none_as_null=True), nullable=True),
+    # the timers the worker handled and the suspensions (Trajectory.timing); NULL: none
+    Column("next_timer", Date, nullable=True),
+    # the first day a timer is due: the worker's index (Store.due)
     Index("ix_cf_trajectories_definition", "definition_id", "definition_version"),
     Index("ix_cf_trajectories_state", "definition_id", "state"),
     Index("ix_cf_trajectories_next_due", "next_due"),
+    Index("ix_cf_trajectories_next_timer", "next_timer"),
 )
 
 history = Table(
@@ -265,6 +273,10 @@ outbox = Table(
     Column("topic", String(100), nullable=True),
     Column("payload", JSON(none_as_null=True), nullable=True),
     Column("created_at", Instant, nullable=True),
+    Column("item", String(300), nullable=True),
+    # a notice of a timer record: the timer's key, unique in its trajectory (NULL for a
+    # trajectory.changed message: NULLs are distinct in a unique index)
+    Index("ux_cf_outbox_item", "trajectory_id", "item", unique=True),
 )
 """The outbox (:class:`~coachflow.runtime.outbox.Message`), in the order of ``id``: a
 ``trajectory.changed`` message is the row ``(id, trajectory_id, seq)`` of its record (its
@@ -287,7 +299,9 @@ outbox_claims = Table(
 )
 """Each consumer's claims and acknowledgements of outbox messages."""
 
-_ROW = tuple(cast(c, Text).label(c.name) if c.name == "calendar" else c for c in trajectories.c)
+_ROW = tuple(
+    cast(c, Text).label(c.name) if c.name in ("calendar", "timing") else c for c in trajectories.c
+)
 """The columns of a trajectory's row as every read selects them: the calendar as its JSON
 text (whatever the driver does with JSON), so that the codec decodes each text once."""
 _ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
@@ -339,7 +353,9 @@ def _instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _mutable_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]:
+def _mutable_values(
+    t: Trajectory, next_due: date | None, next_timer: date | None
+) -> dict[str, SqlValue]:
     """The :data:`_MUTABLE` columns of a trajectory's row, as the statements bind them:
     all that a commit of :data:`_ORDINARY` records changes."""
     return {
@@ -349,12 +365,15 @@ def _mutable_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]
         "counts": encode(t.counts),
         "version": t.version,
         "next_due": _iso(next_due),
+        "next_timer": _iso(next_timer),
     }
 
 
-def _state_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]:
+def _state_values(
+    t: Trajectory, next_due: date | None, next_timer: date | None
+) -> dict[str, SqlValue]:
     """Every column of a trajectory's row, as the statements bind them."""
-    values = _mutable_values(t, next_due)
+    values = _mutable_values(t, next_due, next_timer)
     values["id"] = t.id
     values["definition_id"] = t.definition_id
     values["definition_version"] = t.definition_version
@@ -362,10 +381,39 @@ def _state_values(t: Trajectory, next_due: date | None) -> dict[str, SqlValue]:
     values["started_at"] = _instant(t.started_at)
     values["start_date"] = t.start_date.isoformat()
     values["calendar"] = encode_calendar(t.calendar)
+    values["timing"] = _encode_timing(t.timing)
     return values
 
 
-def _mutable_row(t: Trajectory, next_due: date | None, expected_version: int) -> Params:
+def _encode_timing(timing: Timing) -> str | None:
+    if timing == NO_TIMING:
+        return None
+    return encode(
+        {
+            "handled": sorted(timing.handled),
+            "pauses": [[a.isoformat(), _iso(b)] for a, b in timing.pauses],
+        }
+    )
+
+
+def _decode_timing(value: DriverRow) -> Timing:
+    if value is None:
+        return NO_TIMING
+    data = decode(value) if isinstance(value, str) else value
+    if data is None:
+        return NO_TIMING
+    return Timing(
+        frozenset(str(k) for k in data["handled"]),
+        tuple(
+            (date.fromisoformat(a), None if b is None else date.fromisoformat(b))
+            for a, b in data["pauses"]
+        ),
+    )
+
+
+def _mutable_row(
+    t: Trajectory, next_due: date | None, next_timer: date | None, expected_version: int
+) -> Params:
     """The parameters of the hot path's update (:data:`_MUTABLE_ROW`): what
     :func:`_mutable_values` binds, then the row's id and expected version, in the order of
     the placeholders (no dictionary in between)."""
@@ -376,6 +424,7 @@ def _mutable_row(t: Trajectory, next_due: date | None, expected_version: int) ->
         encode(t.counts),
         t.version,
         None if next_due is None else next_due.isoformat(),
+        None if next_timer is None else next_timer.isoformat(),
         t.id,
         expected_version,
     )
@@ -550,6 +599,7 @@ class SqlStore:
                 {c.name: bindparam(c.name) for c in history.c}
             ),
             "insert_outbox": insert(outbox).values({k: bindparam(k) for k in _OUTBOX_ROW}),
+            "insert_notice": insert(outbox).values({k: bindparam(k) for k in _NOTICE_ROW}),
         }
         prepared: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name, stmt in statements.items():
@@ -562,6 +612,7 @@ class SqlStore:
             ("update_mutable", _MUTABLE_ROW),
             ("insert_history", _RECORD_ROW),
             ("insert_outbox", _OUTBOX_ROW),
+            ("insert_notice", _NOTICE_ROW),
             ("load", ("id",)),
         ):
             if prepared[name][1] != keys:  # _mutable_row and _record_row bind in this order
@@ -993,13 +1044,19 @@ class SqlStore:
 
     # -- the Store protocol --
 
-    def create(self, trajectory: Trajectory, *, next_due: date | None = None) -> None:
-        """Keep a new trajectory: its row (``next_due`` in its agenda index), its history
-        and its participants, in one transaction; :class:`TrajectoryExists` when the id is
-        taken, and then nothing is written."""
+    def create(
+        self,
+        trajectory: Trajectory,
+        *,
+        next_due: date | None = None,
+        next_timer: date | None = None,
+    ) -> None:
+        """Keep a new trajectory: its row (``next_due`` in its agenda index, ``next_timer``
+        in the worker's), its history and its participants, in one transaction;
+        :class:`TrajectoryExists` when the id is taken, and then nothing is written."""
         insert_sql, insert_keys = self._sql["insert"]
         history_sql = self._insert_history_sql
-        row = self._params(insert_keys, _state_values(trajectory, next_due))
+        row = self._params(insert_keys, _state_values(trajectory, next_due, next_timer))
         records = [_record_row(trajectory.id, r) for r in trajectory.history]
         try:
             with self._writer.begin() as conn:
@@ -1034,10 +1091,16 @@ class SqlStore:
         )
 
     def commit(
-        self, trajectory: Trajectory, *, expected_version: int, next_due: date | None = None
+        self,
+        trajectory: Trajectory,
+        *,
+        expected_version: int,
+        next_due: date | None = None,
+        next_timer: date | None = None,
     ) -> None:
         """Replace the row at ``expected_version`` by ``trajectory`` (``next_due`` in its
-        agenda index) and append its records since then, all or nothing;
+        agenda index, ``next_timer`` in the worker's) and append its records since then
+        (a ``timer`` record with its notice in the outbox), all or nothing;
         :class:`VersionConflict` when the row is at another version, and then nothing is
         written. Only the columns the new records' kinds can change are written."""
         new_records = trajectory.records_since(expected_version)
@@ -1052,7 +1115,7 @@ class SqlStore:
         tid = trajectory.id
         if ordinary and new_records:  # the hot path: only the mutable columns, bound as
             # a tuple, in one transaction on this thread's connection
-            row = _mutable_row(trajectory, next_due, expected_version)
+            row = _mutable_row(trajectory, next_due, next_timer, expected_version)
             rows = [_record_row(tid, r) for r in new_records]
             if self.is_sqlite:
                 done = self._commit_sqlite(self._update_mutable_sql, row, rows)
@@ -1062,21 +1125,22 @@ class SqlStore:
                 return
         if ordinary:
             update = "update_mutable"
-            values = _mutable_values(trajectory, next_due)
-        else:  # participants, definition version, start or calendar may change
+            values = _mutable_values(trajectory, next_due, next_timer)
+        else:  # participants, definition version, start, calendar or timing may change
             update = "update"
-            values = _state_values(trajectory, next_due)
+            values = _state_values(trajectory, next_due, next_timer)
+        notices = self._notice_rows(trajectory, new_records)
         values["b_id"] = tid
         values["expected_version"] = expected_version
         if self.is_sqlite and not reassigned and not (ordinary and new_records):
             # a migration, or no record: on this thread's connection too
             update_sql, keys = self._sql[update]
             rows = [_record_row(tid, r) for r in new_records]
-            if self._commit_sqlite(update_sql, self._params(keys, values), rows):
+            if self._commit_sqlite(update_sql, self._params(keys, values), rows, notices):
                 return
         try:  # a change of the participants table, or why the row was not written
             self._commit_transaction(
-                trajectory, update, values, expected_version, new_records, reassigned
+                trajectory, update, values, expected_version, new_records, reassigned, notices
             )
         except self._errors as exc:
             raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
@@ -1089,6 +1153,7 @@ class SqlStore:
         expected_version: int,
         new_records: Sequence[HistoryRecord],
         reassigned: bool,
+        notices: Sequence[Params] = (),
     ) -> None:
         """The commit in a transaction of the writer engine (the participants table
         rewritten when ``reassigned``), and why a row not at the expected version was not
@@ -1109,6 +1174,7 @@ class SqlStore:
             rows = [_record_row(trajectory.id, r) for r in new_records]
             _insert_records(conn, insert_sql, rows)
             _insert_records(conn, self._insert_outbox_sql, _outbox_rows(rows))
+            _insert_records(conn, self._sql["insert_notice"][0], notices)
             if reassigned:
                 conn.execute(
                     delete(participants).where(participants.c.trajectory_id == trajectory.id)
@@ -1117,7 +1183,30 @@ class SqlStore:
                 if people:
                     conn.execute(insert(participants), people)
 
-    def _commit_sqlite(self, update_sql: str, row: Params, rows: Sequence[Params]) -> bool:
+    def _notice_rows(
+        self, trajectory: Trajectory, records: Sequence[HistoryRecord]
+    ) -> list[Params]:
+        """The outbox rows of the notices of the ``timer`` records among ``records``
+        (:data:`_NOTICE_ROW` order): the payload and moment written with them."""
+        rows: list[Params] = []
+        for r in records:
+            if r.kind == "timer":
+                payload = timer_payload(trajectory.id, trajectory.definition_id, r)
+                rows.append(
+                    (
+                        trajectory.id,
+                        r.seq,
+                        str(r.input["topic"]),
+                        encode(payload),
+                        _instant(r.at),
+                        str(r.input["item"]),
+                    )
+                )
+        return rows
+
+    def _commit_sqlite(
+        self, update_sql: str, row: Params, rows: Sequence[Params], notices: Sequence[Params] = ()
+    ) -> bool:
         """SQLite: update the row and append the records in one ``BEGIN IMMEDIATE``
         transaction on this thread's connection. False (and nothing written) when the row
         was not at the expected version: the caller then finds out why on the ordinary
@@ -1137,6 +1226,8 @@ class SqlStore:
             else:
                 cursor.executemany(self._insert_history_sql, rows)
                 cursor.executemany(self._insert_outbox_sql, _outbox_rows(rows))
+            for notice in notices:
+                cursor.execute(self._sql["insert_notice"][0], notice)
             cursor.execute("COMMIT")
             return True
         except BaseException as exc:
@@ -1190,6 +1281,18 @@ class SqlStore:
                 raise RuntimeError(f"the commit statement binds {keys}, not {_MUTABLE_ROW}")
             found = self._pg_commits[count] = sql
         return found
+
+    def due(self, today: date, *, limit: int) -> list[str]:
+        """Up to ``limit`` trajectories with a timer due on or before ``today``, the
+        earliest first, through the index on ``next_timer``."""
+        t = trajectories.c
+        query = (
+            select(t.id)
+            .where(t.next_timer <= today)
+            .order_by(t.next_timer, t.id)
+            .limit(check_limit(limit))
+        )
+        return self._read(lambda conn: [str(i) for i in conn.execute(query).scalars()])
 
     def ids(self) -> Iterator[str]:
         """The id of every stored trajectory, in order (read at once)."""
@@ -1328,6 +1431,7 @@ class SqlStore:
             o.seq,
             cast(o.payload, Text).label("payload"),
             o.created_at,
+            o.item,
             t.definition_id,
             h.at,
             h.kind,
@@ -1354,7 +1458,8 @@ class SqlStore:
             key, topic, created = change_key(tid, row.seq), CHANGED, row.at
         else:
             payload = FrozenDict(decode(row.payload) if row.payload else {})
-            key, topic, created = f"{row.topic}:{tid}:{row.id}", row.topic, row.created_at
+            name = row.item if row.item is not None else row.id
+            key, topic, created = f"{row.topic}:{tid}:{name}", row.topic, row.created_at
         return Message(int(row.id), key, topic, tid, payload, created, attempts)
 
     def claim(self, consumer: str, *, limit: int, lease: timedelta, now: datetime) -> list[Message]:
@@ -1652,6 +1757,8 @@ def _from_columns(
     start_date: DriverRow,
     calendar: DriverRow,
     next_due: DriverRow,
+    timing: DriverRow,
+    next_timer: DriverRow,
     *,
     load: Callable[[], Sequence[HistoryRecord]],
 ) -> Trajectory:
@@ -1674,6 +1781,7 @@ def _from_columns(
         start_date=date.fromisoformat(start_date) if isinstance(start_date, str) else start_date,
         counts=decode_frozen(counts),
         calendar=decode_calendar(calendar),
+        timing=None if timing is None else _decode_timing(timing),
     )
 
 
@@ -1912,6 +2020,8 @@ def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
     return sql, (*(c.name for c in state), "b_id", "expected_version")
 
 
+_NOTICE_ROW = ("trajectory_id", "seq", "topic", "payload", "created_at", "item")
+"""The order of :meth:`SqlStore._notice_rows`: the columns a timer's notice fills."""
 _OUTBOX_ROW = ("trajectory_id", "seq")
 """The order of :func:`_outbox_row`: the columns a ``trajectory.changed`` message fills."""
 _RECORD_VALUES = tuple(c.name for c in history.c if c.name != "trajectory_id")
@@ -1924,16 +2034,17 @@ _MUTABLE_ROW = (
     "counts",
     "version",
     "next_due",
+    "next_timer",
     "b_id",
     "expected_version",
 )
 """The order of :func:`_mutable_row`: the hot path's update binds these."""
-_AS_TEXT = frozenset({"calendar", "consents", "counts", "participants"})
+_AS_TEXT = frozenset({"calendar", "consents", "counts", "participants", "timing"})
 """The JSON columns PostgreSQL's load gives as their text (see :func:`decode_frozen`)."""
 _ORDINARY = frozenset({"event", "activity", "consent_granted", "consent_withdrawn"})
 """Kinds of change that touch only the :data:`_MUTABLE` columns of a trajectory's row
 (not its participants, definition version, start or calendar)."""
-_MUTABLE = frozenset({"state", "facts", "consents", "counts", "version", "next_due"})
+_MUTABLE = frozenset({"state", "facts", "consents", "counts", "version", "next_due", "next_timer"})
 _REASSIGNING = frozenset({"assigned", "unassigned"})
 """Kinds of change that rewrite a trajectory's participants rows (a migration only adds
 empty roles, which have no rows)."""

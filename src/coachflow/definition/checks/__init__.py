@@ -17,6 +17,7 @@ arguments:
 * :mod:`.migrations`: the migration map (and :func:`migration_problems` across versions);
 * :mod:`.duties`: separation of duties (``excludes``, ``self-escalation``);
 * :mod:`.flows`: confidential inputs that decide the state or the facts;
+* :mod:`.timers`: timeouts, reminders, escalations, suspension and the role ``system``;
 * :mod:`.graph`: final states, ambiguous events and reachability;
 * :mod:`.unused`: declarations nothing mentions.
 
@@ -71,6 +72,7 @@ def analyze(
     from coachflow.definition.checks.names import check_names
     from coachflow.definition.checks.references import check_references
     from coachflow.definition.checks.texts import check_texts
+    from coachflow.definition.checks.timers import check_timers
     from coachflow.definition.checks.unused import check_unused
     from coachflow.diagnostics import WARNING, sort_key
 
@@ -82,6 +84,7 @@ def analyze(
     activities = check_activities(ctx, names)
     check_texts(ctx, transitions.syntax_errors | hooks.syntax_errors | activities.syntax_errors)
     uses += [transitions.uses, hooks.uses, activities.uses, check_migration_map(ctx)]
+    uses.append(check_timers(ctx, transitions.transitions))
     check_duties(ctx)
     derived = check_flows(ctx, transitions.transitions, hooks.role_effects, activities.guards)
     if parsed.graph_complete:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from coachflow.definition.checks.context import Context, Uses, YamlPath
-from coachflow.definition.model import InputField, Transition
+from coachflow.definition.model import SYSTEM, InputField, Transition
 from coachflow.diagnostics import ERROR, WARNING
 
 
@@ -106,7 +106,7 @@ def _check_transition(ctx: Context, where: YamlPath, t: Transition, uses: Uses) 
         ctx.report("unknown-state", ERROR, f"unknown state {t.to!r}", (*where, "to"))
     for j, role in enumerate(t.by):
         uses.roles.add(role)
-        if role not in ctx.roles:
+        if role not in ctx.roles and role != SYSTEM:  # the worker's (see .timers)
             ctx.report("unknown-role", ERROR, f"unknown role {role!r}", (*where, "by", j))
     if t.input:
         field_uses = check_input_fields(ctx, t.input, (*where, "input"))

@@ -1,0 +1,415 @@
+"""Time that acts (issue 16): reminders before a due date, escalations after it, timed
+transitions fired by the worker as ``system``, and suspension ("opschorting") that stops
+every timer and moves every date on by the suspended time.
+
+Every engine test runs on the in-memory store, SQLite and PostgreSQL (``store`` fixture).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from coachflow import (
+    Engine,
+    FixedClock,
+    InvalidId,
+    InvalidInput,
+    NotAllowedInState,
+    NotPermitted,
+    builtin_calendar,
+    loads_definition,
+)
+from coachflow.durations import (
+    Duration,
+    add_school_days,
+    parse_duration,
+    school_days,
+    shifted,
+)
+from coachflow.runtime.access import REDACTED
+from coachflow.runtime.outbox import CHANGED, OVERDUE, REMINDER, TIMEOUT
+
+STORE_KINDS = ["memory", "sqlite", "postgresql"]
+MIDDEN = builtin_calendar("nl-2026-2027-midden")
+
+TIMED = """\
+coachflow: 1
+id: timed
+version: 1
+roles:
+  starter: {required: true}
+  coach: {required: true}
+  board: {}
+started_by: [coach]
+suspendable_by: [coach]
+facts:
+  ready: {type: bool, default: true}
+initial: interim
+states:
+  interim:
+    timeout: {after: {school_weeks: 2}, event: escalate_interim}
+  escalated:
+    timeout: {after: P10D, event: close_late}
+  done: {final: true}
+transitions:
+  - {event: escalate_interim, from: interim, to: escalated, by: [system], when: ready}
+  - {event: close_late, from: escalated, to: done, by: [system]}
+  - {event: finish, from: [interim, escalated], to: done, by: [coach]}
+  - {event: hold, from: interim, to: interim, by: [coach], set: {ready: false}}
+activities:
+  visit:
+    by: [coach]
+    due: {week: 3}
+    remind: [{before: P7D, to: [starter, coach]}]
+    escalate:
+      - {after: P14D, to: [board], message: {nl: Het bezoek is te laat, en: The visit is late}}
+"""
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(f"{day}T08:00:00+00:00")
+
+
+@pytest.fixture
+def timed(store: Any) -> Engine:
+    engine = Engine(
+        [loads_definition(TIMED)],
+        store=store,
+        clock=FixedClock(at("2026-09-01")),
+        plugins=False,
+    )
+    engine.start(
+        "timed",
+        participants={"starter": "sam", "coach": "cas", "board": "bo"},
+        actor="cas",
+        trajectory_id="t1",
+        start_date="2026-09-01",
+    )
+    return engine
+
+
+def notices(engine: Engine) -> list[tuple[str, str]]:
+    """(topic, key) of every notice in the outbox, oldest first."""
+    return [(m.topic, m.key) for m in engine.outbox.messages(limit=1000) if m.topic != CHANGED]
+
+
+# --- durations -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("P7D", Duration(days=7)),
+        ("P2W", Duration(days=14)),
+        ("P1M", Duration(months=1)),
+        ("P1Y2M3D", Duration(years=1, months=2, days=3)),
+        ({"school_weeks": 4}, Duration(school_weeks=4)),
+    ],
+)
+def test_durations_are_iso_8601_or_school_weeks(text: object, expected: Duration) -> None:
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    "bad", ["PT3H", "P", "P0D", "7D", "P1.5D", {"school_weeks": 0}, {"weeks": 2}, 7, None]
+)
+def test_a_duration_that_is_none_of_those_is_refused_in_one_line(bad: object) -> None:
+    with pytest.raises(ValueError) as raised:
+        parse_duration(bad)
+    assert "\n" not in str(raised.value)
+
+
+def test_a_month_after_the_31st_is_the_last_day_of_the_next_month() -> None:
+    assert Duration(months=1).after(date(2027, 1, 31)) == date(2027, 2, 28)
+    assert Duration(days=7).before(date(2026, 9, 20)) == date(2026, 9, 13)
+
+
+def test_school_weeks_skip_the_holiday_weeks_of_the_calendar() -> None:
+    # from Friday 9 October 2026: the week of 19 October is the Herfstvakantie
+    assert Duration(school_weeks=2).after(date(2026, 10, 9), MIDDEN) == date(2026, 10, 30)
+    assert Duration(school_weeks=2).after(date(2026, 10, 9)) == date(2026, 10, 23)
+    assert Duration(school_weeks=2).before(date(2026, 10, 30), MIDDEN) == date(2026, 10, 9)
+
+
+def test_school_days_and_moving_on_by_them_agree() -> None:
+    # 12 to 30 October 2026: 15 weekdays, 5 of them in the Herfstvakantie
+    assert school_days(date(2026, 10, 12), date(2026, 10, 31), MIDDEN) == 10
+    assert school_days(date(2026, 10, 12), date(2026, 10, 31), None) == 15
+    moved = add_school_days(date(2026, 10, 11), 10, MIDDEN)  # a Sunday stays a Sunday
+    assert moved == date(2026, 11, 1)
+    assert school_days(date(2026, 10, 12), moved + timedelta(days=1), MIDDEN) == 10
+
+
+def test_a_pause_before_a_date_moves_it_and_one_after_it_does_not() -> None:
+    pauses = ((date(2026, 9, 7), date(2026, 9, 14)),)  # one week, 5 school days
+    assert shifted(date(2026, 9, 20), pauses, school=True, calendar=None) == date(2026, 9, 27)
+    assert shifted(date(2026, 9, 20), pauses, school=False, calendar=None) == date(2026, 9, 27)
+    assert shifted(date(2026, 9, 6), pauses, school=True, calendar=None) == date(2026, 9, 6)
+    lasting = ((date(2026, 9, 7), None),)
+    assert shifted(date(2026, 9, 20), lasting, school=False, calendar=None) == date(2026, 9, 20)
+    moved = shifted(
+        date(2026, 9, 20), lasting, school=False, calendar=None, as_of=date(2026, 9, 10)
+    )
+    assert moved == date(2026, 9, 23)
+
+
+# --- the worker -------------------------------------------------------------------------------
+
+
+def test_nothing_is_done_before_its_day(timed: Engine) -> None:
+    report = timed.run_due(at("2026-09-12"))
+    assert report.handled == 0 and report.trajectories == 0
+    assert notices(timed) == []
+
+
+def test_a_reminder_comes_its_day_before_the_due_date_and_only_once(timed: Engine) -> None:
+    # visit due on Sunday 20 September (week 3); P7D before: 13 September
+    report = timed.run_due(at("2026-09-13"))
+    assert (report.trajectories, report.reminders, report.handled) == (1, 1, 1)
+    again = timed.run_due(at("2026-09-14"))
+    assert again.handled == 0
+    assert notices(timed) == [(REMINDER, "activity.reminder:t1:remind:visit:0")]
+    message = next(m for m in timed.outbox.messages() if m.topic == REMINDER)
+    assert dict(message.payload["to"]) == {"starter": ("sam",), "coach": ("cas",)}
+    assert message.payload["due"] == "2026-09-20"
+    assert message.payload["activity"] == "visit"
+    record = timed.get("t1").history[-1]
+    assert (record.kind, record.actor, record.role) == ("timer", "system", "system")
+
+
+def test_a_timeout_fires_its_event_as_system(timed: Engine) -> None:
+    # two school weeks after Tuesday 1 September: Tuesday 15 September
+    timed.run_due(at("2026-09-14"))
+    assert timed.get("t1").state == "interim"
+    report = timed.run_due(at("2026-09-15"))
+    assert report.timeouts == 1
+    t = timed.get("t1")
+    assert t.state == "escalated"
+    fired = t.history[-1]
+    assert (fired.kind, fired.event, fired.actor, fired.role) == (
+        "event",
+        "escalate_interim",
+        "system",
+        "system",
+    )
+    timeout = next(m for m in timed.outbox.messages() if m.topic == TIMEOUT)
+    assert timeout.payload["fired"] is True and timeout.payload["state"] == "interim"
+
+
+def test_each_stay_in_a_state_has_its_own_timeout(timed: Engine) -> None:
+    timed.run_due(at("2026-09-15"))  # reminder, then interim's timeout: escalated
+    report = timed.run_due(at("2026-09-25"))  # 10 days after entering escalated
+    assert report.timeouts == 1
+    assert timed.get("t1").state == "done"
+    assert [k for topic, k in notices(timed) if topic == TIMEOUT] == [
+        "state.timeout:t1:timeout:interim:0",
+        "state.timeout:t1:timeout:escalated:3",
+    ]
+
+
+def test_a_refused_timeout_is_handled_once_and_says_why(timed: Engine) -> None:
+    timed.fire("t1", "hold", actor="cas")  # ready: false, so the guard refuses
+    report = timed.run_due(at("2026-09-16"))
+    assert (report.timeouts, report.refused) == (0, 1)
+    assert timed.get("t1").state == "interim"
+    assert timed.run_due(at("2026-09-17")).refused == 0
+    timeout = next(m for m in timed.outbox.messages() if m.topic == TIMEOUT)
+    assert timeout.payload["fired"] is False
+    assert tuple(timeout.payload["refused"]) == ("guard-failed",)
+
+
+def test_an_escalation_comes_after_the_due_date_while_not_done(timed: Engine) -> None:
+    timed.fire("t1", "hold", actor="cas")  # stays in interim: only the visit's notices
+    report = timed.run_due(at("2026-10-04"))
+    assert (report.reminders, report.escalations) == (1, 1)
+    overdue = next(m for m in timed.outbox.messages() if m.topic == OVERDUE)
+    assert overdue.key == "activity.overdue:t1:escalate:visit:0"
+    assert dict(overdue.payload["message"]) == {
+        "nl": "Het bezoek is te laat",
+        "en": "The visit is late",
+    }
+    assert dict(overdue.payload["to"]) == {"board": ("bo",)}
+
+
+def test_a_done_activity_is_neither_reminded_nor_escalated(timed: Engine) -> None:
+    timed.fire("t1", "hold", actor="cas")
+    timed.record_activity("t1", "visit", actor="cas", on="2026-09-01")
+    assert timed.run_due(at("2026-10-30")).reminders == 0
+    assert [topic for topic, _ in notices(timed)] == [TIMEOUT]
+
+
+def test_an_ended_trajectory_has_no_timers(timed: Engine) -> None:
+    timed.fire("t1", "finish", actor="cas")
+    assert timed.run_due(at("2027-01-01")).handled == 0
+    assert timed.store.due(date(2099, 1, 1), limit=10) == []
+
+
+def test_the_index_finds_only_trajectories_with_work(timed: Engine) -> None:
+    timed.start(
+        "timed",
+        participants={"starter": "sue", "coach": "cas"},
+        actor="cas",
+        trajectory_id="later",
+        start_date="2026-11-02",
+    )
+    assert timed.store.due(date(2026, 9, 13), limit=10) == ["t1"]
+    assert timed.store.due(date(2026, 9, 12), limit=10) == []
+    assert timed.run_due(at("2026-09-13"), limit=1).trajectories == 1
+
+
+def test_a_listener_hears_the_notice_after_the_commit(timed: Engine) -> None:
+    heard: list[str] = []
+    timed.subscribe(lambda m: heard.append(m.topic))
+    timed.run_due(at("2026-09-13"))
+    assert heard == [CHANGED, REMINDER]
+
+
+def test_the_history_with_timers_replays(timed: Engine) -> None:
+    timed.run_due(at("2026-09-25"))
+    assert timed.replay("t1") == timed.get("t1")
+
+
+# --- the reserved actor -------------------------------------------------------------------------
+
+
+def test_no_person_can_hold_the_system_role(timed: Engine) -> None:
+    with pytest.raises(InvalidId) as raised:
+        timed.start(
+            "timed",
+            participants={"starter": "system", "coach": "cas"},
+            actor="cas",
+        )
+    assert "reserved" in str(raised.value)
+    spec = loads_definition(TIMED.replace("board: {}", "board: {assigned_by: [coach]}"))
+    other = Engine([spec], clock=timed.clock, plugins=False)
+    other.start("timed", participants={"starter": "s", "coach": "c"}, actor="c", trajectory_id="x")
+    with pytest.raises(InvalidId) as raised:
+        other.assign("x", "board", "system", actor="c")
+    assert "reserved" in str(raised.value)
+    assert other.get("x").version == 0
+
+
+def test_a_person_cannot_fire_what_only_the_worker_fires(timed: Engine) -> None:
+    assert timed.allowed_events("t1", actor="cas") == ["finish", "hold"]
+    with pytest.raises(NotPermitted):
+        timed.fire("t1", "escalate_interim", actor="cas")
+    with pytest.raises(NotPermitted):
+        timed.fire("t1", "escalate_interim", actor="system")
+
+
+# --- suspension -------------------------------------------------------------------------------
+
+
+def test_only_the_suspending_roles_suspend_and_resume(timed: Engine) -> None:
+    with pytest.raises(NotPermitted):
+        timed.suspend("t1", actor="sam", reason="ziek")
+    with pytest.raises(NotAllowedInState):
+        timed.resume("t1", actor="cas")
+    with pytest.raises(InvalidInput):
+        timed.suspend("t1", actor="cas", reason="  ")
+    timed.suspend("t1", actor="cas", reason="ziekteverlof")
+    assert timed.get("t1").suspended
+    with pytest.raises(NotAllowedInState):
+        timed.suspend("t1", actor="cas", reason="nog eens")
+    assert timed.get("t1").version == 1
+
+
+def test_while_suspended_nothing_is_due_and_no_timer_fires(timed: Engine) -> None:
+    timed.clock.set(at("2026-09-07"))  # type: ignore[attr-defined]
+    timed.suspend("t1", actor="cas", reason="ziekteverlof")
+    assert timed.run_due(at("2026-10-30")).handled == 0
+    assert timed.store.due(date(2099, 1, 1), limit=10) == []
+    assert [i.status for i in timed.agenda("t1", as_of="2026-10-30")] == ["suspended"]
+
+
+def test_on_resume_every_date_moves_on_by_the_suspended_time(timed: Engine) -> None:
+    clock: FixedClock = timed.clock  # type: ignore[assignment]
+    clock.set(at("2026-09-07"))
+    timed.suspend("t1", actor="cas", reason="ziekteverlof")
+    clock.set(at("2026-09-14"))  # a week: 5 school days, 7 calendar days
+    timed.resume("t1", actor="cas")
+    (item,) = timed.agenda("t1", as_of="2026-09-14")
+    assert item.due_date == date(2026, 9, 27)  # week 3 moved on by 5 school days
+    assert timed.run_due(at("2026-09-19")).reminders == 0
+    assert timed.run_due(at("2026-09-20")).reminders == 1  # 7 days before the 27th
+    # interim's timeout: two school weeks (15 September) + 5 school days = 22 September
+    assert timed.run_due(at("2026-09-21")).timeouts == 0
+    assert timed.run_due(at("2026-09-22")).timeouts == 1
+
+
+def test_the_reason_is_read_only_by_the_roles_that_suspend(timed: Engine) -> None:
+    timed.suspend("t1", actor="cas", reason="ziekteverlof")
+    seen_by_starter = timed.history("t1", viewer="sam")[-1]
+    assert seen_by_starter.kind == "suspended"
+    assert seen_by_starter.input["reason"] is REDACTED
+    assert timed.history("t1", viewer="cas")[-1].input["reason"] == "ziekteverlof"
+    for message in timed.outbox.messages():
+        assert "ziekteverlof" not in repr(message)
+    assert timed.replay("t1") == timed.get("t1")
+
+
+def test_a_definition_without_suspendable_by_cannot_be_suspended() -> None:
+    spec = loads_definition(TIMED.replace("suspendable_by: [coach]\n", ""))
+    engine = Engine([spec], clock=FixedClock(at("2026-09-01")), plugins=False)
+    engine.start("timed", participants={"starter": "s", "coach": "c"}, actor="c", trajectory_id="x")
+    with pytest.raises(NotPermitted) as raised:
+        engine.suspend("x", actor="c", reason="ziek")
+    assert "suspendable_by" in str(raised.value)
+
+
+def test_suspension_works_with_a_school_calendar(store: Any) -> None:
+    engine = Engine(
+        [loads_definition(TIMED)],
+        store=store,
+        clock=FixedClock(at("2026-10-05")),
+        calendar=MIDDEN,
+        plugins=False,
+    )
+    engine.start(
+        "timed",
+        participants={"starter": "s", "coach": "c"},
+        actor="c",
+        trajectory_id="x",
+        start_date="2026-10-05",
+    )
+    (item,) = engine.agenda("x", as_of="2026-10-05")
+    assert item.due_date == date(2026, 11, 1)  # week 3 skips the Herfstvakantie
+    engine.clock.set(at("2026-10-12"))  # type: ignore[attr-defined]
+    engine.suspend("x", actor="c", reason="verlof")
+    engine.clock.set(at("2026-11-02"))  # 12 Oct - 1 Nov: 10 school days (a holiday week)
+    engine.resume("x", actor="c")
+    (item,) = engine.agenda("x", as_of="2026-11-02")
+    assert item.due_date == date(2026, 11, 15)
+    assert school_days(date(2026, 11, 2), item.due_date, MIDDEN) == 10
+
+
+def test_the_reminder_moves_with_the_due_date_when_resumed_late(timed: Engine) -> None:
+    clock: FixedClock = timed.clock  # type: ignore[assignment]
+    clock.set(at("2026-09-02"))
+    timed.suspend("t1", actor="cas", reason="verlof")
+    clock.set(at("2026-09-03"))
+    timed.resume("t1", actor="cas", reason="terug")
+    # one school day: due Sunday 20 -> Monday 21 September; reminder the 14th
+    (item,) = timed.agenda("t1", as_of="2026-09-03")
+    assert item.due_date == date(2026, 9, 21)
+    assert timed.run_due(at("2026-09-13")).reminders == 0
+    assert timed.run_due(at("2026-09-14")).reminders == 1
+
+
+def test_work_left_undone_for_long_is_done_in_one_pass(timed: Engine) -> None:
+    report = timed.run_due(at("2026-12-01"))
+    assert (report.reminders, report.timeouts, report.escalations) == (1, 1, 1)
+    t = timed.get("t1")
+    assert t.state == "escalated"  # entered now: its own timeout counts from today
+    assert timed.store.due(date(2026, 12, 10), limit=10) == []
+    assert timed.store.due(date(2026, 12, 11), limit=10) == ["t1"]
+
+
+def test_now_must_say_its_timezone(timed: Engine) -> None:
+    with pytest.raises(ValueError) as raised:
+        timed.run_due(datetime(2026, 9, 13))
+    assert "timezone" in str(raised.value)
+    assert timed.run_due(datetime(2026, 9, 13, tzinfo=UTC)).reminders == 1
