@@ -83,7 +83,7 @@ from coachflow.runtime.trajectory import (
 )
 from coachflow.store.codec import content_hash
 from coachflow.store.memory import MemoryStore
-from coachflow.store.port import Store
+from coachflow.store.port import Change, Store
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -112,6 +112,24 @@ MAX_LEASE = timedelta(days=7)
 
 MAX_TIMERS_PER_PASS = 1000
 """The most timers :meth:`Engine.run_due` handles of one trajectory in one pass."""
+BATCH = 200
+"""How many trajectories' changes :meth:`Engine.run_due` commits in one transaction."""
+MAX_ROUNDS = 5
+"""How often :meth:`Engine.run_due` reads a trajectory again that another process changed
+first (each time it is read again and decided anew)."""
+
+
+def _count(records: Sequence[HistoryRecord], counts: dict[str, int]) -> None:
+    for record in records:
+        if record.kind != "timer":
+            continue
+        topic = record.input["topic"]
+        if topic == REMINDER:
+            counts["reminders"] += 1
+        elif topic == OVERDUE:
+            counts["escalations"] += 1
+        else:
+            counts["timeouts" if record.input.get("fired") else "refused"] += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,7 +633,9 @@ class Engine:
         its notice in the outbox, and every due timeout fires its state's event as the
         actor ``system``. Each timer is handled exactly once, however many processes run
         this at the same time and whenever one is killed: a timer is handled by the
-        commit of its record, which the store's version check lets only one process make.
+        commit of its record, which the store's version check lets only one process make
+        (the changes of many trajectories are committed together, :data:`BATCH` at a time;
+        one another process changed first is read again and decided anew).
         The trajectories are found through the store's index (``next_timer``), never by
         reading them all."""
         check_limit(limit)
@@ -626,53 +646,55 @@ class Engine:
         ids = self.store.due(today, limit=limit)
         random.shuffle(ids)  # workers that run at once seldom meet
         counts = {"reminders": 0, "escalations": 0, "timeouts": 0, "refused": 0, "conflicts": 0}
-        for tid in ids:
-            for _ in range(MAX_TIMERS_PER_PASS):
+        todo = ids
+        for _ in range(MAX_ROUNDS):
+            changes: list[tuple[Change, list[HistoryRecord]]] = []
+            for tid in todo:
                 try:
-                    if not self._handle_due(tid, today, moment, counts):
-                        break
-                except VersionConflict:
-                    counts["conflicts"] += 1  # read it again: the other change stands
+                    t = self.store.load(tid)
                 except UnknownTrajectory:
-                    break
+                    continue
+                changes.append(self._due_change(t, today, moment))
+            todo = []
+            for first in range(0, len(changes), BATCH):
+                batch = changes[first : first + BATCH]
+                written = self.store.commit_batch([change for change, _ in batch])
+                for (change, records), ok in zip(batch, written, strict=True):
+                    if not ok:  # changed by another process since it was read
+                        counts["conflicts"] += 1
+                        todo.append(change.trajectory.id)
+                        continue
+                    _count(records, counts)
+                    if self._listeners and records:
+                        self._tell(change.trajectory, records)
+            if not todo:
+                break
         return DueReport(len(ids), **counts, more=len(ids) == limit)
 
-    def _handle_due(
-        self, trajectory_id: str, today: date, moment: Moment, counts: dict[str, int]
-    ) -> bool:
-        """Handle the first due timer of one trajectory: False when none is due (its
-        index then says when the next is)."""
-        t = self.store.load(trajectory_id)
+    def _due_change(
+        self, t: Trajectory, today: date, moment: Moment
+    ) -> tuple[Change, list[HistoryRecord]]:
+        """The change that handles every timer of ``t`` due by ``today``, and its records
+        (none: only the worker's index moves on)."""
         program = self._program(t.definition_id, t.definition_version)
         expected = expectations(program, moment)
 
         def fire(current: Trajectory, event: str) -> HistoryRecord:
             return decide_fire(program, current, event, SYSTEM, None, moment, roles=(SYSTEM,))
 
-        records = decide_due(program, t, today, moment, fire, expected)
         new = t
-        for record in records:
-            new = apply(new, record)
-        if program.key not in self._recorded:
+        records: list[HistoryRecord] = []
+        for _ in range(MAX_TIMERS_PER_PASS):
+            handled = decide_due(program, new, today, moment, fire, expected)
+            if not handled:
+                break
+            for record in handled:
+                new = apply(new, record)
+            records += handled
+        if records and program.key not in self._recorded:
             self._record_definition(program.definition)
-        self.store.commit(
-            new,
-            expected_version=t.version,
-            next_due=program.next_due(new),
-            next_timer=next_timer(program, new, expected),
-        )  # no record: only the index moves on
-        if not records:
-            return False
-        given = records[0].input
-        if given["topic"] == REMINDER:
-            counts["reminders"] += 1
-        elif given["topic"] == OVERDUE:
-            counts["escalations"] += 1
-        else:
-            counts["timeouts" if given.get("fired") else "refused"] += 1
-        if self._listeners:
-            self._tell(new, records)
-        return True
+        change = Change(new, t.version, program.next_due(new), next_timer(program, new, expected))
+        return change, records
 
     # -- listeners -----------------------------------------------------------------------
 

@@ -21,3 +21,14 @@ def test_the_notifications_guide_runs(tmp_path: Path, monkeypatch: pytest.Monkey
     assert kinds == ["started", "event", "consent_granted", "event"]
     assert [m.payload["event"] for m in engine.outbox.messages(consumer="mail")] == ["finish"]
     assert ns["seen"] == [("event", "finish")]
+    # the worker's part: a reminder, an escalation and a timeout, each once, then a suspension
+    worker = ns["worker_engine"]
+    assert isinstance(worker, Engine)
+    timers = [r.input["item"] for r in worker.history("sam-2026") if r.kind == "timer"]
+    assert timers == sorted(set(timers), key=timers.index), "a timer handled twice"
+    assert len(timers) == 3
+    assert [r.kind for r in worker.history("sue-2026")][-2:] == ["suspended", "resumed"]
+    assert ns["queued"] == [
+        "activity.reminder:sam-2026:remind:director_visit_w3:0",
+        "activity.overdue:sam-2026:escalate:director_visit_w3:0",
+    ]

@@ -24,6 +24,7 @@ from coachflow.runtime.outbox import (
     timer_message,
 )
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
+from coachflow.store.port import Change, check_batch
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -112,6 +113,21 @@ class MemoryStore:
             self._items[trajectory.id] = trajectory
             self._tell(trajectory.id, trajectory.records_since(expected_version))
             self._index(trajectory.id, next_timer)
+
+    def commit_batch(self, changes: Sequence[Change]) -> list[bool]:
+        check_batch(changes)
+        written = []
+        with self._lock:
+            for t, expected, _, next_timer in changes:
+                current = self._items.get(t.id)
+                if current is None or current.version != expected:
+                    written.append(False)
+                    continue
+                self._items[t.id] = t
+                self._tell(t.id, t.records_since(expected))
+                self._index(t.id, next_timer)
+                written.append(True)
+        return written
 
     def ids(self) -> Iterator[str]:
         return iter(list(self._items))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from coachflow.runtime.access_log import AccessEntry
 from coachflow.runtime.outbox import Message
@@ -21,6 +21,21 @@ from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
+
+
+class Change(NamedTuple):
+    """One trajectory's change for :meth:`Store.commit_batch`: what :meth:`Store.commit`
+    takes."""
+
+    trajectory: Trajectory
+    expected_version: int
+    next_due: date | None = None
+    next_timer: date | None = None
+
+
+BATCH_KINDS = frozenset({"event", "activity", "consent_granted", "consent_withdrawn", "timer"})
+"""The record kinds a batch may write (none changes the participants or the definition
+version): the worker's ``timer`` records and the events its timeouts fire."""
 
 
 class Store(Protocol):
@@ -63,6 +78,14 @@ class Store(Protocol):
         :class:`~coachflow.errors.VersionConflict` when the stored version differs, and
         :class:`~coachflow.errors.UnknownTrajectory` when there is none, and then nothing
         is written."""
+        ...
+
+    def commit_batch(self, changes: Sequence[Change]) -> list[bool]:
+        """:meth:`commit` each change whose trajectory is still at its expected version,
+        all in one transaction: per change True when it was written, False when its
+        trajectory is at another version or gone (and nothing of it was written). All or
+        nothing as a whole: when the transaction fails, none is written and it raises.
+        Only records of :data:`BATCH_KINDS` (ValueError otherwise)."""
         ...
 
     def due(self, today: date, *, limit: int) -> list[str]:
@@ -127,3 +150,18 @@ class Store(Protocol):
         ``consumer``, only those it has not acknowledged (``attempts``: how often it was
         handed each, 0 for never). A read: it changes nothing."""
         ...
+
+
+def check_batch(changes: Sequence[Change]) -> None:
+    """ValueError unless every change of a batch carries only :data:`BATCH_KINDS` records,
+    those since its expected version, and no trajectory comes twice."""
+    seen: set[str] = set()
+    for t, expected, _, _ in changes:
+        records = t.records_since(expected)
+        if len(records) != t.version - expected:
+            raise ValueError("the new snapshot does not carry the records since the old one")
+        if any(r.kind not in BATCH_KINDS for r in records):
+            raise ValueError("a batch writes only events, activities, consents and timers")
+        if t.id in seen:
+            raise ValueError(f"trajectory {t.id!r} is twice in one batch")
+        seen.add(t.id)

@@ -40,6 +40,7 @@ import typing
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
@@ -114,6 +115,7 @@ from coachflow.store.codec import (
     encode_calendar,
     encode_labels,
 )
+from coachflow.store.port import Change, check_batch
 
 if TYPE_CHECKING:
     import sqlite3
@@ -595,6 +597,9 @@ class SqlStore:
             ),
             "update": updating(c for c in trajectories.c if c.name != "id"),
             "update_mutable": updating(c for c in trajectories.c if c.name in _MUTABLE),
+            "update_timed": updating(
+                c for c in trajectories.c if c.name in _MUTABLE or c.name == "timing"
+            ),
             "insert_history": insert(history).values(
                 {c.name: bindparam(c.name) for c in history.c}
             ),
@@ -1282,6 +1287,52 @@ class SqlStore:
             found = self._pg_commits[count] = sql
         return found
 
+    def commit_batch(self, changes: Sequence[Change]) -> list[bool]:
+        """:meth:`commit` each change whose row is still at its expected version, in one
+        transaction of the writer: on PostgreSQL the rows moved by one statement, and on
+        both the records of all of them appended by one statement per table; per change
+        whether it was written."""
+        check_batch(changes)
+        if not changes:
+            return []
+        rows: list[dict[str, SqlValue]] = []
+        for t, expected, next_due, next_timer in changes:
+            values = _mutable_values(t, next_due, next_timer)
+            values["timing"] = _encode_timing(t.timing)
+            values["b_id"] = t.id
+            values["expected_version"] = expected
+            rows.append(values)
+        try:
+            with self._writer.begin() as conn:
+                if self.is_sqlite:
+                    update_sql, keys = self._sql["update_timed"]
+                    written = [
+                        conn.exec_driver_sql(update_sql, self._params(keys, v)).rowcount == 1
+                        for v in rows
+                    ]
+                else:
+                    # rows locked in one order by every writer: two batches never deadlock
+                    conn.exec_driver_sql(
+                        _PG_LOCK_BATCH, (sorted(c.trajectory.id for c in changes),)
+                    )
+                    sql, keys = _pg_batch_statement(len(rows))
+                    params = tuple(v[k] for v in rows for k in keys)
+                    moved = {str(r[0]) for r in conn.exec_driver_sql(sql, params)}
+                    written = [change.trajectory.id in moved for change in changes]
+                records: list[Params] = []
+                notices: list[Params] = []
+                for (t, expected, _, _), ok in zip(changes, written, strict=True):
+                    if ok:
+                        new = t.records_since(expected)
+                        records += [_record_row(t.id, r) for r in new]
+                        notices += self._notice_rows(t, new)
+                _insert_records(conn, self._insert_history_sql, records)
+                _insert_records(conn, self._insert_outbox_sql, _outbox_rows(records))
+                _insert_records(conn, self._sql["insert_notice"][0], notices)
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
+        return written
+
     def due(self, today: date, *, limit: int) -> list[str]:
         """Up to ``limit`` trajectories with a timer due on or before ``today``, the
         earliest first, through the index on ``next_timer``."""
@@ -1781,7 +1832,7 @@ def _from_columns(
         start_date=date.fromisoformat(start_date) if isinstance(start_date, str) else start_date,
         counts=decode_frozen(counts),
         calendar=decode_calendar(calendar),
-        timing=None if timing is None else _decode_timing(timing),
+        timing=_decode_timing(timing),  # NULL: no timer handled, never suspended
     )
 
 
@@ -2022,6 +2073,36 @@ def _pg_commit_statement(count: int) -> tuple[str, tuple[str, ...]]:
 
 _NOTICE_ROW = ("trajectory_id", "seq", "topic", "payload", "created_at", "item")
 """The order of :meth:`SqlStore._notice_rows`: the columns a timer's notice fills."""
+
+
+_TRAJECTORIES = trajectories.name
+_PG_LOCK_BATCH = f"SELECT id FROM {_TRAJECTORIES} WHERE id = ANY(%s) ORDER BY id FOR UPDATE"  # noqa: S608
+"""Locks a batch's rows, in the order of their ids, before :func:`_pg_batch_statement`."""
+
+
+@lru_cache(maxsize=64)
+def _pg_batch_statement(count: int) -> tuple[str, tuple[str, ...]]:
+    """One statement that moves ``count`` trajectories' rows from their expected versions
+    to their new values (the :data:`_MUTABLE` columns and ``timing``) and returns the ids
+    of those it moved; its parameters are each row's values named by the keys returned."""
+    columns = [c for c in trajectories.c if c.name in _MUTABLE or c.name == "timing"]
+    keys = ("b_id", "expected_version", *(c.name for c in columns))
+    one = (
+        "(CAST(%s AS varchar), CAST(%s AS integer), "
+        + ", ".join(f"CAST(%s AS {_pg_type(c)})" for c in columns)
+        + ")"
+    )
+    sets = ", ".join(f"{c.name} = v.{c.name}" for c in columns)
+    # only the schema's own table and column names are spliced in; every value is bound
+    sql = (
+        f"UPDATE {trajectories.name} AS t SET {sets}"  # noqa: S608
+        f" FROM (VALUES {', '.join([one] * count)}) AS v (b_id, expected_version,"
+        f" {', '.join(c.name for c in columns)})"
+        " WHERE t.id = v.b_id AND t.version = v.expected_version RETURNING t.id"
+    )
+    return sql, keys
+
+
 _OUTBOX_ROW = ("trajectory_id", "seq")
 """The order of :func:`_outbox_row`: the columns a ``trajectory.changed`` message fills."""
 _RECORD_VALUES = tuple(c.name for c in history.c if c.name != "trajectory_id")

@@ -1,0 +1,364 @@
+"""``examples/webapp/mail.py``: the engine's reminders and escalations, sent as e-mail.
+
+Against a real SMTP server, never a mock: aiosmtpd's ``Controller`` on 127.0.0.1 and a free
+port, whose handler keeps every message it received. Each engine test runs on the memory
+store and on an SQLite file (``STORE_KINDS``): a reminder that ``run_due`` wrote to the outbox
+must arrive as an e-mail to the right address, once; when the server is down or refuses,
+nothing is acknowledged and the e-mail is sent exactly once after the lease has run out.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import smtplib
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from coachflow import Engine, FixedClock, loads_definition
+from coachflow.store import SqlStore
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
+else:
+    Controller = pytest.importorskip(
+        "aiosmtpd.controller", reason="needs aiosmtpd (pip install -e '.[dev]')"
+    ).Controller
+
+ROOT = Path(__file__).resolve().parents[2]
+MAIL_FILE = ROOT / "examples" / "webapp" / "mail.py"
+
+
+def load_mail_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("coachflow_example_webapp_mail", MAIL_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # the dataclasses resolve their annotations here
+    spec.loader.exec_module(module)
+    return module
+
+
+mail = load_mail_module()
+
+VISITS = loads_definition("""
+coachflow: 1
+id: mail-visits
+version: 1
+roles:
+  starter: {required: true}
+  coach: {required: true}
+  coordinator: {required: true}
+started_by: [coordinator]
+initial: running
+states:
+  running: {}
+  done: {final: true}
+transitions:
+  - event: note
+    from: running
+    to: running
+    by: [coach]
+    input:
+      text: {type: str, required: true, visible_to: [coach]}
+  - {event: finish, from: running, to: done, by: [coordinator]}
+activities:
+  visit:
+    title: {nl: Lesbezoek, en: Classroom visit}
+    by: [coach]
+    due: {week: 3}
+    remind: [{before: P7D, to: [starter, coach]}]
+    escalate:
+      - after: P14D
+        to: [coordinator]
+        message: {nl: Het lesbezoek is te laat, en: The classroom visit is late}
+""")
+
+CLOCK_AT = "2026-09-07T08:00:00+00:00"  # a Monday: the visit is due on Sunday 2026-09-27
+"""When this module's ``clock`` fixture (tests/conftest.py) stands."""
+REMINDER_DAY = datetime.fromisoformat("2026-09-20T06:00:00+00:00")  # 7 days before
+ESCALATION_DAY = datetime.fromisoformat("2026-10-11T06:00:00+00:00")  # 14 days after
+
+STORE_KINDS = ["memory", "sqlite"]
+"""The stores the ``store`` fixture (tests/conftest.py) makes, one test run each."""
+
+SENDER = "coachflow@school.example"
+PEOPLE = {"starter": "sanne", "coach": "carla", "coordinator": "cor"}
+DIRECTORY = {
+    "sanne": "sanne@school.example",
+    "carla": "carla@school.example",
+    "cor": "cor@school.example",
+}
+SECRET = "Geheime notitie over de klas"
+REMINDER_KEY = "activity.reminder:sanne-2026:remind:visit:0"
+
+
+# --- a real SMTP server ------------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+
+    @property
+    def body(self) -> str:
+        """The text, with the line ends of the wire (CRLF) read as newlines."""
+        text: str = self.message.get_content()
+        return text.replace("\r\n", "\n")
+
+
+@dataclass
+class Inbox:
+    """aiosmtpd's handler: keeps every message it accepts; while ``refuse`` is set it
+    answers DATA with that reply (e.g. ``451`` try again later) and keeps nothing."""
+
+    received: list[Received] = field(default_factory=list)
+    refuse: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.refuse is not None:
+            return self.refuse
+        raw = bytes(envelope.content)
+        parsed = message_from_bytes(raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class SmtpServer:
+    """An aiosmtpd server on 127.0.0.1 and a free port, started and stopped at will."""
+
+    def __init__(self) -> None:
+        self.inbox = Inbox()
+        self.port = free_port()
+        self._controller: Controller | None = None
+
+    def start(self) -> None:
+        assert self._controller is None
+        self._controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    @property
+    def received(self) -> list[Received]:
+        return self.inbox.received
+
+
+@pytest.fixture
+def server() -> Iterator[SmtpServer]:
+    """A server that is not started yet (its port is closed until ``start()``)."""
+    smtp = SmtpServer()
+    try:
+        yield smtp
+    finally:
+        smtp.stop()
+
+
+@pytest.fixture
+def smtp(server: SmtpServer) -> SmtpServer:
+    """A running server."""
+    server.start()
+    return server
+
+
+@pytest.fixture
+def engine(store: Any, clock: FixedClock) -> Engine:
+    """An engine on each store of ``STORE_KINDS`` with a trajectory whose coach wrote a
+    confidential note (which no e-mail may carry)."""
+    made = Engine([VISITS], store=store, clock=clock)
+    made.start("mail-visits", participants=PEOPLE, actor="cor", trajectory_id="sanne-2026")
+    made.fire("sanne-2026", "note", actor="carla", input={"text": SECRET})
+    return made
+
+
+def send(engine: Engine, server: SmtpServer, **options: Any) -> Any:
+    options.setdefault("directory", DIRECTORY)
+    return mail.send_notices(engine, host="127.0.0.1", port=server.port, sender=SENDER, **options)
+
+
+def due(engine: Engine, clock: FixedClock, now: datetime) -> Any:
+    clock.set(now)
+    return engine.run_due(now)
+
+
+def unacked_keys(engine: Engine, consumer: str = "mail") -> list[str]:
+    return [m.key for m in engine.outbox.messages(consumer=consumer)]
+
+
+# --- a reminder arrives, once ------------------------------------------------------------------
+
+
+def test_a_reminder_arrives_as_an_email_once(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer
+) -> None:
+    assert due(engine, clock, REMINDER_DAY).reminders == 1
+
+    report = send(engine, smtp)
+
+    assert (report.sent, report.skipped) == (1, 0)
+    assert report.acked == 4  # started, note, the timer record's change, the reminder
+    [got] = smtp.received
+    assert got.mail_from == SENDER
+    assert got.rcpt_tos == ["sanne@school.example", "carla@school.example"]
+    message = got.message
+    assert message["Subject"] == "Herinnering: Lesbezoek (uiterlijk 2026-09-27)"
+    assert message["To"] == "sanne@school.example, carla@school.example"
+    assert message["X-Coachflow-Key"] == REMINDER_KEY
+    assert message["Message-ID"] == mail.message_id(REMINDER_KEY, SENDER)
+    assert message["Message-ID"].endswith("@school.example>")
+    body = got.body
+    assert body.startswith("Herinnering: Lesbezoek moet uiterlijk 2026-09-27 gedaan zijn.\n")
+    assert "Traject: sanne-2026" in body and "Uiterlijk: 2026-09-27" in body
+    assert SECRET.encode() not in got.raw and b"Geheime" not in got.raw
+    assert unacked_keys(engine) == []
+
+    # again: nothing is sent twice, and the worker has nothing left to do that day
+    assert send(engine, smtp) == mail.MailReport(0, 0, 0)
+    assert engine.run_due(REMINDER_DAY).handled == 0
+    assert send(engine, smtp) == mail.MailReport(0, 0, 0)
+    assert len(smtp.received) == 1
+
+
+def test_escalations_in_the_chosen_language(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer
+) -> None:
+    report = due(engine, clock, ESCALATION_DAY)
+    assert (report.reminders, report.escalations) == (1, 1)
+
+    # each consumer name gets every message: one sends in Dutch, one in English
+    assert send(engine, smtp).sent == 2
+    assert send(engine, smtp, consumer="mail-en", language="en").sent == 2
+
+    by_subject = {r.message["Subject"]: r for r in smtp.received}
+    assert sorted(by_subject) == [
+        "Herinnering: Lesbezoek (uiterlijk 2026-09-27)",
+        "Overdue: Classroom visit (due 2026-09-27)",
+        "Reminder: Classroom visit (due 2026-09-27)",
+        "Te laat: Lesbezoek (uiterlijk 2026-09-27)",
+    ]
+    late_nl = by_subject["Te laat: Lesbezoek (uiterlijk 2026-09-27)"]
+    late_en = by_subject["Overdue: Classroom visit (due 2026-09-27)"]
+    assert late_nl.rcpt_tos == late_en.rcpt_tos == ["cor@school.example"]
+    assert late_nl.body.startswith("Het lesbezoek is te laat\n")
+    assert late_en.body.startswith("The classroom visit is late\n")
+    assert "Trajectory: sanne-2026" in late_en.body
+    assert late_nl.message["X-Coachflow-Key"] == "activity.overdue:sanne-2026:escalate:visit:0"
+    reminder_en = by_subject["Reminder: Classroom visit (due 2026-09-27)"]
+    assert reminder_en.body.startswith("Reminder: Classroom visit is due by 2026-09-27.\n")
+    assert unacked_keys(engine) == unacked_keys(engine, "mail-en") == []
+
+
+def test_people_without_an_address_are_skipped(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer
+) -> None:
+    due(engine, clock, REMINDER_DAY)
+
+    # nobody has an address: no e-mail, both counted, the notice acknowledged all the same
+    report = send(engine, smtp, directory={})
+    assert (report.sent, report.skipped) == (0, 2)
+    assert smtp.received == []
+    assert unacked_keys(engine) == []
+
+    # only the starter has one: she alone gets it
+    report = send(engine, smtp, consumer="mail-2", directory={"sanne": "s@school.example"})
+    assert (report.sent, report.skipped) == (1, 1)
+    [got] = smtp.received
+    assert got.rcpt_tos == ["s@school.example"]
+    assert unacked_keys(engine, "mail-2") == []
+
+
+# --- the server is down: nothing acknowledged, sent once when it is back -------------------------
+
+
+@pytest.mark.parametrize("failure", ["closed port", "451 reply"])
+def test_a_failed_send_is_retried_after_the_lease(
+    engine: Engine, clock: FixedClock, server: SmtpServer, failure: str
+) -> None:
+    due(engine, clock, REMINDER_DAY)
+    if failure == "451 reply":
+        server.inbox.refuse = "451 Requested action aborted: try again later"
+        server.start()
+
+    with pytest.raises(mail.DeliveryFailed) as failed:
+        send(engine, server, lease=timedelta(minutes=5))
+
+    expected_cause = OSError if failure == "closed port" else smtplib.SMTPDataError
+    assert isinstance(failed.value.__cause__, expected_cause)
+    assert REMINDER_KEY in str(failed.value)
+    assert failed.value.report.sent == 0
+    assert server.received == []
+    assert REMINDER_KEY in unacked_keys(engine)  # not acknowledged
+
+    # the server is back; the notice is still claimed until its lease runs out
+    if failure == "451 reply":
+        server.inbox.refuse = None
+    else:
+        server.start()
+    assert send(engine, server).sent == 0
+    assert server.received == []
+    assert REMINDER_KEY in unacked_keys(engine)
+
+    clock.advance(minutes=6)
+    assert send(engine, server).sent == 1
+    [got] = server.received
+    assert got.message["X-Coachflow-Key"] == REMINDER_KEY
+    assert unacked_keys(engine) == []
+
+    clock.advance(minutes=6)
+    assert send(engine, server).sent == 0
+    assert len(server.received) == 1  # exactly once
+
+
+# --- the command --------------------------------------------------------------------------------
+
+
+def test_the_command_sends_once_and_fails_with_status_1(
+    tmp_path: Path, clock: FixedClock, server: SmtpServer
+) -> None:
+    url = f"sqlite:///{tmp_path}/webapp.db"
+    store = SqlStore(url)
+    try:
+        engine = Engine([VISITS], store=store, clock=clock)
+        engine.start("mail-visits", participants=PEOPLE, actor="cor", trajectory_id="sanne-2026")
+        assert due(engine, clock, REMINDER_DAY).reminders == 1
+    finally:
+        store.dispose()
+    people = tmp_path / "people.json"
+    people.write_text(json.dumps(DIRECTORY), encoding="utf-8")
+    argv = ["--directory", str(people), "--db", url, "--smtp-host", "127.0.0.1"]
+    argv += ["--smtp-port", str(server.port), "--from", SENDER, "--once"]
+
+    assert mail.main(argv) == 1  # the server is not running yet
+    assert server.received == []
+
+    server.start()
+    # the command's clock is the system clock: the failed claim's lease is still running
+    assert mail.main([*argv, "--consumer", "mail-cli"]) == 0
+    [got] = server.received
+    assert got.message["Subject"] == "Herinnering: Lesbezoek (uiterlijk 2026-09-27)"
+    assert got.rcpt_tos == ["sanne@school.example", "carla@school.example"]
+    assert mail.main([*argv, "--consumer", "mail-cli"]) == 0
+    assert len(server.received) == 1
