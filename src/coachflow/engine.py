@@ -26,6 +26,7 @@ from coachflow.clock import Clock, SystemClock
 from coachflow.definition.plain import parse_date
 from coachflow.errors import (
     CalendarWarning,
+    CoachflowError,
     NotPermitted,
     StoredDefinitionWarning,
     UnknownTrajectory,
@@ -148,6 +149,10 @@ class DueReport:
     """Changes another process made first (that trajectory was read again)."""
     more: bool = False
     """The pass stopped at its ``limit``: more trajectories may have timers due."""
+    failed: tuple[str, ...] = ()
+    """Trajectories whose due work could not be decided (a predicate this process does
+    not have, a definition version it cannot run): each logged, left as it was and tried
+    again at the next pass; the others' work was done."""
 
     @property
     def handled(self) -> int:
@@ -157,7 +162,9 @@ class DueReport:
         return (
             f"{self.trajectories} due, {self.reminders} reminders, {self.escalations} "
             f"escalations, {self.timeouts} timeouts fired, {self.refused} refused, "
-            f"{self.conflicts} conflicts" + (" (more to do)" if self.more else "")
+            f"{self.conflicts} conflicts"
+            + (f", {len(self.failed)} failed" if self.failed else "")
+            + (" (more to do)" if self.more else "")
         )
 
 
@@ -647,14 +654,18 @@ class Engine:
         random.shuffle(ids)  # workers that run at once seldom meet
         counts = {"reminders": 0, "escalations": 0, "timeouts": 0, "refused": 0, "conflicts": 0}
         todo = ids
+        failed: list[str] = []
         for _ in range(MAX_ROUNDS):
             changes: list[tuple[Change, list[HistoryRecord]]] = []
             for tid in todo:
                 try:
                     t = self.store.load(tid)
+                    changes.append(self._due_change(t, today, moment))
                 except UnknownTrajectory:
                     continue
-                changes.append(self._due_change(t, today, moment))
+                except CoachflowError as exc:  # one trajectory never stops the others' work
+                    log.warning("run_due: %s: %s: %s", tid, exc.__class__.__name__, exc)
+                    failed.append(tid)
             todo = []
             for first in range(0, len(changes), BATCH):
                 batch = changes[first : first + BATCH]
@@ -669,7 +680,7 @@ class Engine:
                         self._tell(change.trajectory, records)
             if not todo:
                 break
-        return DueReport(len(ids), **counts, more=len(ids) == limit)
+        return DueReport(len(ids), **counts, more=len(ids) == limit, failed=tuple(failed))
 
     def _due_change(
         self, t: Trajectory, today: date, moment: Moment

@@ -413,3 +413,47 @@ def test_now_must_say_its_timezone(timed: Engine) -> None:
         timed.run_due(datetime(2026, 9, 13))
     assert "timezone" in str(raised.value)
     assert timed.run_due(datetime(2026, 9, 13, tzinfo=UTC)).reminders == 1
+
+
+GUARDED = """\
+coachflow: 1
+id: guarded
+version: 1
+roles: {coach: {required: true}}
+started_by: [coach]
+predicates: [ready]
+initial: a
+states:
+  a:
+    timeout: {after: P3D, event: tick}
+  b: {final: true}
+transitions:
+  - {event: tick, from: a, to: b, by: [system], when: "ready()"}
+"""
+
+
+def test_a_trajectory_the_worker_cannot_decide_never_stops_the_others(store: Any) -> None:
+    # the application has the predicate; the worker process (like `coachflow worker`) not
+    clock = FixedClock(at("2026-09-01"))
+    definitions = [loads_definition(TIMED), loads_definition(GUARDED)]
+    app = Engine(definitions, store=store, clock=clock, plugins=False)
+    app.register_predicate("ready", lambda t: True)
+    app.start("guarded", participants={"coach": "c"}, actor="c", trajectory_id="g")
+    app.start(
+        "timed",
+        participants={"starter": "s", "coach": "c"},
+        actor="c",
+        trajectory_id="t",
+        start_date=date(2026, 9, 1),
+        calendar=MIDDEN,
+    )
+    worker = Engine(definitions, store=store, clock=clock, plugins=False)
+    report = worker.run_due(at("2026-10-01"))
+    assert report.failed == ("g",)
+    assert report.handled >= 1 and "1 failed" in str(report)
+    assert [r.kind for r in worker.history("g")] == ["started"]  # left as it was
+    assert "timer" in [r.kind for r in worker.history("t")]  # the other's work was done
+    # tried again at the next pass, and done where the predicate is at hand
+    assert worker.run_due(at("2026-10-01")).failed == ("g",)
+    assert app.run_due(at("2026-10-01")).timeouts == 1
+    assert app.get("g").state == "b"

@@ -156,3 +156,47 @@ def test_worker_usage_and_a_missing_database(empty_url: str, tmp_path: Path) -> 
     gone = worker(f"sqlite:///{tmp_path}/no/such/dir/x.db", tmp_path, "--once")
     _, err = gone.communicate(timeout=60)
     assert gone.returncode == 3 and "Traceback" not in err
+
+
+GUARDED = """\
+coachflow: 1
+id: guarded
+version: 1
+roles: {coach: {required: true}}
+started_by: [coach]
+predicates: [ready]
+initial: a
+states:
+  a:
+    timeout: {after: P3D, event: tick}
+  b: {final: true}
+transitions:
+  - {event: tick, from: a, to: b, by: [system], when: "ready()"}
+"""
+
+
+@pytest.mark.parametrize("empty_url", ["sqlite"], indirect=True)
+def test_a_trajectory_the_worker_cannot_decide_is_reported_and_the_rest_done(
+    empty_url: str, tmp_path: Path
+) -> None:
+    fill(empty_url, tmp_path, 3)
+    (tmp_path / "guarded.yaml").write_text(GUARDED, encoding="utf-8")
+    store = SqlStore(empty_url)
+    try:
+        engine = Engine(tmp_path, store=store, clock=FixedClock("2026-09-01T08:00:00+00:00"))
+        engine.start("guarded", participants={"coach": "c"}, actor="c", trajectory_id="g1")
+    finally:
+        store.dispose()
+    # the worker has no application predicates: g1's timeout cannot be decided there
+    once = worker(empty_url, tmp_path, "--once")
+    out, err = once.communicate(timeout=120)
+    assert once.returncode == 0, err
+    why, summary = err.splitlines()
+    assert why == (
+        "coachflow: warning: run_due: g1: PredicateError: predicate 'ready' is not registered;"
+        " call engine.register_predicate('ready', fn) first"
+    )
+    assert summary.startswith("coachflow: warning: pass 1: the due work of g1 could not be done")
+    assert "Traceback" not in err
+    assert "pass 1: 4 due, 3 reminders, 3 escalations" in out
+    assert out.rstrip().endswith("1 failed"), out

@@ -2,8 +2,9 @@
 
 Every pass runs :meth:`Engine.run_due` until nothing is left that is due (reminders and
 escalations into the outbox, timeouts fired as ``system``) and prints one progress line.
-``--once`` does one pass and exits (for cron); otherwise a pass starts every ``--interval``
-seconds. SIGTERM (and Ctrl-C) stop it cleanly: the pass under way is finished, then it exits
+``--once`` does one pass and exits (for cron); otherwise the next pass starts ``--interval``
+seconds after one ended. SIGTERM (and Ctrl-C) stop it cleanly: the batch under way is
+finished, then it exits
 (0 for SIGTERM, 130 for Ctrl-C). A pass that finds the database unusable is reported on
 stderr and tried again at the next interval (``--once``: exit status 3). Several workers
 may run at once, on one host or several (PostgreSQL): each timer is handled exactly once.
@@ -29,7 +30,7 @@ from coachflow.cli._common import (
     jsonable,
     open_engine,
 )
-from coachflow.errors import StoreError
+from coachflow.errors import CoachflowError
 
 if TYPE_CHECKING:
     from coachflow import DueReport, Engine
@@ -83,6 +84,7 @@ def _worker(args: argparse.Namespace) -> int:
     if not 0 < args.limit <= 10_000:
         raise UsageProblem(f"--limit: 1 to 10,000 trajectories, not {args.limit}")
     engine, store = open_engine(args)
+    _warnings_to_stderr()
     stop = _Stop()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
@@ -91,7 +93,7 @@ def _worker(args: argparse.Namespace) -> int:
             number += 1
             try:
                 reports = _pass(engine, args.limit, stop)
-            except StoreError as exc:
+            except CoachflowError as exc:  # the store, or the engine: tried again next pass
                 print(f"coachflow: error: pass {number}: {exc}", file=sys.stderr, flush=True)
                 if args.once:
                     return EXIT_STORE
@@ -105,18 +107,42 @@ def _worker(args: argparse.Namespace) -> int:
         store.dispose()
 
 
+def _warnings_to_stderr() -> None:
+    """The engine's warnings (a trajectory whose due work could not be done, and why) as
+    ``coachflow: warning: ...`` lines on stderr."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("coachflow: warning: %(message)s"))
+    engine_log = logging.getLogger("coachflow.engine")
+    engine_log.addHandler(handler)
+    engine_log.setLevel(logging.WARNING)
+    engine_log.propagate = False
+
+
 def _pass(engine: Engine, limit: int, stop: _Stop) -> list[DueReport]:
     """``run_due`` until no batch is full (or a stop was asked for between batches)."""
     reports = []
     for _ in range(MAX_PASSES):
         report = engine.run_due(limit=limit)
         reports.append(report)
-        if not report.more or stop.event.is_set():
+        if not report.more or stop.event.is_set() or not (report.handled or report.conflicts):
             break
     return reports
 
 
 def _progress(args: argparse.Namespace, number: int, reports: list[DueReport]) -> None:
+    failed = sorted({tid for r in reports for tid in r.failed})
+    if failed:
+        shown = ", ".join(failed[:10]) + (
+            f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+        )
+        print(
+            f"coachflow: warning: pass {number}: the due work of {shown} could not be done"
+            " (tried again at the next pass)",
+            file=sys.stderr,
+            flush=True,
+        )
     totals = {
         key: sum(getattr(r, key) for r in reports)
         for key in ("trajectories", "reminders", "escalations", "timeouts", "refused", "conflicts")
@@ -125,13 +151,16 @@ def _progress(args: argparse.Namespace, number: int, reports: list[DueReport]) -
     if args.format == "json":
         import json
 
-        print(json.dumps(jsonable({"pass": number, "at": at, **totals})), flush=True)
+        print(
+            json.dumps(jsonable({"pass": number, "at": at, **totals, "failed": len(failed)})),
+            flush=True,
+        )
         return
     print(
         f"{at.isoformat()} pass {number}: {totals['trajectories']} due, "
         f"{totals['reminders']} reminders, {totals['escalations']} escalations, "
         f"{totals['timeouts']} timeouts fired, {totals['refused']} refused, "
-        f"{totals['conflicts']} conflicts",
+        f"{totals['conflicts']} conflicts" + (f", {len(failed)} failed" if failed else ""),
         flush=True,
     )
 
