@@ -9,14 +9,13 @@ here, so the tests do not depend on the shipped definitions; one test runs the b
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from example_apps import load_example
 
 from coachflow import Engine, FixedClock, loads_definition
 from coachflow.store import SqlStore
@@ -27,17 +26,9 @@ else:
     TestClient = pytest.importorskip("fastapi.testclient", reason="needs fastapi").TestClient
     pytest.importorskip("httpx", reason="needs httpx")
 
-ROOT = Path(__file__).resolve().parents[2]
-APP_FILE = ROOT / "examples" / "webapp" / "app.py"
-
 
 def load_app_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("coachflow_example_webapp", APP_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pydantic resolves the request models' annotations here
-    spec.loader.exec_module(module)
-    return module
+    return load_example("webapp/app.py", "coachflow_example_webapp")
 
 
 webapp = load_app_module()

@@ -9,21 +9,19 @@ nothing is acknowledged and the e-mail is sent exactly once after the lease has 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import smtplib
 import socket
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from example_apps import load_example
 
 from coachflow import Engine, FixedClock, loads_definition
 from coachflow.store import SqlStore
@@ -35,20 +33,8 @@ else:
         "aiosmtpd.controller", reason="needs aiosmtpd (pip install -e '.[dev]')"
     ).Controller
 
-ROOT = Path(__file__).resolve().parents[2]
-MAIL_FILE = ROOT / "examples" / "webapp" / "mail.py"
 
-
-def load_mail_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("coachflow_example_webapp_mail", MAIL_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # the dataclasses resolve their annotations here
-    spec.loader.exec_module(module)
-    return module
-
-
-mail = load_mail_module()
+mail = load_example("webapp/mail.py", "coachflow_example_webapp_mail")
 
 VISITS = loads_definition("""
 coachflow: 1
