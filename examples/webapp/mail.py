@@ -16,6 +16,12 @@ crash between the send and the acknowledgement sends it again; the e-mail's ``Me
 is derived from the notice's unique key (and ``X-Coachflow-Key`` carries the key itself), so
 a receiving system can recognise the duplicate.
 
+A refusal that will not change (a ``5xx`` reply: an address the server does not know, a
+message it will not take) is not retried, since it would block every notice after it: the
+notice is acknowledged, logged as an error and counted in :attr:`MailReport.failed`. A
+temporary one (``4xx``, a server that is down or does not answer) raises
+:class:`DeliveryFailed` as above.
+
 People without an address are skipped (counted in :attr:`MailReport.skipped`), and the
 notice is acknowledged all the same. Every other message (``trajectory.changed``, and the
 ``state.timeout`` notices, which are for no one) is acknowledged without an e-mail. A notice
@@ -87,11 +93,14 @@ DEFAULT_LANGUAGE = "nl"
 class MailReport:
     """What one :func:`send_notices` did: ``sent`` e-mails, ``skipped`` recipients without
     an address, ``acked`` messages acknowledged (the notices mailed or skipped and every
-    other message, which is acknowledged without an e-mail)."""
+    other message, which is acknowledged without an e-mail), ``failed`` notices refused for
+    good."""
 
     sent: int = 0
     skipped: int = 0
     acked: int = 0
+    failed: int = 0
+    """Notices the server refused for good (a ``5xx`` reply): acknowledged, not sent."""
 
 
 class DeliveryFailed(Exception):
@@ -200,7 +209,7 @@ def send_notices(
     be sent: that notice and the rest of the batch stay claimed until their lease ends."""
     if language not in TEXTS:
         raise ValueError(f"language: one of {', '.join(TEXTS)}, not {language!r}")
-    sent = skipped = acked = 0
+    sent = skipped = acked = failed = 0
     with ExitStack() as stack:
         smtp: smtplib.SMTP | None = None
         while messages := engine.outbox.claim(consumer, batch, lease=lease):
@@ -212,16 +221,31 @@ def send_notices(
                             smtp = stack.enter_context(smtplib.SMTP(host, port, timeout=timeout))
                         refused = smtp.send_message(mail)
                     except (smtplib.SMTPException, OSError) as exc:
-                        raise DeliveryFailed(
-                            f"{message.key}: not sent through {host}:{port}: {exc}",
-                            MailReport(sent, skipped, acked),
-                        ) from exc
-                    if refused:  # some recipients were refused, the others have it
-                        log.warning("%s: refused by the server: %s", message.key, refused)
-                    sent += 1
+                        if not permanent(exc):
+                            raise DeliveryFailed(
+                                f"{message.key}: not sent through {host}:{port}: {exc}",
+                                MailReport(sent, skipped, acked, failed),
+                            ) from exc
+                        log.error("%s: refused for good by %s:%s: %s", message.key, host, port, exc)
+                        failed += 1
+                    else:
+                        if refused:  # some recipients were refused, the others have it
+                            log.warning("%s: refused by the server: %s", message.key, refused)
+                        sent += 1
                 skipped += len(missing)
                 acked += engine.outbox.ack(consumer, [message.id])
-    return MailReport(sent, skipped, acked)
+    return MailReport(sent, skipped, acked, failed)
+
+
+def permanent(exc: BaseException) -> bool:
+    """Whether the server refused for good (every reply a ``5xx``): sending the same
+    e-mail again would be refused again."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return 500 <= exc.smtp_code < 600
+    return False
 
 
 def _email_of(
@@ -244,20 +268,46 @@ def _email_of(
     return mail, missing
 
 
+class CommandError(Exception):
+    """What the command prints in one line before it exits (``status``: 2 for what was
+    given, 3 for the store)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def load_directory(path: str) -> dict[str, str]:
-    """A JSON file of one object: person id -> e-mail address."""
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
+    """A JSON file of one object: person id -> e-mail address (:class:`CommandError`
+    says in one line why it cannot be read)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        raise CommandError(f"--directory {path}: {exc.strerror or exc}", 2) from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandError(f"--directory {path}: not JSON: {exc}", 2) from None
     if not isinstance(data, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in data.items()
     ):
-        raise SystemExit(f"{path}: expected a JSON object of person id -> e-mail address")
+        raise CommandError(f"--directory {path}: expected a JSON object of person id -> address", 2)
     return data
+
+
+def _seconds(text: str) -> float:
+    """``--interval``: a number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number of seconds, not {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"a number of seconds, 0 or more, not {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python examples/webapp/mail.py``: send the notices, once or every ``--interval``."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(prog="mail.py", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--directory", required=True, help="JSON file: person id -> address")
     parser.add_argument(
         "--db",
@@ -269,15 +319,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--from", dest="sender", default="coachflow@localhost")
     parser.add_argument("--language", choices=sorted(TEXTS), default=DEFAULT_LANGUAGE)
     parser.add_argument("--consumer", default=CONSUMER)
-    parser.add_argument("--interval", type=float, default=60.0, help="seconds between passes")
+    parser.add_argument("--interval", type=_seconds, default=60.0, help="seconds between passes")
     parser.add_argument("--once", action="store_true", help="one pass, then exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    try:
+        return _run(args)
+    except CommandError as exc:
+        print(f"mail.py: error: {exc}", file=sys.stderr)
+        return exc.status
 
+
+def _run(args: argparse.Namespace) -> int:
+    from coachflow import CoachflowError
     from coachflow.store import SqlStore
 
-    engine = Engine(store=SqlStore(args.db))
     directory = load_directory(args.directory)
+    try:
+        engine = Engine(store=SqlStore(args.db))
+        return _loop(engine, directory, args)
+    except CoachflowError as exc:  # the store: a bad URL, a database that is down
+        raise CommandError(f"--db: {exc}", 3) from None
+
+
+def _loop(engine: Engine, directory: Mapping[str, str], args: argparse.Namespace) -> int:
     while True:
         try:
             report = send_notices(
@@ -295,7 +360,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
         else:
             log.info(
-                "sent %d, skipped %d, acknowledged %d", report.sent, report.skipped, report.acked
+                "sent %d, skipped %d, refused %d, acknowledged %d",
+                report.sent,
+                report.skipped,
+                report.failed,
+                report.acked,
             )
             if args.once:
                 return 0

@@ -123,8 +123,8 @@ def _school_weeks(day: date, weeks: int, calendar: SchoolCalendar) -> date:
     while counted < abs(weeks):
         moved += step
         week = monday + timedelta(days=moved)
-        if week > last or week + timedelta(days=6) < first:
-            # no holiday beyond: every week left counts at once
+        if (week > last) if step > 0 else (week + timedelta(days=6) < first):
+            # no holiday beyond, in the direction counted: every week left counts at once
             moved += step * (abs(weeks) - counted - 1)
             break
         if calendar.is_school_week(week):
@@ -196,14 +196,21 @@ def shifted(
     as_of: date | None = None,
     since: date | None = None,
 ) -> date:
-    """``day`` moved on by every pause that began on or before it (and, with ``since``,
-    not before ``since``): by its school days when ``school``, else its calendar days. A
-    pause still lasting counts up to ``as_of`` (today when it is None: nothing moves)."""
+    """``day`` moved on by every pause that began on or before it: by its school days
+    when ``school``, else its calendar days. With ``since`` (the day the span that ends on
+    ``day`` began), only a pause's part from ``since`` on counts: one that ended before it
+    moves nothing. A pause still lasting counts up to ``as_of`` (today when it is None:
+    nothing moves)."""
     for pause in pauses:
-        start = pause[0]
-        if start > day or (since is not None and start < since):
+        start, end = pause
+        if since is not None and start < since:
+            if end is not None and end <= since:
+                continue
+            start = since
+            pause = (start, end)
+        if start > day:
             continue
-        if pause[1] is None and as_of is None:
+        if end is None and as_of is None:
             continue
         n = suspended_days(pause, as_of or start, school, calendar)
         if school:

@@ -598,7 +598,8 @@ class Engine:
         """The first day a timer of ``t`` is due (the worker's index), or None."""
         if not program.timers.any:
             return None
-        return next_timer(program, t, expectations(program, self._moment()))
+        moment = self._moment()
+        return next_timer(program, t, expectations(program, moment), moment.now.date())
 
     # -- suspension ------------------------------------------------------------------------
 
@@ -704,7 +705,7 @@ class Engine:
             records += handled
         if records and program.key not in self._recorded:
             self._record_definition(program.definition)
-        change = Change(new, t.version, program.next_due(new), next_timer(program, new, expected))
+        change = Change(new, t.version, program.next_due(new), next_timer(program, new, expected, today))
         return change, records
 
     # -- listeners -----------------------------------------------------------------------

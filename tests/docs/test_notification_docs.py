@@ -29,6 +29,6 @@ def test_the_notifications_guide_runs(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(timers) == 3
     assert [r.kind for r in worker.history("sue-2026")][-2:] == ["suspended", "resumed"]
     assert ns["queued"] == [
-        "activity.reminder:sam-2026:remind:director_visit_w3:0",
-        "activity.overdue:sam-2026:escalate:director_visit_w3:0",
+        "activity.reminder:sam-2026:remind:director_visit_w3:P1W:director",
+        "activity.overdue:sam-2026:escalate:director_visit_w3:P2W:coordinator",
     ]

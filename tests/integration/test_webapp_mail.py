@@ -4,7 +4,8 @@ Against a real SMTP server, never a mock: aiosmtpd's ``Controller`` on 127.0.0.1
 port, whose handler keeps every message it received. Each engine test runs on the memory
 store and on an SQLite file (``STORE_KINDS``): a reminder that ``run_due`` wrote to the outbox
 must arrive as an e-mail to the right address, once; when the server is down or refuses,
-nothing is acknowledged and the e-mail is sent exactly once after the lease has run out.
+nothing is acknowledged and the e-mail is sent exactly once after the lease has run out; when
+it refuses for good (``5xx``), the notice is acknowledged and the next one still goes out.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ DIRECTORY = {
     "cor": "cor@school.example",
 }
 SECRET = "Geheime notitie over de klas"
-REMINDER_KEY = "activity.reminder:sanne-2026:remind:visit:0"
+REMINDER_KEY = "activity.reminder:sanne-2026:remind:visit:P1W:coach+starter"
 
 
 # --- a real SMTP server ------------------------------------------------------------------------
@@ -112,6 +113,16 @@ class Inbox:
 
     received: list[Received] = field(default_factory=list)
     refuse: str | None = None
+    unknown: set[str] = field(default_factory=set)
+    """Addresses answered with ``550`` (no such mailbox) at RCPT."""
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if address in self.unknown:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refuse is not None:
@@ -251,7 +262,8 @@ def test_escalations_in_the_chosen_language(
     assert late_nl.body.startswith("Het lesbezoek is te laat\n")
     assert late_en.body.startswith("The classroom visit is late\n")
     assert "Trajectory: sanne-2026" in late_en.body
-    assert late_nl.message["X-Coachflow-Key"] == "activity.overdue:sanne-2026:escalate:visit:0"
+    overdue_key = "activity.overdue:sanne-2026:escalate:visit:P2W:coordinator"
+    assert late_nl.message["X-Coachflow-Key"] == overdue_key
     reminder_en = by_subject["Reminder: Classroom visit (due 2026-09-27)"]
     assert reminder_en.body.startswith("Reminder: Classroom visit is due by 2026-09-27.\n")
     assert unacked_keys(engine) == unacked_keys(engine, "mail-en") == []
@@ -318,6 +330,41 @@ def test_a_failed_send_is_retried_after_the_lease(
     assert len(server.received) == 1  # exactly once
 
 
+# --- refused for good: logged, acknowledged, never blocking the notices after it ---------------
+
+
+@pytest.mark.parametrize("refusal", ["every recipient unknown", "554 reply"])
+def test_a_notice_refused_for_good_never_blocks_the_next(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer, refusal: str
+) -> None:
+    due(engine, clock, ESCALATION_DAY)  # the reminder, then the escalation
+    if refusal == "554 reply":
+        smtp.inbox.refuse = "554 5.6.0 Message refused"
+    else:
+        smtp.inbox.unknown = {"sanne@school.example", "carla@school.example"}
+    report = send(engine, smtp, batch=1)
+    if refusal == "554 reply":
+        assert (report.sent, report.failed) == (0, 2)
+    else:  # the reminder is refused; the escalation to the coordinator arrives
+        assert (report.sent, report.failed) == (1, 1)
+        [got] = smtp.received
+        assert got.rcpt_tos == ["cor@school.example"]
+    assert unacked_keys(engine) == []
+    clock.advance(minutes=6)
+    assert send(engine, smtp).sent == 0  # not tried again
+
+
+def test_one_unknown_recipient_leaves_the_others_their_email(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer
+) -> None:
+    due(engine, clock, REMINDER_DAY)
+    smtp.inbox.unknown = {"carla@school.example"}
+    report = send(engine, smtp)
+    assert (report.sent, report.failed) == (1, 0)
+    [got] = smtp.received
+    assert got.rcpt_tos == ["sanne@school.example"]
+
+
 # --- the command --------------------------------------------------------------------------------
 
 
@@ -348,3 +395,43 @@ def test_the_command_sends_once_and_fails_with_status_1(
     assert got.rcpt_tos == ["sanne@school.example", "carla@school.example"]
     assert mail.main([*argv, "--consumer", "mail-cli"]) == 0
     assert len(server.received) == 1
+
+
+@pytest.mark.parametrize(
+    ("problem", "status", "said"),
+    [
+        ("missing directory", 2, "--directory"),
+        ("directory not json", 2, "not JSON"),
+        ("directory a list", 2, "expected a JSON object"),
+        ("bad database url", 3, "--db"),
+        ("database in no directory", 3, "no such directory"),
+        ("negative interval", 2, "--interval"),
+    ],
+)
+def test_the_command_says_what_is_wrong_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], problem: str, status: int, said: str
+) -> None:
+    people = tmp_path / "people.json"
+    people.write_text(json.dumps(DIRECTORY), encoding="utf-8")
+    argv = ["--directory", str(people), "--db", f"sqlite:///{tmp_path}/x.db", "--once"]
+    if problem == "missing directory":
+        argv[1] = str(tmp_path / "nobody.json")
+    elif problem == "directory not json":
+        people.write_text("sanne: s@school.example", encoding="utf-8")
+    elif problem == "directory a list":
+        people.write_text('["s@school.example"]', encoding="utf-8")
+    elif problem == "bad database url":
+        argv[3] = "nonsense://x"
+    elif problem == "database in no directory":
+        argv[3] = f"sqlite:///{tmp_path}/no/such/x.db"
+    else:
+        argv += ["--interval", "-1"]
+    if problem == "negative interval":  # argparse's own usage error
+        with pytest.raises(SystemExit) as exited:
+            mail.main(argv)
+        assert exited.value.code == status
+    else:
+        assert mail.main(argv) == status
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "Traceback" not in "\n".join(err)
+    assert err[-1].startswith("mail.py: error:") and said in err[-1]

@@ -220,3 +220,34 @@ def test_a_suspension_moves_every_due_week_by_exactly_its_school_days(
                 old + timedelta(days=1), item.due_date + timedelta(days=1), calendar
             )
             assert moved == suspended, (item.activity, old, item.due_date)
+
+
+def reference_school_weeks(day: date, weeks: int, calendar: Any) -> date:
+    """The same weekday ``weeks`` school weeks on (back, when negative), counted one week
+    at a time: a week whose weekdays are all holidays does not count."""
+    step = 7 if weeks > 0 else -7
+    monday = day - timedelta(days=day.weekday())
+    moved = counted = 0
+    while counted < abs(weeks):
+        moved += step
+        if calendar.is_school_week(monday + timedelta(days=moved)):
+            counted += 1
+    return day + timedelta(days=moved)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(date(2025, 6, 1), date(2028, 9, 30)),
+    st.integers(1, 70),
+    st.booleans(),
+    st.sampled_from(["nl-2026-2027-midden", "nl-2026-2027-zuid", "nl-2025-2026-noord"]),
+)
+def test_school_weeks_count_every_holiday_week_either_way(
+    day: date, weeks: int, forward: bool, calendar_name: str
+) -> None:
+    from coachflow.durations import Duration
+
+    calendar = builtin_calendar(calendar_name)
+    span = Duration(school_weeks=weeks)
+    moved = span.after(day, calendar) if forward else span.before(day, calendar)
+    assert moved == reference_school_weeks(day, weeks if forward else -weeks, calendar)

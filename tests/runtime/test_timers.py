@@ -17,6 +17,7 @@ from coachflow import (
     FixedClock,
     InvalidId,
     InvalidInput,
+    MigrationError,
     NotAllowedInState,
     NotPermitted,
     builtin_calendar,
@@ -171,7 +172,7 @@ def test_a_reminder_comes_its_day_before_the_due_date_and_only_once(timed: Engin
     assert (report.trajectories, report.reminders, report.handled) == (1, 1, 1)
     again = timed.run_due(at("2026-09-14"))
     assert again.handled == 0
-    assert notices(timed) == [(REMINDER, "activity.reminder:t1:remind:visit:0")]
+    assert notices(timed) == [(REMINDER, "activity.reminder:t1:remind:visit:P1W:coach+starter")]
     message = next(m for m in timed.outbox.messages() if m.topic == REMINDER)
     assert dict(message.payload["to"]) == {"starter": ("sam",), "coach": ("cas",)}
     assert message.payload["due"] == "2026-09-20"
@@ -226,7 +227,7 @@ def test_an_escalation_comes_after_the_due_date_while_not_done(timed: Engine) ->
     report = timed.run_due(at("2026-10-04"))
     assert (report.reminders, report.escalations) == (1, 1)
     overdue = next(m for m in timed.outbox.messages() if m.topic == OVERDUE)
-    assert overdue.key == "activity.overdue:t1:escalate:visit:0"
+    assert overdue.key == "activity.overdue:t1:escalate:visit:P2W:board"
     assert dict(overdue.payload["message"]) == {
         "nl": "Het bezoek is te laat",
         "en": "The visit is late",
@@ -457,3 +458,212 @@ def test_a_trajectory_the_worker_cannot_decide_never_stops_the_others(store: Any
     assert worker.run_due(at("2026-10-01")).failed == ("g",)
     assert app.run_due(at("2026-10-01")).timeouts == 1
     assert app.get("g").state == "b"
+
+
+# --- timers across time-dependent expectations, migrations and suspensions ----------------------
+
+EXPECTED_LATER = """\
+coachflow: 1
+id: later
+version: 1
+roles: {coach: {required: true}}
+started_by: [coach]
+predicates: [open]
+initial: a
+states:
+  a: {}
+  done: {final: true}
+transitions:
+  - {event: finish, from: a, to: done, by: [coach]}
+  - {event: note, from: a, to: a, by: [coach]}
+activities:
+  visit:
+    by: [coach]
+    due: {week: 6}
+    expected: week >= 2
+    remind: [{before: P7D, to: [coach]}]
+  call:
+    by: [coach]
+    due: {week: 8}
+    expected: "open()"
+    remind: [{before: P7D, to: [coach]}]
+"""
+
+
+def later_engine(store: Any, open_now: Any) -> Engine:
+    engine = Engine(
+        [loads_definition(EXPECTED_LATER)],
+        store=store,
+        clock=FixedClock(at("2026-09-07")),
+        plugins=False,
+    )
+    engine.register_predicate("open", open_now)
+    engine.start("later", participants={"coach": "c"}, actor="c", trajectory_id="l1")
+    return engine
+
+
+def test_a_reminder_whose_activity_is_expected_later_is_still_found(store: Any) -> None:
+    # week 1: visit not expected yet (week >= 2), call not while open() is false
+    # the visit is due Sunday 18 October (week 6), its reminder a week before: the worker
+    # asks then whether it is expected
+    engine = later_engine(store, lambda t: False)
+    assert engine.store.due(date(2026, 10, 10), limit=10) == []
+    assert engine.store.due(date(2026, 10, 11), limit=10) == ["l1"]
+    report = engine.run_due(at("2026-10-11"))
+    assert report.reminders == 1
+    assert notices(engine) == [(REMINDER, "activity.reminder:l1:remind:visit:P1W:coach")]
+    assert engine.run_due(at("2026-10-12")).reminders == 0
+    # the call (due 1 November) is not expected on its reminder day: asked again each day
+    assert engine.run_due(at("2026-10-25")).handled == 0
+    assert engine.store.due(date(2026, 10, 25), limit=10) == []
+    assert engine.store.due(date(2026, 10, 26), limit=10) == ["l1"]
+
+
+def test_a_predicate_that_fails_in_expected_never_refuses_an_unrelated_change(store: Any) -> None:
+    def broken(t: Any) -> bool:
+        raise RuntimeError("the directory is down")
+
+    engine = later_engine(store, broken)
+    assert engine.fire("l1", "note", actor="c").version == 1  # the change stands
+    # the worker tries on the reminder day, says it failed, and tries again the next pass
+    assert engine.store.due(date(2026, 10, 11), limit=10) == ["l1"]
+    assert engine.run_due(at("2026-10-11")).failed == ("l1",)
+    assert engine.run_due(at("2026-10-11")).failed == ("l1",)
+
+
+REORDERED = """\
+coachflow: 1
+id: moved
+version: {v}
+{extra}
+roles: {{starter: {{required: true}}, coach: {{required: true}}, board: {{}}}}
+started_by: [coach]
+facts:
+  ready: {{type: bool, default: false}}
+initial: a
+states:
+  a:
+    timeout: {{after: P7D, event: go}}
+  b: {{}}
+  done: {{final: true}}
+transitions:
+  - {{event: go, from: a, to: b, by: [system], when: ready}}
+  - {{event: finish, from: [a, b], to: done, by: [coach]}}
+activities:
+  visit:
+    by: [coach]
+    due: {{week: 3}}
+    remind: [{reminders}]
+"""
+
+
+def test_a_migration_neither_repeats_nor_forgets_a_handled_timer(store: Any) -> None:
+    early, late = "{before: P7D, to: [starter]}", "{before: P3D, to: [coach]}"
+    v1 = loads_definition(REORDERED.format(v=1, extra="", reminders=early))
+    v2 = loads_definition(
+        REORDERED.format(
+            v=2,
+            extra="migrates_from: {version: 1, states: {a: a, b: b, done: done}}",
+            reminders=f"{late}, {early}",  # the old reminder now listed second
+        )
+    )
+    clock = FixedClock(at("2026-09-01"))
+    engine = Engine([v1, v2], store=store, clock=clock, plugins=False)
+    engine.start(
+        "moved",
+        version=1,
+        participants={"starter": "s", "coach": "c"},
+        actor="c",
+        trajectory_id="m1",
+        start_date="2026-09-01",
+    )
+    # the visit is due Sunday 20 September: the P7D reminder on the 13th; the timeout on
+    # 8 September is refused (ready is false) and handled
+    report = engine.run_due(at("2026-09-14"))
+    assert (report.reminders, report.refused) == (1, 1)
+    clock.set(at("2026-09-15"))
+    engine.migrate("m1", 2, actor="admin")
+    report = engine.run_due(at("2026-09-18"))
+    assert (report.reminders, report.refused, report.timeouts) == (1, 0, 0)  # only the new one
+    assert [k for _, k in notices(engine)] == [
+        "state.timeout:m1:timeout:a:0",
+        "activity.reminder:m1:remind:visit:P1W:starter",
+        "activity.reminder:m1:remind:visit:P3D:coach",
+    ]
+
+
+SUSPENDED = """\
+coachflow: 1
+id: paused
+version: {v}
+{extra}
+roles: {{coach: {{required: true}}}}
+started_by: [coach]
+initial: a
+states:
+  a: {{}}
+  b:
+    timeout: {{after: P10D, event: go}}
+  c: {{}}
+  done: {{final: true}}
+transitions:
+  - {{event: next, from: a, to: b, by: [coach]}}
+  - {{event: go, from: b, to: c, by: [system]}}
+  - {{event: finish, from: [a, b, c], to: done, by: [coach]}}
+activities:
+  visit:
+    by: [coach]
+    due: {{week: 4}}
+"""
+
+
+def paused_engine(store: Any, *versions: str) -> tuple[Engine, FixedClock]:
+    clock = FixedClock(at("2026-09-01"))
+    definitions = [
+        loads_definition(SUSPENDED.format(v=i + 1, extra=extra))
+        for i, extra in enumerate(versions)
+    ]
+    engine = Engine(definitions, store=store, clock=clock, plugins=False)
+    engine.start("paused", version=1, participants={"coach": "c"}, actor="c", trajectory_id="p1")
+    return engine, clock
+
+
+def test_a_state_entered_while_suspended_counts_its_time_from_the_resume(store: Any) -> None:
+    engine, clock = paused_engine(store, "suspendable_by: [coach]")
+    engine.suspend("p1", actor="c", reason="ziek")
+    clock.set(at("2026-09-02"))
+    engine.fire("p1", "next", actor="c")  # entered b on 2 September, while suspended
+    clock.set(at("2026-09-30"))
+    engine.resume("p1", actor="c")  # b's ten days begin now: 10 October
+    assert engine.run_due(at("2026-10-09")).timeouts == 0
+    assert engine.get("p1").state == "b"
+    assert engine.run_due(at("2026-10-10")).timeouts == 1
+
+
+def test_a_pause_before_a_span_began_counts_only_from_its_start() -> None:
+    pause = ((date(2026, 9, 1), date(2026, 9, 30)),)
+    since = date(2026, 9, 2)
+    moved = shifted(date(2026, 9, 12), pause, school=False, calendar=None, since=since)
+    assert moved == date(2026, 10, 10)  # 28 days of the pause lie in the span
+    ended = ((date(2026, 8, 1), date(2026, 8, 31)),)
+    assert shifted(date(2026, 9, 12), ended, school=False, calendar=None, since=since) == date(
+        2026, 9, 12
+    )
+
+
+def test_a_suspended_trajectory_moves_only_to_a_version_that_can_resume_it(store: Any) -> None:
+    engine, clock = paused_engine(store, "suspendable_by: [coach]", "migrates_from: {version: 1, states: {a: a, b: b, c: c, done: done}}")
+    engine.suspend("p1", actor="c", reason="ziek")
+    [(tid, version, problem)] = engine.plan_migration("paused", 2)
+    assert (tid, version) == ("p1", 1)
+    assert problem is not None and "resume it first" in problem
+    with pytest.raises(MigrationError):
+        engine.migrate("p1", 2, actor="admin")
+    clock.set(at("2026-09-15"))
+    engine.resume("p1", actor="c")
+    moved = engine.migrate("p1", 2, actor="admin")
+    # two weeks suspended (10 school days): week 4's visit, due 27 September, moves on by
+    # them in version 2 too, which cannot suspend
+    assert engine.agenda("p1")[0].due_date == date(2026, 10, 11)
+    program = engine._program("paused", 2)  # the store's agenda index agrees
+    assert program.next_due(moved) == date(2026, 10, 11)

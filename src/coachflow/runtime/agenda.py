@@ -153,7 +153,14 @@ def _due(
         return day, notice
     due = definition.activities[activity].due
     school = due is not None and due.week is not None
-    return shifted(day, pauses, school=school, calendar=calendar, as_of=as_of), notice
+    since = None
+    if due is not None and due.days is not None:  # counted from entering a state: a pause
+        since = entered(  # before that moves nothing, one lasting then from that day on
+            all_stays if all_stays is not None else stays(trajectory),
+            definition.activity_states(activity),
+        )
+    shift = shifted(day, pauses, school=school, calendar=calendar, as_of=as_of, since=since)
+    return shift, notice
 
 
 def _planned_due(

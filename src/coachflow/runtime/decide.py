@@ -1128,6 +1128,11 @@ def migrated(
     state = m.states.get(t.state)
     if state is None:
         raise MigrationError(f"state {t.state!r} has no place in version {target.version}")
+    if t.timing.suspended and not target.suspendable_by:
+        raise MigrationError(
+            f"{t.id!r} is suspended, and version {target.version} names no suspendable_by "
+            "roles: nobody could resume it there (resume it first)"
+        )
     calendar = t.calendar
     lacking = missing_holidays(holidays, calendar, t.start_date)
     if lacking:

@@ -253,7 +253,7 @@ class Program:
         """The earliest due date of a one-off activity not yet done (week- or fact-based),
         kept in the store's index so that agendas can be queried by date."""
         best: date | None = None
-        pauses = trajectory.timing.pauses if self.suspendable_by else ()
+        pauses = trajectory.timing.pauses  # kept by a version that cannot suspend, too
         for name, due in self._due:
             if trajectory.counts.get(name):
                 continue

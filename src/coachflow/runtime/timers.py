@@ -3,12 +3,17 @@ the records the worker makes of those that are due.
 
 Every timer is one occurrence with a key unique in its trajectory:
 
-* ``remind:<activity>:<n>`` - the ``n``-th ``remind`` of a one-off activity, ``before`` its
-  due date (topic ``activity.reminder``);
-* ``escalate:<activity>:<n>`` - its ``n``-th ``escalate``, ``after`` the due date
+* ``remind:<activity>:<before>:<roles>`` - a ``remind`` of a one-off activity, ``before``
+  its due date, for the roles joined by ``+`` (topic ``activity.reminder``);
+* ``escalate:<activity>:<after>:<roles>`` - an ``escalate``, ``after`` the due date
   (``activity.overdue``);
-* ``timeout:<state>:<seq>`` - the ``timeout`` of the state that the record ``seq`` entered
-  (``state.timeout``): each stay in a state has its own.
+* ``timeout:<state>:<seq>`` - the ``timeout`` of the stay in a state that the record
+  ``seq`` began (``state.timeout``): each stay has its own; a migration neither begins a
+  stay nor renames it.
+
+A key says what the timer is, not where the definition lists it: a migration to a version
+that keeps a reminder (in any place of its list) keeps it handled, and one that changes it
+(another duration or other roles) makes a new one.
 
 A notice is pending while its activity is expected and not done and the trajectory has not
 ended; a timeout while the trajectory stays in the state. None is pending while the
@@ -23,15 +28,15 @@ workers race (the store's version check refuses all but one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from coachflow._frozen import FrozenDict
 from coachflow.durations import Duration, shifted
-from coachflow.errors import TransitionRejected
+from coachflow.errors import CoachflowError, TransitionRejected
 from coachflow.runtime.agenda import due_date, stays
 from coachflow.runtime.outbox import OVERDUE, REMINDER, TIMEOUT
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, new_record
@@ -76,6 +81,9 @@ class TimerRules:
     """Per activity with notices: ``(key, topic, duration, roles, message)`` each."""
     timeouts: Mapping[str, tuple[Duration, str]]
     """State -> its timeout's duration and event."""
+    changing: frozenset[str] = frozenset()
+    """The activities with notices whose ``expected`` reads the time (``today``,
+    ``week``) or a predicate: it may turn true on a day no record is made."""
 
     @property
     def any(self) -> bool:
@@ -85,32 +93,47 @@ class TimerRules:
 def timer_rules(program: Program) -> TimerRules:
     d = program.definition
     notices = []
+    changing = set()
     for name, activity in d.activities.items():
-        found: list[Notice] = [
-            (f"remind:{name}:{j}", REMINDER, r.before, r.to, r.message)
-            for j, r in enumerate(activity.remind)
-        ]
-        found += [
-            (f"escalate:{name}:{j}", OVERDUE, e.after, e.to, e.message)
-            for j, e in enumerate(activity.escalate)
-        ]
+        found: dict[str, Notice] = {}
+        for kind, topic, items in (
+            ("remind", REMINDER, [(r.before, r.to, r.message) for r in activity.remind]),
+            ("escalate", OVERDUE, [(e.after, e.to, e.message) for e in activity.escalate]),
+        ):
+            for duration, roles, message in items:
+                key = timer_key(kind, name, duration, roles)
+                found.setdefault(key, (key, topic, duration, roles, message))
         if found and activity.due is not None:
-            notices.append((name, tuple(found)))
+            notices.append((name, tuple(found.values())))
+            expr = program.expected.get(name)
+            if expr is not None and (expr.time or expr.predicates):
+                changing.add(name)
     timeouts = {
         name: (state.timeout.after, state.timeout.event)
         for name, state in d.states.items()
         if state.timeout is not None and not state.final
     }
-    return TimerRules(tuple(notices), MappingProxyType(timeouts))
+    return TimerRules(tuple(notices), MappingProxyType(timeouts), frozenset(changing))
+
+
+def timer_key(kind: str, activity: str, duration: Duration, roles: Sequence[str]) -> str:
+    """The key of a reminder (``kind`` ``remind``) or escalation (``escalate``): what it
+    is - activity, duration (as it is shown: ``P1W`` for ``P7D``, ``4SW`` for school
+    weeks) and roles."""
+    span = f"{duration.school_weeks}SW" if duration.in_school_weeks else str(duration)
+    return f"{kind}:{activity}:{span}:{'+'.join(sorted(roles))}"
 
 
 def pending(
     program: Program,
     t: Trajectory,
     expected: Mapping[str, Callable[[Trajectory], bool]] | None = None,
+    waiting: list[Timer] | None = None,
 ) -> list[Timer]:
     """The timers of ``t`` not handled yet, earliest first (none while it is suspended,
-    or has ended)."""
+    or has ended). With ``waiting``, the timers of activities not expected today whose
+    ``expected`` may turn true by itself (:attr:`TimerRules.changing`), or cannot be
+    evaluated now (a predicate failed), are added to it instead of being left out."""
     rules: TimerRules = program.timers
     if not rules.any or t.state in program.definition.final_states:
         return []
@@ -127,8 +150,20 @@ def pending(
         if not keys:
             continue
         check = expected.get(name) if expected else None
-        if check is not None and not check(t):
-            continue
+        into = found
+        if check is not None:
+            try:
+                ok = check(t)
+            except CoachflowError:
+                if waiting is None:
+                    raise
+                ok = False
+                into = waiting
+            else:
+                if not ok and waiting is not None and name in rules.changing:
+                    into = waiting
+            if not ok and into is found:
+                continue
         due = due_date(d, t, name, calendar)
         if due is None:
             continue
@@ -143,12 +178,11 @@ def pending(
                     calendar=calendar,
                     since=due,
                 )
-            found.append(Timer(key, topic, day, name, roles, due, message=message, after=duration))
+            into.append(Timer(key, topic, day, name, roles, due, message=message, after=duration))
     timeout = rules.timeouts.get(t.state)
     if timeout is not None:
         duration, event = timeout
-        entered_on, seq = _entered(t)
-        key = f"timeout:{t.state}:{seq}"
+        entered_on, key = _stay(t)
         if key not in handled:
             day = shifted(
                 duration.after(entered_on, calendar),
@@ -162,25 +196,36 @@ def pending(
     return found
 
 
-def _entered(t: Trajectory) -> tuple[date, int]:
-    """When the trajectory entered its current state, and the seq of that record."""
-    seq = 0
+def _stay(t: Trajectory) -> tuple[date, str]:
+    """When the trajectory's stay in its current state began, and the key of that stay's
+    timeout: the state it entered then and the seq of the record that entered it (the
+    start or an event that changed the state, as :func:`stays` counts them)."""
+    key = ""
     for r in t.history:
-        if r.kind in ("started", "migrated") or (r.kind == "event" and r.target != r.source):
-            seq = r.seq
-    return stays(t)[-1].start, seq
+        if r.kind == "started" or (r.kind == "event" and r.target != r.source):
+            key = f"timeout:{r.target}:{r.seq}"
+    return stays(t)[-1].start, key
 
 
 def next_timer(
     program: Program,
     t: Trajectory,
     expected: Mapping[str, Callable[[Trajectory], bool]] | None = None,
+    today: date | None = None,
 ) -> date | None:
-    """The first day a timer of ``t`` is due (the store's index for the worker), or None."""
+    """The first day a timer of ``t`` is due (the store's index for the worker), or None.
+    With ``today``, a timer whose activity is not expected today but may be later
+    (:attr:`TimerRules.changing`) counts too, on tomorrow at the earliest: the worker
+    asks again each day until it is expected, or done."""
     if not program.timers.any:
         return None
-    timers = pending(program, t, expected)
-    return timers[0].day if timers else None
+    waiting: list[Timer] | None = [] if today is not None else None
+    timers = pending(program, t, expected, waiting)
+    days = [timer.day for timer in timers[:1]]
+    if waiting and today is not None:
+        tomorrow = today + timedelta(days=1) if today < date.max else today
+        days += [max(timer.day, tomorrow) for timer in waiting]
+    return min(days) if days else None
 
 
 def timer_record(
@@ -251,6 +296,7 @@ __all__ = [
     "decide_due",
     "next_timer",
     "pending",
+    "timer_key",
     "timer_record",
     "timer_rules",
 ]
