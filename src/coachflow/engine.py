@@ -705,7 +705,8 @@ class Engine:
             records += handled
         if records and program.key not in self._recorded:
             self._record_definition(program.definition)
-        change = Change(new, t.version, program.next_due(new), next_timer(program, new, expected, today))
+        timer = next_timer(program, new, expected, today)
+        change = Change(new, t.version, program.next_due(new), timer)
         return change, records
 
     # -- listeners -----------------------------------------------------------------------

@@ -620,8 +620,7 @@ activities:
 def paused_engine(store: Any, *versions: str) -> tuple[Engine, FixedClock]:
     clock = FixedClock(at("2026-09-01"))
     definitions = [
-        loads_definition(SUSPENDED.format(v=i + 1, extra=extra))
-        for i, extra in enumerate(versions)
+        loads_definition(SUSPENDED.format(v=i + 1, extra=extra)) for i, extra in enumerate(versions)
     ]
     engine = Engine(definitions, store=store, clock=clock, plugins=False)
     engine.start("paused", version=1, participants={"coach": "c"}, actor="c", trajectory_id="p1")
@@ -652,7 +651,11 @@ def test_a_pause_before_a_span_began_counts_only_from_its_start() -> None:
 
 
 def test_a_suspended_trajectory_moves_only_to_a_version_that_can_resume_it(store: Any) -> None:
-    engine, clock = paused_engine(store, "suspendable_by: [coach]", "migrates_from: {version: 1, states: {a: a, b: b, c: c, done: done}}")
+    engine, clock = paused_engine(
+        store,
+        "suspendable_by: [coach]",
+        "migrates_from: {version: 1, states: {a: a, b: b, c: c, done: done}}",
+    )
     engine.suspend("p1", actor="c", reason="ziek")
     [(tid, version, problem)] = engine.plan_migration("paused", 2)
     assert (tid, version) == ("p1", 1)
