@@ -646,7 +646,7 @@ class Engine:
         one another process changed first is read again and decided anew).
         The trajectories are found through the store's index (``next_timer``), never by
         reading them all."""
-        check_limit(limit)
+        check_limit(limit, "trajectories")
         if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
             raise ValueError(f"now: a datetime with its timezone, not {now!r:.60}")
         moment = Moment(now, self._predicates, self.clock)

@@ -179,6 +179,7 @@ def test_a_reminder_comes_its_day_before_the_due_date_and_only_once(timed: Engin
     assert message.payload["activity"] == "visit"
     record = timed.get("t1").history[-1]
     assert (record.kind, record.actor, record.role) == ("timer", "system", "system")
+    assert record.event == record.input["item"] == "remind:visit:P1W:coach+starter"
 
 
 def test_a_timeout_fires_its_event_as_system(timed: Engine) -> None:
@@ -407,6 +408,15 @@ def test_work_left_undone_for_long_is_done_in_one_pass(timed: Engine) -> None:
     assert t.state == "escalated"  # entered now: its own timeout counts from today
     assert timed.store.due(date(2026, 12, 10), limit=10) == []
     assert timed.store.due(date(2026, 12, 11), limit=10) == ["t1"]
+
+
+@pytest.mark.parametrize("limit", [0, 10_001, True, "5"])
+def test_the_limit_counts_trajectories(timed: Engine, limit: Any) -> None:
+    with pytest.raises(ValueError) as raised:
+        timed.run_due(at("2026-09-13"), limit=limit)
+    assert str(raised.value).startswith("limit: 1 to 10,000 trajectories, not ")
+    with pytest.raises(ValueError, match="trajectories"):
+        timed.store.due(date(2026, 9, 13), limit=limit)
 
 
 def test_now_must_say_its_timezone(timed: Engine) -> None:

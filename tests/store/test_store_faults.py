@@ -245,6 +245,9 @@ def test_db_check_passes_a_sound_database_and_lists_every_problem(
         "UPDATE cf_trajectories SET version = version + 1 WHERE id = 't1'",
         # t2: a state its history never went to, and a participant the row does not have
         "UPDATE cf_trajectories SET state = 'stopped' WHERE id = 't2'",
+        # ... and a timer handled (so never due again) that its history never handled
+        """UPDATE cf_trajectories SET timing = '{"handled": ["remind:x:P1W:coach"], "pauses": []}'
+        WHERE id = 't2'""",
         "INSERT INTO cf_participants (trajectory_id, role, person) VALUES ('t2', 'helper', 'x')",
         # the schema: a column and an index of nobody, and a missing index
         "ALTER TABLE cf_trajectories ADD COLUMN extra VARCHAR(20)",
@@ -260,7 +263,7 @@ def test_db_check_passes_a_sound_database_and_lists_every_problem(
             "schema: index ix_cf_trajectories_state (on cf_trajectories) is missing",
             "schema: index ix_nobody (on cf_history) is not in this coachflow's schema",
             "trajectory 't1': its row is at version 4, its last history record at 3",
-            "trajectory 't2': replaying its history does not give its row (state differs)",
+            "trajectory 't2': replaying its history does not give its row (state, timing differ)",
             "trajectory 't2': the participants table does not match its row",
         ]
     )

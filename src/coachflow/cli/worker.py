@@ -98,7 +98,7 @@ def _worker(args: argparse.Namespace) -> int:
                 if args.once:
                     return EXIT_STORE
             else:
-                _progress(args, number, reports)
+                _progress(args, number, reports, engine.clock.now())
             if args.once or stop.event.wait(args.interval):
                 return stop.status
     finally:
@@ -131,7 +131,10 @@ def _pass(engine: Engine, limit: int, stop: _Stop) -> list[DueReport]:
     return reports
 
 
-def _progress(args: argparse.Namespace, number: int, reports: list[DueReport]) -> None:
+def _progress(
+    args: argparse.Namespace, number: int, reports: list[DueReport], now: datetime
+) -> None:
+    """The pass's line on stdout (``now``: the engine's clock, ``--now`` when given)."""
     failed = sorted({tid for r in reports for tid in r.failed})
     if failed:
         shown = ", ".join(failed[:10]) + (
@@ -147,7 +150,7 @@ def _progress(args: argparse.Namespace, number: int, reports: list[DueReport]) -
         key: sum(getattr(r, key) for r in reports)
         for key in ("trajectories", "reminders", "escalations", "timeouts", "refused", "conflicts")
     }
-    at = datetime.now(UTC).replace(microsecond=0)
+    at = now.astimezone(UTC).replace(microsecond=0)
     if args.format == "json":
         import json
 

@@ -219,10 +219,11 @@ def check_after(after: object) -> int:
     return after
 
 
-def check_limit(limit: object) -> int:
-    """``limit`` if it is a number of messages to claim (1 to 10,000); else ValueError."""
+def check_limit(limit: object, what: str = "messages") -> int:
+    """``limit`` if it is a number of ``what`` to take at once (1 to 10,000); else
+    ValueError."""
     if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_CLAIM:
-        raise ValueError(f"limit: 1 to {MAX_CLAIM:,} messages, not {limit!r:.40}")
+        raise ValueError(f"limit: 1 to {MAX_CLAIM:,} {what}, not {limit!r:.40}")
     return limit
 
 

@@ -232,7 +232,8 @@ def timer_record(
     t: Trajectory, timer: Timer, moment: Moment, fired: str | None, refused: tuple[str, ...]
 ) -> HistoryRecord:
     """The ``timer`` record of handling ``timer`` now (``fired``: the timeout's event when
-    the machine took it; ``refused``: the codes why not)."""
+    the machine took it; ``refused``: the codes why not). Its ``event`` is the timer's key
+    (never an event's name: a timeout's event has a record of its own)."""
     people = FrozenDict({role: tuple(t.participants.get(role, ())) for role in timer.to})
     given: dict[str, object] = {
         "item": timer.key,
@@ -256,7 +257,7 @@ def timer_record(
         SYSTEM,
         SYSTEM,
         "timer",
-        timer.subject,
+        timer.key,
         t.state,
         t.state,
         FrozenDict(given),

@@ -69,7 +69,8 @@ class HistoryRecord(NamedTuple):
     """One accepted change. ``seq`` is the trajectory's version right after it.
 
     For an ``activity`` record, ``event`` names the activity and ``on`` is the day it
-    took place.
+    took place; for a ``timer`` record, ``event`` is the timer's key
+    (:mod:`coachflow.runtime.timers`), which its input holds as ``item`` too.
     """
 
     seq: int

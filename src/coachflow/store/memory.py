@@ -135,6 +135,7 @@ class MemoryStore:
     def due(self, today: date, *, limit: int) -> list[str]:
         """Up to ``limit`` trajectories with a timer due on or before ``today``, the
         earliest first."""
+        check_limit(limit, "trajectories")
         with self._lock:
             found = [(day, tid) for tid, day in self._next_timer.items() if day <= today]
         found.sort()

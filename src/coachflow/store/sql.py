@@ -993,7 +993,7 @@ class SqlStore:
         self, row: DriverRow, stored: list[DriverRow], bound: set[tuple[str, str]]
     ) -> list[str]:
         """The problems of one trajectory's row, history records and participants rows."""
-        from coachflow.runtime.trajectory import replay
+        from coachflow.runtime.trajectory import replay, timing_of
 
         name = f"trajectory {row.id!r}"
         try:
@@ -1025,6 +1025,8 @@ class SqlStore:
                 differ = [k for k in mine if mine[k] != theirs[k]]
                 if _calendar_data(t) != _calendar_data(replayed):
                     differ.append("calendar")
+                if t.timing != timing_of(records):  # the worker's handled timers, pauses
+                    differ.append("timing")
                 if differ:
                     verb = "differs" if len(differ) == 1 else "differ"
                     problems.append(
@@ -1341,7 +1343,7 @@ class SqlStore:
             select(t.id)
             .where(t.next_timer <= today)
             .order_by(t.next_timer, t.id)
-            .limit(check_limit(limit))
+            .limit(check_limit(limit, "trajectories"))
         )
         return self._read(lambda conn: [str(i) for i in conn.execute(query).scalars()])
 
