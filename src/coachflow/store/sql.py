@@ -69,6 +69,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, DBAPIModule
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
@@ -120,7 +121,7 @@ from coachflow.store.port import Change, check_batch
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 _T = TypeVar("_T")
 
 DriverRow: TypeAlias = Any
@@ -186,7 +187,13 @@ trajectories = Table(
     Index("ix_cf_trajectories_definition", "definition_id", "definition_version"),
     Index("ix_cf_trajectories_state", "definition_id", "state"),
     Index("ix_cf_trajectories_next_due", "next_due"),
-    Index("ix_cf_trajectories_next_timer", "next_timer"),
+    # partial: a trajectory without a timer costs the hot path no index entry (0005)
+    Index(
+        "ix_cf_trajectories_next_timer",
+        "next_timer",
+        sqlite_where=sql_text("next_timer IS NOT NULL"),
+        postgresql_where=sql_text("next_timer IS NOT NULL"),
+    ),
 )
 
 history = Table(
@@ -277,8 +284,15 @@ outbox = Table(
     Column("created_at", Instant, nullable=True),
     Column("item", String(300), nullable=True),
     # a notice of a timer record: the timer's key, unique in its trajectory (NULL for a
-    # trajectory.changed message: NULLs are distinct in a unique index)
-    Index("ux_cf_outbox_item", "trajectory_id", "item", unique=True),
+    # trajectory.changed message, which the partial index leaves out: revision 0005)
+    Index(
+        "ux_cf_outbox_item",
+        "trajectory_id",
+        "item",
+        unique=True,
+        sqlite_where=sql_text("item IS NOT NULL"),
+        postgresql_where=sql_text("item IS NOT NULL"),
+    ),
 )
 """The outbox (:class:`~coachflow.runtime.outbox.Message`), in the order of ``id``: a
 ``trajectory.changed`` message is the row ``(id, trajectory_id, seq)`` of its record (its
