@@ -23,19 +23,24 @@ branch_labels = None
 depends_on = None
 
 
-def _where(column: str) -> dict[str, object]:
-    clause = sa.text(f"{column} IS NOT NULL")
-    return {"sqlite_where": clause, "postgresql_where": clause}
-
-
 def upgrade() -> None:
+    timer, item = sa.text("next_timer IS NOT NULL"), sa.text("item IS NOT NULL")
     op.drop_index("ix_cf_trajectories_next_timer", "cf_trajectories")
     op.create_index(
-        "ix_cf_trajectories_next_timer", "cf_trajectories", ["next_timer"], **_where("next_timer")
+        "ix_cf_trajectories_next_timer",
+        "cf_trajectories",
+        ["next_timer"],
+        sqlite_where=timer,
+        postgresql_where=timer,
     )
     op.drop_index("ux_cf_outbox_item", "cf_outbox")
     op.create_index(
-        "ux_cf_outbox_item", "cf_outbox", ["trajectory_id", "item"], unique=True, **_where("item")
+        "ux_cf_outbox_item",
+        "cf_outbox",
+        ["trajectory_id", "item"],
+        unique=True,
+        sqlite_where=item,
+        postgresql_where=item,
     )
 
 
