@@ -55,6 +55,8 @@ class Stay:
     state: str
     start: date
     end: date | None
+    seq: int = 0
+    """The seq of the record that began the stay (the start, or an event)."""
 
 
 def stays(trajectory: Trajectory) -> list[Stay]:
@@ -62,15 +64,16 @@ def stays(trajectory: Trajectory) -> list[Stay]:
     result: list[Stay] = []
     current: str | None = None
     since = trajectory.start_date
+    began = 0
     for r in trajectory.history:
         if r.kind == "started":
-            current, since = r.target, trajectory.start_date
+            current, since, began = r.target, trajectory.start_date, r.seq
         elif r.kind == "event" and r.target != r.source and current is not None:
             day = max(r.at.date(), since)
-            result.append(Stay(current, since, day))
-            current, since = r.target, day
+            result.append(Stay(current, since, day, began))
+            current, since, began = r.target, day, r.seq
     if current is not None:
-        result.append(Stay(current, since, None))
+        result.append(Stay(current, since, None, began))
     return result
 
 
@@ -147,18 +150,19 @@ def _due(
 ) -> tuple[date | None, str | None]:
     """When a one-off activity is due, and the agenda's notice about that date; moved on
     by the trajectory's suspensions (one that lasts counts up to ``as_of``)."""
+    due = definition.activities[activity].due
+    if due is not None and due.days is not None and all_stays is None:
+        all_stays = stays(trajectory)  # read once, for the date and its pauses
     day, notice = _planned_due(definition, trajectory, activity, calendar, all_stays)
     pauses = trajectory.timing.pauses
     if day is None or not pauses:
         return day, notice
-    due = definition.activities[activity].due
     school = due is not None and due.week is not None
     since = None
-    if due is not None and due.days is not None:  # counted from entering a state: a pause
-        since = entered(  # before that moves nothing, one lasting then from that day on
-            all_stays if all_stays is not None else stays(trajectory),
-            definition.activity_states(activity),
-        )
+    if due is not None and due.days is not None and all_stays is not None:
+        # counted from entering a state: a pause before that moves nothing, one lasting
+        # then from that day on
+        since = entered(all_stays, definition.activity_states(activity))
     shift = shifted(day, pauses, school=school, calendar=calendar, as_of=as_of, since=since)
     return shift, notice
 

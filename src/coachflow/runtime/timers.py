@@ -198,13 +198,9 @@ def pending(
 
 def _stay(t: Trajectory) -> tuple[date, str]:
     """When the trajectory's stay in its current state began, and the key of that stay's
-    timeout: the state it entered then and the seq of the record that entered it (the
-    start or an event that changed the state, as :func:`stays` counts them)."""
-    key = ""
-    for r in t.history:
-        if r.kind == "started" or (r.kind == "event" and r.target != r.source):
-            key = f"timeout:{r.target}:{r.seq}"
-    return stays(t)[-1].start, key
+    timeout: the state it entered then and the seq of the record that entered it."""
+    stay = stays(t)[-1]
+    return stay.start, f"timeout:{stay.state}:{stay.seq}"
 
 
 def next_timer(
