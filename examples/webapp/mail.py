@@ -16,11 +16,12 @@ crash between the send and the acknowledgement sends it again; the e-mail's ``Me
 is derived from the notice's unique key (and ``X-Coachflow-Key`` carries the key itself), so
 a receiving system can recognise the duplicate.
 
-A refusal that will not change (a ``5xx`` reply: an address the server does not know, a
-message it will not take) is not retried, since it would block every notice after it: the
-notice is acknowledged, logged as an error and counted in :attr:`MailReport.failed`. A
-temporary one (``4xx``, a server that is down or does not answer) raises
-:class:`DeliveryFailed` as above.
+A refusal of this one e-mail that will not change (a ``5xx`` reply to every recipient, or to
+the message itself) is not retried, since it would block every notice after it: the notice is
+acknowledged, logged as an error and counted in :attr:`MailReport.failed`. Everything else
+raises :class:`DeliveryFailed` as above: a ``4xx``, a server that is down or does not answer,
+and a refusal that is about the sender or the connection rather than this e-mail (a ``5xx`` to
+``MAIL FROM`` or ``HELO``: a wrong ``--from`` would otherwise drop the whole outbox).
 
 People without an address are skipped (counted in :attr:`MailReport.skipped`), and the
 notice is acknowledged all the same. Every other message (``trajectory.changed``, and the
@@ -50,7 +51,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from coachflow import Engine, Message
+from coachflow import CoachflowError, Engine, Message, StoreError
 
 log = logging.getLogger("coachflow.webapp.mail")
 
@@ -238,12 +239,15 @@ def send_notices(
 
 
 def permanent(exc: BaseException) -> bool:
-    """Whether the server refused for good (every reply a ``5xx``): sending the same
-    e-mail again would be refused again."""
+    """Whether the server refused this e-mail for good, so that sending it again would be
+    refused again: every recipient answered ``5xx``, or the message itself got a ``5xx``.
+    A refused sender (a wrong ``--from``), a refused greeting or connection, any ``4xx``
+    and a server that cannot be reached are not: they would refuse every e-mail, so the
+    notice is tried again after its lease instead of being dropped."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
         return bool(codes) and all(500 <= code < 600 for code in codes)
-    if isinstance(exc, smtplib.SMTPResponseException):
+    if isinstance(exc, smtplib.SMTPDataError):
         return 500 <= exc.smtp_code < 600
     return False
 
@@ -331,18 +335,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from coachflow import CoachflowError
     from coachflow.store import SqlStore
 
     directory = load_directory(args.directory)
     try:
         engine = Engine(store=SqlStore(args.db))
-        return _loop(engine, directory, args)
-    except CoachflowError as exc:  # the store: a bad URL, a database that is down
+    except CoachflowError as exc:  # a bad URL, a database that cannot be opened
         raise CommandError(f"--db: {exc}", 3) from None
+    return _loop(engine, directory, args)
 
 
 def _loop(engine: Engine, directory: Mapping[str, str], args: argparse.Namespace) -> int:
+    """One pass, or a pass every ``--interval`` seconds. A database that goes away in the
+    middle is said in one line: ``--once`` exits 3, the long-running loop tries again at
+    the next pass (nothing was acknowledged that was not sent)."""
     while True:
         try:
             report = send_notices(
@@ -358,6 +364,10 @@ def _loop(engine: Engine, directory: Mapping[str, str], args: argparse.Namespace
             log.error("%s (tried again after the lease)", exc)
             if args.once:
                 return 1
+        except StoreError as exc:
+            if args.once:
+                raise CommandError(f"--db: {exc}", 3) from None
+            log.error("--db: %s (tried again at the next pass)", exc)
         else:
             log.info(
                 "sent %d, skipped %d, refused %d, acknowledged %d",

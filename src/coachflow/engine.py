@@ -150,9 +150,12 @@ class DueReport:
     more: bool = False
     """The pass stopped at its ``limit``: more trajectories may have timers due."""
     failed: tuple[str, ...] = ()
-    """Trajectories whose due work could not be decided (a predicate this process does
-    not have, a definition version it cannot run): each logged, left as it was and tried
-    again at the next pass; the others' work was done."""
+    """Trajectories whose due work could not all be decided, each logged: one that cannot
+    be decided at all (a definition version this process cannot run) is left as it was and
+    tried again at the next pass; one where an activity's ``expected`` raised (a predicate
+    that failed, or that this process does not have) had its other timers handled, and that
+    activity's wait for the next pass, on the next day at the latest. The others' work was
+    done."""
 
     @property
     def handled(self) -> int:
@@ -661,7 +664,18 @@ class Engine:
             for tid in todo:
                 try:
                     t = self.store.load(tid)
-                    changes.append(self._due_change(t, today, moment))
+                    change, records, failing = self._due_change(t, today, moment)
+                    changes.append((change, records))
+                    for activity, exc in failing:  # its other timers are handled all the same
+                        log.warning(
+                            "run_due: %s: expected of %r: %s: %s",
+                            tid,
+                            activity,
+                            exc.__class__.__name__,
+                            exc,
+                        )
+                    if failing:
+                        failed.append(tid)
                 except UnknownTrajectory:
                     continue
                 except CoachflowError as exc:  # one trajectory never stops the others' work
@@ -681,13 +695,15 @@ class Engine:
                         self._tell(change.trajectory, records)
             if not todo:
                 break
-        return DueReport(len(ids), **counts, more=len(ids) == limit, failed=tuple(failed))
+        more = len(ids) == limit
+        return DueReport(len(ids), **counts, more=more, failed=tuple(dict.fromkeys(failed)))
 
     def _due_change(
         self, t: Trajectory, today: date, moment: Moment
-    ) -> tuple[Change, list[HistoryRecord]]:
-        """The change that handles every timer of ``t`` due by ``today``, and its records
-        (none: only the worker's index moves on)."""
+    ) -> tuple[Change, list[HistoryRecord], list[tuple[str, CoachflowError]]]:
+        """The change that handles every timer of ``t`` due by ``today``, its records
+        (none: only the worker's index moves on) and the activities whose ``expected``
+        failed (their timers wait for a later pass: the index asks again tomorrow)."""
         program = self._program(t.definition_id, t.definition_version)
         expected = expectations(program, moment)
 
@@ -696,8 +712,10 @@ class Engine:
 
         new = t
         records: list[HistoryRecord] = []
+        failing: list[tuple[str, CoachflowError]] = []
         for _ in range(MAX_TIMERS_PER_PASS):
-            handled = decide_due(program, new, today, moment, fire, expected)
+            failing.clear()  # the last look counts: a record may have changed the answer
+            handled = decide_due(program, new, today, moment, fire, expected, failing)
             if not handled:
                 break
             for record in handled:
@@ -707,7 +725,7 @@ class Engine:
             self._record_definition(program.definition)
         timer = next_timer(program, new, expected, today)
         change = Change(new, t.version, program.next_due(new), timer)
-        return change, records
+        return change, records, failing
 
     # -- listeners -----------------------------------------------------------------------
 

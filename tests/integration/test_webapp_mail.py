@@ -115,6 +115,33 @@ class Inbox:
     refuse: str | None = None
     unknown: set[str] = field(default_factory=set)
     """Addresses answered with ``550`` (no such mailbox) at RCPT."""
+    refuse_sender: str | None = None
+    """While set, the reply to every ``MAIL FROM`` (e.g. ``553`` sender not allowed)."""
+    refuse_greeting: str | None = None
+    """While set, the reply to every ``EHLO`` and ``HELO``."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        if self.refuse_greeting is not None:
+            return [self.refuse_greeting]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server: Any, session: Any, envelope: Any, hostname: str) -> str:
+        if self.refuse_greeting is not None:
+            return self.refuse_greeting
+        session.host_name = hostname
+        return f"250 {server.hostname}"
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
+        if self.refuse_sender is not None:
+            return self.refuse_sender
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -354,6 +381,32 @@ def test_a_notice_refused_for_good_never_blocks_the_next(
     assert send(engine, smtp).sent == 0  # not tried again
 
 
+@pytest.mark.parametrize("refusal", ["sender refused", "greeting refused"])
+def test_a_refusal_of_every_email_is_never_taken_for_a_refusal_of_this_one(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer, refusal: str
+) -> None:
+    """A ``5xx`` to ``MAIL FROM`` (a wrong ``--from``) or to the greeting would refuse every
+    e-mail: the notice stays unacknowledged and goes out once the server is set right."""
+    due(engine, clock, ESCALATION_DAY)
+    if refusal == "sender refused":
+        smtp.inbox.refuse_sender = "553 5.7.1 Sender address not allowed"
+        cause: type[Exception] = smtplib.SMTPSenderRefused
+    else:
+        smtp.inbox.refuse_greeting = "554 5.7.0 Go away"
+        cause = smtplib.SMTPHeloError
+    with pytest.raises(mail.DeliveryFailed) as failed:
+        send(engine, smtp)
+    assert isinstance(failed.value.__cause__, cause)
+    assert (failed.value.report.sent, failed.value.report.failed) == (0, 0)
+    assert len(unacked_keys(engine)) == 2  # neither notice was dropped
+    assert smtp.received == []
+
+    smtp.inbox.refuse_sender = smtp.inbox.refuse_greeting = None
+    clock.advance(minutes=6)
+    assert send(engine, smtp).sent == 2
+    assert unacked_keys(engine) == []
+
+
 def test_one_unknown_recipient_leaves_the_others_their_email(
     engine: Engine, clock: FixedClock, smtp: SmtpServer
 ) -> None:
@@ -435,3 +488,66 @@ def test_the_command_says_what_is_wrong_in_one_line(
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)
     assert err[-1].startswith("mail.py: error:") and said in err[-1]
+
+
+class _Stopped(Exception):
+    """Ends the long-running loop in a test."""
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_a_database_that_goes_away_is_retried_by_the_loop_and_fatal_once(
+    tmp_path: Path,
+    clock: FixedClock,
+    smtp: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    once: bool,
+) -> None:
+    """The database file is damaged after the command opened it: ``--once`` exits 3 in one
+    line; every ``--interval`` the pass is logged and the next one goes on (here: mails)."""
+    db = tmp_path / "webapp.db"
+    url = f"sqlite:///{db}"
+    store = SqlStore(url)
+    try:
+        engine = Engine([VISITS], store=store, clock=clock)
+        engine.start("mail-visits", participants=PEOPLE, actor="cor", trajectory_id="sanne-2026")
+        assert due(engine, clock, REMINDER_DAY).reminders == 1
+    finally:
+        store.dispose()
+    good = db.read_bytes()
+    people = tmp_path / "people.json"
+    people.write_text(json.dumps(DIRECTORY), encoding="utf-8")
+    argv = ["--directory", str(people), "--db", url, "--smtp-host", "127.0.0.1"]
+    argv += ["--smtp-port", str(smtp.port), "--from", SENDER, "--interval", "0"]
+
+    def damaged_after_open(**options: Any) -> Engine:
+        made = Engine(**options)
+        made.store.dispose()  # no connection kept that still reads the old file
+        db.write_bytes(b"not a database at all" * 200)
+        return made
+
+    monkeypatch.setattr(mail, "Engine", damaged_after_open)
+    if once:
+        assert mail.main([*argv, "--once"]) == 3
+        err = capsys.readouterr().err.strip().splitlines()
+        assert "Traceback" not in "\n".join(err)
+        assert err[-1].startswith("mail.py: error: --db:")
+        assert smtp.received == []
+        return
+
+    passes: list[int] = []
+
+    def sleep(seconds: float) -> None:
+        passes.append(len(smtp.received))
+        if len(passes) == 1:
+            db.write_bytes(good)  # the database is back
+        else:
+            raise _Stopped
+
+    monkeypatch.setattr(mail.time, "sleep", sleep)
+    with caplog.at_level("ERROR"), pytest.raises(_Stopped):
+        mail.main(argv)
+    assert passes == [0, 1]  # the failed pass, then the pass that mailed the reminder
+    [logged] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert logged.getMessage().startswith("--db: ") and "next pass" in logged.getMessage()

@@ -535,10 +535,46 @@ def test_a_predicate_that_fails_in_expected_never_refuses_an_unrelated_change(st
 
     engine = later_engine(store, broken)
     assert engine.fire("l1", "note", actor="c").version == 1  # the change stands
-    # the worker tries on the reminder day, says it failed, and tries again the next pass
+    # on the visit's reminder day the worker sends it, although the call's expected fails;
+    # it says so, and the call waits for its own reminder day (25 October)
     assert engine.store.due(date(2026, 10, 11), limit=10) == ["l1"]
-    assert engine.run_due(at("2026-10-11")).failed == ("l1",)
-    assert engine.run_due(at("2026-10-11")).failed == ("l1",)
+    report = engine.run_due(at("2026-10-11"))
+    assert (report.reminders, report.failed) == (1, ("l1",))
+    assert notices(engine) == [(REMINDER, "activity.reminder:l1:remind:visit:P1W:coach")]
+    assert engine.store.due(date(2026, 10, 24), limit=10) == []
+    assert engine.store.due(date(2026, 10, 25), limit=10) == ["l1"]
+    # from then on asked again each day, not again the same day
+    report = engine.run_due(at("2026-10-25"))
+    assert (report.handled, report.failed) == (0, ("l1",))
+    assert engine.store.due(date(2026, 10, 25), limit=10) == []
+    assert engine.store.due(date(2026, 10, 26), limit=10) == ["l1"]
+
+
+def test_a_failing_expected_never_holds_up_the_other_trajectories(store: Any) -> None:
+    """With a ``limit``, trajectories whose predicate fails must not stay at the front of
+    the index and starve the others."""
+    calls = {"fail": True}
+
+    def flaky(t: Any) -> bool:
+        if calls["fail"] and t.id.startswith("bad"):
+            raise RuntimeError("the directory is down")
+        return True
+
+    engine = later_engine(store, flaky)
+    for tid in ("bad-1", "bad-2", "ok-1"):
+        engine.start("later", participants={"coach": "c"}, actor="c", trajectory_id=tid)
+    engine.fire("l1", "finish", actor="c")
+    # the call's reminder day (25 October) for all three; the visit's is long past and sent
+    engine.run_due(at("2026-10-11"))
+    seen: set[str] = set()
+    for _ in range(3):
+        report = engine.run_due(at("2026-10-25"), limit=1)
+        seen |= set(report.failed)
+    assert seen == {"bad-1", "bad-2"}
+    sent = [key for _, key in notices(engine) if ":remind:call:" in key]
+    assert sent == ["activity.reminder:ok-1:remind:call:P1W:coach"]
+    calls["fail"] = False  # the directory is back: the next day's pass sends the others
+    assert engine.run_due(at("2026-10-26")).reminders == 2
 
 
 REORDERED = """\

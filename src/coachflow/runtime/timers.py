@@ -129,11 +129,14 @@ def pending(
     t: Trajectory,
     expected: Mapping[str, Callable[[Trajectory], bool]] | None = None,
     waiting: list[Timer] | None = None,
+    failing: list[tuple[str, CoachflowError]] | None = None,
 ) -> list[Timer]:
     """The timers of ``t`` not handled yet, earliest first (none while it is suspended,
     or has ended). With ``waiting``, the timers of activities not expected today whose
     ``expected`` may turn true by itself (:attr:`TimerRules.changing`), or cannot be
-    evaluated now (a predicate failed), are added to it instead of being left out."""
+    evaluated now (a predicate failed), are added to it instead of being left out; without
+    it, a failing predicate raises. ``failing`` gets each activity whose ``expected``
+    raised, with the error."""
     rules: TimerRules = program.timers
     if not rules.any or t.state in program.definition.final_states:
         return []
@@ -154,9 +157,11 @@ def pending(
         if check is not None:
             try:
                 ok = check(t)
-            except CoachflowError:
+            except CoachflowError as exc:
                 if waiting is None:
                     raise
+                if failing is not None:
+                    failing.append((name, exc))
                 ok = False
                 into = waiting
             else:
@@ -267,11 +272,15 @@ def decide_due(
     moment: Moment,
     fire: Callable[[Trajectory, str], HistoryRecord],
     expected: Mapping[str, Callable[[Trajectory], bool]] | None = None,
+    failing: list[tuple[str, CoachflowError]] | None = None,
 ) -> list[HistoryRecord]:
     """The records of handling the first timer of ``t`` due on or before ``today``: its
     ``timer`` record, and for a timeout whose event the machine takes (``fire``: decides
-    the event as the actor ``system``) that event's record. Empty when none is due."""
-    due = [timer for timer in pending(program, t, expected) if timer.day <= today]
+    the event as the actor ``system``) that event's record. Empty when none is due.
+    An activity whose ``expected`` raises is left for a later pass (and added to
+    ``failing``), never holding up the other timers of ``t``."""
+    found = pending(program, t, expected, [], failing)
+    due = [timer for timer in found if timer.day <= today]
     if not due:
         return []
     timer = due[0]
