@@ -60,6 +60,13 @@ def _aware(at: datetime | date | str) -> datetime:
     return at
 
 
+def day_of(at: datetime) -> date:
+    """The day a record written at ``at`` took place: its date in UTC. The stores keep
+    moments in UTC, so a record is dated alike on every store, before and after a reload,
+    whatever the offset of the clock that wrote it."""
+    return at.astimezone(UTC).date() if at.utcoffset() else at.date()
+
+
 def checked_now(clock: Clock) -> datetime:
     """``clock.now()``, refusing a naive datetime (it would make history ambiguous)."""
     kind = type(clock)

@@ -32,6 +32,7 @@ from coachflow.durations import (
 )
 from coachflow.runtime.access import REDACTED
 from coachflow.runtime.outbox import CHANGED, OVERDUE, REMINDER, TIMEOUT
+from coachflow.runtime.trajectory import timing_of
 
 STORE_KINDS = ["memory", "sqlite", "postgresql"]
 MIDDEN = builtin_calendar("nl-2026-2027-midden")
@@ -340,6 +341,26 @@ def test_on_resume_every_date_moves_on_by_the_suspended_time(timed: Engine) -> N
     # interim's timeout: two school weeks (15 September) + 5 school days = 22 September
     assert timed.run_due(at("2026-09-21")).timeouts == 0
     assert timed.run_due(at("2026-09-22")).timeouts == 1
+
+
+def test_a_pause_is_dated_alike_before_and_after_a_reload_whatever_the_clocks_offset(
+    timed: Engine,
+) -> None:
+    """A clock in Amsterdam time suspends just after midnight (the evening before in UTC,
+    the zone the stores keep moments in): the pause is dated the same live, replayed and
+    read back, so ``db check`` finds nothing and the dates do not move on a reload."""
+    clock: FixedClock = timed.clock  # type: ignore[assignment]
+    clock.set("2026-09-07T00:30:00+02:00")  # 6 September, 22:30 UTC
+    timed.suspend("t1", actor="cas", reason="ziekteverlof")
+    clock.set("2026-09-14T00:30:00+02:00")
+    live = timed.resume("t1", actor="cas")
+    assert live.timing.pauses == ((date(2026, 9, 6), date(2026, 9, 13)),)
+    read = timed.get("t1")
+    assert read.timing == live.timing == timing_of(read.history)
+    assert [i.due_date for i in timed.agenda("t1", as_of="2026-09-14")] == [date(2026, 9, 27)]
+    check = getattr(timed.store, "check", None)
+    if check is not None:  # the SQL stores compare the timing column with the replay
+        assert check().problems == []
 
 
 def test_the_reason_is_read_only_by_the_roles_that_suspend(timed: Engine) -> None:

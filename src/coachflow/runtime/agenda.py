@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from coachflow.calendar import SchoolCalendar, due_before, monday_of, week_end
+from coachflow.clock import day_of
 from coachflow.definition.plain import PERIOD_NAMES, text_of
 from coachflow.durations import shifted
 from coachflow.runtime.trajectory import Trajectory
@@ -69,7 +70,7 @@ def stays(trajectory: Trajectory) -> list[Stay]:
         if r.kind == "started":
             current, since, began = r.target, trajectory.start_date, r.seq
         elif r.kind == "event" and r.target != r.source and current is not None:
-            day = max(r.at.date(), since)
+            day = max(day_of(r.at), since)
             result.append(Stay(current, since, day, began))
             current, since, began = r.target, day, r.seq
     if current is not None:
@@ -121,7 +122,7 @@ class AgendaItem(NamedTuple):
 def activity_dates(trajectory: Trajectory, activity: str, until: date | None = None) -> list[date]:
     """The days an activity took place (up to ``until``)."""
     days = (
-        r.on or r.at.date()
+        r.on or day_of(r.at)
         for r in trajectory.history
         if r.kind == "activity" and r.event == activity
     )
@@ -316,7 +317,7 @@ def _frequency(trajectory: Trajectory, every: str | FactRef) -> Callable[[date],
     for r in trajectory.history:
         if every.fact in r.changes or r.kind in ("started", "migrated"):
             value = r.changes.get(every.fact)
-            day = r.at.date()
+            day = day_of(r.at)
             if r.kind == "started":
                 day = min(day, trajectory.start_date)  # as stays() counts it
             elif r.kind == "migrated":

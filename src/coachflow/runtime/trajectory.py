@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 from coachflow._frozen import FrozenDict
 from coachflow.calendar import SchoolCalendar
+from coachflow.clock import day_of
 from coachflow.definition.plain import Label
 
 if TYPE_CHECKING:  # the model module needs pydantic, which `import coachflow` does not load
@@ -134,7 +135,7 @@ class Timing(NamedTuple):
         """This timing after the record ``r`` (a ``timer``, ``suspended`` or ``resumed``)."""
         if r.kind == "timer":
             return self._replace(handled=self.handled | {str(r.input["item"])})
-        day = r.at.date()
+        day = day_of(r.at)
         if r.kind == "suspended":
             return self._replace(pauses=(*self.pauses, (day, None)))
         if r.kind == "resumed" and self.suspended:
@@ -267,7 +268,7 @@ class Trajectory:
         self._participants = _frozen(participants)
         self._version = version
         self._started_at = started_at
-        self._start_date = start_date if start_date is not None else started_at.date()
+        self._start_date = start_date if start_date is not None else day_of(started_at)
         self._counts = _frozen(counts) if counts else _NOT_COUNTED
         self._calendar = calendar
         self._node = node
