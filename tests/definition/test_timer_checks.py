@@ -113,6 +113,48 @@ def test_a_transition_only_the_worker_fires_needs_a_timeout(diags: Diags) -> Non
     assert codes(diags, text) == [("bad-timeout", 13, 49)]
 
 
+@pytest.mark.parametrize(
+    ("second", "refused"),
+    [
+        ("{before: P1W, to: [coach, starter], message: {nl: Nog een week}}", True),  # another
+        ("{before: P7D, to: [starter, coach]}", True),  # the same, written another way
+        ("{before: {school_weeks: 1}, to: [starter, coach]}", False),  # another duration
+        ("{before: P7D, to: [starter]}", False),  # other roles
+    ],
+)
+def test_an_activitys_notices_differ_in_duration_or_roles(
+    diags: Diags, second: str, refused: bool
+) -> None:
+    text = NOTICES.replace("SECOND", second)
+    assert codes(diags, text) == ([("bad-reminder", 18, 9)] if refused else [])
+    if refused:
+        with pytest.raises(coachflow.DefinitionError) as raised:
+            coachflow.loads_definition(text)
+        assert "repeats remind 0" in str(raised.value) and "sent once" in str(raised.value)
+
+
+NOTICES = """\
+coachflow: 1
+id: notices
+version: 1
+roles: {starter: {required: true}, coach: {required: true}}
+started_by: [coach]
+initial: open
+states:
+  open: {}
+  done: {final: true}
+transitions:
+  - {event: finish, from: open, to: done, by: [coach]}
+activities:
+  visit:
+    by: [coach]
+    due: {week: 3}
+    remind:
+      - {before: P7D, to: [starter, coach]}
+      - SECOND
+"""
+
+
 def test_every_new_code_is_registered() -> None:
     from coachflow.diagnostics import CODES
 

@@ -525,6 +525,18 @@ class Escalation(_Model):
     message: Text | None = None
 
 
+def notice_key(kind: str, activity: str, duration: Duration, roles: tuple[str, ...]) -> str:
+    """What a reminder (``kind`` ``remind``) or escalation (``escalate``) is, as the worker
+    keys it: activity, duration (as it is shown: ``P1W`` for ``P7D``, ``4SW`` for school
+    weeks) and roles (in any order). Two notices with one key are one notice."""
+    span = f"{duration.school_weeks}SW" if duration.in_school_weeks else str(duration)
+    return f"{kind}:{activity}:{span}:{'+'.join(sorted(roles))}"
+
+
+Notice = tuple[str, str, Duration, "Reminder | Escalation"]
+"""One notice of an activity: kind (``remind``, ``escalate``), key, duration, itself."""
+
+
 Declassifies = Annotated[
     dict[
         Ident,
@@ -563,6 +575,16 @@ class Activity(_Described):
     recorded (``done.<name>``, ``count.<name>``), which every participant reads (a
     non-blank reason): the flow check (``confidential-flow``) then allows its guard to
     read it."""
+
+    def notices(self, name: str) -> tuple[Notice, ...]:
+        """Its reminders, then its escalations, as listed, keyed (:func:`notice_key`) as
+        the activity ``name``'s."""
+        found: list[Notice] = []
+        for r in self.remind:
+            found.append(("remind", notice_key("remind", name, r.before, r.to), r.before, r))
+        for e in self.escalate:
+            found.append(("escalate", notice_key("escalate", name, e.after, e.to), e.after, e))
+        return tuple(found)
 
     @model_validator(mode="after")
     def _due_or_recurring(self) -> "Activity":

@@ -28,7 +28,7 @@ workers race (the store's version check refuses all but one).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
@@ -96,13 +96,9 @@ def timer_rules(program: Program) -> TimerRules:
     changing = set()
     for name, activity in d.activities.items():
         found: dict[str, Notice] = {}
-        for kind, topic, items in (
-            ("remind", REMINDER, [(r.before, r.to, r.message) for r in activity.remind]),
-            ("escalate", OVERDUE, [(e.after, e.to, e.message) for e in activity.escalate]),
-        ):
-            for duration, roles, message in items:
-                key = timer_key(kind, name, duration, roles)
-                found.setdefault(key, (key, topic, duration, roles, message))
+        for kind, key, duration, notice in activity.notices(name):
+            topic = REMINDER if kind == "remind" else OVERDUE
+            found.setdefault(key, (key, topic, duration, notice.to, notice.message))
         if found and activity.due is not None:
             notices.append((name, tuple(found.values())))
             expr = program.expected.get(name)
@@ -114,14 +110,6 @@ def timer_rules(program: Program) -> TimerRules:
         if state.timeout is not None and not state.final
     }
     return TimerRules(tuple(notices), MappingProxyType(timeouts), frozenset(changing))
-
-
-def timer_key(kind: str, activity: str, duration: Duration, roles: Sequence[str]) -> str:
-    """The key of a reminder (``kind`` ``remind``) or escalation (``escalate``): what it
-    is - activity, duration (as it is shown: ``P1W`` for ``P7D``, ``4SW`` for school
-    weeks) and roles."""
-    span = f"{duration.school_weeks}SW" if duration.in_school_weeks else str(duration)
-    return f"{kind}:{activity}:{span}:{'+'.join(sorted(roles))}"
 
 
 def pending(
@@ -302,7 +290,6 @@ __all__ = [
     "decide_due",
     "next_timer",
     "pending",
-    "timer_key",
     "timer_record",
     "timer_rules",
 ]

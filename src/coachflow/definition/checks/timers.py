@@ -1,6 +1,8 @@
 """Time that acts: states' ``timeout``, activities' ``remind`` and ``escalate``,
 ``suspendable_by``, and the reserved role ``system`` (``bad-timeout``, ``bad-reminder``,
-``reserved-role``, ``unknown-role``).
+``reserved-role``, ``unknown-role``). A notice needs a due date, and one activity's
+notices must differ in duration or roles (the worker keys them by those, see
+:func:`coachflow.definition.model.notice_key`).
 
 A timeout's event is fired by the worker as the actor ``system``, with no input: so it
 must leave the state, every transition of it from there must be ``by: [system]``, take no
@@ -14,7 +16,7 @@ from collections.abc import Sequence
 
 from coachflow.definition.checks.context import Context, Uses
 from coachflow.definition.compiled import CompiledTransition
-from coachflow.definition.model import SYSTEM
+from coachflow.definition.model import SYSTEM, Activity, Escalation, Reminder
 from coachflow.diagnostics import ERROR
 
 
@@ -131,6 +133,7 @@ def check_timers(ctx: Context, compiled: Sequence[CompiledTransition]) -> Uses:
                 ("activities", name, kind),
                 key=True,
             )
+        _check_same_notices(ctx, name, activity)
         for kind, j, roles in notices:
             for k, role in enumerate(roles):
                 uses.roles.add(role)
@@ -146,3 +149,29 @@ def check_timers(ctx: Context, compiled: Sequence[CompiledTransition]) -> Uses:
         if role not in ctx.roles:
             ctx.report("unknown-role", ERROR, f"unknown role {role!r}", ("suspendable_by", j))
     return uses
+
+
+def _check_same_notices(ctx: Context, name: str, activity: Activity) -> None:
+    """Two reminders (or escalations) of one activity with the same duration and roles are
+    one notice to the worker, sent once: with another message, that message would never be
+    sent; with the same, the definition says twice what happens once."""
+    first: dict[str, tuple[int, Reminder | Escalation]] = {}
+    places = {"remind": 0, "escalate": 0}
+    for kind, key, duration, notice in activity.notices(name):
+        j = places[kind]
+        places[kind] += 1
+        if key not in first:
+            first[key] = (j, notice)
+            continue
+        k, earlier = first[key]
+        when = "before" if kind == "remind" else "after"
+        same = notice.message == earlier.message
+        ctx.report(
+            "bad-reminder",
+            ERROR,
+            f"activity {name!r}: this {kind} ({when}: {duration}, to: {', '.join(notice.to)}) "
+            f"repeats {kind} {k} with {'the same' if same else 'another'} message; both are "
+            "one notice, sent once"
+            + (": drop this one" if same else ": merge them, or change the duration or roles"),
+            ("activities", name, kind, j),
+        )
