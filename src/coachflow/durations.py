@@ -82,6 +82,11 @@ def _month_days(year: int, month: int) -> int:
     return (nxt - timedelta(days=1)).day
 
 
+def duration_key(duration: Duration) -> str:
+    """A duration as a timer's key shows it: ``P1W`` for ``P7D``, ``4SW`` for school weeks."""
+    return f"{duration.school_weeks}SW" if duration.in_school_weeks else str(duration)
+
+
 def parse_duration(value: object) -> Duration:
     """A duration from what a definition writes: an ISO 8601 text (``P7D``, ``P2W``,
     ``P1M``, ``P1Y``) or ``{school_weeks: N}``; ValueError says what is wrong."""
@@ -224,6 +229,7 @@ __all__ = [
     "Duration",
     "Pause",
     "add_school_days",
+    "duration_key",
     "parse_duration",
     "school_days",
     "shifted",

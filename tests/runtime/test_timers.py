@@ -208,8 +208,8 @@ def test_each_stay_in_a_state_has_its_own_timeout(timed: Engine) -> None:
     assert report.timeouts == 1
     assert timed.get("t1").state == "done"
     assert [k for topic, k in notices(timed) if topic == TIMEOUT] == [
-        "state.timeout:t1:timeout:interim:0",
-        "state.timeout:t1:timeout:escalated:3",
+        "state.timeout:t1:timeout:interim:0:2SW:escalate_interim",
+        "state.timeout:t1:timeout:escalated:3:P10D:close_late",
     ]
 
 
@@ -653,9 +653,64 @@ def test_a_migration_neither_repeats_nor_forgets_a_handled_timer(store: Any) -> 
     report = engine.run_due(at("2026-09-18"))
     assert (report.reminders, report.refused, report.timeouts) == (1, 0, 0)  # only the new one
     assert [k for _, k in notices(engine)] == [
-        "state.timeout:m1:timeout:a:0",
+        "state.timeout:m1:timeout:a:0:P1W:go",
         "activity.reminder:m1:remind:visit:P1W:starter",
         "activity.reminder:m1:remind:visit:P3D:coach",
+    ]
+
+
+MERGED = """\
+coachflow: 1
+id: merged
+version: {v}
+{extra}
+roles: {{coach: {{required: true}}}}
+started_by: [coach]
+facts:
+  ready: {{type: bool, default: false}}
+initial: {initial}
+states:
+{states}
+  c: {{}}
+  done: {{final: true}}
+transitions:
+{transitions}
+  - {{event: finish, from: c, to: done, by: [coach]}}
+"""
+
+
+def test_a_state_merged_into_one_that_times_out_otherwise_gets_that_timeout(store: Any) -> None:
+    """A migration maps ``a`` (a timeout already refused in this stay) onto ``b``, whose
+    timeout is another: that one is pending in the same stay, counted from its start."""
+    v1 = MERGED.format(
+        v=1,
+        extra="",
+        initial="a",
+        states="  a:\n    timeout: {after: P7D, event: go}",
+        transitions="  - {event: go, from: a, to: c, by: [system], when: ready}",
+    )
+    v2 = MERGED.format(
+        v=2,
+        extra="migrates_from: {version: 1, states: {a: b, c: c, done: done}}",
+        initial="b",
+        states="  b:\n    timeout: {after: P14D, event: leave}",
+        transitions="  - {event: leave, from: b, to: c, by: [system]}",
+    )
+    clock = FixedClock(at("2026-09-01"))
+    engine = Engine(
+        [loads_definition(v1), loads_definition(v2)], store=store, clock=clock, plugins=False
+    )
+    engine.start("merged", version=1, participants={"coach": "c"}, actor="c", trajectory_id="g1")
+    assert engine.run_due(at("2026-09-08")).refused == 1  # go: ready is false
+    clock.set(at("2026-09-10"))
+    assert engine.migrate("g1", 2, actor="admin").state == "b"
+    assert engine.run_due(at("2026-09-14")).handled == 0
+    report = engine.run_due(at("2026-09-15"))  # 14 days after the stay began
+    assert (report.timeouts, report.refused) == (1, 0)
+    assert engine.get("g1").state == "c"
+    assert [k for topic, k in notices(engine) if topic == TIMEOUT] == [
+        "state.timeout:g1:timeout:a:0:P1W:go",
+        "state.timeout:g1:timeout:a:0:P2W:leave",
     ]
 
 

@@ -44,7 +44,7 @@ from coachflow.definition.plain import (
     parse_date,
     text_of,
 )
-from coachflow.durations import Duration, parse_duration
+from coachflow.durations import Duration, duration_key, parse_duration
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -529,8 +529,7 @@ def notice_key(kind: str, activity: str, duration: Duration, roles: tuple[str, .
     """What a reminder (``kind`` ``remind``) or escalation (``escalate``) is, as the worker
     keys it: activity, duration (as it is shown: ``P1W`` for ``P7D``, ``4SW`` for school
     weeks) and roles (in any order). Two notices with one key are one notice."""
-    span = f"{duration.school_weeks}SW" if duration.in_school_weeks else str(duration)
-    return f"{kind}:{activity}:{span}:{'+'.join(sorted(roles))}"
+    return f"{kind}:{activity}:{duration_key(duration)}:{'+'.join(sorted(roles))}"
 
 
 Notice = tuple[str, str, Duration, "Reminder | Escalation"]

@@ -7,13 +7,14 @@ Every timer is one occurrence with a key unique in its trajectory:
   its due date, for the roles joined by ``+`` (topic ``activity.reminder``);
 * ``escalate:<activity>:<after>:<roles>`` - an ``escalate``, ``after`` the due date
   (``activity.overdue``);
-* ``timeout:<state>:<seq>`` - the ``timeout`` of the stay in a state that the record
-  ``seq`` began (``state.timeout``): each stay has its own; a migration neither begins a
-  stay nor renames it.
+* ``timeout:<state>:<seq>:<after>:<event>`` - the ``timeout`` (``after``, ``event``) of the
+  stay in a state that the record ``seq`` began (``state.timeout``): each stay has its own;
+  a migration neither begins a stay nor renames it.
 
 A key says what the timer is, not where the definition lists it: a migration to a version
-that keeps a reminder (in any place of its list) keeps it handled, and one that changes it
-(another duration or other roles) makes a new one.
+that keeps a reminder (in any place of its list) or the state's timeout keeps it handled,
+and one that changes it (another duration, other roles, another event; a state merged into
+one that times out otherwise) makes a new one.
 
 A notice is pending while its activity is expected and not done and the trajectory has not
 ended; a timeout while the trajectory stays in the state. None is pending while the
@@ -35,7 +36,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from coachflow._frozen import FrozenDict
-from coachflow.durations import Duration, shifted
+from coachflow.durations import Duration, duration_key, shifted
 from coachflow.errors import CoachflowError, TransitionRejected
 from coachflow.runtime.agenda import due_date, stays
 from coachflow.runtime.outbox import OVERDUE, REMINDER, TIMEOUT
@@ -175,7 +176,9 @@ def pending(
     timeout = rules.timeouts.get(t.state)
     if timeout is not None:
         duration, event = timeout
-        entered_on, key = _stay(t)
+        stay = stays(t)[-1]
+        entered_on = stay.start
+        key = f"timeout:{stay.state}:{stay.seq}:{duration_key(duration)}:{event}"
         if key not in handled:
             day = shifted(
                 duration.after(entered_on, calendar),
@@ -187,13 +190,6 @@ def pending(
             found.append(Timer(key, TIMEOUT, day, t.state, event=event, after=duration))
     found.sort(key=lambda timer: (timer.day, timer.key))
     return found
-
-
-def _stay(t: Trajectory) -> tuple[date, str]:
-    """When the trajectory's stay in its current state began, and the key of that stay's
-    timeout: the state it entered then and the seq of the record that entered it."""
-    stay = stays(t)[-1]
-    return stay.start, f"timeout:{stay.state}:{stay.seq}"
 
 
 def next_timer(
