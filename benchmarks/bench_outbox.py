@@ -93,7 +93,8 @@ def fresh_postgres(url: str) -> str:
     store = SqlStore(url)
     with store._writer.begin() as conn:
         conn.exec_driver_sql(
-            "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions CASCADE"
+            "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions, "
+            "cf_outbox_consumers CASCADE"
         )
     store.dispose()
     return url

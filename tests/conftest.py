@@ -99,7 +99,8 @@ def postgres_store() -> Iterator[Any]:
 def empty_postgres(store: Any) -> Any:
     with store._writer.begin() as conn:
         conn.exec_driver_sql(
-            "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions CASCADE"
+            "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions, "
+            "cf_outbox_consumers CASCADE"
         )
     return store
 

@@ -286,3 +286,90 @@ def test_every_store_gives_a_messages_moment_in_utc(store: Any) -> None:
     started(engine)
     [message] = engine.outbox.messages()
     assert message.created_at.isoformat() == "2026-09-01T07:00:00+00:00"
+
+
+# --- a claim starts where its consumer has acknowledged everything before (revision 0006) ----
+
+
+def settled(store: Any, consumer: str) -> int | None:
+    """The consumer's settled point as stored (None: never acknowledged anything)."""
+    with store._writer.connect() as conn:
+        found = conn.exec_driver_sql(
+            "SELECT settled FROM cf_outbox_consumers WHERE consumer = ?"
+            if store.is_sqlite
+            else "SELECT settled FROM cf_outbox_consumers WHERE consumer = %(c)s",
+            (consumer,) if store.is_sqlite else {"c": consumer},
+        ).scalar()
+    return None if found is None else int(found)
+
+
+def points(store: Any) -> list[int]:
+    """Each message's point, in the order of ids: its id on SQLite, its tx on PostgreSQL."""
+    column = "id" if store.is_sqlite else "tx"
+    with store._writer.connect() as conn:
+        return [
+            int(p)
+            for p in conn.exec_driver_sql(f"SELECT {column} FROM cf_outbox ORDER BY id").scalars()
+        ]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_settled_point_stops_at_the_first_message_not_acknowledged(
+    make_store: Any, clock: FixedClock, kind: str
+) -> None:
+    store = make_store(kind)
+    engine = Engine([DEFINITION], store=store, clock=clock)
+    for n in range(5):
+        started(engine, f"s{n}")
+    messages = engine.outbox.claim("mail", 10)
+    ids = [m.id for m in messages]
+    at = points(store)
+    assert settled(store, "mail") is None
+    engine.outbox.ack("mail", ids[2:4])  # the third and fourth: the first is still open
+    assert settled(store, "mail") == at[0]
+    engine.outbox.ack("mail", ids[:1])
+    assert settled(store, "mail") == at[1]  # the second is the first not acknowledged
+    clock.advance(minutes=6)  # the second's and fifth's leases run out: claimed again
+    assert [m.id for m in engine.outbox.claim("mail", 10)] == [ids[1], ids[4]]
+    engine.outbox.ack("mail", [ids[1], ids[4]])
+    assert settled(store, "mail") > at[4]  # past every message
+    assert engine.outbox.claim("mail", 10) == []
+    started(engine, "s5")  # a new message lies past it too
+    [new] = engine.outbox.claim("mail", 10)
+    assert new.trajectory_id == "s5"
+    assert settled(store, "audit") is None  # each consumer has its own
+    assert len(engine.outbox.claim("audit", 10)) == 6
+
+
+def test_a_message_that_commits_late_is_never_skipped(make_store: Any, clock: FixedClock) -> None:
+    """On PostgreSQL a message is numbered when written but may commit after messages
+    written later: a writer holds its transaction open while the consumer claims and
+    acknowledges everything it sees. Its message is claimed once it commits."""
+    store = make_store("postgresql")
+    engine = Engine([DEFINITION], store=store, clock=clock)
+    tid = started(engine)
+    late = store._writer.connect()
+    try:
+        opened = late.begin()
+        late.exec_driver_sql(
+            "INSERT INTO cf_outbox (trajectory_id, topic, payload, created_at, item) "
+            "VALUES (%(t)s, 'test.late', '{}', '2026-09-01T09:00:00+00:00', 'late')",
+            {"t": tid},
+        )
+        for text in "abc":  # written and committed after the late writer began
+            engine.fire(tid, "note", actor="cas", input={"text": text})
+        seen = engine.outbox.claim("mail", 10)
+        assert len(seen) == 4 and all(m.topic == CHANGED for m in seen)
+        engine.outbox.ack("mail", [m.id for m in seen])
+        [late_tx] = late.exec_driver_sql("SELECT pg_current_xact_id()::text::bigint").scalars()
+        assert settled(store, "mail") <= late_tx  # held back by the open transaction
+        assert engine.outbox.claim("mail", 10) == []
+        opened.commit()
+    finally:
+        late.close()
+    [got] = engine.outbox.claim("mail", 10)
+    assert (got.topic, got.key) == ("test.late", f"test.late:{tid}:late")
+    assert got.id < seen[-1].id  # numbered before the messages acknowledged first
+    engine.outbox.ack("mail", [got.id])
+    assert settled(store, "mail") > late_tx
+    assert engine.outbox.claim("mail", 10) == []

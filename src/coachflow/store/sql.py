@@ -40,7 +40,7 @@ import typing
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeAlias, TypeVar
 
@@ -63,6 +63,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     literal_column,
     select,
@@ -121,7 +122,10 @@ from coachflow.store.port import Change, check_batch
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
+CLAIM_ROUNDS = 10
+"""How often one claim looks again when every message it found was claimed by a concurrent
+claim of the same consumer first (each round, those are no longer found)."""
 _T = TypeVar("_T")
 
 DriverRow: TypeAlias = Any
@@ -293,6 +297,16 @@ outbox = Table(
         sqlite_where=sql_text("item IS NOT NULL"),
         postgresql_where=sql_text("item IS NOT NULL"),
     ),
+    # on PostgreSQL the id of the transaction that wrote it (the column's default, revision
+    # 0006), which a claim reads from its consumer's settled point on; NULL on SQLite
+    Column("tx", BigInteger, nullable=True),
+    Index(
+        "ix_cf_outbox_tx",
+        "tx",
+        "id",
+        sqlite_where=sql_text("tx IS NOT NULL"),
+        postgresql_where=sql_text("tx IS NOT NULL"),
+    ),
 )
 """The outbox (:class:`~coachflow.runtime.outbox.Message`), in the order of ``id``: a
 ``trajectory.changed`` message is the row ``(id, trajectory_id, seq)`` of its record (its
@@ -314,6 +328,16 @@ outbox_claims = Table(
     Column("acked_at", Instant, nullable=True),
 )
 """Each consumer's claims and acknowledgements of outbox messages."""
+
+outbox_consumers = Table(
+    "cf_outbox_consumers",
+    metadata,
+    Column("consumer", String(200), primary_key=True),
+    Column("settled", BigInteger, nullable=False),
+)
+"""Per consumer, the point below which it acknowledged every message: on PostgreSQL a
+``cf_outbox.tx`` below which no transaction is still running, on SQLite (whose writers
+take turns, so messages commit in the order of their ids) a message id."""
 
 _ROW = tuple(
     cast(c, Text).label(c.name) if c.name in ("calendar", "timing") else c for c in trajectories.c
@@ -1537,55 +1561,84 @@ class SqlStore:
         one claims at a time."""
         check_consumer(consumer)
         check_limit(limit)
-        claims = outbox_claims.c
-        query = (
-            self._messages_query(consumer)
+        claims, o = outbox_claims.c, outbox.c
+        settled = select(outbox_consumers.c.settled).where(outbox_consumers.c.consumer == consumer)
+        # a message is claimable unless acknowledged or under a running lease; the ids
+        # first, from the consumer's settled point on (revision 0006) and in the order of
+        # the index, then the rest of each message claimed (a join over the candidates
+        # would let the planner sort every message after the point)
+        held = (
+            select(claims.message_id)
             .where(
-                claims.message_id.is_(None)
-                | (claims.acked_at.is_(None) & (claims.claimed_until <= now))
+                (claims.consumer == consumer)
+                & (claims.message_id == o.id)
+                & (claims.acked_at.is_not(None) | (claims.claimed_until > now))
             )
-            .order_by(outbox.c.id)
-            .limit(limit)
+            .exists()
         )
-        if not self.is_sqlite:
-            query = query.with_for_update(of=outbox, skip_locked=True)
         until = now + lease
+        got: dict[int, int] = {}
         try:
             with self._writer.begin() as conn:
-                candidates = list(conn.execute(query))
-                if not candidates:
-                    return []
-                # The claim itself: a claim row per message, inserted, or updated only if
-                # its lease has run out and it is not acknowledged, judged on the newest
-                # committed row (a concurrent claim of the same message waits for the
-                # other's insert, then finds its lease running): RETURNING gives exactly
-                # the messages this claim got.
-                upsert = self._upsert(outbox_claims)
-                upsert = upsert.values(
-                    [
+                for _ in range(CLAIM_ROUNDS):
+                    start = conn.execute(settled).scalar() or 0
+                    if self.is_sqlite:
+                        query = select(o.id).where((o.id >= start) & ~held).order_by(o.id)
+                    else:
+                        query = select(o.id).where((o.tx >= start) & ~held).order_by(o.tx, o.id)
+                        query = query.with_for_update(skip_locked=True)
+                    ids = [int(i) for i in conn.execute(query.limit(limit)).scalars()]
+                    if not ids:
+                        return []
+                    # The claim itself: a claim row per message, inserted, or updated only
+                    # if its lease has run out and it is not acknowledged, judged on the
+                    # newest committed row: RETURNING gives exactly the messages this claim
+                    # got. A claim of the same messages that committed after this one
+                    # looked gets them first; then the next ones are looked for.
+                    rows = [
                         {
                             "consumer": consumer,
-                            "message_id": row.id,
+                            "message_id": i,
                             "claimed_until": until,
                             "attempts": 1,
                             "acked_at": None,
+                            "now": now,
                         }
-                        for row in candidates
+                        for i in ids
                     ]
-                )
-                upsert = upsert.on_conflict_do_update(
-                    index_elements=["consumer", "message_id"],
-                    set_={
-                        "claimed_until": upsert.excluded.claimed_until,
-                        "attempts": claims.attempts + 1,
-                    },
-                    where=claims.acked_at.is_(None) & (claims.claimed_until <= now),
-                ).returning(claims.message_id, claims.attempts)
-                got = {int(i): int(n) for i, n in conn.execute(upsert)}
-                found = [self._message(row, got[row.id]) for row in candidates if row.id in got]
+                    got = {int(i): int(n) for i, n in conn.execute(self._claim_statement, rows)}
+                    if got:
+                        break
+                read = self._messages_query(None).where(o.id.in_(sorted(got)))
+                by_id = {int(row.id): row for row in conn.execute(read)}
+                found = [self._message(by_id[i], got[i]) for i in ids if i in got]
         except self._errors as exc:
             raise self._failed("claim outbox messages in", exc, lost=self._was_lost(exc)) from exc
         return found
+
+    @cached_property
+    def _claim_statement(self) -> Any:
+        """The claim's upsert, made once: executed with a row per message (the driver's
+        batches of VALUES), so that neither SQLAlchemy nor the driver compiles it anew for
+        every claim."""
+        claims = outbox_claims.c
+        upsert = self._upsert(outbox_claims)
+        return upsert.on_conflict_do_update(
+            index_elements=["consumer", "message_id"],
+            set_={"claimed_until": upsert.excluded.claimed_until, "attempts": claims.attempts + 1},
+            where=claims.acked_at.is_(None) & (claims.claimed_until <= bindparam("now")),
+        ).returning(claims.message_id, claims.attempts)
+
+    @cached_property
+    def _ack_statement(self) -> Any:
+        """The acknowledgement's upsert, made once; its RETURNING makes SQLAlchemy send
+        the rows in batches of VALUES, rather than a statement per row."""
+        claims = outbox_claims.c
+        upsert = self._upsert(outbox_claims)
+        return upsert.on_conflict_do_update(
+            index_elements=["consumer", "message_id"],
+            set_={"acked_at": upsert.excluded.acked_at},
+        ).returning(claims.message_id)
 
     def _upsert(self, table: Table) -> Any:
         """An INSERT of ``table`` that can say what to do ON CONFLICT, in this dialect."""
@@ -1628,28 +1681,81 @@ class SqlStore:
                     raise ValueError(f"no outbox message {', '.join(map(str, unknown[:10]))}")
                 newly = [i for i in wanted if i not in acked]
                 if newly:
-                    upsert = self._upsert(outbox_claims)
-                    conn.execute(
-                        upsert.on_conflict_do_update(
-                            index_elements=["consumer", "message_id"],
-                            set_={"acked_at": upsert.excluded.acked_at},
-                        ),
-                        [
-                            {
-                                "consumer": consumer,
-                                "message_id": i,
-                                "claimed_until": now,
-                                "attempts": 0,
-                                "acked_at": now,
-                            }
-                            for i in newly
-                        ],
-                    )
+                    rows = [
+                        {
+                            "consumer": consumer,
+                            "message_id": i,
+                            "claimed_until": now,
+                            "attempts": 0,
+                            "acked_at": now,
+                        }
+                        for i in newly
+                    ]
+                    conn.execute(self._ack_statement, rows).all()
+                    self._settle(conn, consumer)
         except self._errors as exc:
             raise self._failed(
                 "acknowledge outbox messages in", exc, lost=self._was_lost(exc)
             ) from exc
         return len(newly)
+
+    def _settle(self, conn: Connection, consumer: str) -> None:
+        """Move ``consumer``'s settled point on (in its ack's transaction), so that its
+        claims start there: below it, every message is acknowledged by ``consumer``.
+
+        On SQLite, whose writers take turns, messages commit in the order of their ids:
+        the point is the first id not acknowledged (or past the last message). On
+        PostgreSQL a message with a lower id may commit after one with a higher id, so the
+        point is a transaction id (``cf_outbox.tx``): the lower of the first one with a
+        message not acknowledged and the oldest transaction still running
+        (``pg_snapshot_xmin``, read before the messages are, so that every transaction
+        below it has committed or rolled back and its messages are seen). A transaction
+        that stays open long holds the point back; it never skips a message. Only one
+        acknowledgement moves the point at a time; one that finds it locked leaves it to
+        that one, and a point that lags only makes claims read a little more."""
+        c, o, claims = outbox_consumers.c, outbox.c, outbox_claims.c
+        held = conn.execute(
+            select(c.settled).where(c.consumer == consumer).with_for_update(skip_locked=True)
+        ).first()
+        if held is None:
+            if conn.execute(select(c.settled).where(c.consumer == consumer)).first():
+                return  # another acknowledgement of this consumer is moving it
+            made = self._upsert(outbox_consumers).values(consumer=consumer, settled=0)
+            if conn.execute(made.on_conflict_do_nothing().returning(c.settled)).first() is None:
+                return
+            settled = 0
+        else:
+            settled = int(held.settled)
+        xmin = None
+        if not self.is_sqlite:
+            xmin = int(
+                conn.exec_driver_sql(
+                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+                ).scalar_one()
+            )
+        point = o.id if self.is_sqlite else o.tx
+        acked = (
+            select(claims.message_id)
+            .where(
+                (claims.consumer == consumer)
+                & (claims.message_id == o.id)
+                & claims.acked_at.is_not(None)
+            )
+            .exists()
+        )
+        first = conn.execute(
+            select(point).where((point >= settled) & ~acked).order_by(point).limit(1)
+        ).scalar()
+        if self.is_sqlite:
+            if first is None:
+                last = conn.execute(select(func.max(o.id))).scalar()
+                first = settled if last is None else int(last) + 1
+            new = int(first)
+        else:
+            assert xmin is not None
+            new = xmin if first is None else min(int(first), xmin)
+        if new > settled:
+            conn.execute(update(outbox_consumers).where(c.consumer == consumer).values(settled=new))
 
     def outbox(
         self, *, consumer: str | None = None, after: int = 0, limit: int = 100
