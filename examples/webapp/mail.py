@@ -21,7 +21,8 @@ the message itself) is not retried, since it would block every notice after it: 
 acknowledged, logged as an error and counted in :attr:`MailReport.failed`. Everything else
 raises :class:`DeliveryFailed` as above: a ``4xx``, a server that is down or does not answer,
 and a refusal that is about the sender or the connection rather than this e-mail (a ``5xx`` to
-``MAIL FROM`` or ``HELO``: a wrong ``--from`` would otherwise drop the whole outbox).
+``MAIL FROM`` or ``HELO``, or a security or policy refusal ``5.7.x`` such as a failed DMARC
+check or relaying denied: a wrong ``--from`` would otherwise drop the whole outbox).
 
 People without an address are skipped (counted in :attr:`MailReport.skipped`), and the
 notice is acknowledged all the same. Every other message (``trajectory.changed``, and the
@@ -240,16 +241,26 @@ def send_notices(
 
 def permanent(exc: BaseException) -> bool:
     """Whether the server refused this e-mail for good, so that sending it again would be
-    refused again: every recipient answered ``5xx``, or the message itself got a ``5xx``.
-    A refused sender (a wrong ``--from``), a refused greeting or connection, any ``4xx``
-    and a server that cannot be reached are not: they would refuse every e-mail, so the
-    notice is tried again after its lease instead of being dropped."""
+    refused again: every recipient answered ``5xx``, or the message itself got a ``5xx``,
+    none of them a security or policy refusal (``5.7.x``). A refused sender (a wrong
+    ``--from``), a refused greeting or connection, a ``5.7.x`` reply (SPF, DMARC, relaying
+    denied), any ``4xx`` and a server that cannot be reached are not: they would refuse
+    every e-mail, so the notice is tried again after its lease instead of being dropped."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        codes = [code for code, _ in exc.recipients.values()]
-        return bool(codes) and all(500 <= code < 600 for code in codes)
+        replies = list(exc.recipients.values())
+        return bool(replies) and all(_for_this_email(code, text) for code, text in replies)
     if isinstance(exc, smtplib.SMTPDataError):
-        return 500 <= exc.smtp_code < 600
+        return _for_this_email(exc.smtp_code, exc.smtp_error)
     return False
+
+
+def _for_this_email(code: int, text: bytes | str) -> bool:
+    """A ``5xx`` reply that refuses this e-mail, not every e-mail from this sender: not a
+    security or policy refusal (enhanced status ``5.7.x``: relaying denied, a sender that
+    fails SPF or DMARC, a blocklisted address), which a wrong ``--from`` or a server set up
+    wrongly gives to every e-mail alike."""
+    said = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return 500 <= code < 600 and not said.lstrip().startswith("5.7.")
 
 
 def _email_of(

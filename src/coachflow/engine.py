@@ -28,6 +28,7 @@ from coachflow.errors import (
     CalendarWarning,
     CoachflowError,
     NotPermitted,
+    PredicateError,
     StoredDefinitionWarning,
     UnknownTrajectory,
     VersionConflict,
@@ -150,11 +151,11 @@ class DueReport:
     more: bool = False
     """The pass stopped at its ``limit``: more trajectories may have timers due."""
     failed: tuple[str, ...] = ()
-    """Trajectories whose due work could not all be decided, each logged: one that cannot
-    be decided at all (a definition version this process cannot run) is left as it was and
-    tried again at the next pass; one where an activity's ``expected`` raised (a predicate
-    that failed, or that this process does not have) had its other timers handled, and that
-    activity's wait for the next pass, on the next day at the latest. The others' work was
+    """Trajectories whose due work could not all be decided, each logged. One that cannot
+    be decided here (a definition version this process cannot run, a predicate that only
+    the application registers) is left as it was and tried again at the next pass. One
+    where an activity's ``expected`` raised (a predicate that failed) had its other timers
+    handled, and that activity's wait for the next day's passes. The others' work was
     done."""
 
     @property
@@ -721,6 +722,9 @@ class Engine:
             for record in handled:
                 new = apply(new, record)
             records += handled
+        for _, exc in failing:
+            if isinstance(exc, PredicateError) and not exc.registered:
+                raise exc  # another process (the application) decides it: left as it was
         if records and program.key not in self._recorded:
             self._record_definition(program.definition)
         timer = next_timer(program, new, expected, today)

@@ -146,7 +146,13 @@ class PredicateError(CoachflowError):
     """A predicate the definition names is not registered with the engine, or it raised.
 
     This is a mistake of the embedding application, not of the person acting.
+    ``registered`` is False when this process has no such predicate (another process,
+    the application, may have it).
     """
+
+    def __init__(self, message: str, *, registered: bool = True) -> None:
+        super().__init__(message)
+        self.registered = registered
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,8 @@ class Inbox:
     received: list[Received] = field(default_factory=list)
     refuse: str | None = None
     unknown: set[str] = field(default_factory=set)
-    """Addresses answered with ``550`` (no such mailbox) at RCPT."""
+    """Addresses answered with ``unknown_reply`` (no such mailbox) at RCPT."""
+    unknown_reply: str = "550 5.1.1 No such mailbox here"
     refuse_sender: str | None = None
     """While set, the reply to every ``MAIL FROM`` (e.g. ``553`` sender not allowed)."""
     refuse_greeting: str | None = None
@@ -147,7 +148,7 @@ class Inbox:
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address in self.unknown:
-            return "550 5.1.1 No such mailbox here"
+            return self.unknown_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -379,6 +380,23 @@ def test_a_notice_refused_for_good_never_blocks_the_next(
     assert unacked_keys(engine) == []
     clock.advance(minutes=6)
     assert send(engine, smtp).sent == 0  # not tried again
+
+
+@pytest.mark.parametrize("refusal", ["DMARC at DATA", "relaying denied to every recipient"])
+def test_a_policy_refusal_is_never_taken_for_a_refusal_of_this_email(
+    engine: Engine, clock: FixedClock, smtp: SmtpServer, refusal: str
+) -> None:
+    """A ``5.7.x`` reply (security or policy: a sender failing DMARC, relaying denied) would
+    refuse every e-mail alike: the notices wait for the lease instead of being dropped."""
+    due(engine, clock, ESCALATION_DAY)
+    if refusal == "DMARC at DATA":
+        smtp.inbox.refuse = "550 5.7.26 Unauthenticated email is not accepted (DMARC)"
+    else:
+        smtp.inbox.unknown = set(DIRECTORY.values())
+        smtp.inbox.unknown_reply = "550 5.7.1 Relaying denied"
+    with pytest.raises(mail.DeliveryFailed):
+        send(engine, smtp)
+    assert len(unacked_keys(engine)) == 2
 
 
 @pytest.mark.parametrize("refusal", ["sender refused", "greeting refused"])

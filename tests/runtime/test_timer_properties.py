@@ -36,7 +36,8 @@ durations = st.tuples(st.sampled_from(["school", "D", "W"]), st.integers(1, 4)).
 def definitions(draw: st.DrawFn) -> str:
     """A chain of states s0 -> s1 -> ... -> end, each (but the end) timing out to the next
     by ``system`` (its guard on a fact a person may turn off), and activities due in some
-    week with random reminders and escalations."""
+    week with random reminders and escalations (distinct: two alike would be one notice,
+    which the validator refuses)."""
     n = draw(st.integers(1, 4))
     states = []
     transitions = []
@@ -51,10 +52,12 @@ def definitions(draw: st.DrawFn) -> str:
     activities = []
     for j in range(draw(st.integers(1, 3))):
         reminders = ", ".join(
-            f"{{before: {d}, to: [starter]}}" for d in draw(st.lists(durations, max_size=2))
+            f"{{before: {d}, to: [starter]}}"
+            for d in draw(st.lists(durations, max_size=2, unique=True))
         )
         escalations = ", ".join(
-            f"{{after: {d}, to: [coach]}}" for d in draw(st.lists(durations, max_size=2))
+            f"{{after: {d}, to: [coach]}}"
+            for d in draw(st.lists(durations, max_size=2, unique=True))
         )
         activities.append(
             f"  a{j}:\n    by: [coach]\n    due: {{week: {draw(st.integers(1, 8))}}}\n"

@@ -571,6 +571,44 @@ def test_a_predicate_that_fails_in_expected_never_refuses_an_unrelated_change(st
     assert engine.store.due(date(2026, 10, 26), limit=10) == ["l1"]
 
 
+def test_a_predicate_this_process_lacks_leaves_the_trajectory_for_the_one_that_has_it(
+    store: Any,
+) -> None:
+    """A worker without the application's predicate (``coachflow worker``) changes nothing:
+    the application's own ``run_due`` still finds the trajectory due that day."""
+    worker = Engine(
+        [loads_definition(EXPECTED_LATER)],
+        store=store,
+        clock=FixedClock(at("2026-09-07")),
+        plugins=False,
+    )
+    worker.start("later", participants={"coach": "c"}, actor="c", trajectory_id="l1")
+    report = worker.run_due(at("2026-10-11"))
+    assert (report.handled, report.failed) == (0, ("l1",))
+    assert worker.get("l1").version == 0  # not even the visit's reminder: left as it was
+    assert worker.store.due(date(2026, 10, 11), limit=10) == ["l1"]
+    app = Engine([loads_definition(EXPECTED_LATER)], store=store, plugins=False)
+    app.register_predicate("open", lambda t: True)
+    assert app.run_due(at("2026-10-11")).reminders == 1
+
+
+def test_a_timeout_handled_under_its_key_of_before_is_not_handled_again(timed: Engine) -> None:
+    """A database written before a timeout's key named its duration and event holds
+    ``timeout:<state>:<seq>``: that stay's timeout counts as handled."""
+    from coachflow.runtime.decide import Moment
+    from coachflow.runtime.timers import Timer, pending, timer_record
+    from coachflow.runtime.trajectory import apply
+
+    t = timed.get("t1")
+    program = timed._program(t.definition_id, t.definition_version)
+    [timeout] = [x for x in pending(program, t) if x.topic == TIMEOUT]
+    assert timeout.key == "timeout:interim:0:2SW:escalate_interim"
+    old = Timer("timeout:interim:0", TIMEOUT, timeout.day, "interim", event=timeout.event)
+    moment = Moment(at("2026-09-15"), {})
+    refused = apply(t, timer_record(t, old, moment, None, ("guard-failed",)))
+    assert [x for x in pending(program, refused) if x.topic == TIMEOUT] == []
+
+
 def test_a_failing_expected_never_holds_up_the_other_trajectories(store: Any) -> None:
     """With a ``limit``, trajectories whose predicate fails must not stay at the front of
     the index and starve the others."""

@@ -111,7 +111,8 @@ def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str
     if fn is None:
         raise PredicateError(
             f"predicate {name!r} is not registered; call "
-            f"engine.register_predicate({name!r}, fn) first"
+            f"engine.register_predicate({name!r}, fn) first",
+            registered=False,
         )
     try:
         return bool(fn(t))

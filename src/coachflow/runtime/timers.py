@@ -178,8 +178,10 @@ def pending(
         duration, event = timeout
         stay = stays(t)[-1]
         entered_on = stay.start
-        key = f"timeout:{stay.state}:{stay.seq}:{duration_key(duration)}:{event}"
-        if key not in handled:
+        stay_key = f"timeout:{stay.state}:{stay.seq}"
+        key = f"{stay_key}:{duration_key(duration)}:{event}"
+        # stay_key alone: the key a timeout had before it named its duration and event
+        if key not in handled and stay_key not in handled:
             day = shifted(
                 duration.after(entered_on, calendar),
                 pauses,

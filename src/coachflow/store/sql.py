@@ -59,6 +59,7 @@ from sqlalchemy import (
     TypeDecorator,
     Update,
     bindparam,
+    case,
     cast,
     create_engine,
     delete,
@@ -123,6 +124,8 @@ if TYPE_CHECKING:
     import sqlite3
 
 SCHEMA_REVISION = "0006"
+_PG_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+"""The oldest transaction still running, on PostgreSQL: every one below it has ended."""
 CLAIM_ROUNDS = 10
 """How often one claim looks again when every message it found was claimed by a concurrent
 claim of the same consumer first (each round, those are no longer found)."""
@@ -1562,7 +1565,12 @@ class SqlStore:
         check_consumer(consumer)
         check_limit(limit)
         claims, o = outbox_claims.c, outbox.c
-        settled = select(outbox_consumers.c.settled).where(outbox_consumers.c.consumer == consumer)
+        point: Any = outbox_consumers.c.settled
+        if not self.is_sqlite:
+            # a point above the oldest running transaction can only have been copied from
+            # another cluster (a dump restored elsewhere, whose ids ran higher): from 0 then
+            point = case((point > literal_column(_PG_XMIN), 0), else_=point)
+        settled = select(point).where(outbox_consumers.c.consumer == consumer)
         # a message is claimable unless acknowledged or under a running lease; the ids
         # first, from the consumer's settled point on (revision 0006) and in the order of
         # the index, then the rest of each message claimed (a join over the candidates
@@ -1595,7 +1603,7 @@ class SqlStore:
                     # newest committed row: RETURNING gives exactly the messages this claim
                     # got. A claim of the same messages that committed after this one
                     # looked gets them first; then the next ones are looked for.
-                    rows = [
+                    rows = [  # in the order of ids, as an ack writes them: no deadlock
                         {
                             "consumer": consumer,
                             "message_id": i,
@@ -1604,14 +1612,16 @@ class SqlStore:
                             "acked_at": None,
                             "now": now,
                         }
-                        for i in ids
+                        for i in sorted(ids)
                     ]
                     got = {int(i): int(n) for i, n in conn.execute(self._claim_statement, rows)}
                     if got:
                         break
                 read = self._messages_query(None).where(o.id.in_(sorted(got)))
                 by_id = {int(row.id): row for row in conn.execute(read)}
-                found = [self._message(by_id[i], got[i]) for i in ids if i in got]
+                # a message whose trajectory row is gone (never, with the foreign keys on)
+                # is claimed but not handed out, rather than failing every claim after it
+                found = [self._message(by_id[i], got[i]) for i in ids if i in got and i in by_id]
         except self._errors as exc:
             raise self._failed("claim outbox messages in", exc, lost=self._was_lost(exc)) from exc
         return found
@@ -1704,13 +1714,16 @@ class SqlStore:
         claims start there: below it, every message is acknowledged by ``consumer``.
 
         On SQLite, whose writers take turns, messages commit in the order of their ids:
-        the point is the first id not acknowledged (or past the last message). On
+        the point is the first id not acknowledged (or the last message's: SQLite may give
+        a deleted message's id to the next one). On
         PostgreSQL a message with a lower id may commit after one with a higher id, so the
         point is a transaction id (``cf_outbox.tx``): the lower of the first one with a
         message not acknowledged and the oldest transaction still running
         (``pg_snapshot_xmin``, read before the messages are, so that every transaction
         below it has committed or rolled back and its messages are seen). A transaction
-        that stays open long holds the point back; it never skips a message. Only one
+        that stays open long holds the point back; it never skips a message. A point above
+        the oldest running transaction can only come from another cluster (a dump restored
+        elsewhere, whose transaction ids ran higher): it is started again. Only one
         acknowledgement moves the point at a time; one that finds it locked leaves it to
         that one, and a point that lags only makes claims read a little more."""
         c, o, claims = outbox_consumers.c, outbox.c, outbox_claims.c
@@ -1726,13 +1739,12 @@ class SqlStore:
             settled = 0
         else:
             settled = int(held.settled)
+        stored = settled
         xmin = None
         if not self.is_sqlite:
-            xmin = int(
-                conn.exec_driver_sql(
-                    "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-                ).scalar_one()
-            )
+            xmin = int(conn.exec_driver_sql(f"SELECT {_PG_XMIN}").scalar_one())
+            if settled > xmin:  # copied from another cluster (a restore): start again
+                settled = 0
         point = o.id if self.is_sqlite else o.tx
         acked = (
             select(claims.message_id)
@@ -1747,14 +1759,14 @@ class SqlStore:
             select(point).where((point >= settled) & ~acked).order_by(point).limit(1)
         ).scalar()
         if self.is_sqlite:
-            if first is None:
+            if first is None:  # never past the last message: SQLite may reuse a deleted id
                 last = conn.execute(select(func.max(o.id))).scalar()
-                first = settled if last is None else int(last) + 1
+                first = settled if last is None else int(last)
             new = int(first)
         else:
             assert xmin is not None
             new = xmin if first is None else min(int(first), xmin)
-        if new > settled:
+        if new > settled and new != stored:
             conn.execute(update(outbox_consumers).where(c.consumer == consumer).values(settled=new))
 
     def outbox(

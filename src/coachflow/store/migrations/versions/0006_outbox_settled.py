@@ -10,7 +10,8 @@ On PostgreSQL ``settled`` is a transaction id: messages are numbered when they a
 but may commit in another order, so an id cannot say that no earlier message is still to
 come, while a transaction id below the oldest transaction still running can. On SQLite,
 whose writers take turns, messages commit in the order of their ids: ``settled`` is an id
-there and ``tx`` stays NULL (its partial index holds no row).
+there and ``tx`` stays NULL (its partial index holds no row). PostgreSQL 13 or newer
+(``pg_current_xact_id``).
 
 Revision ID: 0006
 Revises: 0005
@@ -31,10 +32,15 @@ TX_DEFAULT = "pg_current_xact_id()::text::bigint"
 
 
 def upgrade() -> None:
-    op.add_column("cf_outbox", sa.Column("tx", sa.BigInteger, nullable=True))
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("UPDATE cf_outbox SET tx = 0")
+        # the messages of before get 0 without a rewrite of the table (a constant default
+        # is stored once in the catalogue); from then on, the writing transaction's id
+        op.add_column(
+            "cf_outbox", sa.Column("tx", sa.BigInteger, nullable=True, server_default="0")
+        )
         op.execute(f"ALTER TABLE cf_outbox ALTER COLUMN tx SET DEFAULT {TX_DEFAULT}")
+    else:
+        op.add_column("cf_outbox", sa.Column("tx", sa.BigInteger, nullable=True))
     with_tx = sa.text("tx IS NOT NULL")
     op.create_index(
         "ix_cf_outbox_tx",
