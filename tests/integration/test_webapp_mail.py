@@ -439,9 +439,9 @@ def test_one_unknown_recipient_leaves_the_others_their_email(
 # --- the command --------------------------------------------------------------------------------
 
 
-def test_the_command_sends_once_and_fails_with_status_1(
-    tmp_path: Path, clock: FixedClock, server: SmtpServer
-) -> None:
+def command_with_a_reminder(tmp_path: Path, clock: FixedClock, server: SmtpServer) -> list[str]:
+    """The command's arguments for an SQLite file ``webapp.db`` in ``tmp_path`` that holds
+    one due reminder, a directory file and ``server``."""
     url = f"sqlite:///{tmp_path}/webapp.db"
     store = SqlStore(url)
     try:
@@ -453,7 +453,13 @@ def test_the_command_sends_once_and_fails_with_status_1(
     people = tmp_path / "people.json"
     people.write_text(json.dumps(DIRECTORY), encoding="utf-8")
     argv = ["--directory", str(people), "--db", url, "--smtp-host", "127.0.0.1"]
-    argv += ["--smtp-port", str(server.port), "--from", SENDER, "--once"]
+    return [*argv, "--smtp-port", str(server.port), "--from", SENDER]
+
+
+def test_the_command_sends_once_and_fails_with_status_1(
+    tmp_path: Path, clock: FixedClock, server: SmtpServer
+) -> None:
+    argv = [*command_with_a_reminder(tmp_path, clock, server), "--once"]
 
     assert mail.main(argv) == 1  # the server is not running yet
     assert server.received == []
@@ -524,20 +530,9 @@ def test_a_database_that_goes_away_is_retried_by_the_loop_and_fatal_once(
 ) -> None:
     """The database file is damaged after the command opened it: ``--once`` exits 3 in one
     line; every ``--interval`` the pass is logged and the next one goes on (here: mails)."""
+    argv = [*command_with_a_reminder(tmp_path, clock, smtp), "--interval", "0"]
     db = tmp_path / "webapp.db"
-    url = f"sqlite:///{db}"
-    store = SqlStore(url)
-    try:
-        engine = Engine([VISITS], store=store, clock=clock)
-        engine.start("mail-visits", participants=PEOPLE, actor="cor", trajectory_id="sanne-2026")
-        assert due(engine, clock, REMINDER_DAY).reminders == 1
-    finally:
-        store.dispose()
     good = db.read_bytes()
-    people = tmp_path / "people.json"
-    people.write_text(json.dumps(DIRECTORY), encoding="utf-8")
-    argv = ["--directory", str(people), "--db", url, "--smtp-host", "127.0.0.1"]
-    argv += ["--smtp-port", str(smtp.port), "--from", SENDER, "--interval", "0"]
 
     def damaged_after_open(**options: Any) -> Engine:
         made = Engine(**options)
