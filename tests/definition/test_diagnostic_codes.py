@@ -382,7 +382,7 @@ def test_schema_bad_date_default_is_reported() -> None:
 def test_schema_unknown_key_in_a_fact_points_at_the_key() -> None:
     text = MINIMAL.replace("initial:", "facts:\n  n: {type: int, colour: red}\ninitial:")
     [d] = coachflow.validate_text(text)
-    assert "allowed: title, description, type, default, min, max" in d.message
+    assert "allowed: title, description, personal, type, default, min, max" in d.message
     assert "fact 'n'" in d.message
     assert (d.line, d.column) == (7, 18)
 

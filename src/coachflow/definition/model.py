@@ -21,6 +21,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PlainSerializer,
     PlainValidator,
@@ -29,6 +30,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    Tag,
     WithJsonSchema,
     model_validator,
 )
@@ -172,6 +174,11 @@ holds it."""
 
 
 class _FactBase(_Described):
+    personal: StrictBool = False
+    """It says something about a person (AVG/GDPR personal data): kept as long as the
+    definition's ``retention`` says for ``personal`` (a confidential input field: for
+    ``confidential``)."""
+
     def fact_type(self) -> str:
         return str(getattr(self, "type"))  # noqa: B009 - every subclass declares it
 
@@ -413,6 +420,9 @@ class Role(_Described):
     """
 
     required: StrictBool = False
+    subject: StrictBool = False
+    """The person the trajectory is about (the starter, the coachee): whose data it holds,
+    and who may ask for a copy of it or for its erasure."""
     assigned_by: tuple[Ident, ...] = ()
     max: Count = 1
     excludes: Annotated[tuple[Ident, ...], AfterValidator(_unique)] = ()
@@ -421,6 +431,68 @@ class Role(_Described):
     """Effects of assigning someone to the role while the trajectory runs."""
     on_unassign: RoleEffects | None = None
     """Effects of unassigning someone (also the person replaced by an assignment)."""
+
+
+class Period(_Model):
+    """How long values are kept: a duration after the trajectory ended (``after_end``) or
+    after it started (``after_start``), one of the two; ISO 8601 (``P2Y``, ``P18M``)."""
+
+    after_end: DurationSpec | None = None
+    after_start: DurationSpec | None = None
+
+    @model_validator(mode="after")
+    def _one_start(self) -> "Period":
+        if (self.after_end is None) == (self.after_start is None):
+            raise ValueError("a retention period is either after_end or after_start")
+        duration = self.after_end if self.after_end is not None else self.after_start
+        if duration is not None and duration.in_school_weeks:
+            raise ValueError("a retention period is an ISO 8601 duration (P2Y), not school weeks")
+        return self
+
+    @property
+    def duration(self) -> Duration:
+        found = self.after_end if self.after_end is not None else self.after_start
+        assert found is not None  # the validator saw to it
+        return found
+
+
+Keep = Literal["keep"]
+"""Kept as long as the trajectory is."""
+
+
+UNION_TAGS = frozenset({"keep", "period"})
+"""The tags of the unions discriminated by a function (not by a ``type`` key): pydantic
+puts them in an error's location, where the file has no such key."""
+
+
+def _kept_or_period(value: object) -> str:
+    return "keep" if isinstance(value, str) else "period"
+
+
+Kept = Annotated[
+    Annotated[Keep, Tag("keep")] | Annotated[Period, Tag("period")],
+    Discriminator(_kept_or_period),
+]
+"""``keep`` or a :class:`Period`: a text is read as the one, anything else as the other, so
+that a mistake is said once, in the terms of what was meant."""
+
+
+class Retention(_Model):
+    """How long a trajectory's values are kept (AVG/GDPR), per class: the values of
+    confidential input fields (``confidential``), those of personal fields and facts
+    (``personal``), and every class not given (``default``). ``keep``: as long as the
+    trajectory is kept. A class neither given nor covered by ``default`` is kept."""
+
+    confidential: Kept | None = None
+    personal: Kept | None = None
+    default: Kept | None = None
+
+    def of(self, kind: Literal["confidential", "personal"]) -> Period | None:
+        """The period of a class (None: kept)."""
+        found = getattr(self, kind)
+        if found is None:
+            found = self.default
+        return found if isinstance(found, Period) else None
 
 
 class Consent(_Described):
@@ -653,6 +725,8 @@ class Definition(_Described):
     """The roles that may suspend a trajectory and resume it (``Engine.suspend``): while
     suspended nothing is due and no timer fires; afterwards every date moves on by the
     suspended time. Empty: it cannot be suspended."""
+    retention: Retention | None = None
+    """How long its values are kept, per class (none: every value is kept)."""
 
     # -- derived views (computed once; the model is frozen) --
 

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from coachflow._bounds import show_int
-from coachflow.definition.model import FACT_TYPES, FORMAT_VERSION, Definition
+from coachflow.definition.model import FACT_TYPES, FORMAT_VERSION, UNION_TAGS, Definition
 from coachflow.definition.parsed import ParsedDefinition
 from coachflow.diagnostics import ERROR, Diagnostic
 from coachflow.files.reader import (
@@ -249,7 +249,7 @@ def _group_union_errors(
 
 
 def _is_discriminator_tag(value: object, comp: object) -> bool:
-    return isinstance(value, dict) and value.get("type") == comp
+    return (isinstance(value, dict) and value.get("type") == comp) or comp in UNION_TAGS
 
 
 def _value_at(doc: YamlDocument, loc: Loc) -> object:
@@ -319,6 +319,13 @@ def _message(err: ErrorDetails, loc: Loc, prefix: Loc, gap: int) -> tuple[Loc, s
             prefix,
             f"unsupported format version {value!r}; this coachflow reads format "
             f"{FORMAT_VERSION} (coachflow: {FORMAT_VERSION})",
+            False,
+        )
+    if kind == "literal_error" and ctx.get("expected") == "'keep'":
+        return (
+            prefix,
+            f"expected keep or a period ({{after_end: P2Y}} or {{after_start: P2Y}}), "
+            f"got {_show(value)}",
             False,
         )
     if kind == "union_tag_invalid":
