@@ -62,6 +62,7 @@ from coachflow.runtime.decide import (
     migration_plan,
     refuse_bad_id,
 )
+from coachflow.runtime.export import EXPORT_SCHEMA, mentions, trajectory_export
 from coachflow.runtime.flows import hidden_facts
 from coachflow.runtime.outbox import (
     OVERDUE,
@@ -356,6 +357,32 @@ class Engine:
                 actor=viewer,
             )
         return readable_entries(t, viewer, self.store.access_log(trajectory_id))
+
+    def export_person(self, person: str) -> dict[str, object]:
+        """Everything the store holds about ``person`` (the AVG's right of access), as plain
+        JSON data of the shape ``coachflow.person-export/1`` (docs/privacy.md): per
+        trajectory they take part in or wrote in, their roles, the records they wrote (all
+        of them where they hold a ``subject`` role), their consents and the access log of
+        who read their data, each value as they may read it now; a value they may not read
+        is ``{"redacted": true}`` and counted in ``withheld``. Reading it is logged like any
+        read of theirs (the export's access log holds the reads before it). Every stored
+        trajectory is looked at once."""
+        refuse_bad_id(person, "person id", "person", None, None, None)
+        found: list[dict[str, object]] = []
+        for tid in self.store.ids():
+            t = self.store.load(tid)
+            if not mentions(t, person):
+                continue
+            entries = self.access_log(tid, viewer=person)  # the reads before this one
+            seen = self.get(tid, viewer=person)
+            program = self._program(t.definition_id, t.definition_version)
+            found.append(trajectory_export(program.definition, seen, person, entries))
+        return {
+            "schema": EXPORT_SCHEMA,
+            "person": person,
+            "exported_at": self.clock.now().isoformat(),
+            "trajectories": found,
+        }
 
     def trajectories(self) -> Iterator[Trajectory]:
         """Every stored trajectory."""
