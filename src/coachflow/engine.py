@@ -27,8 +27,10 @@ from coachflow.definition.plain import parse_date
 from coachflow.errors import (
     CalendarWarning,
     CoachflowError,
+    InvalidId,
     NotPermitted,
     PredicateError,
+    Reason,
     StoredDefinitionWarning,
     UnknownTrajectory,
     VersionConflict,
@@ -62,7 +64,7 @@ from coachflow.runtime.decide import (
     migration_plan,
     refuse_bad_id,
 )
-from coachflow.runtime.export import EXPORT_SCHEMA, mentions, trajectory_export
+from coachflow.runtime.export import EXPORT_SCHEMA, mentions, shown_seqs, trajectory_export
 from coachflow.runtime.flows import hidden_facts
 from coachflow.runtime.outbox import (
     OVERDUE,
@@ -360,23 +362,38 @@ class Engine:
 
     def export_person(self, person: str) -> dict[str, object]:
         """Everything the store holds about ``person`` (the AVG's right of access), as plain
-        JSON data of the shape ``coachflow.person-export/1`` (docs/privacy.md): per
-        trajectory they take part in or wrote in, their roles, the records they wrote (all
-        of them where they hold a ``subject`` role), their consents and the access log of
-        who read their data, each value as they may read it now; a value they may not read
-        is ``{"redacted": true}`` and counted in ``withheld``. Reading it is logged like any
-        read of theirs (the export's access log holds the reads before it). Every stored
-        trajectory is looked at once."""
+        JSON data of the shape ``coachflow.person-export/1`` (docs/privacy.md), for that
+        person alone: like ``get(viewer=person)``, it trusts the application to have
+        established who asks. Per trajectory that holds data of theirs: the roles they hold
+        and held, the records they wrote or that name them (all of them where they hold or
+        held a ``subject`` role), their consents and the access log of who read their data
+        (as it stood before this export), each value as they may read it now; a value they
+        may not read is ``{"redacted": true}`` and counted in ``withheld``. The confidential
+        values it shows are logged as read by them (nothing else is). Each stored
+        trajectory is read once, as one snapshot."""
         refuse_bad_id(person, "person id", "person", None, None, None)
+        if person == SYSTEM:
+            message = f"person id {SYSTEM!r} is the worker's, not a person's"
+            raise InvalidId(message, fields=["person"], reasons=[Reason("bad-id", message)])
         found: list[dict[str, object]] = []
         for tid in self.store.ids():
-            t = self.store.load(tid)
+            try:
+                t = self.store.load(tid)
+            except UnknownTrajectory:
+                continue
             if not mentions(t, person):
                 continue
-            entries = self.access_log(tid, viewer=person)  # the reads before this one
-            seen = self.get(tid, viewer=person)
             program = self._program(t.definition_id, t.definition_version)
-            found.append(trajectory_export(program.definition, seen, person, entries))
+            entries = readable_entries(t, person, self.store.access_log(tid))
+            shown = shown_seqs(program.definition, t, person)  # on what is stored
+            hidden = hidden_facts(program.compiled, t, person)
+            reads: list[Read] = []
+            records = redact(t, person, reads, hidden)
+            reads = [r for r in reads if r.seq in shown]
+            if reads:
+                self.store.log_reads(entries_of(tid, person, self.clock.now(), reads))
+            seen = t.with_history(records, redacted(t.facts, hidden) if hidden else None)
+            found.append(trajectory_export(program.definition, t, seen, person, entries))
         return {
             "schema": EXPORT_SCHEMA,
             "person": person,

@@ -22,6 +22,7 @@ def test_the_privacy_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         "state",
         "started_at",
         "roles",
+        "roles_held",
         "subject",
         "records",
         "withheld",

@@ -14,6 +14,7 @@ STORE_KINDS = ["memory", "sqlite", "postgresql"]
 
 FOR_THE_DIRECTOR = "Alleen voor de directeur: twijfels over de aanstelling"
 BETWEEN_US = "Vertrouwelijk tussen coach en starter"
+OWN_NOTE = "Mijn eigen aantekening"
 
 DEFINITION = loads_definition("""\
 coachflow: 1
@@ -23,6 +24,7 @@ roles:
   starter: {required: true, subject: true}
   coach: {required: true}
   director: {required: true}
+  buddy: {assigned_by: [director]}
 started_by: [director]
 consents:
   share: {granted_by: starter}
@@ -37,6 +39,12 @@ transitions:
     by: [coach, starter]
     input:
       notes: {type: str, visible_to: [coach, starter], personal: true}
+  - event: report
+    from: open
+    to: open
+    by: [coach]
+    input:
+      report: {type: str, visible_to: [coach, starter], disclose_to: {director: share}}
   - event: assess
     from: open
     to: open
@@ -54,51 +62,89 @@ PEOPLE = {"starter": "sam", "coach": "cas", "director": "dirk"}
 def engine(store: Any) -> Engine:
     made = Engine([DEFINITION], store=store, clock=FixedClock("2026-09-01T09:00:00+00:00"))
     made.start("exported", participants=PEOPLE, actor="dirk", trajectory_id="e1")
-    made.fire("e1", "talk", actor="cas", input={"notes": BETWEEN_US})
-    made.fire("e1", "assess", actor="dirk", input={"doubts": FOR_THE_DIRECTOR})
-    made.grant_consent("e1", "share", actor="sam")
-    made.history("e1", viewer="cas")  # the coach reads the notes: logged
-    made.start(
-        "exported", participants=PEOPLE | {"starter": "stan"}, actor="dirk", trajectory_id="e2"
-    )
+    made.fire("e1", "talk", actor="cas", input={"notes": BETWEEN_US})  # seq 1
+    made.fire("e1", "assess", actor="dirk", input={"doubts": FOR_THE_DIRECTOR})  # 2
+    made.fire("e1", "talk", actor="sam", input={"notes": OWN_NOTE})  # 3
+    made.fire("e1", "report", actor="cas", input={"report": "Verslag"})  # 4
+    made.grant_consent("e1", "share", actor="sam")  # 5
+    made.history("e1", viewer="cas")  # the coach reads the notes and the report: logged
+    made.history("e1", viewer="dirk")  # the director reads the report, by sam's consent
+    other = PEOPLE | {"starter": "stan"}
+    made.start("exported", participants=other, actor="dirk", trajectory_id="e2")
     return made
 
 
+def parts(export: dict[str, Any]) -> dict[str, Any]:
+    return {p["trajectory"]: p for p in export["trajectories"]}
+
+
 def test_the_subject_gets_every_record_as_they_may_read_it(engine: Engine) -> None:
-    export = engine.export_person("sam")
+    export: dict[str, Any] = engine.export_person("sam")
     assert export["schema"] == "coachflow.person-export/1"
     assert export["person"] == "sam"
-    [part] = export["trajectories"]  # type: ignore[misc]  # not e2: sam is not in it
-    assert part["trajectory"] == "e1" and part["subject"] is True
-    assert part["roles"] == ["starter"]
-    assert [r["kind"] for r in part["records"]] == ["started", "event", "event", "consent_granted"]
+    part = parts(export)["e1"]
+    assert set(parts(export)) == {"e1"}  # not e2: sam has no part in it
+    assert part["subject"] is True
+    assert part["roles"] == part["roles_held"] == ["starter"]
+    kinds = [r["kind"] for r in part["records"]]
+    assert kinds == ["started", "event", "event", "event", "event", "consent_granted"]
     talk, assess = part["records"][1], part["records"][2]
     assert talk["input"] == {"notes": BETWEEN_US}  # theirs to read
     assert assess["input"] == {"doubts": {"redacted": True}}  # the director's alone
     assert part["withheld"] == 1
-    assert part["consents"] == [
-        {"consent": "share", "granted": True, "at": "2026-09-01T09:00:00+00:00"}
-    ]
-    assert [(e["viewer"], e["field"]) for e in part["access_log"]] == [("cas", "notes")]
-    text = json.dumps(export)  # plain JSON, and nothing sam may not read
-    assert FOR_THE_DIRECTOR not in text
+    granted = {"consent": "share", "granted": True, "at": "2026-09-01T09:00:00+00:00"}
+    assert part["consents"] == [granted]
+    # who read their data: the coach their notes, the director the report by their consent
+    log = {(e["viewer"], e["seq"], e["basis"]) for e in part["access_log"]}
+    assert ("dirk", 4, "consent:share") in log
+    assert ("cas", 3, "role:coach") in log
+    assert {viewer for viewer, _, _ in log} == {"cas", "dirk"}
+    assert FOR_THE_DIRECTOR not in json.dumps(export)  # plain JSON, nothing sam may not read
     # the export was sam's read: the next one shows it
-    [again] = engine.export_person("sam")["trajectories"]  # type: ignore[misc]
-    assert [e["viewer"] for e in again["access_log"]] == ["cas", "sam"]
+    again = parts(engine.export_person("sam"))["e1"]
+    assert "sam" in {e["viewer"] for e in again["access_log"]}
 
 
 def test_someone_else_gets_only_what_they_wrote(engine: Engine) -> None:
-    export = engine.export_person("cas")
-    parts = {p["trajectory"]: p for p in export["trajectories"]}  # type: ignore[attr-defined]
-    assert set(parts) == {"e1", "e2"}
-    e1 = parts["e1"]
+    export: dict[str, Any] = engine.export_person("cas")
+    found = parts(export)
+    assert set(found) == {"e1", "e2"}
+    e1 = found["e1"]
     assert e1["subject"] is False and e1["roles"] == ["coach"]
-    assert [(r["kind"], r["event"]) for r in e1["records"]] == [("event", "talk")]
-    assert parts["e2"]["records"] == []
-    assert FOR_THE_DIRECTOR not in json.dumps(export)
+    # the records they wrote, and the start that bound them to the coach's role
+    wrote = [(r["actor"], r["kind"], r["event"]) for r in e1["records"]]
+    assert wrote == [
+        ("dirk", "started", None),
+        ("cas", "event", "talk"),
+        ("cas", "event", "report"),
+    ]
+    assert [r["kind"] for r in found["e2"]["records"]] == ["started"]
+    text = json.dumps(export)
+    assert FOR_THE_DIRECTOR not in text and OWN_NOTE not in text
+
+
+def test_an_export_logs_only_the_values_it_shows(engine: Engine) -> None:
+    """The coach may read the starter's own note, but the coach's export does not hold it:
+    no read of it is logged."""
+    before = len(engine.store.access_log("e1"))
+    engine.export_person("cas")
+    new = engine.store.access_log("e1")[before:]
+    assert new and {(e.viewer, e.seq) for e in new} <= {("cas", 1), ("cas", 4)}
+
+
+def test_a_former_participant_is_found_by_the_records_that_name_them(engine: Engine) -> None:
+    engine.assign("e1", "buddy", "bea", actor="dirk")
+    engine.unassign("e1", "buddy", "bea", actor="dirk")
+    part = parts(engine.export_person("bea"))["e1"]
+    assert part["roles"] == [] and part["roles_held"] == ["buddy"]
+    assert [r["kind"] for r in part["records"]] == ["assigned", "unassigned"]
+    text = json.dumps(part)
+    assert FOR_THE_DIRECTOR not in text and BETWEEN_US not in text
 
 
 def test_a_person_the_store_does_not_know_gets_an_empty_export(engine: Engine) -> None:
     assert engine.export_person("nobody")["trajectories"] == []
     with pytest.raises(InvalidId):
         engine.export_person("")
+    with pytest.raises(InvalidId, match="worker"):
+        engine.export_person("system")

@@ -175,9 +175,9 @@ holds it."""
 
 class _FactBase(_Described):
     personal: StrictBool = False
-    """It says something about a person (AVG/GDPR personal data): kept as long as the
-    definition's ``retention`` says for ``personal`` (a confidential input field: for
-    ``confidential``)."""
+    """It says something about a person (AVG/GDPR personal data): of the retention class
+    ``personal`` (a confidential input field: ``confidential``). Declared, not yet
+    applied (docs/privacy.md)."""
 
     def fact_type(self) -> str:
         return str(getattr(self, "type"))  # noqa: B009 - every subclass declares it
@@ -421,8 +421,8 @@ class Role(_Described):
 
     required: StrictBool = False
     subject: StrictBool = False
-    """The person the trajectory is about (the starter, the coachee): whose data it holds,
-    and who may ask for a copy of it or for its erasure."""
+    """The person the trajectory is about (the starter, the coachee), whose data it holds:
+    their export (``Engine.export_person``) holds every record of it."""
     assigned_by: tuple[Ident, ...] = ()
     max: Count = 1
     excludes: Annotated[tuple[Ident, ...], AfterValidator(_unique)] = ()

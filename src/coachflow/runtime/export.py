@@ -1,8 +1,9 @@
 """A person's data, as the AVG's right of access (art. 15) hands it to them: per trajectory
-they take part in or wrote in, their roles, the records they wrote (every record, when the
-trajectory is about them: they hold its ``subject`` role), their consents and the access
-log of who read their data - each value as they may read it now, and the values they may
-not read left out (shown as withheld) and counted.
+that holds data of theirs (they take part or took part in it, wrote in it, or a notice was
+for them), the roles they hold and held, the records they wrote or that name them (every
+record, when the trajectory is about them: they hold or held its ``subject`` role), their
+consents and the access log of who read their data - each value as they may read it now,
+a value they may not read shown as ``{"redacted": true}`` and counted.
 
 Pure: :func:`trajectory_export` turns what the engine read (a trajectory redacted for the
 person, its definition, the access-log entries they may read) into plain JSON data; the
@@ -41,30 +42,73 @@ def plain(value: object) -> object:
     return value
 
 
+PARTICIPATION = ("started", "migrated", "assigned", "unassigned")
+"""The records that bind people to roles (their input names them)."""
+
+
 def mentions(t: Trajectory, person: str) -> bool:
-    """Whether ``t`` holds data of ``person``: they take part in it now, or wrote in it."""
-    return bool(t.roles_of(person)) or any(r.actor == person for r in t.history)
+    """Whether ``t`` holds data of ``person``: they take part in it now, took part in it
+    once (a ``started``, ``migrated`` or assignment record names them), wrote in it, or a
+    notice of the worker was for them."""
+    if t.roles_of(person):
+        return True
+    return any(
+        r.actor == person or (r.kind in (*PARTICIPATION, "timer") and _names(r.input, person))
+        for r in t.history
+    )
+
+
+def roles_held(t: Trajectory, person: str) -> tuple[str, ...]:
+    """Every role ``person`` holds or held in ``t``, in the order they first held it."""
+    held: dict[str, None] = {}
+    for r in t.history:
+        if r.kind in ("started", "migrated"):
+            bound = r.input.get("participants")
+            if isinstance(bound, Mapping):
+                for role, people in bound.items():
+                    if _names(people, person):
+                        held.setdefault(str(role), None)
+        elif r.kind == "assigned" and r.input.get("person") == person:
+            held.setdefault(str(r.input.get("role")), None)
+    for role in t.roles_of(person):
+        held.setdefault(role, None)
+    return tuple(held)
+
+
+def shown_seqs(definition: Definition, t: Trajectory, person: str) -> frozenset[int]:
+    """The records of ``t`` that ``person``'s export holds: every record when they hold or
+    held a ``subject`` role (the trajectory is about them), else the records they wrote
+    and those that name them (their assignments, the notices for them)."""
+    if any(definition.roles[r].subject for r in roles_held(t, person) if r in definition.roles):
+        return frozenset(r.seq for r in t.history)
+    return frozenset(
+        r.seq
+        for r in t.history
+        if r.actor == person or (r.kind in (*PARTICIPATION, "timer") and _names(r.input, person))
+    )
 
 
 def trajectory_export(
     definition: Definition,
+    stored: Trajectory,
     t: Trajectory,
     person: str,
     entries: Sequence[AccessEntry],
 ) -> dict[str, object]:
-    """The part of ``person``'s export about ``t``: ``t`` as they may read it (redacted
-    for them), ``entries`` the access log they may read."""
-    roles = t.roles_of(person)
-    subject = any(definition.roles[r].subject for r in roles if r in definition.roles)
-    records = [r for r in t.history if subject or r.actor == person]
-    withheld = sum(_withheld(r) for r in records)
+    """The part of ``person``'s export about a trajectory: ``stored`` as the store holds it
+    (who is named where: never shown), ``t`` the same as they may read it (redacted for
+    them), ``entries`` the access log they may read."""
+    held = roles_held(stored, person)
+    shown = shown_seqs(definition, stored, person)
+    subject = any(definition.roles[r].subject for r in held if r in definition.roles)
+    records = [r for r in t.history if r.seq in shown]
     consents = [
         {
             "consent": r.input.get("consent"),
             "granted": r.kind == "consent_granted",
             "at": plain(r.at),
         }
-        for r in t.history
+        for r in stored.history
         if r.actor == person and r.kind in ("consent_granted", "consent_withdrawn")
     ]
     return {
@@ -72,17 +116,25 @@ def trajectory_export(
         "definition": {"id": t.definition_id, "version": t.definition_version},
         "state": t.state,
         "started_at": plain(t.started_at),
-        "roles": list(roles),
+        "roles": list(t.roles_of(person)),
+        "roles_held": list(held),
         "subject": subject,
-        "records": [_record(r) for r in records],
-        "withheld": withheld,
+        "records": [plain(r._asdict()) for r in records],
+        "withheld": sum(_withheld(r) for r in records),
         "consents": consents,
         "access_log": [plain(e._asdict()) for e in entries],
     }
 
 
-def _record(r: HistoryRecord) -> object:
-    return plain(r._asdict())
+def _names(value: object, person: str) -> bool:
+    """Whether ``person``'s id is ``value`` or one of the values within it."""
+    if isinstance(value, str):
+        return value == person
+    if isinstance(value, Mapping):
+        return any(_names(v, person) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_names(v, person) for v in value)
+    return False
 
 
 def _withheld(r: HistoryRecord) -> int:
@@ -91,4 +143,11 @@ def _withheld(r: HistoryRecord) -> int:
     return sum(1 for v in values if v is REDACTED)
 
 
-__all__ = ["EXPORT_SCHEMA", "mentions", "plain", "trajectory_export"]
+__all__ = [
+    "EXPORT_SCHEMA",
+    "mentions",
+    "plain",
+    "roles_held",
+    "shown_seqs",
+    "trajectory_export",
+]
