@@ -64,7 +64,7 @@ from coachflow.runtime.decide import (
     migration_plan,
     refuse_bad_id,
 )
-from coachflow.runtime.export import EXPORT_SCHEMA, mentions, shown_seqs, trajectory_export
+from coachflow.runtime.export import EXPORT_SCHEMA, mentions, scope_of, trajectory_export
 from coachflow.runtime.flows import hidden_facts
 from coachflow.runtime.outbox import (
     OVERDUE,
@@ -385,15 +385,15 @@ class Engine:
                 continue
             program = self._program(t.definition_id, t.definition_version)
             entries = readable_entries(t, person, self.store.access_log(tid))
-            shown = shown_seqs(program.definition, t, person)  # on what is stored
+            scope = scope_of(program.definition, t, person)
             hidden = hidden_facts(program.compiled, t, person)
             reads: list[Read] = []
             records = redact(t, person, reads, hidden)
-            reads = [r for r in reads if r.seq in shown]
+            reads = [r for r in reads if r.seq in scope.shown]
             if reads:
                 self.store.log_reads(entries_of(tid, person, self.clock.now(), reads))
             seen = t.with_history(records, redacted(t.facts, hidden) if hidden else None)
-            found.append(trajectory_export(program.definition, t, seen, person, entries))
+            found.append(trajectory_export(t, seen, person, entries, scope))
         return {
             "schema": EXPORT_SCHEMA,
             "person": person,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from coachflow.runtime.access import REDACTED
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
@@ -50,12 +50,7 @@ def mentions(t: Trajectory, person: str) -> bool:
     """Whether ``t`` holds data of ``person``: they take part in it now, took part in it
     once (a ``started``, ``migrated`` or assignment record names them), wrote in it, or a
     notice of the worker was for them."""
-    if t.roles_of(person):
-        return True
-    return any(
-        r.actor == person or (r.kind in (*PARTICIPATION, "timer") and _names(r.input, person))
-        for r in t.history
-    )
+    return bool(t.roles_of(person)) or any(_about(r, person) for r in t.history)
 
 
 def roles_held(t: Trajectory, person: str) -> tuple[str, ...]:
@@ -75,33 +70,36 @@ def roles_held(t: Trajectory, person: str) -> tuple[str, ...]:
     return tuple(held)
 
 
-def shown_seqs(definition: Definition, t: Trajectory, person: str) -> frozenset[int]:
-    """The records of ``t`` that ``person``'s export holds: every record when they hold or
-    held a ``subject`` role (the trajectory is about them), else the records they wrote
+class Scope(NamedTuple):
+    """What of one trajectory a person's export holds, judged on it as stored (who is named
+    where): the roles they hold or held, whether one is a ``subject`` role (the trajectory
+    is about them), and the seqs of the records it holds."""
+
+    held: tuple[str, ...]
+    subject: bool
+    shown: frozenset[int]
+
+
+def scope_of(definition: Definition, stored: Trajectory, person: str) -> Scope:
+    """Every record when the trajectory is about ``person``, else the records they wrote
     and those that name them (their assignments, the notices for them)."""
-    if any(definition.roles[r].subject for r in roles_held(t, person) if r in definition.roles):
-        return frozenset(r.seq for r in t.history)
-    return frozenset(
-        r.seq
-        for r in t.history
-        if r.actor == person or (r.kind in (*PARTICIPATION, "timer") and _names(r.input, person))
-    )
+    held = roles_held(stored, person)
+    subject = any(definition.roles[r].subject for r in held if r in definition.roles)
+    shown = frozenset(r.seq for r in stored.history if subject or _about(r, person))
+    return Scope(held, subject, shown)
 
 
 def trajectory_export(
-    definition: Definition,
     stored: Trajectory,
     t: Trajectory,
     person: str,
     entries: Sequence[AccessEntry],
+    scope: Scope,
 ) -> dict[str, object]:
     """The part of ``person``'s export about a trajectory: ``stored`` as the store holds it
-    (who is named where: never shown), ``t`` the same as they may read it (redacted for
-    them), ``entries`` the access log they may read."""
-    held = roles_held(stored, person)
-    shown = shown_seqs(definition, stored, person)
-    subject = any(definition.roles[r].subject for r in held if r in definition.roles)
-    records = [r for r in t.history if r.seq in shown]
+    (never shown), ``t`` the same as they may read it (redacted for them), ``entries`` the
+    access log they may read, ``scope`` what it holds (:func:`scope_of`)."""
+    records = [r for r in t.history if r.seq in scope.shown]
     consents = [
         {
             "consent": r.input.get("consent"),
@@ -117,13 +115,19 @@ def trajectory_export(
         "state": t.state,
         "started_at": plain(t.started_at),
         "roles": list(t.roles_of(person)),
-        "roles_held": list(held),
-        "subject": subject,
+        "roles_held": list(scope.held),
+        "subject": scope.subject,
         "records": [plain(r._asdict()) for r in records],
         "withheld": sum(_withheld(r) for r in records),
         "consents": consents,
         "access_log": [plain(e._asdict()) for e in entries],
     }
+
+
+def _about(r: HistoryRecord, person: str) -> bool:
+    """Whether ``person`` wrote ``r``, or ``r`` names them (a record that binds people to
+    roles, a notice for them)."""
+    return r.actor == person or (r.kind in (*PARTICIPATION, "timer") and _names(r.input, person))
 
 
 def _names(value: object, person: str) -> bool:
@@ -147,7 +151,8 @@ __all__ = [
     "EXPORT_SCHEMA",
     "mentions",
     "plain",
+    "Scope",
     "roles_held",
-    "shown_seqs",
+    "scope_of",
     "trajectory_export",
 ]

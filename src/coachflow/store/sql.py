@@ -124,6 +124,16 @@ if TYPE_CHECKING:
     import sqlite3
 
 SCHEMA_REVISION = "0006"
+
+
+def _claimed(consumer: str, condition: Any) -> Any:
+    """Whether ``consumer`` has a claim on the outbox row of the query that meets
+    ``condition`` (an EXISTS, correlated on ``cf_outbox.id``)."""
+    claims = outbox_claims.c
+    where = (claims.consumer == consumer) & (claims.message_id == outbox.c.id) & condition
+    return select(claims.message_id).where(where).exists()
+
+
 _PG_XMIN = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
 """The oldest transaction still running, on PostgreSQL: every one below it has ended."""
 CLAIM_ROUNDS = 10
@@ -1575,15 +1585,7 @@ class SqlStore:
         # first, from the consumer's settled point on (revision 0006) and in the order of
         # the index, then the rest of each message claimed (a join over the candidates
         # would let the planner sort every message after the point)
-        held = (
-            select(claims.message_id)
-            .where(
-                (claims.consumer == consumer)
-                & (claims.message_id == o.id)
-                & (claims.acked_at.is_not(None) | (claims.claimed_until > now))
-            )
-            .exists()
-        )
+        held = _claimed(consumer, claims.acked_at.is_not(None) | (claims.claimed_until > now))
         until = now + lease
         got: dict[int, int] = {}
         try:
@@ -1746,15 +1748,7 @@ class SqlStore:
             if settled > xmin:  # copied from another cluster (a restore): start again
                 settled = 0
         point = o.id if self.is_sqlite else o.tx
-        acked = (
-            select(claims.message_id)
-            .where(
-                (claims.consumer == consumer)
-                & (claims.message_id == o.id)
-                & claims.acked_at.is_not(None)
-            )
-            .exists()
-        )
+        acked = _claimed(consumer, claims.acked_at.is_not(None))
         first = conn.execute(
             select(point).where((point >= settled) & ~acked).order_by(point).limit(1)
         ).scalar()
