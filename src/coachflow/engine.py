@@ -65,7 +65,7 @@ from coachflow.runtime.decide import (
     refuse_bad_id,
 )
 from coachflow.runtime.export import EXPORT_SCHEMA, mentions, scope_of, trajectory_export
-from coachflow.runtime.flows import hidden_facts
+from coachflow.runtime.flows import HiddenFacts, hidden_by_era
 from coachflow.runtime.outbox import (
     OVERDUE,
     REMINDER,
@@ -91,6 +91,7 @@ from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Change, Store
 
 if TYPE_CHECKING:
+    from coachflow.definition.compiled import CompiledDefinition
     from coachflow.definition.model import Definition
     from coachflow.files.loading import DefinitionSource
 
@@ -326,13 +327,22 @@ class Engine:
             return self.store.load(trajectory_id)
         refuse_bad_id(viewer, "the viewer's person id", "viewer", trajectory_id, None, None)
         t = self.store.load(trajectory_id)
-        program = self._program(t.definition_id, t.definition_version)
-        hidden = hidden_facts(program.compiled, t, viewer)
+        hidden = self._hidden(t, viewer)
         reads: list[Read] = []
         records = redact(t, viewer, reads, hidden)
         if reads:
             self.store.log_reads(entries_of(t.id, viewer, self.clock.now(), reads))
-        return t.with_history(records, redacted(t.facts, hidden) if hidden else None)
+        return t.with_history(records, redacted(t.facts, hidden.now) if hidden else None)
+
+    def _hidden(self, t: Trajectory, viewer: str) -> HiddenFacts:
+        """The facts of ``t`` that ``viewer`` may not be shown now, era by era of its
+        history (each by the version it ran on; see :mod:`coachflow.runtime.flows`)."""
+
+        def compiled_of(version: int) -> CompiledDefinition | None:
+            key = (t.definition_id, version)
+            return self._registry.program(*key).compiled if key in self._registry else None
+
+        return hidden_by_era(t, viewer, compiled_of)
 
     def history(
         self, trajectory_id: str, *, viewer: str | None = None
@@ -386,13 +396,13 @@ class Engine:
             program = self._program(t.definition_id, t.definition_version)
             entries = readable_entries(t, person, self.store.access_log(tid))
             scope = scope_of(program.definition, t, person)
-            hidden = hidden_facts(program.compiled, t, person)
+            hidden = self._hidden(t, person)
             reads: list[Read] = []
             records = redact(t, person, reads, hidden)
             reads = [r for r in reads if r.seq in scope.shown]
             if reads:
                 self.store.log_reads(entries_of(tid, person, self.clock.now(), reads))
-            seen = t.with_history(records, redacted(t.facts, hidden) if hidden else None)
+            seen = t.with_history(records, redacted(t.facts, hidden.now) if hidden else None)
             found.append(trajectory_export(t, seen, person, entries, scope))
         return {
             "schema": EXPORT_SCHEMA,

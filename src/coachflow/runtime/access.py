@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from coachflow.definition.plain import Label, label_basis, leaves
+from coachflow.runtime.flows import NOTHING_HIDDEN, HiddenFacts
 from coachflow.runtime.trajectory import HistoryRecord, LabeledInput, Trajectory
 
 if TYPE_CHECKING:
@@ -100,21 +101,25 @@ def redact(
     trajectory: Trajectory,
     viewer: str,
     reads: list[Read] | None = None,
-    hidden_facts: frozenset[str] = frozenset(),
+    hidden_facts: HiddenFacts = NOTHING_HIDDEN,
 ) -> tuple[HistoryRecord, ...]:
     """The history as ``viewer`` may see it now: unreadable values become ``REDACTED``.
 
     Each value is judged by the label it was written with (never by a later definition
     version), with the roles and consents of now. The confidential values the viewer is
-    shown are added to ``reads``. The changes of the ``hidden_facts`` (derived from a
-    confidential input the viewer may not read, see :mod:`coachflow.runtime.flows`) are
-    ``REDACTED`` too."""
+    shown are added to ``reads``. The changes of the ``hidden_facts`` of each record's era
+    (derived from a confidential input the viewer may not read, see
+    :mod:`coachflow.runtime.flows`) are ``REDACTED`` too."""
     roles = trajectory.roles_of(viewer)
     consents = trajectory.consents
     out: list[HistoryRecord] = []
+    eras = list(reversed(hidden_facts.eras)) if hidden_facts else []
+    facts: frozenset[str] = frozenset()
     for record in trajectory.history:
-        if hidden_facts and not hidden_facts.isdisjoint(record.changes):
-            record = record._replace(changes=redacted(record.changes, hidden_facts))
+        while eras and eras[-1][0] <= record.seq:
+            facts = eras.pop()[1]
+        if facts and not facts.isdisjoint(record.changes):
+            record = record._replace(changes=redacted(record.changes, facts))
         if not record.input:
             out.append(record)
             continue

@@ -18,15 +18,24 @@ it, by ``visible_to``, or by ``disclose_to`` with its consent granted; someone w
 role reads none. Which record set the fact is not known here, so being the author of the
 input does not count: a fact is hidden from its own author when their roles may not read
 the source.
+
+A trajectory's history may span versions: a migration carries facts over, renamed by the
+newer version's ``migrates_from``. :func:`hidden_by_era` judges each stretch of the
+history (an *era*: from its start or a ``migrated`` record to the next) by the version it
+ran on, and a fact derived in an older version stays hidden where a migration carried
+it, and in every fact of the newer version that may depend on it
+(:func:`~coachflow.definition.checks.flows.fact_dependencies`). An era whose version is
+not loaded cannot be judged: all its facts are hidden, and what they reach later.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from coachflow.definition.compiled import CompiledDefinition, FlowSource
-from coachflow.definition.plain import Label, may_read
+from coachflow.definition.plain import Label, Rule, may_read
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -53,11 +62,18 @@ def derived_facts(
 def hidden_facts(
     compiled: CompiledDefinition | Definition, trajectory: Trajectory, viewer: str
 ) -> frozenset[str]:
-    """The facts of ``trajectory`` that ``viewer`` may not be shown now: those derived
-    from a confidential input (not declassified) whose label does not let the viewer's
-    current roles read it, with the trajectory's current consents. Pure; for a definition
-    without such facts (nearly every one) it returns at once."""
-    derived = derived_facts(compiled)
+    """The facts of ``trajectory`` that ``viewer`` may not be shown now by the rules of
+    ``compiled`` alone: those derived from a confidential input (not declassified) whose
+    label does not let the viewer's current roles read it, with the trajectory's current
+    consents. Pure; for a definition without such facts (nearly every one) it returns at
+    once. Across migrations, see :func:`hidden_by_era`."""
+    return _judged(derived_facts(compiled), trajectory, viewer)
+
+
+def _judged(
+    derived: Mapping[str, frozenset[FlowSource]], trajectory: Trajectory, viewer: str
+) -> frozenset[str]:
+    """The facts of ``derived`` with a source ``viewer`` may not read now."""
     if not derived:
         return _NONE
     roles = trajectory.roles_of(viewer)
@@ -84,4 +100,103 @@ def hidden_facts(
     return frozenset(fact for fact, sources in derived.items() if hidden(sources))
 
 
-__all__ = ["derived_facts", "hidden_facts"]
+@dataclass(frozen=True, slots=True)
+class HiddenFacts:
+    """The facts a viewer may not be shown, era by era of a trajectory's history."""
+
+    eras: tuple[tuple[int, frozenset[str]], ...]
+    """``(seq of the era's first record, the facts hidden in its records)``, oldest first;
+    the records of an era name facts as its version does."""
+
+    @property
+    def now(self) -> frozenset[str]:
+        """The facts hidden in the trajectory's current facts (its last era)."""
+        return self.eras[-1][1] if self.eras else _NONE
+
+    def __bool__(self) -> bool:
+        return any(hidden for _, hidden in self.eras)
+
+
+NOTHING_HIDDEN = HiddenFacts(())
+
+_UNJUDGED: frozenset[FlowSource] = frozenset(
+    {FlowSource(None, "", "", (Rule((), ()),))}  # a label no role passes
+)
+"""The source of a fact of a version that is not loaded: nobody may read it."""
+
+
+def hidden_by_era(
+    trajectory: Trajectory,
+    viewer: str,
+    compiled_of: Callable[[int], CompiledDefinition | None],
+) -> HiddenFacts:
+    """The facts of ``trajectory`` that ``viewer`` may not be shown now, era by era
+    (see the module's text). ``compiled_of``: the compiled form of a version of the
+    trajectory's definition, or None when it is not loaded."""
+    eras = _eras(trajectory)
+    if len(eras) == 1:  # never migrated: the usual case
+        compiled = compiled_of(eras[0][1])
+        if compiled is None:
+            return HiddenFacts(((eras[0][0], frozenset(trajectory.facts)),))
+        hidden = hidden_facts(compiled, trajectory, viewer)
+        return HiddenFacts(((eras[0][0], hidden),)) if hidden else NOTHING_HIDDEN
+    out: list[tuple[int, frozenset[str]]] = []
+    taint: dict[str, frozenset[FlowSource]] = {}
+    for k, (first, version) in enumerate(eras):
+        compiled = compiled_of(version)
+        if compiled is None:
+            names = set(taint)
+            end = eras[k + 1][0] if k + 1 < len(eras) else None
+            for r in trajectory.history:
+                if r.seq >= first and (end is None or r.seq < end):
+                    names.update(r.changes)
+            taint = dict.fromkeys(names, _UNJUDGED)
+        else:
+            taint = _carried(compiled, taint)
+        out.append((first, _judged(taint, trajectory, viewer)))
+    return HiddenFacts(tuple(out)) if any(h for _, h in out) else NOTHING_HIDDEN
+
+
+def _eras(t: Trajectory) -> list[tuple[int, int]]:
+    """``(seq of its first record, version)`` of each era of ``t``'s history."""
+    history = t.history
+    first = history[0].seq if history else 0
+    eras: list[tuple[int, int]] = []
+    for r in history:
+        if r.kind == "migrated":
+            if not eras:
+                eras.append((first, int(r.input["from_version"])))
+            eras.append((r.seq, int(r.input["to_version"])))
+    return eras or [(first, t.definition_version)]
+
+
+def _carried(
+    compiled: CompiledDefinition, before: Mapping[str, frozenset[FlowSource]]
+) -> dict[str, frozenset[FlowSource]]:
+    """What depends on a hidden source in ``compiled``'s version, given the facts
+    ``before`` that did in the version it migrated from: its own derived facts, each fact
+    carried over (renamed by its ``migrates_from``) and every fact that may depend on one."""
+    taint = dict(compiled.derived_facts)
+    if not before:
+        return taint
+    d = compiled.definition
+    renames = d.migrates_from.facts if d.migrates_from is not None else {}
+    carried: dict[str, frozenset[FlowSource]] = {}
+    for fact, sources in before.items():
+        name = renames.get(fact, fact)
+        if name in d.facts:
+            carried[name] = carried.get(name, frozenset()) | sources
+    if not carried:
+        return taint
+    from coachflow.definition.checks.flows import fact_dependencies  # only when it is needed
+
+    reach = fact_dependencies(
+        d, compiled.transitions, compiled.role_effects, compiled.activity_guards
+    )
+    for fact, on in reach.items():
+        for name in on & carried.keys():
+            taint[fact] = taint.get(fact, frozenset()) | carried[name]
+    return taint
+
+
+__all__ = ["NOTHING_HIDDEN", "HiddenFacts", "derived_facts", "hidden_by_era", "hidden_facts"]

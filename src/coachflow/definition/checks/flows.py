@@ -36,7 +36,9 @@ What the analysis finds is kept on the compiled definition
 runtime can hide such facts from a viewer who may not read their source
 (:mod:`coachflow.runtime.flows`), once per definition version.
 
-Not followed: values carried over from an older version by a migration.
+A value carried over from an older version by a migration is not analysed here (a
+version does not know the versions before it): the runtime follows it, through the
+older version's analysis, the migration's renames and :func:`fact_dependencies`.
 """
 
 from __future__ import annotations
@@ -275,18 +277,58 @@ def _propagate(
     role_effects: Mapping[tuple[str, str], Mapping[str, Compiled]],
     activity_guards: Mapping[str, Compiled | None],
 ) -> Flows:
-    """What each fact and state depends on: a graph with an edge from what a value is
-    computed from to the value, each confidential input seeded where it is read, and every
-    node's sources the union over the nodes that reach it. The graph has a node per fact,
-    state, activity and transition, and edges in proportion to what the expressions read
-    (a ``from: "*"`` is not expanded), and it is closed once, component by component (a
-    set of sources is an int, one bit each), so a definition of thousands of transitions
-    takes no longer than its other checks."""
-    graph = _Graph()
+    """What each fact and state depends on: the graph of :func:`_dependencies`, each
+    confidential input seeded where it is read, and every node's sources the union over
+    the nodes that reach it. It is closed once, component by component (a set of sources
+    is an int, one bit each), so a definition of thousands of transitions takes no longer
+    than its other checks."""
     bit: dict[FlowSource, int] = {}
     for fields in (*own.values(), *by_activity.values()):
         for source in fields.values():
             bit[source] = 1 << len(bit)
+    graph, guards = _dependencies(
+        d, transitions, role_effects, activity_guards, own, by_activity, bit
+    )
+    closed = graph.closure()
+    sources = sorted(bit, key=bit.__getitem__)
+    made: dict[int, Taint] = {0: _CLEAN}  # one set per distinct set of bits, shared
+
+    def taint(node: Node) -> Taint:
+        bits = closed.get(node, 0)
+        found = made.get(bits)
+        if found is None:
+            members = []
+            rest = bits
+            while rest:
+                lowest = rest & -rest
+                members.append(sources[lowest.bit_length() - 1])
+                rest ^= lowest
+            found = made[bits] = frozenset(members)
+        return found
+
+    return Flows(
+        facts={f: found for f in d.facts if (found := taint(("fact", f)))},
+        states={s: found for s in d.states if (found := taint(("state", s)))},
+        guards=guards,
+        activities={name: frozenset(fields.values()) for name, fields in by_activity.items()},
+    )
+
+
+def _dependencies(
+    d: Definition,
+    transitions: Sequence[CompiledTransition],
+    role_effects: Mapping[tuple[str, str], Mapping[str, Compiled]],
+    activity_guards: Mapping[str, Compiled | None],
+    own: Mapping[int, Mapping[str, FlowSource]],
+    by_activity: Mapping[str, Mapping[str, FlowSource]],
+    bit: Mapping[FlowSource, int],
+) -> tuple[_Graph, dict[int, Taint]]:
+    """The dependency graph of a definition: an edge from what a value is computed from
+    to the value, with a node per fact, state, activity and transition, and edges in
+    proportion to what the expressions read (a ``from: "*"`` is not expanded); each
+    confidential input of ``own`` and ``by_activity`` seeded with its ``bit`` where it is
+    read. Also each transition whose guard reads one of them -> those inputs."""
+    graph = _Graph()
 
     def reads(expr: Compiled | None, into: Node, inputs: Mapping[str, FlowSource]) -> None:
         if expr is None:
@@ -338,29 +380,30 @@ def _propagate(
             graph.edge(("state", name), _ANY_IN)
             graph.edge(_ANY_OUT, ("state", name))
 
+    return graph, guards
+
+
+def fact_dependencies(
+    d: Definition,
+    transitions: Sequence[CompiledTransition],
+    role_effects: Mapping[tuple[str, str], Mapping[str, Compiled]],
+    activity_guards: Mapping[str, Compiled | None],
+) -> Mapping[str, frozenset[str]]:
+    """Each fact -> the facts its value may depend on, itself included: through effects
+    that read them, guards, states and activities, as :func:`flow_analysis` follows a
+    confidential input. What a value carried over by a migration from a fact an older
+    version derived from a confidential input reaches in this version (the runtime hides
+    it, :mod:`coachflow.runtime.flows`)."""
+    graph, _ = _dependencies(d, transitions, role_effects, activity_guards, {}, {}, {})
+    names = list(d.facts)
+    for i, fact in enumerate(names):
+        graph.seed(("fact", fact), 1 << i)
     closed = graph.closure()
-    sources = sorted(bit, key=bit.__getitem__)
-    made: dict[int, Taint] = {0: _CLEAN}  # one set per distinct set of bits, shared
-
-    def taint(node: Node) -> Taint:
-        bits = closed.get(node, 0)
-        found = made.get(bits)
-        if found is None:
-            members = []
-            rest = bits
-            while rest:
-                lowest = rest & -rest
-                members.append(sources[lowest.bit_length() - 1])
-                rest ^= lowest
-            found = made[bits] = frozenset(members)
-        return found
-
-    return Flows(
-        facts={f: found for f in d.facts if (found := taint(("fact", f)))},
-        states={s: found for s in d.states if (found := taint(("state", s)))},
-        guards=guards,
-        activities={name: frozenset(fields.values()) for name, fields in by_activity.items()},
-    )
+    found: dict[str, frozenset[str]] = {}
+    for fact in names:
+        bits = closed.get(("fact", fact), 0)
+        found[fact] = frozenset(names[i] for i in range(bits.bit_length()) if bits >> i & 1)
+    return found
 
 
 class _Graph:
