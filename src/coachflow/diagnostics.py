@@ -98,6 +98,8 @@ CODES: tuple[str, ...] = (
     "confidential-flow",
     # separation of duties
     "self-escalation",
+    # privacy (AVG/GDPR)
+    "no-retention",
     # versions of a definition
     "migration-map",
     "migration-widens-access",

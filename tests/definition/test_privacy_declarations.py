@@ -125,3 +125,53 @@ def test_a_wrong_period_is_said_in_the_terms_of_a_period(value: str, said: str) 
     text = BASE.replace("default: keep", f"default: {value}")
     [message] = [d.message for d in coachflow.validate_text(text) if d.code == "schema"]
     assert said in message
+
+
+def warnings_of(text: str) -> list[coachflow.Diagnostic]:
+    return [d for d in coachflow.validate_text(text) if d.code == "no-retention"]
+
+
+def test_confidential_fields_kept_by_omission_are_said_once() -> None:
+    """``no-retention``: confidential input fields and no ``retention`` that covers them
+    is one warning, at the first of them, naming them and counting the places."""
+    text = BASE[: BASE.index("retention:")]
+    text = text.replace(
+        "      room: {type: str}\n",
+        "      room: {type: str}\n      advice: {type: str, visible_to: [coach]}\n",
+    )
+    text += """\
+activities:
+  visit:
+    by: [coach]
+    input:
+      notes: {type: str, visible_to: [coach]}
+"""
+    [warning] = warnings_of(text)
+    assert warning.severity == "warning"
+    assert (warning.line, warning.column) == (20, 7)  # the key of the first, notes
+    assert "fields 'advice', 'notes' (in 3 places)" in warning.message
+    assert "retention: {confidential: {after_end: P1Y}}" in warning.message
+
+
+@pytest.mark.parametrize(
+    ("retention", "warned"),
+    [
+        ("{confidential: {after_end: P1Y}}", False),
+        ("{confidential: keep}", False),  # keeping them is meant
+        ("{default: keep}", False),
+        ("{default: {after_start: P3Y}}", False),
+        ("{personal: {after_end: P1Y}}", True),  # not the class of the confidential ones
+    ],
+)
+def test_a_retention_that_covers_them_silences_it(retention: str, warned: bool) -> None:
+    text = BASE[: BASE.index("retention:")] + f"retention: {retention}\n"
+    found = warnings_of(text)
+    assert bool(found) == warned
+    if warned:
+        assert (found[0].line, found[0].column) == (22, 1)  # at retention itself
+        assert "confidential input field 'notes': nothing says how long its" in found[0].message
+
+
+def test_no_confidential_field_no_warning() -> None:
+    text = BASE[: BASE.index("retention:")].replace(", visible_to: [coach, starter]", "")
+    assert warnings_of(text) == []

@@ -288,6 +288,7 @@ def test_warnings_are_exactly_the_unused_codes() -> None:
         "due-outside-during",
         "hook-never-runs",
         "migration-widens-access",
+        "no-retention",
         "ungrantable-consent",
         "unknown-holiday",
         "unused-consent",

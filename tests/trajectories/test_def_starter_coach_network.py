@@ -1,12 +1,12 @@
-"""The built-in trajectory ``starter-coach-network`` (issue 6), version 2: one test per rule.
+"""The built-in trajectory ``starter-coach-network`` (issue 6), version 3: one test per rule.
 
 Source: ``shared/sources/leernetwerk-starterscoaches.txt``; the rules in Dutch and English
 are in ``docs/trajectories/starter-coach-network.md``. Every rule test quotes the source
 sentence it enforces (checked against the source by
 ``test_every_rule_test_and_every_definition_comment_quotes_the_source_exactly``) and shows
 the right path and the wrong one, refused with the right exception and reason code.
-Version 1 is kept in ``data/starter-coach-network-v1.yaml``; the move from 1 to 2 is tested
-in ``test_versions_starter_coach_network.py``.
+Versions 1 and 2 are kept in ``data/starter-coach-network-v1.yaml`` and ``-v2.yaml``; the
+moves from 1 to 2 and from 2 to 3 are tested in ``test_versions_starter_coach_network.py``.
 """
 
 from __future__ import annotations
@@ -712,10 +712,10 @@ def test_full_school_year_to_closed_and_replay_equals_get() -> None:
         refused(NotAllowedInState, "not-allowed-in-state", lambda e=event: run.fire(e, FAC), run)
 
 
-def test_the_definition_validates_strictly_and_is_version_2() -> None:
+def test_the_definition_validates_strictly_and_is_version_3() -> None:
     assert coachflow.validate_text(PATH.read_text(encoding="utf-8")) == []
-    assert DEFINITION.version == 2
-    assert DEFINITION.migrates_from is not None and DEFINITION.migrates_from.version == 1
+    assert DEFINITION.version == 3
+    assert DEFINITION.migrates_from is not None and DEFINITION.migrates_from.version == 2
 
 
 def test_every_rule_test_and_every_definition_comment_quotes_the_source_exactly() -> None:
@@ -799,4 +799,4 @@ def test_the_document_shows_the_diagram_and_the_sample_agenda() -> None:
     # compared as a set of lines: the order of the '--> [*]' lines is not stable
     assert sorted(diagram.splitlines()) == sorted(to_mermaid(DEFINITION).splitlines())
     assert sample_agenda() in text
-    assert "version 2" in text
+    assert "version 3" in text

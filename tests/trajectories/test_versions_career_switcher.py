@@ -1,8 +1,8 @@
-"""Version 3 of ``career-switcher`` next to the version 2 it replaces.
+"""Versions 3 and 4 of ``career-switcher`` next to the versions they replace.
 
 ``data/career-switcher-v2.yaml`` is version 2 as shipped before (``data/*-v1.yaml``
-version 1); ``definitions/career-switcher.yaml`` is version 3, the rule-by-rule review of
-the source (``shared/sources/leerkrachtcoach-zij-instromer.txt``): the suitability
+version 1); ``data/career-switcher-v3.yaml`` is version 3 as shipped, the rule-by-rule
+review of the source (``shared/sources/leerkrachtcoach-zij-instromer.txt``): the suitability
 assessment is an optional record that blocks nothing, the ends ``not_suitable`` and
 ``qualified`` are gone, and the guidance no longer waits for the school activities. A
 database holding version-2 trajectories keeps running them on version 2 after the upgrade
@@ -10,6 +10,13 @@ database holding version-2 trajectories keeps running them on version 2 after th
 3, and ``engine.migrate`` moves version-2 trajectories along version 3's
 ``migrates_from: {version: 2}`` map, the trajectories in the two ends that are gone
 included (to ``stopped``). A version-1 trajectory cannot skip version 2.
+
+``definitions/career-switcher.yaml`` is version 4, which declares what the AVG asks and
+nothing else: the switcher is the person the trajectory is about (``subject``), the notes,
+expectations, plans, competences, needs, reasons and the outcome of the suitability
+assessment say something about a person (``personal``), and ``retention`` gives coachflow's
+policy defaults (the source says nothing about keeping data). A version-3 trajectory in a
+database moves to version 4 as it is.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+from version_helpers import POLICY_DEFAULTS, fact_names, input_names, retention_of, subject_roles
 
 from coachflow import Engine, FixedClock, GuardFailed, MigrationError, load_definition
 from coachflow.definition.checks import migration_problems
@@ -27,7 +35,8 @@ from coachflow.store import SqlStore
 HERE = Path(__file__).parent
 V1 = HERE / "data" / "career-switcher-v1.yaml"
 V2 = HERE / "data" / "career-switcher-v2.yaml"
-V3 = HERE.parents[1] / "definitions" / "career-switcher.yaml"
+V3 = HERE / "data" / "career-switcher-v3.yaml"
+V4 = HERE.parents[1] / "definitions" / "career-switcher.yaml"
 ID = "career-switcher"
 
 PEOPLE = {
@@ -271,5 +280,116 @@ def test_a_version_1_trajectory_moves_to_3_only_through_2(database: str) -> None
         moved = both.migrate("cs", 3, actor="admin")
         assert (moved.definition_version, moved.state) == (3, "preparation")
         assert both.replay("cs") == moved
+    finally:
+        store.dispose()
+
+
+# --- version 4: what the AVG asks ----------------------------------------------------------
+
+
+def test_version_4_validates_with_version_3_and_maps_every_state_onto_itself() -> None:
+    # neither has a confidential field, so version 3 is clean without retention too
+    assert validate_files([V3, V4]) == {str(V3): [], str(V4): []}
+    v3, v4 = load_definition(V3), load_definition(V4)
+    assert (v3.version, v4.version) == (3, 4)
+    assert v4.migrates_from is not None and v4.migrates_from.version == 3
+    assert dict(v4.migrates_from.states) == {state: state for state in v3.states}
+    assert dict(v4.migrates_from.facts) == {}
+    assert (set(v4.states), set(v4.facts)) == (set(v3.states), set(v3.facts))
+    assert migration_problems(v3, v4) == []
+
+
+def test_version_4_declares_the_subject_personal_data_and_retention() -> None:
+    v3, v4 = load_definition(V3), load_definition(V4)
+    assert subject_roles(v3) == [] and retention_of(v3) is None  # version 3 declared none
+    assert input_names(v3, personal=True) == set()
+    assert subject_roles(v4) == ["switcher"]
+    assert retention_of(v4) == POLICY_DEFAULTS
+    # the facts are the variant, the class, dates, the frequency and progress flags: plain,
+    # so the history stays useful for statistics after the personal values are erased
+    assert fact_names(v4, personal=True) == set()
+    assert input_names(v4, personal=True) == {
+        "notes",
+        "expectations",
+        "guidance_plan",
+        "reason",
+        "message",
+        "prior_competences",
+        "classroom_management",
+        "group_formation",
+        "competences",
+        "qualities",
+        "learning_questions",
+        "outcome",  # of the suitability assessment: a judgement of the switcher
+    }
+    assert input_names(v4, personal=False) == {
+        "variant",
+        "planned_on",
+        "switcher_present",
+        "study_adviser_present",
+        "manager_present",
+        "coach_present",
+        "group",
+        "structure",
+        "frequency",
+        "responsibilities",
+        "joins",
+        "skips",
+        "team_learning",
+        "tasks_and_responsibilities",
+        "adult_learning",
+        "practical_matters",
+        "approach",
+        "setting",
+        "focus",
+        "prepared_with",
+        "kind",
+        "module",
+        "extra_needed",
+        "assessed_on",
+    }
+
+
+def test_version_3_trajectories_in_a_database_migrate_to_version_4_as_they_are(
+    database: str,
+) -> None:
+    clock = FixedClock("2026-08-27T09:00:00+00:00")
+    store = SqlStore(database)
+    try:
+        old = Engine([load_definition(V3)], store=store, clock=clock)
+        # in the guidance, with a guidance plan and a coaching session recorded
+        v2_to_agreements(old, clock, "guided", "in_training")  # version 3 has these steps too
+        old.fire("guided", "start_guidance", actor="carla")
+        old.record_activity(
+            "guided",
+            "coaching_session",
+            actor="carla",
+            input={"setting": "in_class", "focus": "teaching", "notes": "Instructie"},
+        )
+        # ended by the switcher, with a reason
+        old.start(ID, participants=PEOPLE, actor="mira", trajectory_id="ended")
+        old.fire("ended", "stop", actor="sam", input={"reason": "Basisbekwaam"})
+    finally:
+        store.dispose()
+
+    store = SqlStore(database)
+    try:
+        new = Engine([load_definition(V4)], store=store, clock=clock)
+        before = {tid: new.get(tid) for tid in ("guided", "ended")}
+        assert {t.definition_version for t in before.values()} == {3}  # read back from store
+        assert sorted(new.plan_migration(ID, 4)) == [("ended", 3, None), ("guided", 3, None)]
+        for tid, state in (("guided", "guidance"), ("ended", "stopped")):
+            moved = new.migrate(tid, 4, actor="admin")
+            assert (moved.definition_version, moved.state) == (4, state)
+            assert dict(moved.facts) == dict(before[tid].facts)
+            assert dict(moved.counts) == dict(before[tid].counts)
+            assert moved.history[-1].kind == "migrated"
+            assert new.replay(tid) == moved
+        # what was recorded stays in the history
+        [stop] = [r for r in new.history("ended", viewer="sam") if r.event == "stop"]
+        assert stop.input["reason"] == "Basisbekwaam"
+        # version 4's rules are version 3's: the guidance goes on
+        t = new.record_activity("guided", "update_guidance_plan", actor="sam", input=PLAN)
+        assert (t.definition_version, t.counts["update_guidance_plan"]) == (4, 2)
     finally:
         store.dispose()

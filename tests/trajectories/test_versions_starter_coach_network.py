@@ -1,11 +1,19 @@
-"""``starter-coach-network`` version 2 next to the version 1 it replaces.
+"""``starter-coach-network`` versions 2 and 3 next to the versions they replace.
 
-``data/starter-coach-network-v1.yaml`` is version 1 as shipped before. Version 2 keeps both
+``data/starter-coach-network-v1.yaml`` and ``data/starter-coach-network-v2.yaml`` are
+versions 1 and 2 as shipped before. Version 2 keeps both
 meetings in one school year, makes the facilitator's tips advice instead of conditions, and
 lets the facilitator be a starter coach too (``docs/trajectories/starter-coach-network.md``,
 "Version 2"). A database that holds version-1 trajectories keeps running them on version 1
 after the upgrade, new trajectories take version 2, and ``migrates_from: {version: 1}`` moves
 running ones, in every state, after which version 2's rules hold for them.
+
+``definitions/starter-coach-network.yaml`` is version 3, which declares what the AVG asks and
+nothing else: no role is the subject (the trajectory is one school year of a network, about no
+one person), the topics, contributions, the hosting participant and a student's choice of
+workshop say something about a person (``personal``), and ``retention`` gives coachflow's
+policy defaults (the source says nothing about keeping data). A version-2 year in a database
+moves to version 3 as it is.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from version_helpers import POLICY_DEFAULTS, fact_names, input_names, retention_of, subject_roles
 
 from coachflow import Engine, FixedClock, GuardFailed, MigrationError, NotPermitted, load_definition
 from coachflow.definition.checks import migration_problems
@@ -23,7 +32,8 @@ from coachflow.store import SqlStore
 
 HERE = Path(__file__).parent
 V1 = HERE / "data" / "starter-coach-network-v1.yaml"
-V2 = HERE.parents[1] / "definitions" / "starter-coach-network.yaml"
+V2 = HERE / "data" / "starter-coach-network-v2.yaml"
+V3 = HERE.parents[1] / "definitions" / "starter-coach-network.yaml"
 ID = "starter-coach-network"
 FAC, COACH = "p-fac", "p-coach-anna"
 PEOPLE = {"facilitator": FAC, "coach": [COACH]}
@@ -157,5 +167,84 @@ def test_version_1_trajectories_keep_running_then_migrate_to_version_2(database:
             with pytest.raises(MigrationError):
                 new.migrate(tid, 2, actor="admin")
         assert new.get(started.id).definition_version == 2
+    finally:
+        store.dispose()
+
+
+# --- version 3: what the AVG asks ----------------------------------------------------------
+
+
+def test_version_3_validates_with_version_2_and_maps_every_state_onto_itself() -> None:
+    # neither has a confidential field, so version 2 is clean without retention too
+    assert validate_files([V2, V3]) == {str(V2): [], str(V3): []}
+    v2, v3 = load_definition(V2), load_definition(V3)
+    assert (v2.version, v3.version) == (2, 3)
+    assert v3.migrates_from is not None and v3.migrates_from.version == 2
+    assert dict(v3.migrates_from.states) == {s: s for s in v2.states}
+    assert dict(v3.migrates_from.facts) == {}
+    assert (set(v3.states), set(v3.facts)) == (set(v2.states), set(v2.facts))
+    assert migration_problems(v2, v3) == []
+
+
+def test_version_3_declares_no_subject_its_personal_data_and_retention() -> None:
+    """No role is the subject: "Twee keer per schooljaar komen de starterscoaches in het POS
+    bijeen in een leernetwerk." One trajectory is a school year of that network, about no
+    one person; the comment above the roles of the definition says why."""
+    v2, v3 = load_definition(V2), load_definition(V3)
+    assert retention_of(v2) is None and input_names(v2, personal=True) == set()
+    assert subject_roles(v3) == []
+    assert "# No role is the subject" in V3.read_text(encoding="utf-8")
+    assert retention_of(v3) == POLICY_DEFAULTS
+    assert fact_names(v3, personal=True) == set()  # dates and the school year
+    assert input_names(v3, personal=True) == {"topics", "host", "summary", "workshop"}
+    assert input_names(v3, personal=False) == {
+        "date",
+        "round_1",
+        "round_2",
+        "round_3",
+        "location",
+        "at_participant_school",
+        "kind",
+        "round",
+        "name",
+        "school",
+        "tour",
+    }
+
+
+def test_a_version_2_year_in_a_database_migrates_to_version_3_as_it_is(database: str) -> None:
+    clock = FixedClock("2026-08-24T12:00:00+00:00")
+    store = SqlStore(database)
+    try:
+        old = Engine([load_definition(V2)], clock=clock, store=store)
+        old.start(ID, participants=PEOPLE, actor=FAC, trajectory_id="year")
+        plan(old, "year", 1, "2026-10-08")
+        plan(old, "year", 2, "2027-03-18")
+        old.record_activity("year", "inventory_1", actor=FAC, input={"topics": "Casus Anna"})
+        old.record_activity(
+            "year", "contribution", actor=COACH, input={"kind": "case", "summary": "Een starter"}
+        )
+        at(clock, "2026-10-08")
+        old.fire("year", "hold_meeting_1", actor=FAC)
+    finally:
+        store.dispose()
+
+    store = SqlStore(database)
+    try:
+        new = Engine([load_definition(V3)], clock=clock, store=store)
+        before = new.get("year")
+        assert (before.definition_version, before.state) == (2, "second_meeting")
+        assert new.plan_migration(ID, 3) == [("year", 2, None)]
+        moved = new.migrate("year", 3, actor="admin")
+        assert (moved.definition_version, moved.state) == (3, "second_meeting")
+        assert dict(moved.facts) == dict(before.facts)
+        assert moved.facts["network_year"] == 2026
+        assert dict(moved.counts) == dict(before.counts)
+        assert moved.history[-1].kind == "migrated"
+        assert new.replay("year") == moved
+        # version 3's rules are version 2's: the second meeting, then the rest of the year
+        at(clock, "2027-03-18")
+        held = new.fire("year", "hold_meeting_2", actor=FAC)
+        assert (held.definition_version, held.state) == (3, "rest_of_year")
     finally:
         store.dispose()

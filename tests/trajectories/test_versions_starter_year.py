@@ -1,6 +1,6 @@
 """``starter-year`` version 2 and ``nt2-consult`` version 2, next to the versions 1 they
-replace, and what an upgrade of coachflow does to a database that holds version-1
-trajectories.
+replace, what an upgrade of coachflow does to a database that holds version-1 trajectories,
+and ``starter-year`` version 3 (the built-in one) next to the version 2 it replaces.
 
 Two contents of each version 1 were shipped: the first (``data/*-v1-first.yaml``, before
 separation of duties and confidential flows were checked) and the one with ``excludes``
@@ -8,6 +8,10 @@ and ``declassifies`` added in place (``data/*-v1.yaml``). A database may hold ei
 first fails checks added since (``self-escalation``, ``confidential-flow``): read back from
 a store it still runs its trajectories (a :class:`StoredDefinitionWarning` says so), no new
 trajectory starts on it, and its trajectories migrate to version 2, which passes.
+``data/*-v2.yaml`` are the versions 2 as shipped. ``starter-year`` version 3 declares what
+the AVG asks (the subject role, personal fields and facts, retention) and nothing else, so
+a version-2 year moves to it as it is (``nt2-consult`` version 3: in
+``test_versions_nt2_consult.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,15 @@ import warnings
 from pathlib import Path
 
 import pytest
+from version_helpers import (
+    POLICY_DEFAULTS,
+    clean_but_retention,
+    fact_names,
+    input_names,
+    kept_by_omission_only,
+    retention_of,
+    subject_roles,
+)
 
 from coachflow import (
     DefinitionError,
@@ -26,6 +39,7 @@ from coachflow import (
     builtin_calendar,
     load_definition,
 )
+from coachflow.definition.checks import migration_problems
 from coachflow.definition.compiled import ADDED_CHECKS, compile_definition
 from coachflow.files.definitions import parse_definition
 from coachflow.files.loading import validate_files
@@ -37,10 +51,8 @@ from coachflow.store import SqlStore
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
 DATA = HERE / "data"
-NEW = {
-    "starter-year": ROOT / "definitions" / "starter-year.yaml",
-    "nt2-consult": ROOT / "definitions" / "nt2-consult.yaml",
-}
+V2 = {"starter-year": DATA / "starter-year-v2.yaml", "nt2-consult": DATA / "nt2-consult-v2.yaml"}
+V3 = ROOT / "definitions" / "starter-year.yaml"
 STARTER = {"starter": "anna", "coach": "bram", "director": "carla", "buddy": "daan", "board": "eva"}
 NT2 = {"teacher": "tess", "manager": "max"}
 CALENDAR = builtin_calendar("nl-2026-2027-midden")
@@ -54,17 +66,18 @@ def read(path: Path):  # type: ignore[no-untyped-def]
     return parsed.definition
 
 
-@pytest.mark.parametrize("name", sorted(NEW))
+@pytest.mark.parametrize("name", sorted(V2))
 def test_version_2_validates_with_version_1_and_maps_every_state(name: str) -> None:
-    v1, v2 = DATA / f"{name}-v1.yaml", NEW[name]
-    assert validate_files([v1, v2]) == {str(v1): [], str(v2): []}
+    v1, v2 = DATA / f"{name}-v1.yaml", V2[name]
+    results = validate_files([v1, v2])
+    assert sorted(results) == sorted([str(v1), str(v2)]) and clean_but_retention(results)
     old, new = load_definition(v1), load_definition(v2)
     assert (old.version, new.version) == (1, 2)
     assert new.migrates_from is not None and new.migrates_from.version == 1
     assert dict(new.migrates_from.states) == {s: s for s in old.states}
 
 
-@pytest.mark.parametrize("name", sorted(NEW))
+@pytest.mark.parametrize("name", sorted(V2))
 def test_the_first_version_1_fails_only_the_checks_added_since(name: str) -> None:
     first = DATA / f"{name}-v1-first.yaml"
     problems = validate_files([first])[str(first)]
@@ -120,19 +133,20 @@ def test_version_1_trajectories_keep_running_after_the_upgrade(tmp_path: Path, f
         assert len(warned) == (1 if first else 0)
         if first:
             assert "'starter-year' version 1" in str(warned[0].message)
-        # the built-in definitions are version 2 now; the stored trajectories stay on 1
-        assert engine.definitions["starter-year"].version == 2
+        # the built-in definitions are version 3 now; the stored trajectories stay on 1
+        assert engine.definitions["starter-year"].version == 3
+        assert engine.definitions["nt2-consult"].version == 3
         assert engine.get("sy").definition_version == engine.get("nt").definition_version == 1
         t = engine.record_activity(
             "sy", "tripartite_w1", actor="carla", input={"work_points": "Rust in de klas"}
         )
         assert (t.definition_version, t.counts["tripartite_w1"]) == (1, 1)
         assert "refuse_permission" in engine.allowed_events("nt", actor="max")
-        # new trajectories take version 2; none starts on a version that fails today's checks
+        # new trajectories take version 3; none starts on a version that fails today's checks
         started = engine.start(
             "starter-year", participants=STARTER, actor="carla", calendar=CALENDAR
         )
-        assert started.definition_version == 2
+        assert started.definition_version == 3
         if first:
             with pytest.raises(DefinitionError) as refused:
                 engine.start(
@@ -143,13 +157,16 @@ def test_version_1_trajectories_keep_running_after_the_upgrade(tmp_path: Path, f
                     calendar=CALENDAR,
                 )
             assert refused.value.diagnostics[0].code == "stored-only"
-        # and the running ones move to version 2, as they are
+        # and the running ones move to version 2 (as shipped), then to version 3, as they are
+        for name in ("starter-year", "nt2-consult"):
+            engine.add_definition(load_definition(V2[name]))
         for tid in ("sy", "nt"):
             before = engine.get(tid)
-            moved = engine.migrate(tid, 2, actor="admin")
-            assert moved.definition_version == 2 and moved.state == before.state
-            assert dict(moved.facts) == dict(before.facts)
-            assert engine.replay(tid) == moved
+            for version in (2, 3):
+                moved = engine.migrate(tid, version, actor="admin")
+                assert moved.definition_version == version and moved.state == before.state
+                assert dict(moved.facts) == dict(before.facts)
+                assert engine.replay(tid) == moved
     finally:
         store.dispose()
 
@@ -162,7 +179,7 @@ def test_a_trajectory_without_a_christmas_holiday_does_not_move_to_version_2(
     store = SqlStore(f"sqlite:///{tmp_path / 'x.db'}")
     try:
         engine = Engine(
-            [load_definition(DATA / "starter-year-v1.yaml"), load_definition(NEW["starter-year"])],
+            [load_definition(DATA / "starter-year-v1.yaml"), load_definition(V2["starter-year"])],
             store=store,
             clock=FixedClock(CLOCK),
         )
@@ -202,7 +219,11 @@ def test_a_year_whose_coach_is_its_director_does_not_move_until_reassigned(
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", StoredDefinitionWarning)
-            engine = Engine(store=store, clock=FixedClock("2026-09-02T08:00:00+00:00"))
+            engine = Engine(
+                [load_definition(V2["starter-year"])],
+                store=store,
+                clock=FixedClock("2026-09-02T08:00:00+00:00"),
+            )
         [(_, _, problem)] = engine.plan_migration("starter-year", 2)
         assert problem is not None and "'carla' may not be both" in problem
         with pytest.raises(MigrationError, match="keeps roles apart"):
@@ -249,5 +270,102 @@ def test_no_trajectory_moves_to_a_stored_version_that_fails_todays_checks(
                 attempt()
             assert refused.value.diagnostics[0].code == "stored-only"
         assert engine.get(t.id).definition_version == 1
+    finally:
+        store.dispose()
+
+
+# --- starter-year version 3: what the AVG asks ---------------------------------------------
+
+
+def test_starter_year_3_validates_with_version_2_and_maps_every_state() -> None:
+    v2 = V2["starter-year"]
+    results = validate_files([v2, V3])
+    assert results[str(V3)] == []
+    assert kept_by_omission_only(results[str(v2)])  # version 2 declared no retention
+    old, new = load_definition(v2), load_definition(V3)
+    assert (old.version, new.version) == (2, 3)
+    assert new.migrates_from is not None and new.migrates_from.version == 2
+    assert dict(new.migrates_from.states) == {s: s for s in old.states}
+    assert dict(new.migrates_from.facts) == {}
+    assert (set(new.states), set(new.facts)) == (set(old.states), set(old.facts))
+    assert migration_problems(old, new) == []
+
+
+def test_starter_year_3_declares_the_subject_personal_data_and_retention() -> None:
+    old, new = load_definition(V2["starter-year"]), load_definition(V3)
+    assert subject_roles(old) == [] and retention_of(old) is None  # version 2 declared none
+    assert input_names(old, personal=True) == set()
+    assert subject_roles(new) == ["starter"]
+    assert retention_of(new) == POLICY_DEFAULTS
+    assert fact_names(new, personal=True) == {"advice"}  # a judgement of the starter
+    assert input_names(new, personal=True) == {
+        "motivation",
+        "work_points",
+        "pop",
+        "plan",
+        "notes",
+        "observations",
+        "agreements",
+        "report",
+        "evaluation",
+        "adjusted_pop",
+        "starter_report",
+        "coach_report",
+        "director_observations",
+        "class_management",
+        "interaction",
+        "leadership",
+        "contact_moments",
+        "question",
+    }
+    # a date and the kind of contact stay plain, for statistics after erasure
+    assert input_names(new, personal=False) == {"planned_on", "form"}
+
+
+def test_a_version_2_year_in_a_database_migrates_to_version_3_as_it_is(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/x.db"
+    clock = FixedClock(CLOCK)
+    store = SqlStore(url)
+    try:
+        old = Engine([load_definition(V2["starter-year"])], store=store, clock=clock)
+        old.start(
+            "starter-year",
+            participants=STARTER,
+            actor="carla",
+            calendar=CALENDAR,
+            trajectory_id="sy",
+        )
+        old.record_activity("sy", "tripartite_w1", actor="carla", input={"work_points": "Rust"})
+        old.record_activity("sy", "pop_w1", actor="anna", input={"pop": "Klassenmanagement"})
+        old.grant_consent("sy", "share_reports", actor="anna")
+        old.record_activity(
+            "sy", "announce_class_visit", actor="bram", input={"planned_on": "2026-09-08"}
+        )
+        old.record_activity(
+            "sy", "class_visit_w2", actor="bram", input={"observations": "Duidelijke instructie"}
+        )
+        before = old.get("sy")
+    finally:
+        store.dispose()
+
+    store = SqlStore(url)
+    try:
+        new = Engine([load_definition(V3)], store=store, clock=clock)
+        assert new.get("sy").definition_version == 2  # version 2 is read back from the store
+        assert new.plan_migration("starter-year", 3) == [("sy", 2, None)]
+        moved = new.migrate("sy", 3, actor="admin")
+        assert (moved.definition_version, moved.state) == (3, before.state)
+        assert dict(moved.facts) == dict(before.facts)
+        assert dict(moved.counts) == dict(before.counts)
+        assert moved.history[-1].kind == "migrated"
+        assert new.replay("sy") == moved
+        # what was recorded stays, for the readers it was written for
+        [visit] = [r for r in new.history("sy", viewer="anna") if r.event == "class_visit_w2"]
+        assert visit.input["observations"] == "Duidelijke instructie"
+        # version 3's rules are version 2's: the year goes on
+        t = new.record_activity(
+            "sy", "follow_up_w2", actor="bram", input={"agreements": "Dagstart voorbereiden"}
+        )
+        assert (t.definition_version, t.counts["follow_up_w2"]) == (3, 1)
     finally:
         store.dispose()

@@ -1,7 +1,8 @@
-"""Version 3 of the built-in ``teacher-coaching``, next to the version 2 it replaces.
+"""Versions 3 and 4 of the built-in ``teacher-coaching``, next to the versions they replace.
 
-``data/teacher-coaching-v2.yaml`` is version 2 as shipped before (``data/*-v1.yaml`` and
-``test_builtin_versions.py`` cover the step from 1 to 2). Version 3 makes the estimated
+``data/teacher-coaching-v2.yaml`` and ``data/teacher-coaching-v3.yaml`` are versions 2 and 3
+as shipped before (``data/*-v1.yaml`` and ``test_builtin_versions.py`` cover the step from 1
+to 2); ``definitions/teacher-coaching.yaml`` is version 4. Version 3 makes the estimated
 number of sessions count (at least 3, more than 5 possible, changed by agreement), lets the
 coachee start the trajectory, and drops two rules the source does not make. A database that
 holds version-2 trajectories keeps running them on version 2 after the upgrade (the store
@@ -9,6 +10,12 @@ remembers every definition version it has seen), new trajectories take version 3
 ``engine.migrate`` moves a version-2 trajectory along version 3's ``migrates_from`` map (every
 state onto itself; the facts carry over). Version 1 trajectories cannot move to version 3:
 it migrates from version 2 only.
+
+Version 4 declares what the AVG asks and nothing else: the coachee is the person the
+trajectory is about (``subject``), the reasons, concerns, agreements, goals, notes,
+evaluations and reports say something about a person (``personal``), and ``retention`` gives
+coachflow's policy defaults (the source says nothing about keeping data). A version-3
+trajectory in a database moves to version 4 as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +23,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from version_helpers import (
+    POLICY_DEFAULTS,
+    clean_but_retention,
+    fact_names,
+    input_names,
+    kept_by_omission_only,
+    retention_of,
+    subject_roles,
+)
 
 from coachflow import Engine, FixedClock, GuardFailed, MigrationError, load_definition
 from coachflow.definition.checks import migration_problems
@@ -26,7 +42,8 @@ from coachflow.store import SqlStore
 HERE = Path(__file__).parent
 V1 = HERE / "data" / "teacher-coaching-v1.yaml"
 V2 = HERE / "data" / "teacher-coaching-v2.yaml"
-V3 = HERE.parents[1] / "definitions" / "teacher-coaching.yaml"
+V3 = HERE / "data" / "teacher-coaching-v3.yaml"
+V4 = HERE.parents[1] / "definitions" / "teacher-coaching.yaml"
 PEOPLE = {"coachee": "cas", "adviser": "ada", "manager": "mira", "client": "cleo"}
 INTAKE = {
     "held_on": "2026-09-10",
@@ -39,8 +56,10 @@ DAYS = ["2026-09-22", "2026-10-06", "2026-10-20", "2026-11-03", "2026-11-17"]
 
 
 def test_versions_2_and_3_validate_together_without_diagnostics() -> None:
-    assert validate_files([V2, V3]) == {str(V2): [], str(V3): []}
-    assert validate_files([V1, V2, V3]) == {str(p): [] for p in (V1, V2, V3)}
+    """Apart from ``no-retention``: these versions were shipped before ``retention``."""
+    for paths in ((V2, V3), (V1, V2, V3)):
+        results = validate_files(paths)
+        assert sorted(results) == sorted(map(str, paths)) and clean_but_retention(results)
 
 
 def test_version_3_maps_every_state_of_version_2_onto_itself() -> None:
@@ -149,5 +168,113 @@ def test_version_2_trajectories_keep_running_after_the_upgrade_and_can_migrate(
             new.migrate("tc1", 3, actor="admin")
         assert new.get("tc1").definition_version == 1
         assert len(new.get("tc1").history) == 1
+    finally:
+        store.dispose()
+
+
+# --- version 4: what the AVG asks ----------------------------------------------------------
+
+
+def test_version_4_validates_with_version_3_and_maps_every_state_onto_itself() -> None:
+    results = validate_files([V3, V4])
+    assert results[str(V4)] == []
+    assert kept_by_omission_only(results[str(V3)])  # version 3 declared no retention
+    v3, v4 = load_definition(V3), load_definition(V4)
+    assert (v3.version, v4.version) == (3, 4)
+    assert v4.migrates_from is not None and v4.migrates_from.version == 3
+    assert dict(v4.migrates_from.states) == {state: state for state in v3.states}
+    assert dict(v4.migrates_from.facts) == {}
+    assert (set(v4.states), set(v4.facts)) == (set(v3.states), set(v3.facts))
+    assert migration_problems(v3, v4) == []
+    assert migration_warnings(v3, v4) == []
+
+
+def test_version_4_declares_the_subject_personal_data_and_retention() -> None:
+    v3, v4 = load_definition(V3), load_definition(V4)
+    assert subject_roles(v3) == [] and retention_of(v3) is None  # version 3 declared none
+    assert input_names(v3, personal=True) == set() == fact_names(v3, personal=True)
+    assert subject_roles(v4) == ["coachee"]
+    assert retention_of(v4) == POLICY_DEFAULTS
+    assert fact_names(v4, personal=True) == {
+        "request_reason",
+        "manager_concern",
+        "concerns_and_wishes",
+        "working_agreements",
+        "learning_goals",
+        "future_actions",
+        "stop_reason",
+    }
+    assert input_names(v4, personal=True) == {
+        "reason",
+        "concern",
+        "concerns_and_wishes",
+        "working_agreements",
+        "goals",
+        "notes",
+        "future_actions",
+        "report",
+        "goal_results",  # a judgement of each learning goal
+        "progress",
+    }
+    # dates, numbers of sessions, the approach and to whom was reported stay plain, so the
+    # history stays useful for statistics after the personal values are erased
+    assert input_names(v4, personal=False) == {
+        "held_on",
+        "estimated_sessions",
+        "approach",
+        "period_start",
+        "period_end",
+        "sessions",
+        "planned_on",
+        "reported_to",
+    }
+    assert fact_names(v4, personal=False) == set(v4.facts) - fact_names(v4, personal=True)
+
+
+def test_version_3_trajectories_in_a_database_migrate_to_version_4_as_they_are(
+    database: str,
+) -> None:
+    clock = FixedClock("2026-09-01T09:00:00+00:00")
+    store = SqlStore(database)
+    try:
+        old = Engine([load_definition(V3)], store=store, clock=clock)
+        old.start("teacher-coaching", participants=PEOPLE, actor="cas", trajectory_id="tc")
+        to_coaching(old, "tc", estimate=4)
+        for day in DAYS[:2]:
+            plan(old, "tc", day)
+            old.fire("tc", "hold_session", actor="ada", input={"held_on": day, "notes": "Rust"})
+        old.start("teacher-coaching", participants=PEOPLE, actor="cleo", trajectory_id="gone")
+        old.fire("gone", "stop", actor="cas", input={"reason": "Andere baan"})
+    finally:
+        store.dispose()
+
+    store = SqlStore(database)
+    try:
+        new = Engine([load_definition(V4)], store=store, clock=clock)
+        before = {tid: new.get(tid) for tid in ("tc", "gone")}
+        assert {t.definition_version for t in before.values()} == {3}  # read back from store
+        assert before["tc"].facts["learning_goals"] == ("Rust in de klas",)
+        assert before["gone"].facts["stop_reason"] == "Andere baan"
+        assert sorted(new.plan_migration("teacher-coaching", 4)) == [
+            ("gone", 3, None),
+            ("tc", 3, None),
+        ]
+        for tid, state in (("tc", "coaching"), ("gone", "stopped")):
+            moved = new.migrate(tid, 4, actor="admin")
+            assert (moved.definition_version, moved.state) == (4, state)
+            assert dict(moved.facts) == dict(before[tid].facts)
+            assert moved.history[-1].kind == "migrated"
+            assert new.replay(tid) == moved
+        # the session notes stay in the history, for the coachee and the adviser
+        notes = [r.input.get("notes") for r in new.history("tc", viewer="cas")]
+        assert notes.count("Rust") == 2
+        # version 4's rules are version 3's: the third session, then the last one
+        plan(new, "tc", DAYS[2])
+        held = new.fire("tc", "hold_session", actor="ada", input={"held_on": DAYS[2]})
+        assert (held.definition_version, held.facts["sessions"]) == (4, 3)
+        plan(new, "tc", DAYS[3])
+        final = {"held_on": DAYS[3], "future_actions": "Dagstart blijven voorbereiden"}
+        done = new.fire("tc", "hold_final_session", actor="ada", input=final)
+        assert (done.state, done.facts["sessions"]) == ("final_evaluation", 4)
     finally:
         store.dispose()

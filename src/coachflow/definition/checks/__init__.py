@@ -18,6 +18,7 @@ arguments:
 * :mod:`.duties`: separation of duties (``excludes``, ``self-escalation``);
 * :mod:`.flows`: confidential inputs that decide the state or the facts;
 * :mod:`.timers`: timeouts, reminders, escalations, suspension and the role ``system``;
+* :mod:`.privacy`: how long confidential values are kept (``retention``);
 * :mod:`.graph`: final states, ambiguous events and reachability;
 * :mod:`.unused`: declarations nothing mentions.
 
@@ -52,8 +53,9 @@ def analyze(
     The checks run in this order, which only decides the order of diagnostics that sort
     alike (same file, line, column and code: in a definition built in Python every one
     stands at 1:1): names, references, transition expressions, role hooks, activities,
-    texts, the migration map, then (when no state or transition was left out) the graph,
-    and (when nothing that mentions a declaration was left out) unused declarations.
+    texts, the migration map, timers, duties, privacy, flows, then (when no state or
+    transition was left out) the graph, and (when nothing that mentions a declaration was
+    left out) unused declarations.
     """
     definition = parsed.definition
     if definition is None:
@@ -70,6 +72,7 @@ def analyze(
     from coachflow.definition.checks.graph import check_exits, check_reachability
     from coachflow.definition.checks.migrations import check_migration_map
     from coachflow.definition.checks.names import check_names
+    from coachflow.definition.checks.privacy import check_privacy
     from coachflow.definition.checks.references import check_references
     from coachflow.definition.checks.texts import check_texts
     from coachflow.definition.checks.timers import check_timers
@@ -86,6 +89,7 @@ def analyze(
     uses += [transitions.uses, hooks.uses, activities.uses, check_migration_map(ctx)]
     uses.append(check_timers(ctx, transitions.transitions))
     check_duties(ctx)
+    check_privacy(ctx)
     derived = check_flows(ctx, transitions.transitions, hooks.role_effects, activities.guards)
     if parsed.graph_complete:
         check_exits(ctx)
