@@ -94,7 +94,7 @@ def fresh_postgres(url: str) -> str:
     with store._writer.begin() as conn:
         conn.exec_driver_sql(
             "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions, "
-            "cf_outbox_consumers CASCADE"
+            "cf_outbox_consumers, cf_keys CASCADE"
         )
     store.dispose()
     return url

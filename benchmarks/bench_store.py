@@ -12,11 +12,15 @@
   one writer, and the ratio of their times per event;
 * the time of ``agenda_for(person)`` with 100,000 trajectories stored (rows are cloned
   in bulk from real ones, each person coaching about 20 of them);
-* storage bytes per event (SQLite pages used per accepted event).
+* storage bytes per event (SQLite pages used per accepted event);
+* encryption at rest (issue 17): one writer of an event with a personal note copied into a
+  personal fact, both encrypted, against the same events with nothing personal (alternating
+  windows), and the bytes per event of each.
 
 Targets: >= 6,500 events/s on SQLite with one writer and at most 1.8x the floor's time
 per event (the speed issue; issue 7 asked for 2,000), >= 3,000 events/s on PostgreSQL with
-8 writers and durable commits, agenda_for under 50 ms at 100,000 trajectories. PostgreSQL
+8 writers and durable commits, agenda_for under 50 ms at 100,000 trajectories, encrypted
+notes at >= 85 % of the plain ones' events per second (issue 17). PostgreSQL
 runs when ``--postgres URL`` or COACHFLOW_TEST_POSTGRES_URL is given (``eval "$(bash
 .ci/postgres.sh)"`` starts one). Prints figures and PASS/FAIL; it never fails a test run.
 """
@@ -48,6 +52,27 @@ activities:
 """
 
 
+NOTED = """
+coachflow: 1
+id: bench-notes
+version: 1
+roles: {coach: {}, teacher: {}}
+facts: {n: {type: int, default: 0}, last: {type: str, personal: PERSONAL}}
+initial: s
+states: {s: {}, e: {final: true}}
+transitions:
+  - event: note
+    from: s
+    to: s
+    by: [coach]
+    input: {text: {type: str, required: true, personal: PERSONAL}}
+    set: {n: n + 1, last: input.text}
+  - {event: stop, from: s, to: e, by: [coach]}
+"""
+"""A note per event, copied into a fact: with ``personal: true`` both values are encrypted
+at rest (issue 17), without it neither; the same work otherwise."""
+
+
 def _engine(url: str) -> object:
     from coachflow import Engine, FixedClock, loads_definition
     from coachflow.store import SqlStore
@@ -55,6 +80,84 @@ def _engine(url: str) -> object:
     synchronous = not url.endswith("#async")
     store = SqlStore(url.removesuffix("#async"), synchronous_commit=synchronous)
     return Engine([loads_definition(DEFINITION)], store=store, clock=FixedClock())
+
+
+def _noted_engine(url: str) -> object:
+    from coachflow import Engine, FixedClock, loads_definition
+    from coachflow.store import SqlStore
+
+    base, _, kind = url.partition("#")
+    text = NOTED.replace("PERSONAL", "true" if kind == "sealed" else "false")
+    return Engine([loads_definition(text)], store=SqlStore(base), clock=FixedClock())
+
+
+def _noted_writer(
+    url: str, worker: int, seconds: float, trajectories: int, out: mp.Queue, go: Any
+) -> None:
+    """:func:`_writer` of a note per event (``url#sealed`` or ``url#plain``)."""
+    engine = _noted_engine(url)
+    actor = f"c{worker}"
+    ids = [
+        engine.start(  # type: ignore[attr-defined]
+            "bench-notes", participants={"coach": actor, "teacher": f"t{worker}"}, actor=actor
+        ).id
+        for _ in range(trajectories)
+    ]
+    note = {"text": "Gesprek over de klas: rust, regels en routines. " * 2}
+    for tid in ids:
+        engine.fire(tid, "note", actor=actor, input=note)  # type: ignore[attr-defined]
+    out.put("ready")
+    go.wait()
+    done = 0
+    cpu = time.process_time()
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        engine.fire(ids[done % trajectories], "note", actor=actor, input=note)  # type: ignore[attr-defined]
+        done += 1
+    out.put((done, time.perf_counter() - start, time.process_time() - cpu))
+
+
+def sealed_against_plain(folder: Path, seconds: float, rounds: int = 2) -> tuple[Rate, Rate]:
+    """One writer of notes, encrypted and plain, in ``rounds`` alternating windows (each on
+    a new file): the best window of each."""
+    sealed: list[Rate] = []
+    plain: list[Rate] = []
+    for i in range(rounds):
+        window = seconds / rounds
+        url = fresh_sqlite(folder, f"sealed-{i}.db")
+        sealed.append(throughput(url + "#sealed", 1, window, _noted_writer))
+        url = fresh_sqlite(folder, f"plain-{i}.db")
+        plain.append(throughput(url + "#plain", 1, window, _noted_writer))
+    return max(sealed), max(plain)
+
+
+def noted_bytes_per_event(folder: Path, kind: str) -> float:
+    """:func:`bytes_per_event` of the notes, ``sealed`` or ``plain``."""
+    url = fresh_sqlite(folder, f"size-{kind}.db")
+    engine = _noted_engine(f"{url}#{kind}")
+    ids = [
+        engine.start("bench-notes", participants={"coach": "c", "teacher": "t"}, actor="c").id  # type: ignore[attr-defined]
+        for _ in range(10)
+    ]
+    note = {"text": "Gesprek over de klas: rust, regels en routines. " * 2}
+    path = url.removeprefix("sqlite:///")
+    before = _used(path)
+    events = 2000
+    for i in range(events):
+        engine.fire(ids[i % 10], "note", actor="c", input=note)  # type: ignore[attr-defined]
+    return (_used(path) - before) / events
+
+
+def _used(path: str) -> int:
+    """The bytes of the pages an SQLite file uses (after a checkpoint)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pages = con.execute("PRAGMA page_count").fetchone()[0]
+        free = con.execute("PRAGMA freelist_count").fetchone()[0]
+        size = con.execute("PRAGMA page_size").fetchone()[0]
+    return int((pages - free) * size)
 
 
 def _writer(
@@ -218,7 +321,7 @@ def fresh_postgres(url: str) -> str:
     with store._writer.begin() as conn:
         conn.exec_driver_sql(
             "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions, "
-            "cf_outbox_consumers CASCADE"
+            "cf_outbox_consumers, cf_keys CASCADE"
         )
     store.dispose()
     return url
@@ -270,7 +373,6 @@ def agenda_at_scale(url: str, count: int) -> tuple[float, int]:
 
 
 def bytes_per_event(folder: Path) -> float:
-    import sqlite3
 
     url = fresh_sqlite(folder, "size.db")
     path = url.removeprefix("sqlite:///")
@@ -279,20 +381,11 @@ def bytes_per_event(folder: Path) -> float:
         engine.start("bench-store", participants={"coach": "c", "teacher": "t"}, actor="c").id
         for _ in range(10)
     ]  # type: ignore[attr-defined]
-
-    def used() -> int:
-        with sqlite3.connect(path) as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            pages = con.execute("PRAGMA page_count").fetchone()[0]
-            free = con.execute("PRAGMA freelist_count").fetchone()[0]
-            size = con.execute("PRAGMA page_size").fetchone()[0]
-        return int((pages - free) * size)
-
-    before = used()
+    before = _used(path)
     events = 2000
     for i in range(events):
         engine.fire(ids[i % 10], "tick", actor="c")  # type: ignore[attr-defined]
-    return (used() - before) / events
+    return (_used(path) - before) / events
 
 
 def main() -> int:
@@ -377,6 +470,23 @@ def main() -> int:
             )
         size = bytes_per_event(folder)
         rows.append(("storage per event (SQLite)", f"{size:,.0f} bytes", "", ""))
+        sealed, plain = sealed_against_plain(folder, seconds)
+        share = sealed / plain
+        rows.append(("SQLite, 1 writer, a note per event, plain", f"{plain:,.0f}", "", ""))
+        rows.append(
+            (
+                "SQLite, 1 writer, a note per event, encrypted",
+                f"{sealed:,.0f} ({share:.0%} of plain)",
+                ">= 85%",
+                "PASS" if share >= 0.85 else "FAIL",
+            )
+        )
+        for kind in ("plain", "sealed"):
+            noted = noted_bytes_per_event(folder, kind)
+            shown = "encrypted" if kind == "sealed" else kind
+            rows.append(
+                (f"storage per event, a note, {shown} (SQLite)", f"{noted:,.0f} bytes", "", "")
+            )
     width = max(len(r[0]) for r in rows)
     print(
         f"load average at start: {load:.2f} on {os.cpu_count()} cpus (busy machines inflate times)"

@@ -279,6 +279,14 @@ def create_app(engine: Engine) -> FastAPI:
         # the engine decides what this person may see of the log (403: none of it)
         return [jsonable(e._asdict()) for e in engine.access_log(trajectory_id, viewer=person)]
 
+    @app.get("/people/{person_id}/export")
+    def export_person(person_id: str, person: Person) -> dict[str, Any]:
+        # the AVG's right of access: everything held about a person, as they may read it,
+        # for that person alone (anyone else: 403, and nothing is read or logged)
+        if person != person_id:
+            raise HTTPException(403, "a person's export is for that person alone")
+        return engine.export_person(person_id)
+
     @app.get("/agenda")
     def agenda(
         person: Person,

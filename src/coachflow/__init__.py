@@ -21,6 +21,7 @@ from coachflow.errors import (
     ConsentError,
     DefinitionChanged,
     DefinitionError,
+    ErasureError,
     GuardFailed,
     InvalidId,
     InvalidInput,
@@ -65,7 +66,9 @@ if TYPE_CHECKING:
     from coachflow.runtime.access import REDACTED
     from coachflow.runtime.access_log import AccessEntry
     from coachflow.runtime.agenda import AgendaItem
+    from coachflow.runtime.export import plain as jsonable
     from coachflow.runtime.outbox import Message
+    from coachflow.runtime.privacy import ERASED
     from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
     from coachflow.store.memory import MemoryStore
     from coachflow.store.port import Store
@@ -77,6 +80,7 @@ _LAZY = {
     "AgendaItem": "coachflow.runtime.agenda",
     "Holiday": "coachflow.calendar",
     "REDACTED": "coachflow.runtime.access",
+    "ERASED": "coachflow.runtime.privacy",
     "SchoolCalendar": "coachflow.calendar",
     "agenda_to_ical": "coachflow.files.ical:to_ical",
     "builtin_calendar": "coachflow.files.calendars",
@@ -105,6 +109,7 @@ _LAZY = {
     "Trajectory": "coachflow.runtime.trajectory",
     "TrajectoryView": "coachflow.runtime.trajectory",
     "replay": "coachflow.runtime.trajectory",
+    "jsonable": "coachflow.runtime.export:plain",
     "MemoryStore": "coachflow.store.memory",
     "Store": "coachflow.store.port",
 }
@@ -137,7 +142,9 @@ __all__ = [
     "DefinitionError",
     "Diagnostic",
     "DueReport",
+    "ERASED",
     "Engine",
+    "ErasureError",
     "Explanation",
     "FixedClock",
     "GuardFailed",
@@ -179,6 +186,7 @@ __all__ = [
     "definition_json_schema",
     "dump_definition",
     "id_problem",
+    "jsonable",
     "load_calendar",
     "load_definition",
     "load_definition_versions",

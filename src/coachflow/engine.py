@@ -27,6 +27,7 @@ from coachflow.definition.plain import parse_date
 from coachflow.errors import (
     CalendarWarning,
     CoachflowError,
+    ErasureError,
     InvalidId,
     NotPermitted,
     PredicateError,
@@ -76,6 +77,15 @@ from coachflow.runtime.outbox import (
     check_limit,
     timer_message,
 )
+from coachflow.runtime.privacy import (
+    CLASSES,
+    SealPlan,
+    ended_on,
+    erased_classes,
+    erased_record,
+    erasure_of,
+    seal_plan,
+)
 from coachflow.runtime.program import Program
 from coachflow.runtime.registry import Registry
 from coachflow.runtime.timers import SYSTEM, decide_due, next_timer
@@ -104,6 +114,7 @@ __all__ = [
     "Listener",
     "Outbox",
     "Predicate",
+    "Purge",
 ]
 
 log = logging.getLogger("coachflow.engine")
@@ -207,6 +218,19 @@ class Outbox:
         """Up to ``limit`` messages after the id ``after``, oldest first; with ``consumer``
         only those it has not acknowledged. A read: nothing is claimed."""
         return self._store.outbox(consumer=consumer, after=check_after(after), limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """What :meth:`Engine.purge` erased (or, on a dry run, would erase) of one
+    trajectory: the classes whose retention period ended, the day it ended, and how many
+    values they held."""
+
+    trajectory_id: str
+    classes: tuple[str, ...]
+    due: date
+    values: int
+    fields: tuple[str, ...]
 
 
 class Engine:
@@ -327,6 +351,7 @@ class Engine:
             return self.store.load(trajectory_id)
         refuse_bad_id(viewer, "the viewer's person id", "viewer", trajectory_id, None, None)
         t = self.store.load(trajectory_id)
+        self._program(t.definition_id, t.definition_version)  # a version it runs, or refused
         hidden = self._hidden(t, viewer)
         reads: list[Read] = []
         records = redact(t, viewer, reads, hidden)
@@ -386,14 +411,8 @@ class Engine:
             message = f"person id {SYSTEM!r} is the worker's, not a person's"
             raise InvalidId(message, fields=["person"], reasons=[Reason("bad-id", message)])
         found: list[dict[str, object]] = []
-        for tid in self.store.ids():
-            try:
-                t = self.store.load(tid)
-            except UnknownTrajectory:
-                continue
-            if not mentions(t, person):
-                continue
-            program = self._program(t.definition_id, t.definition_version)
+        for t, program in self._holding(person):
+            tid = t.id
             entries = readable_entries(t, person, self.store.access_log(tid))
             scope = scope_of(program.definition, t, person)
             hidden = self._hidden(t, person)
@@ -410,6 +429,165 @@ class Engine:
             "exported_at": self.clock.now().isoformat(),
             "trajectories": found,
         }
+
+    # -- privacy (AVG/GDPR) ----------------------------------------------------------------
+
+    def erase(
+        self,
+        trajectory_id: str,
+        *,
+        classes: Sequence[str] | None = None,
+        reason: str,
+        actor: str,
+        force: bool = False,
+    ) -> Trajectory:
+        """Erase the values of ``classes`` (``confidential``, ``personal``; None: both) of
+        a trajectory: the store deletes their keys, so from then on each of them reads as
+        :data:`~coachflow.ERASED` for everyone, server code included, while the history
+        stays complete and replayable; an ``erased`` record (who, when, which fields, how
+        many values, why) is appended as the proof. Idempotent: erasing what is already
+        erased appends nothing. :class:`ErasureError` (and nothing erased) for a
+        trajectory that has not ended, unless ``force``; for an unknown class or an empty
+        ``reason``. Returns the trajectory as stored now."""
+        refuse_bad_id(actor, "the actor's person id", "actor", trajectory_id, None, actor)
+        chosen = _erasure_classes(classes)
+        _check_reason(reason)
+        t = self.store.load(trajectory_id)
+        program = self._program(t.definition_id, t.definition_version)
+        if not force and ended_on(t, program.final_states) is None:
+            raise ErasureError(
+                f"trajectory {trajectory_id!r} is still running (state {t.state!r}): erase "
+                "it when it has ended, or with force=True",
+                code="still-running",
+                trajectory_id=trajectory_id,
+            )
+        return self._erase(t, program, chosen, reason, actor)
+
+    def _erase(
+        self, t: Trajectory, program: Program, chosen: Sequence[str], reason: str, actor: str
+    ) -> Trajectory:
+        todo = [c for c in chosen if c not in erased_classes(t.history)]
+        plans = self._seal_plans(t)
+        fields, count = erasure_of(t, plans, todo)  # counted before the values are gone
+        self.store.erase_values(t.id, chosen)  # also what an erasure that failed left
+        for _ in range(5):
+            if not todo:
+                break
+            record = erased_record(
+                t,
+                plans.get(t.definition_version, seal_plan(program.definition)),
+                classes=todo,
+                fields=fields,
+                count=count,
+                reason=reason,
+                actor=actor,
+                at=self.clock.now(),
+            )
+            try:
+                self._commit(t, record, program, None)
+                break
+            except VersionConflict:  # changed meanwhile: prove it on what is stored now
+                t = self.store.load(t.id)
+                todo = [c for c in todo if c not in erased_classes(t.history)]
+        return self.store.load(t.id)
+
+    def _seal_plans(self, t: Trajectory) -> dict[int, SealPlan]:
+        """The seal plan of every loaded version of ``t``'s definition."""
+        plans: dict[int, SealPlan] = {}
+        for version in {t.definition_version, *_versions_in(t)}:
+            key = (t.definition_id, version)
+            if key in self._registry:
+                plans[version] = self._registry.program(*key).seal_plan
+        return plans
+
+    def erase_person(
+        self, person: str, *, reason: str, actor: str, force: bool = False
+    ) -> list[str]:
+        """:meth:`erase` every class of every trajectory about ``person`` (one in which
+        they hold or held a ``subject`` role); the ids erased, in order. When one of them
+        is still running and ``force`` is not given, :class:`ErasureError` and nothing is
+        erased."""
+        refuse_bad_id(person, "person id", "person", None, None, None)
+        refuse_bad_id(actor, "the actor's person id", "actor", None, None, actor)
+        _check_reason(reason)
+        about = [
+            (t, program)
+            for t, program in self._holding(person)
+            if scope_of(program.definition, t, person).subject
+        ]
+        running = [t.id for t, p in about if ended_on(t, p.final_states) is None]
+        if running and not force:
+            raise ErasureError(
+                f"{person!r} is the subject of trajectories still running: "
+                f"{', '.join(map(repr, running))}; erase them when they have ended, or with "
+                "force=True",
+                code="still-running",
+                trajectory_id=running[0],
+            )
+        for t, program in about:
+            self._erase(t, program, CLASSES, reason, actor)
+        return [t.id for t, _ in about]
+
+    def purge(self, *, as_of: date | str | None = None, dry_run: bool = False) -> list[Purge]:
+        """Apply the declared retention (``retention:`` of each trajectory's definition
+        version) to every stored trajectory: each class whose period ended on or before
+        ``as_of`` (default: the clock's today) and is not erased yet is erased, by
+        ``system``, with the period as the reason. A period ``after_end`` counts from the
+        day the trajectory reached a final state; one ``after_start`` from its start day,
+        once it has ended (a running trajectory is never purged). ``dry_run``: only what
+        would be erased. Safe to run by several processes at once: each class is erased
+        once (the other process finds it erased)."""
+        today = parse_date(as_of) if as_of is not None else self.clock.now().date()
+        found: list[Purge] = []
+        for t in self._each_stored():
+            key = (t.definition_id, t.definition_version)
+            if key not in self._registry:
+                continue
+            program = self._registry.program(*key)
+            retention = program.definition.retention
+            ended = ended_on(t, program.final_states)
+            if retention is None or ended is None:
+                continue
+            done = erased_classes(t.history)
+            due: dict[str, date] = {}
+            reasons: list[str] = []
+            for value_class in CLASSES:
+                period = retention.of(value_class)
+                if period is None or value_class in done:
+                    continue
+                start, since = (
+                    (ended, "after_end")
+                    if period.after_end is not None
+                    else (t.start_date, "after_start")
+                )
+                day = period.duration.after(start)
+                if day <= today:
+                    due[value_class] = day
+                    reasons.append(f"{value_class}: {since} {period.duration}")
+            if not due:
+                continue
+            classes = tuple(sorted(due))
+            fields, count = erasure_of(t, self._seal_plans(t), classes)
+            found.append(Purge(t.id, classes, max(due.values()), count, tuple(fields)))
+            if not dry_run:
+                self._erase(t, program, classes, "retention " + "; ".join(reasons), SYSTEM)
+        return found
+
+    def _each_stored(self) -> Iterator[Trajectory]:
+        """Every stored trajectory, each read once, as one snapshot (one removed meanwhile
+        is passed by)."""
+        for tid in self.store.ids():
+            try:
+                yield self.store.load(tid)
+            except UnknownTrajectory:
+                continue
+
+    def _holding(self, person: str) -> Iterator[tuple[Trajectory, Program]]:
+        """Every stored trajectory that holds data of ``person`` (see
+        :func:`~coachflow.runtime.export.mentions`), with its program."""
+        for t in self._each_stored():
+            if mentions(t, person):
+                yield t, self._program(t.definition_id, t.definition_version)
 
     def trajectories(self) -> Iterator[Trajectory]:
         """Every stored trajectory."""
@@ -845,3 +1023,35 @@ class Engine:
         program = self._program(t.definition_id, t.definition_version)
         day = moment.now.date() if as_of is None else parse_date(as_of)
         return agenda(program.definition, t, day, t.calendar, expectations(program, moment))
+
+
+def _erasure_classes(classes: Sequence[str] | None) -> tuple[str, ...]:
+    """The classes an erasure names, checked (None: every class)."""
+    if classes is None:
+        return CLASSES
+    if isinstance(classes, str):
+        classes = [classes]
+    unknown = sorted(set(classes) - set(CLASSES))
+    if unknown or not classes:
+        raise ErasureError(
+            f"unknown class of values {', '.join(map(repr, unknown)) or '(none given)'}: "
+            f"erase {' or '.join(map(repr, CLASSES))}",
+            code="unknown-class",
+        )
+    return tuple(c for c in CLASSES if c in classes)
+
+
+def _check_reason(reason: str) -> None:
+    """:class:`ErasureError` (``no-reason``) for an empty reason: the proof says why."""
+    if not reason.strip():
+        raise ErasureError("an erasure needs a reason", code="no-reason")
+
+
+def _versions_in(t: Trajectory) -> set[int]:
+    """The definition versions ``t``'s history ran on."""
+    found: set[int] = set()
+    for r in t.history:
+        if r.kind == "migrated":
+            found.add(int(r.input["from_version"]))
+            found.add(int(r.input["to_version"]))
+    return found

@@ -10,6 +10,7 @@ Every exception derives from :class:`CoachflowError`::
     ├── TrajectoryExists           start() with the id of a stored trajectory
     ├── PredicateError             a guard's predicate is not registered, or raised
     ├── MigrationError             a trajectory cannot move to another definition version
+    ├── ErasureError               an erasure was refused, nothing erased (.code)
     ├── StoreError                 the database cannot be used (unreachable, damaged, full, ...)
     └── TransitionRejected         a change to a trajectory was refused; nothing changed
         ├── UnknownEvent           the event is not in the definition
@@ -127,6 +128,20 @@ class TrajectoryExists(CoachflowError):
 
 class MigrationError(CoachflowError):
     """A trajectory cannot move to that definition version; nothing was changed."""
+
+
+class ErasureError(CoachflowError):
+    """An erasure was refused, and nothing was erased: ``code`` says why
+    (``still-running``: the trajectory has not ended and ``force`` was not given;
+    ``unknown-class``: a class other than ``confidential`` and ``personal``; ``no-reason``:
+    the reason is empty; ``no-subject``: the person holds no subject role anywhere)."""
+
+    def __init__(
+        self, message: str, *, code: str = "refused", trajectory_id: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.trajectory_id = trajectory_id
 
 
 class StoreError(CoachflowError):

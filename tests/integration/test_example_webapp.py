@@ -39,7 +39,7 @@ id: mentoring
 version: 1
 title: Begeleiding startende leerkracht
 roles:
-  starter: {title: Startende leerkracht, required: true}
+  starter: {title: Startende leerkracht, required: true, subject: true}
   coach: {title: Coach, required: true}
   director: {title: Directeur, required: true}
 started_by: [director]
@@ -550,3 +550,26 @@ def test_a_database_that_cannot_be_written_is_503_without_its_details(
     }
     assert str(path) not in response.text
     assert any(str(path) in r.getMessage() for r in caplog.records)
+
+
+# --- a person's export (AVG art. 15) ---------------------------------------------------------
+
+
+def test_a_person_exports_their_own_data_and_no_one_elses(client: TestClient) -> None:
+    coaching(client)
+    assert session(client, "Sanne zoekt rust in de klas").status_code == 200
+    response = client.get(f"/people/{STARTER}/export", headers=as_(STARTER))
+    assert response.status_code == 200, response.text
+    export = response.json()
+    assert export["schema"] == "coachflow.person-export/1" and export["person"] == STARTER
+    [part] = export["trajectories"]
+    assert part["trajectory"] == "sanne-2026" and part["roles"] == ["starter"]
+    reports = [r["input"]["report"] for r in part["records"] if r["event"] == "hold_session"]
+    assert reports == ["Sanne zoekt rust in de klas"]  # hers to read
+    director = client.get(f"/people/{DIRECTOR}/export", headers=as_(DIRECTOR)).json()
+    [seen] = director["trajectories"]
+    assert "Sanne zoekt rust" not in str(seen)  # no consent: not in the director's own export
+    for asker in (DIRECTOR, COACH, "eva"):  # another person's export: refused, nothing read
+        refused = client.get(f"/people/{STARTER}/export", headers=as_(asker))
+        assert refused.status_code == 403
+        assert "Sanne zoekt rust" not in refused.text

@@ -297,7 +297,7 @@ def test_unknown_trajectory(engine: Engine) -> None:
 def test_definitions_from_a_directory_and_versions(demo: coachflow.Definition) -> None:
     builtin = Engine(ROOT / "definitions", clock=FixedClock(T0))
     assert "nt2-consult" in builtin.definitions
-    assert Engine(str(ROOT / "definitions")).definition("nt2-consult").version == 2
+    assert Engine(str(ROOT / "definitions")).definition("nt2-consult").version == 3
 
     v2 = coachflow.loads_definition(DEMO_YAML.replace("version: 1", "version: 2", 1))
     engine = Engine([demo, v2], clock=FixedClock(T0))
@@ -1224,13 +1224,14 @@ def test_every_history_kind(engine: Engine, clock: FixedClock) -> None:
     history = t.history
     assert len(history) == len(expected) == t.version + 1
     # activity records are covered by tests/runtime/test_schedule.py, timer, suspended and
-    # resumed ones by tests/runtime/test_timers.py
+    # resumed ones by tests/runtime/test_timers.py, erased ones by tests/runtime/test_erasure.py
     assert {r.kind for r in history} == set(coachflow.runtime.trajectory.RECORD_KINDS) - {
         "activity",
         "migrated",
         "timer",
         "suspended",
         "resumed",
+        "erased",
     }
     for got, want in zip(history, expected, strict=True):
         assert (got.seq, got.at, got.actor, got.role, got.kind) == want[:5]

@@ -13,6 +13,7 @@ the test server; PostgreSQL skipped loudly when no server is configured outside 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,7 @@ from coachflow.store import (
     participants,
     trajectories,
 )
+from coachflow.store.codec import decode, encode
 from coachflow.store.migrations import config, current, upgrade
 
 T0 = "2026-09-01T09:00:00+00:00"
@@ -214,6 +216,7 @@ def copy_as_revision_0001(source: str, target: str, *, skip_definition: str) -> 
     finally:
         engine.dispose()
     reader, writer = create_engine(source), create_engine(target)
+    opener = SqlStore(source)  # the values as that release kept them: not encrypted (0007)
     try:
         with reader.connect() as src, writer.begin() as dst:
             for table in (definitions, trajectories, participants, history):
@@ -228,8 +231,14 @@ def copy_as_revision_0001(source: str, target: str, *, skip_definition: str) -> 
                         else value
                         for name, value in row.items()
                     }
+                    tid = row.get("trajectory_id", row.get("id"))
+                    for name in ("input", "changes", "facts"):
+                        if table in (history, trajectories) and name in values:
+                            opened = opener._sealer.opened(tid, decode(values[name]), [])
+                            values[name] = json.loads(encode(opened))
                     dst.execute(sql_insert(table).values(values))
     finally:
+        opener.dispose()
         reader.dispose()
         writer.dispose()
 

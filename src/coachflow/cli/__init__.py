@@ -6,7 +6,8 @@ definition with errors or a refused change, 2 bad usage or an unreadable or miss
 
 The commands live in one module per thing they work on: :mod:`.definitions` (definition
 files), :mod:`.trajectories` and :mod:`.database` (a database), :mod:`.outbox` and
-:mod:`.worker` (the outbox and the due work), :mod:`.calendars` (school calendars). Each
+:mod:`.worker` (the outbox and the due work), :mod:`.calendars` (school calendars),
+:mod:`.privacy` (a person's export, erasure, purge). Each
 adds its commands to the parser; nothing is imported before :func:`main`
 runs, so ``import coachflow.cli`` costs no more than ``import coachflow``.
 """
@@ -25,7 +26,15 @@ if TYPE_CHECKING:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from coachflow.cli import calendars, database, definitions, outbox, trajectories, worker
+    from coachflow.cli import (
+        calendars,
+        database,
+        definitions,
+        outbox,
+        privacy,
+        trajectories,
+        worker,
+    )
     from coachflow.cli._common import Parser
 
     parser = Parser(
@@ -39,6 +48,7 @@ def _build_parser() -> argparse.ArgumentParser:
     database.register(sub)
     outbox.register(sub)
     worker.register(sub)
+    privacy.register(sub)
     calendars.register(sub)
     return parser
 

@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from coachflow._bounds import TerminalWriter, terminal_json, terminal_text
@@ -75,6 +75,12 @@ def database_options() -> Parser:
     )
     common.add_argument(
         "--now", metavar="ISO", help="act at this time (default: $COACHFLOW_NOW or the clock)"
+    )
+    common.add_argument(
+        "--keys-db",
+        default=None,
+        metavar="PATH|URL",
+        help="the database of the encryption keys (default: $COACHFLOW_KEYS_DB, else --db)",
     )
     common.add_argument("--format", choices=("text", "json"), default="text")
     return common
@@ -164,18 +170,11 @@ def out(args: argparse.Namespace, data: object, text: Callable[[], None]) -> int
 
 def jsonable(value: object) -> object:
     """``value`` as JSON can hold it: dates as ISO text, a redacted value as
-    ``{"redacted": true}``, mappings as objects, tuples as arrays (anything else as it is)."""
-    from coachflow import REDACTED
+    ``{"redacted": true}``, an erased one as ``{"erased": true}``, mappings as objects,
+    tuples as arrays (anything else as it is): the engine's one rule for it."""
+    from coachflow import jsonable as plain
 
-    if value is REDACTED:
-        return {"redacted": True}
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    return value
+    return plain(value)
 
 
 # --- the database and the engine --------------------------------------------------------------
@@ -213,7 +212,9 @@ def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
     definitions = args.definitions
     if definitions is not None and not Path(definitions).is_dir():
         raise UsageProblem(f"--definitions: no such directory: {definitions}")
-    store = SqlStore(database_url(args.db), check=True)  # a damaged file is refused
+    keys = getattr(args, "keys_db", None) or os.environ.get("COACHFLOW_KEYS_DB")
+    keys_url = database_url(keys) if keys else None
+    store = SqlStore(database_url(args.db), check=True, keys_url=keys_url)  # damage refused
     return Engine(definitions, store=store, clock=clock), store
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 from coachflow.definition.plain import Label, label_basis, leaves
 from coachflow.runtime.flows import NOTHING_HIDDEN, HiddenFacts
+from coachflow.runtime.privacy import ERASED
 from coachflow.runtime.trajectory import HistoryRecord, LabeledInput, Trajectory
 
 if TYPE_CHECKING:
@@ -132,8 +133,8 @@ def redact(
                 why = basis(label, record, viewer, roles, consents)
                 if why is None:
                     hidden.add(name)
-                elif reads is not None:
-                    reads.append(Read(record.seq, name, why))
+                elif reads is not None and record.input.get(name) is not ERASED:
+                    reads.append(Read(record.seq, name, why))  # an erased value tells nothing
         if hidden:
             record = record._replace(input=redacted(record.input, hidden))
         out.append(record)

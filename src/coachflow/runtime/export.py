@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
 from coachflow.runtime.access import REDACTED
+from coachflow.runtime.privacy import ERASED
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 
 if TYPE_CHECKING:  # not at import: the engine loads the definition model when it needs it
@@ -30,9 +31,12 @@ EXPORT_SCHEMA = "coachflow.person-export/1"
 
 def plain(value: object) -> object:
     """``value`` as JSON holds it: dates and moments as ISO text, a value the reader may not
-    read as ``{"redacted": true}``, mappings as objects, tuples as arrays."""
+    read as ``{"redacted": true}``, an erased one as ``{"erased": true}``, mappings as
+    objects, tuples as arrays."""
     if value is REDACTED:
         return {"redacted": True}
+    if value is ERASED:
+        return {"erased": True}
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Mapping) or hasattr(value, "items"):

@@ -24,6 +24,7 @@ from coachflow.definition.values import Fields
 from coachflow.durations import shifted
 from coachflow.runtime.access import event_specs
 from coachflow.runtime.decide import check_step
+from coachflow.runtime.privacy import seal_plan
 from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:  # transitions is imported when a program is first compiled, pydantic
@@ -130,6 +131,9 @@ class Program:
             )
         self.steps = tuple(steps)
         self.non_final = frozenset(n for n, s in d.states.items() if not s.final)
+        self.final_states = frozenset(d.states) - self.non_final
+        self.seal_plan = seal_plan(d)
+        """Which of its values are personal data (:mod:`coachflow.runtime.privacy`)."""
         from coachflow.runtime.dispatch import SHARE_WILDCARDS_ABOVE, Dispatcher, Edge
 
         self.dispatcher: Dispatcher[Step] = Dispatcher(

@@ -38,6 +38,7 @@ RecordKind = Literal[
     "timer",
     "suspended",
     "resumed",
+    "erased",
 ]
 RECORD_KINDS: tuple[RecordKind, ...] = typing.get_args(RecordKind)
 
@@ -587,6 +588,11 @@ def _migrated(t: Trajectory, r: HistoryRecord) -> Trajectory:
     )
 
 
+def _erased(t: Trajectory, r: HistoryRecord) -> Trajectory:
+    # the personal facts erased are ERASED in its changes (runtime.privacy.erased_record)
+    return t.evolve(r, facts={**t.facts, **r.changes}) if r.changes else t._next(r)
+
+
 _REDUCERS: dict[str, Callable[[Trajectory, HistoryRecord], Trajectory]] = {
     "event": _event,
     "activity": _activity,
@@ -598,6 +604,7 @@ _REDUCERS: dict[str, Callable[[Trajectory, HistoryRecord], Trajectory]] = {
     "timer": _timed,
     "suspended": _timed,
     "resumed": _timed,
+    "erased": _erased,
 }
 
 

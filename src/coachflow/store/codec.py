@@ -3,7 +3,9 @@
 Facts, consents, participants, counts, the input, changes and labels of history records
 and school calendars go through :func:`encode` on the way in and :func:`decode` on the way
 out, whether SQLAlchemy or the driver's hot path moves them. Dates are stored as
-``{"$date": "YYYY-MM-DD"}`` and moments as ``{"$datetime": "..."}``; JSON lists come back
+``{"$date": "YYYY-MM-DD"}`` and moments as ``{"$datetime": "..."}``, an encrypted value as
+``{"$sealed": "..."}`` (:class:`Sealed`) and an erased one as ``{"$erased": 1}``
+(:data:`~coachflow.runtime.privacy.ERASED`); JSON lists come back
 as tuples (list facts and inputs are tuples). A record's labels (:func:`encode_labels`)
 are ``{"field": [{"visible_to": [roles] or null, "disclose_to": {role: consent}}]}``.
 :func:`content_hash` is the canonical JSON of a definition and its SHA-256, the identity of
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from coachflow.calendar import SchoolCalendar
 from coachflow.definition.plain import Label, Rule
+from coachflow.runtime.privacy import ERASED
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -37,8 +40,36 @@ JsonValue: TypeAlias = Any
 decoded from it: what the driver gives and what :func:`decode` returns is not narrower."""
 
 
+class Sealed:
+    """An encrypted value as it is stored: ``{"$sealed": "<class>:<base64>"}``
+    (:mod:`coachflow.store.sealing` makes and opens it)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    @property
+    def value_class(self) -> str:
+        return self.text.partition(":")[0]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sealed) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __repr__(self) -> str:
+        return f"Sealed({self.value_class!r})"
+
+
 def _default(value: object) -> JsonValue:
-    """What the C encoder cannot write itself: dates, moments, read-only mappings."""
+    """What the C encoder cannot write itself: dates, moments, read-only mappings, an
+    erased value (``{"$erased": 1}``) and a sealed one."""
+    if value is ERASED:
+        return {"$erased": 1}
+    if isinstance(value, Sealed):
+        return {"$sealed": value.text}
     if isinstance(value, datetime):
         return {"$datetime": value.isoformat()}
     if isinstance(value, date):
@@ -151,6 +182,10 @@ def _revive(value: JsonValue) -> JsonValue:
                 return date.fromisoformat(value["$date"])
             if "$datetime" in value:
                 return datetime.fromisoformat(value["$datetime"])
+            if "$sealed" in value:
+                return Sealed(value["$sealed"])
+            if "$erased" in value:
+                return ERASED
         return {k: v if v.__class__ in _PLAIN else _revive(v) for k, v in value.items()}
     if isinstance(value, list):
         return tuple(v if v.__class__ in _PLAIN else _revive(v) for v in value)

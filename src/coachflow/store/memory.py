@@ -23,7 +23,8 @@ from coachflow.runtime.outbox import (
     check_limit,
     timer_message,
 )
-from coachflow.runtime.trajectory import HistoryRecord, Trajectory
+from coachflow.runtime.privacy import SealPlan, eras, scrubbed, seal_plan
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory, replay
 from coachflow.store.port import Change, check_batch
 
 if TYPE_CHECKING:
@@ -56,6 +57,8 @@ class MemoryStore:
         record is its ``trajectory.changed``)."""
         self._next_timer: dict[str, date] = {}
         """The worker's index: the first day a timer of a trajectory is due."""
+        self._erased: dict[str, set[str]] = {}
+        """Per trajectory, the classes of values erased (:meth:`erase_values`)."""
 
     def _tell(self, trajectory_id: str, records: Sequence[HistoryRecord]) -> None:
         """The outbox messages of ``records`` (under the lock)."""
@@ -110,9 +113,37 @@ class MemoryStore:
                 raise version_conflict(
                     trajectory.id, expected=expected_version, actual=current.version
                 )
+            if trajectory.id in self._erased:
+                trajectory = self._scrubbed(trajectory)
             self._items[trajectory.id] = trajectory
             self._tell(trajectory.id, trajectory.records_since(expected_version))
             self._index(trajectory.id, next_timer)
+
+    def erase_values(self, trajectory_id: str, classes: Sequence[str]) -> int:
+        """From now on every value of ``classes`` of the trajectory reads as ERASED (its
+        history is rewritten in memory, where no copy of it stays); how many of the
+        classes were erased now."""
+        with self._lock:
+            current = self._items.get(trajectory_id)
+            if current is None:
+                raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
+            known = self._erased.setdefault(trajectory_id, set())
+            new = set(classes) - known
+            known.update(new)
+            self._items[trajectory_id] = self._scrubbed(current)
+        return len(new)
+
+    def _scrubbed(self, t: Trajectory) -> Trajectory:
+        """``t`` with every value of its erased classes as ERASED (under the lock)."""
+        classes = self._erased[t.id]
+        plans: dict[int, SealPlan] = {}
+        for (definition_id, version), (definition, _) in self._definitions.items():
+            if definition_id == t.definition_id:
+                plans[version] = seal_plan(definition)
+        records = [scrubbed(r, plan, classes) for r, plan in eras(t, plans)]
+        if all(a is b for a, b in zip(records, t.history, strict=True)):
+            return t
+        return replay(t.id, records)
 
     def commit_batch(self, changes: Sequence[Change]) -> list[bool]:
         check_batch(changes)
@@ -123,7 +154,7 @@ class MemoryStore:
                 if current is None or current.version != expected:
                     written.append(False)
                     continue
-                self._items[t.id] = t
+                self._items[t.id] = self._scrubbed(t) if t.id in self._erased else t
                 self._tell(t.id, t.records_since(expected))
                 self._index(t.id, next_timer)
                 written.append(True)

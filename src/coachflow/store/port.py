@@ -80,6 +80,15 @@ class Store(Protocol):
         is written."""
         ...
 
+    def erase_values(self, trajectory_id: str, classes: Sequence[str]) -> int:
+        """From now on every value of ``classes`` (``confidential``, ``personal``; see
+        :mod:`coachflow.runtime.privacy`) of the trajectory reads as
+        :data:`~coachflow.runtime.privacy.ERASED`, for every reader, and a value of them
+        written later is kept as erased; a SQL store deletes their keys. Idempotent: how
+        many of the classes were erased by this call. The ``erased`` record that proves
+        it is the caller's to commit (after this)."""
+        ...
+
     def commit_batch(self, changes: Sequence[Change]) -> list[bool]:
         """:meth:`commit` each change whose trajectory is still at its expected version,
         all in one transaction: per change True when it was written, False when its

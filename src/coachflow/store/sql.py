@@ -52,6 +52,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -79,7 +80,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePoo
 from sqlalchemy.sql import Select, Subquery
 
 from coachflow._frozen import FrozenDict
-from coachflow.definition.model import Definition
+from coachflow.definition.model import Definition, Values
 from coachflow.errors import (
     StoreError,
     TrajectoryExists,
@@ -99,6 +100,7 @@ from coachflow.runtime.outbox import (
     check_limit,
     timer_payload,
 )
+from coachflow.runtime.privacy import NO_PLAN, SealPlan, seal_plan
 from coachflow.runtime.trajectory import (
     NO_TIMING,
     HistoryRecord,
@@ -119,11 +121,12 @@ from coachflow.store.codec import (
     encode_labels,
 )
 from coachflow.store.port import Change, check_batch
+from coachflow.store.sealing import Keys, Sealer
 
 if TYPE_CHECKING:
     import sqlite3
 
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
 
 
 def _claimed(consumer: str, condition: Any) -> Any:
@@ -352,6 +355,19 @@ outbox_consumers = Table(
 ``cf_outbox.tx`` below which no transaction is still running, on SQLite (whose writers
 take turns, so messages commit in the order of their ids) a message id."""
 
+key_rows = Table(
+    "cf_keys",
+    metadata,
+    Column("trajectory_id", String(200), primary_key=True),
+    Column("class", String(20), primary_key=True),
+    Column("key", LargeBinary, nullable=True),
+    Column("created_at", Instant, nullable=False),
+    Column("erased_at", Instant, nullable=True),
+)
+"""The AES-GCM key of each (trajectory, class of values): ``key`` NULL once the class was
+erased (the row stays, so no new key is made for it). In the trajectories' database, or
+in a database of its own (``SqlStore(url, keys_url=...)``): see :mod:`.sealing`."""
+
 _ROW = tuple(
     cast(c, Text).label(c.name) if c.name in ("calendar", "timing") else c for c in trajectories.c
 )
@@ -407,13 +423,13 @@ def _instant(value: datetime) -> str:
 
 
 def _mutable_values(
-    t: Trajectory, next_due: date | None, next_timer: date | None
+    t: Trajectory, next_due: date | None, next_timer: date | None, facts: Values
 ) -> dict[str, SqlValue]:
     """The :data:`_MUTABLE` columns of a trajectory's row, as the statements bind them:
-    all that a commit of :data:`_ORDINARY` records changes."""
+    all that a commit of :data:`_ORDINARY` records changes (``facts`` as stored)."""
     return {
         "state": t.state,
-        "facts": encode(t.facts),
+        "facts": encode(facts),
         "consents": encode(t.consents),
         "counts": encode(t.counts),
         "version": t.version,
@@ -423,10 +439,10 @@ def _mutable_values(
 
 
 def _state_values(
-    t: Trajectory, next_due: date | None, next_timer: date | None
+    t: Trajectory, next_due: date | None, next_timer: date | None, facts: Values
 ) -> dict[str, SqlValue]:
     """Every column of a trajectory's row, as the statements bind them."""
-    values = _mutable_values(t, next_due, next_timer)
+    values = _mutable_values(t, next_due, next_timer, facts)
     values["id"] = t.id
     values["definition_id"] = t.definition_id
     values["definition_version"] = t.definition_version
@@ -465,14 +481,18 @@ def _decode_timing(value: DriverRow) -> Timing:
 
 
 def _mutable_row(
-    t: Trajectory, next_due: date | None, next_timer: date | None, expected_version: int
+    t: Trajectory,
+    next_due: date | None,
+    next_timer: date | None,
+    expected_version: int,
+    facts: Values,
 ) -> Params:
     """The parameters of the hot path's update (:data:`_MUTABLE_ROW`): what
     :func:`_mutable_values` binds, then the row's id and expected version, in the order of
     the placeholders (no dictionary in between)."""
     return (
         t.state,
-        encode(t.facts),
+        encode(facts),
         encode(t.consents),
         encode(t.counts),
         t.version,
@@ -552,6 +572,7 @@ class SqlStore:
         synchronous_commit: bool = True,
         check: bool = False,
         require_schema: bool = True,
+        keys_url: str | None = None,
     ) -> None:
         self.url = url
         self.shown = masked_url(url)
@@ -588,6 +609,23 @@ class SqlStore:
         """The last definition object of each version hashed here, its text and hash."""
         self._decoded: dict[str, Definition] = {}
         """Every stored definition decoded here, by content hash."""
+        self._plans: dict[tuple[str, int], SealPlan] = {}
+        """The seal plan of each definition version (which values are sealed)."""
+        self.keys_shown = masked_url(keys_url) if keys_url else None
+        """The key database's URL as messages show it, or None: the same database."""
+        try:
+            key_engine = self._writer if keys_url is None else self._key_engine(keys_url, echo)
+        except (ImportError, ArgumentError, ValueError) as exc:
+            self.dispose()
+            raise StoreError(
+                f"cannot use the key database URL {self.keys_shown!r}: {self._reason(exc)}"
+            ) from exc
+        self._sealer = Sealer(
+            key_engine,
+            key_rows,
+            sqlite=key_engine.dialect.name == "sqlite",
+            read=self._read_keys if keys_url is None else None,
+        )
         for engine in {self._writer, self._reader}:
             event.listen(engine, "before_cursor_execute", self._on_statement)
         try:
@@ -656,6 +694,9 @@ class SqlStore:
             ),
             "insert_outbox": insert(outbox).values({k: bindparam(k) for k in _OUTBOX_ROW}),
             "insert_notice": insert(outbox).values({k: bindparam(k) for k in _NOTICE_ROW}),
+            "keys": select(key_rows.c["class"], key_rows.c.key).where(
+                key_rows.c.trajectory_id == bindparam("trajectory_id")
+            ),
         }
         prepared: dict[str, tuple[str, tuple[str, ...]]] = {}
         for name, stmt in statements.items():
@@ -787,6 +828,30 @@ class SqlStore:
         own.close()
         if getattr(self._local, "own", None) is own:
             del self._local.own
+
+    def _fetch_all(self, sql: str, params: Params) -> list[DriverRow]:
+        """Every row of one statement on this thread's driver connection (the hot path);
+        a connection found dead is replaced and the read done once more."""
+        for attempt in (1, 2):
+            own = self._own("read")
+            try:
+                cursor = own.cursor
+                cursor.execute(sql, params)
+                return list(cursor.fetchall())
+            except self._errors as exc:
+                lost = self._lost(own, exc)
+                self._drop_own(own)
+                if attempt == 2 or not lost:
+                    raise self._failed("read", exc) from exc
+            except BaseException:
+                self._drop_own(own)
+                raise
+        raise AssertionError("unreachable")
+
+    def _read_keys(self, trajectory_id: str) -> list[tuple[str, bytes | None]]:
+        """The key rows of a trajectory, on the hot path (the keys in this database)."""
+        rows = self._fetch_all(self._sql["keys"][0], (trajectory_id,))
+        return [(str(c), None if k is None else bytes(k)) for c, k in rows]
 
     def _fetch(self, sql: str, params: Params) -> DriverRow:
         """The first row of one statement on this thread's driver connection (the hot
@@ -1048,8 +1113,12 @@ class SqlStore:
 
         name = f"trajectory {row.id!r}"
         try:
+            keys: list[Keys] = []
             records = [_record(h._mapping) for h in stored]
-            t = _trajectory(row._mapping, lambda: records)
+            records = [self._sealer.opened_record(row.id, r, keys, None) for r in records]
+            t = _trajectory(
+                row._mapping, lambda: records, lambda i, v, f: self._sealer.opened(i, f, keys)
+            )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return [f"{name}: its row or history is not one coachflow wrote ({type(exc).__name__})"]
         if not records:
@@ -1099,6 +1168,88 @@ class SqlStore:
         self._writer.dispose()
         if self._reader is not self._writer:
             self._reader.dispose()
+        sealer = getattr(self, "_sealer", None)
+        if sealer is not None and sealer.engine is not self._writer:
+            sealer.engine.dispose()
+
+    def _key_engine(self, url: str, echo: bool) -> Engine:
+        """The engine of a key database of its own, its table made when missing."""
+        engine = (
+            _sqlite_engine(url, immediate=True, echo=echo)
+            if url.startswith("sqlite")
+            else create_engine(url, echo=echo, pool_pre_ping=True)
+        )
+        try:
+            key_rows.create(engine, checkfirst=True)
+        except SQLAlchemyError as exc:
+            engine.dispose()
+            raise StoreError(
+                f"cannot use the key database {masked_url(url)!r}: {self._reason(exc)}"
+            ) from exc
+        return engine
+
+    def _plan(self, definition_id: str, version: int) -> SealPlan:
+        """Which values of a definition version are sealed (by the version as this store
+        recorded it; a version it does not know seals nothing)."""
+        key = (definition_id, version)
+        plan = self._plans.get(key)
+        if plan is None:
+            hashed = self._hashed.get(key)
+            definition = hashed[0] if hashed is not None else None
+            if definition is None:
+                digest = self._recorded.get(key)
+                definition = self._decoded.get(digest) if digest else None
+            if definition is None:
+                definition = next((d for d in self.stored_definitions() if d.key == key), None)
+            plan = seal_plan(definition) if definition is not None else NO_PLAN
+            self._plans[key] = plan
+        return plan
+
+    def _sealed(
+        self, t: Trajectory, records: Sequence[HistoryRecord]
+    ) -> tuple[Values, Sequence[HistoryRecord]]:
+        """The facts and ``records`` of ``t`` as they are written: every value of a
+        confidential or personal field or fact sealed (:mod:`.sealing`)."""
+        plan = self._plan(t.definition_id, t.definition_version)
+        if not plan:
+            return t.facts, records
+        sealer = self._sealer
+        memo: dict[object, object] = {}  # a value written twice is encrypted once
+        try:
+            sealed = [sealer.sealed_record(t.id, r, plan, memo) for r in records]
+            facts = sealer.sealed_facts(t.id, t.facts, plan, memo)
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
+        return facts, sealed
+
+    def _opened_records(
+        self, trajectory_id: str, records: list[HistoryRecord], version: int | None = None
+    ) -> list[HistoryRecord]:
+        keys: list[Keys] = []
+        opened = self._sealer.opened_record
+        try:
+            return [opened(trajectory_id, r, keys, version) for r in records]
+        except self._errors as exc:
+            raise self._failed("read", exc, lost=self._was_lost(exc)) from exc
+        except ValueError as exc:
+            raise self._unreadable(trajectory_id, exc) from exc
+
+    def _open_facts(self, trajectory_id: str, version: int, facts: Values) -> Values:
+        try:
+            opened: Values = self._sealer.opened(trajectory_id, facts, [], version)
+        except self._errors as exc:
+            raise self._failed("read", exc, lost=self._was_lost(exc)) from exc
+        return opened
+
+    def erase_values(self, trajectory_id: str, classes: Sequence[str]) -> int:
+        """Delete the keys of ``classes`` of a trajectory: from then on each of their
+        values reads as ERASED, for every process (and a value of those classes written
+        later is stored as erased). How many keys were deleted now (0 when they were
+        already, or when the trajectory never held a value of them)."""
+        try:
+            return self._sealer.erase(trajectory_id, classes)
+        except self._errors as exc:
+            raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
 
     # -- the Store protocol --
 
@@ -1114,8 +1265,9 @@ class SqlStore:
         :class:`TrajectoryExists` when the id is taken, and then nothing is written."""
         insert_sql, insert_keys = self._sql["insert"]
         history_sql = self._insert_history_sql
-        row = self._params(insert_keys, _state_values(trajectory, next_due, next_timer))
-        records = [_record_row(trajectory.id, r) for r in trajectory.history]
+        facts, sealed = self._sealed(trajectory, trajectory.history)
+        row = self._params(insert_keys, _state_values(trajectory, next_due, next_timer, facts))
+        records = [_record_row(trajectory.id, r) for r in sealed]
         try:
             with self._writer.begin() as conn:
                 conn.exec_driver_sql(insert_sql, row)
@@ -1171,22 +1323,25 @@ class SqlStore:
                 ordinary = False
                 reassigned = reassigned or r.kind in _REASSIGNING
         tid = trajectory.id
+        facts, sealed = self._sealed(trajectory, new_records)
+        new_records = list(sealed)
         if ordinary and new_records:  # the hot path: only the mutable columns, bound as
             # a tuple, in one transaction on this thread's connection
-            row = _mutable_row(trajectory, next_due, next_timer, expected_version)
+            row = _mutable_row(trajectory, next_due, next_timer, expected_version, facts)
             rows = [_record_row(tid, r) for r in new_records]
             if self.is_sqlite:
                 done = self._commit_sqlite(self._update_mutable_sql, row, rows)
             else:
                 done = self._commit_pg(tid, row, rows)
             if done:
+                self._sealer.advanced(tid, expected_version, trajectory.version)
                 return
         if ordinary:
             update = "update_mutable"
-            values = _mutable_values(trajectory, next_due, next_timer)
+            values = _mutable_values(trajectory, next_due, next_timer, facts)
         else:  # participants, definition version, start, calendar or timing may change
             update = "update"
-            values = _state_values(trajectory, next_due, next_timer)
+            values = _state_values(trajectory, next_due, next_timer, facts)
         notices = self._notice_rows(trajectory, new_records)
         values["b_id"] = tid
         values["expected_version"] = expected_version
@@ -1195,6 +1350,7 @@ class SqlStore:
             update_sql, keys = self._sql[update]
             rows = [_record_row(tid, r) for r in new_records]
             if self._commit_sqlite(update_sql, self._params(keys, values), rows, notices):
+                self._sealer.advanced(tid, expected_version, trajectory.version)
                 return
         try:  # a change of the participants table, or why the row was not written
             self._commit_transaction(
@@ -1202,6 +1358,7 @@ class SqlStore:
             )
         except self._errors as exc:
             raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
+        self._sealer.advanced(tid, expected_version, trajectory.version)
 
     def _commit_transaction(
         self,
@@ -1349,8 +1506,10 @@ class SqlStore:
         if not changes:
             return []
         rows: list[dict[str, SqlValue]] = []
+        sealed: dict[str, Sequence[HistoryRecord]] = {}
         for t, expected, next_due, next_timer in changes:
-            values = _mutable_values(t, next_due, next_timer)
+            facts, sealed[t.id] = self._sealed(t, t.records_since(expected))
+            values = _mutable_values(t, next_due, next_timer, facts)
             values["timing"] = _encode_timing(t.timing)
             values["b_id"] = t.id
             values["expected_version"] = expected
@@ -1374,9 +1533,9 @@ class SqlStore:
                     written = [change.trajectory.id in moved for change in changes]
                 records: list[Params] = []
                 notices: list[Params] = []
-                for (t, expected, _, _), ok in zip(changes, written, strict=True):
+                for (t, _, _, _), ok in zip(changes, written, strict=True):
                     if ok:
-                        new = t.records_since(expected)
+                        new = sealed[t.id]
                         records += [_record_row(t.id, r) for r in new]
                         notices += self._notice_rows(t, new)
                 _insert_records(conn, self._insert_history_sql, records)
@@ -1434,7 +1593,8 @@ class SqlStore:
         for tid, records in by_id.items():  # a write between the two reads: cut it off
             del records[versions[tid] + 1 :]
         for row in rows:
-            yield _trajectory(row._mapping, _given(by_id[row.id]))
+            records = self._opened_records(row.id, by_id[row.id], row.version)
+            yield _trajectory(row._mapping, _given(records), self._open_facts)
 
     def find(
         self,
@@ -1466,7 +1626,8 @@ class SqlStore:
         if upto is not None:
             query = query.where(history.c.seq <= upto)
         query = query.order_by(history.c.seq)
-        return self._read(lambda conn: [_record(r._mapping) for r in conn.execute(query)])
+        found = self._read(lambda conn: [_record(r._mapping) for r in conn.execute(query)])
+        return self._opened_records(trajectory_id, found, upto)
 
     # -- the access log --
 
@@ -1789,13 +1950,15 @@ class SqlStore:
         """The trajectory of a row; its history is read when it is looked at, up to the
         row's version (records a later commit appends are not part of this snapshot)."""
         tid, upto = row["id"], row["version"]
-        return _trajectory(row, lambda: self.history_of(tid, upto))
+        return _trajectory(row, lambda: self.history_of(tid, upto), self._open_facts)
 
     def _stored_row(self, row: Sequence[DriverRow]) -> Trajectory:
         """:meth:`_stored` of a row of the driver: its columns in :data:`_ROW_COLUMNS`'s
         order."""
         tid, upto = row[0], row[_VERSION]
-        return _from_columns(*row, load=lambda: self.history_of(tid, upto))
+        return _from_columns(
+            *row, load=lambda: self.history_of(tid, upto), open_facts=self._open_facts
+        )
 
     # -- definitions --
 
@@ -1888,9 +2051,13 @@ class SqlStore:
     ) -> None:
         """Before every statement of this object's engines (not the driver's hot path):
         one that deletes recorded definitions (a test emptying the tables, an operator's
-        tool) makes this object forget the versions it saw."""
-        if definitions.name in statement and _DELETES.match(statement):
-            self._recorded = {}
+        tool) makes this object forget the versions it saw, and one that deletes keys the
+        keys it kept."""
+        if _DELETES.match(statement):
+            if definitions.name in statement:
+                self._recorded = {}
+            if key_rows.name in statement and hasattr(self, "_sealer"):
+                self._sealer.forget_all()
 
 
 def _given(records: list[HistoryRecord]) -> Callable[[], list[HistoryRecord]]:
@@ -1917,9 +2084,14 @@ def _insert_records(conn: Connection, sql: str, rows: Sequence[Params]) -> None:
         conn.exec_driver_sql(sql, rows)
 
 
-def _trajectory(row: Columns, load: Callable[[], Sequence[HistoryRecord]]) -> Trajectory:
-    """A trajectory from the columns of its row (``load`` reads its history)."""
-    return _from_columns(*(row[name] for name in _ROW_COLUMNS), load=load)
+def _trajectory(
+    row: Columns,
+    load: Callable[[], Sequence[HistoryRecord]],
+    open_facts: Callable[[str, int, Values], Values],
+) -> Trajectory:
+    """A trajectory from the columns of its row (``load`` reads its history,
+    ``open_facts`` opens its sealed facts)."""
+    return _from_columns(*(row[name] for name in _ROW_COLUMNS), load=load, open_facts=open_facts)
 
 
 def _from_columns(
@@ -1940,6 +2112,7 @@ def _from_columns(
     next_timer: DriverRow,
     *,
     load: Callable[[], Sequence[HistoryRecord]],
+    open_facts: Callable[[str, int, Values], Values],
 ) -> Trajectory:
     """A trajectory from its row's columns in the order of :data:`_ROW_COLUMNS` (as the
     driver gives them: JSON as text or decoded, dates and moments as objects or ISO text).
@@ -1949,7 +2122,7 @@ def _from_columns(
         definition_id=definition_id,
         definition_version=definition_version,
         state=state,
-        facts=MappingProxyType(decode(facts)),
+        facts=MappingProxyType(open_facts(id, version, decode(facts))),
         consents=decode_frozen(consents),
         participants=decode_frozen(participants),
         version=version,
@@ -2250,7 +2423,7 @@ _MUTABLE_ROW = (
 """The order of :func:`_mutable_row`: the hot path's update binds these."""
 _AS_TEXT = frozenset({"calendar", "consents", "counts", "participants", "timing"})
 """The JSON columns PostgreSQL's load gives as their text (see :func:`decode_frozen`)."""
-_ORDINARY = frozenset({"event", "activity", "consent_granted", "consent_withdrawn"})
+_ORDINARY = frozenset({"event", "activity", "consent_granted", "consent_withdrawn", "erased"})
 """Kinds of change that touch only the :data:`_MUTABLE` columns of a trajectory's row
 (not its participants, definition version, start or calendar)."""
 _MUTABLE = frozenset({"state", "facts", "consents", "counts", "version", "next_due", "next_timer"})
@@ -2300,6 +2473,7 @@ def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA secure_delete=ON")  # a deleted key leaves no bytes behind
         cursor.close()
 
     @event.listens_for(engine, "begin")

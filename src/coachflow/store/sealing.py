@@ -1,0 +1,408 @@
+"""Values encrypted at rest, and erased by deleting their key (crypto-shredding).
+
+A SQL store writes every value of a confidential or personal field or fact
+(:mod:`coachflow.runtime.privacy`) as ``{"$sealed": "<class>:<base64>"}``: AES-GCM
+(the ``cryptography`` package) with a 256-bit key per (trajectory, class), a fresh 96-bit
+nonce per value, and the trajectory's id and the class as associated data, so that a
+sealed value cannot be moved to another trajectory or class unnoticed. The keys are rows
+of ``cf_keys``, in the trajectories' database or in one of its own (``keys_url``), so that
+a backup of the history alone holds no readable value of either class.
+
+Erasing a class sets its key to NULL (the row stays, so no new key is ever made for it):
+from then on each of its values opens as :data:`~coachflow.runtime.privacy.ERASED`, and a
+value of that class written later is stored as erased. On SQLite the key database runs
+with ``secure_delete`` and is checkpointed after an erasure, so the key's bytes do not
+stay in the file or its write-ahead log.
+
+Keys are read once per load of a trajectory that holds a sealed value (never cached across
+loads, so an erasure by another process holds at the next read), and kept for the commit
+that follows it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from binascii import a2b_base64, b2a_base64
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from coachflow.runtime.privacy import ERASED, SealPlan, classified
+from coachflow.runtime.trajectory import HistoryRecord, LabeledInput
+from coachflow.store.codec import Sealed, decode, encode
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.sql.schema import Table
+
+_NONCE = 12
+_CACHED = 10_000
+"""Trajectories whose keys a store keeps between a load and the commit after it."""
+
+Keys = dict[str, bytes | None]
+"""class -> key (None: erased)."""
+
+_MEMO_TYPES = frozenset({str, int, float, bool, date})
+"""The types of values one commit encrypts once however often it writes them."""
+_UNKNOWN = object()
+
+
+class Sealer:
+    """Seals and opens the values of one store's trajectories with the keys of
+    ``table`` in the database of ``engine``."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table,
+        *,
+        sqlite: bool,
+        read: Callable[[str], list[tuple[str, bytes | None]]] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.sqlite = sqlite
+        self._read = read
+        """How the key rows of a trajectory are read, when not through ``engine``: the
+        store's own hot path, when the keys are in its database."""
+        self._keys: OrderedDict[str, tuple[int | None, Keys]] = OrderedDict()
+        """Per trajectory: the version its keys were read at (None: unknown) and them."""
+        self._lock = threading.Lock()
+        self._ciphers: dict[bytes, AESGCM] = {}
+        self._texts: dict[str, object] = {}
+        self._facts: OrderedDict[tuple[str, str], tuple[object, Sealed, bytes]] = OrderedDict()
+        """Per (trajectory, fact): the value this store last sealed, its text and key."""
+        """Sealed texts this store wrote or opened lately -> their plaintext."""
+
+    # -- keys --
+
+    def keys_of(self, trajectory_id: str, version: int | None = None) -> Keys:
+        """The keys of a trajectory as the key table holds them now, and kept for the
+        commit that follows. Read once per version of the trajectory: kept for a
+        ``version`` this store read or wrote the trajectory at (an erasure always appends
+        a record, so after one the version differs and they are read again)."""
+        if version is not None:
+            with self._lock:
+                kept = self._keys.get(trajectory_id)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        if self._read is not None:
+            found: Keys = dict(self._read(trajectory_id))
+        else:
+            k = self.table.c
+            query = select(k["class"], k.key).where(k.trajectory_id == trajectory_id)
+            with self.engine.connect() as conn:
+                found = {
+                    str(c): (bytes(v) if v is not None else None) for c, v in conn.execute(query)
+                }
+        self._keep(trajectory_id, version, found)
+        return found
+
+    def _keep(self, trajectory_id: str, version: int | None, found: Keys) -> None:
+        with self._lock:
+            self._keys[trajectory_id] = (version, found)
+            self._keys.move_to_end(trajectory_id)
+            while len(self._keys) > _CACHED:
+                self._keys.popitem(last=False)
+
+    def advanced(self, trajectory_id: str, expected: int, version: int) -> None:
+        """The store committed the trajectory from ``expected`` to ``version``: keys read
+        at ``expected`` hold at ``version`` too (keys made meanwhile are kept with them)."""
+        with self._lock:
+            kept = self._keys.get(trajectory_id)
+            if kept is not None and kept[0] == expected:
+                self._keys[trajectory_id] = (version, kept[1])
+
+    def _key(self, trajectory_id: str, value_class: str) -> bytes | None:
+        """The key to seal a new value with: the one kept, else the one in the table,
+        else a new one (a concurrent writer's, when it made one first). None: erased."""
+        kept = self._keys.get(trajectory_id)  # one read of a dict: atomic
+        if kept is not None and value_class in kept[1]:
+            return kept[1][value_class]
+        version = kept[0] if kept is not None else None
+        found = self.keys_of(trajectory_id)
+        if value_class in found:
+            return found[value_class]
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        new = AESGCM.generate_key(bit_length=256)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(self.table).values(
+                        trajectory_id=trajectory_id,
+                        **{"class": value_class},
+                        key=new,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        except IntegrityError:  # another writer made it first: take theirs
+            pass
+        found = self.keys_of(trajectory_id)
+        self._keep(trajectory_id, version, found)  # still good at the version read
+        return found.get(value_class)
+
+    def erase(self, trajectory_id: str, classes: Sequence[str]) -> int:
+        """Delete the keys of ``classes`` of a trajectory (leaving a row without a key,
+        so none is made again); how many of the classes were erased now (a class that
+        never had a key gets its row without one)."""
+        for attempt in range(3):  # a concurrent erasure may add the same row first
+            try:
+                deleted = self._erase(trajectory_id, classes)
+                break
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        with self._lock:
+            self._keys.pop(trajectory_id, None)
+        for known in [k for k in self._facts if k[0] == trajectory_id]:
+            self._facts.pop(known, None)
+        if self.sqlite and deleted:
+            self._scrub()
+        return deleted
+
+    def _erase(self, trajectory_id: str, classes: Sequence[str]) -> int:
+        k = self.table.c
+        now = datetime.now(UTC)
+        deleted = 0
+        with self.engine.begin() as conn:
+            for value_class in classes:
+                done = conn.execute(
+                    update(self.table)
+                    .where(k.trajectory_id == trajectory_id, k["class"] == value_class)
+                    .where(k.key.is_not(None))
+                    .values(key=None, erased_at=now)
+                ).rowcount
+                deleted += done
+                if not done:  # no key yet: a row that says so, so none is made later
+                    exists = conn.execute(
+                        select(k.trajectory_id).where(
+                            k.trajectory_id == trajectory_id, k["class"] == value_class
+                        )
+                    ).first()
+                    if exists is None:
+                        deleted += 1
+                        conn.execute(
+                            insert(self.table).values(
+                                trajectory_id=trajectory_id,
+                                **{"class": value_class},
+                                key=None,
+                                created_at=now,
+                                erased_at=now,
+                            )
+                        )
+        return deleted
+
+    def forget_all(self) -> None:
+        """Forget every key kept, and what was sealed with them (the key table was
+        emptied)."""
+        with self._lock:
+            self._keys.clear()
+        self._facts.clear()
+        self._texts.clear()
+
+    def _scrub(self) -> None:
+        """SQLite: move the key table's pages out of the write-ahead log (secure_delete
+        has zeroed the deleted bytes in the pages)."""
+        with self.engine.connect() as conn:  # the driver's connection: no BEGIN before it
+            dbapi = conn.connection.dbapi_connection
+            assert dbapi is not None
+            cursor = dbapi.cursor()
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                cursor.close()
+
+    # -- values --
+
+    def _cipher(self, key: bytes) -> AESGCM:
+        cipher = self._ciphers.get(key)
+        if cipher is None:
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+            if len(self._ciphers) > _CACHED:
+                self._ciphers.clear()
+            cipher = self._ciphers[key] = AESGCM(key)
+        return cipher
+
+    def seal(
+        self,
+        trajectory_id: str,
+        value_class: str,
+        value: object,
+        memo: dict[object, object] | None = None,
+    ) -> object:
+        """The stored form of a value of ``value_class``: :class:`Sealed`, or
+        :data:`ERASED` when the class was erased (``None`` and erased values stay).
+        ``memo``: the values sealed in the same commit, so that one value written twice
+        (an input copied into a fact, the fact's column) is encrypted once."""
+        if value is None or value is ERASED or isinstance(value, Sealed):
+            return value
+        mark: object = None
+        if memo is not None and value.__class__ in _MEMO_TYPES:
+            mark = (value_class, value.__class__, value)
+            found = memo.get(mark)
+            if found is not None:
+                return found
+        key = self._key(trajectory_id, value_class)
+        if key is None:
+            return ERASED
+        nonce = os.urandom(_NONCE)
+        if value.__class__ is str:  # the usual case: its UTF-8, marked so, no JSON
+            data = b"s" + value.encode()
+        else:
+            data = b"j" + encode({"v": value}).encode()
+        aad = f"{trajectory_id}\x00{value_class}".encode()
+        box = self._cipher(key).encrypt(nonce, data, aad)
+        sealed = Sealed(f"{value_class}:{b2a_base64(nonce + box, newline=False).decode()}")
+        self._remember(sealed.text, value)
+        if mark is not None and memo is not None:
+            memo[mark] = sealed
+        return sealed
+
+    def _remember(self, text: str, value: object) -> None:
+        """Keep the plaintext of a sealed text this store wrote or opened, so that reading
+        it back (the next load of the trajectory) decrypts nothing; only while the key
+        of its class is there (:meth:`open` asks the keys first)."""
+        texts = self._texts
+        if len(texts) >= _CACHED:  # no LRU bookkeeping on the hot path: start again
+            texts.clear()
+        texts[text] = value
+
+    def open(self, trajectory_id: str, sealed: Sealed, keys: Keys) -> object:
+        """The value of ``sealed``, or :data:`ERASED` when its key is gone."""
+        value_class, _, text = sealed.text.partition(":")
+        key = keys.get(value_class)
+        if key is None:
+            return ERASED
+        known = self._texts.get(sealed.text, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        raw = a2b_base64(text)
+        aad = f"{trajectory_id}\x00{value_class}".encode()
+        from cryptography.exceptions import InvalidTag
+
+        try:
+            data = self._cipher(key).decrypt(raw[:_NONCE], raw[_NONCE:], aad)
+        except InvalidTag:
+            raise ValueError(f"a sealed {value_class} value does not open with its key") from None
+        value = data[1:].decode() if data[:1] == b"s" else decode(data[1:].decode())["v"]
+        self._remember(sealed.text, value)
+        return value
+
+    # -- records and facts --
+
+    def sealed_record(
+        self,
+        trajectory_id: str,
+        record: HistoryRecord,
+        plan: SealPlan,
+        memo: dict[object, object] | None = None,
+    ) -> HistoryRecord:
+        """``record`` as it is stored: each value of a class sealed."""
+        sealed_input: dict[str, object] | None = None
+        sealed_changes: dict[str, object] | None = None
+        for part, name, value_class in classified(record, plan):
+            if part == "input":
+                if sealed_input is None:
+                    sealed_input = dict(record.input)
+                sealed_input[name] = self.seal(trajectory_id, value_class, sealed_input[name], memo)
+            else:
+                if sealed_changes is None:
+                    sealed_changes = dict(record.changes)
+                sealed_changes[name] = self.seal(
+                    trajectory_id, value_class, sealed_changes[name], memo
+                )
+        if sealed_input is None and sealed_changes is None:
+            return record
+        given = record.input
+        if sealed_input is not None:
+            given = (
+                LabeledInput(sealed_input, given.labels)
+                if isinstance(given, LabeledInput)
+                else MappingProxyType(sealed_input)
+            )
+        changes: Mapping[str, Any] = record.changes
+        if sealed_changes is not None:
+            changes = MappingProxyType(sealed_changes)
+        return record._replace(input=given, changes=changes)
+
+    def sealed_facts(
+        self,
+        trajectory_id: str,
+        facts: Mapping[str, Any],
+        plan: SealPlan,
+        memo: dict[object, object] | None = None,
+    ) -> Mapping[str, Any]:
+        """``facts`` as they are stored: each personal one sealed (a value unchanged
+        since it was read keeps its sealed text: see :meth:`opened`)."""
+        if not plan.facts:
+            return facts
+        out = dict(facts)
+        last = self._facts
+        for name in plan.facts:
+            value = out.get(name)
+            if value is None or value is ERASED:
+                continue
+            kept = last.get((trajectory_id, name))
+            if (
+                kept is not None
+                and kept[0].__class__ is value.__class__
+                and kept[0] == value
+                and kept[2] == self._key(trajectory_id, "personal")
+            ):
+                out[name] = kept[1]  # unchanged, under the same key: the text it has
+                continue
+            sealed = self.seal(trajectory_id, "personal", value, memo)
+            out[name] = sealed
+            key = self._key(trajectory_id, "personal")
+            if isinstance(sealed, Sealed) and key is not None:
+                last[(trajectory_id, name)] = (value, sealed, key)
+                if len(last) > _CACHED:
+                    last.popitem(last=False)
+        return out
+
+    def opened(
+        self,
+        trajectory_id: str,
+        values: Mapping[str, Any],
+        keys: list[Keys],
+        version: int | None = None,
+    ) -> Any:
+        """``values`` with each sealed value opened (``keys``: a list holding the
+        trajectory's keys once read, empty before, so they are read at most once;
+        ``version``: the trajectory's version they were read at)."""
+        found = None
+        for name, value in values.items():
+            if value.__class__ is Sealed:
+                if found is None:
+                    found = dict(values)
+                if not keys:
+                    keys.append(self.keys_of(trajectory_id, version))
+                found[name] = self.open(trajectory_id, value, keys[0])
+        return values if found is None else found
+
+    def opened_record(
+        self, trajectory_id: str, record: HistoryRecord, keys: list[Keys], version: int | None
+    ) -> HistoryRecord:
+        """``record`` with each sealed value opened."""
+        given = self.opened(trajectory_id, record.input, keys, version)
+        changes = self.opened(trajectory_id, record.changes, keys, version)
+        if given is record.input and changes is record.changes:
+            return record
+        if given is not record.input:
+            labels = record.labels
+            given = LabeledInput(given, labels) if labels else MappingProxyType(given)
+        if changes is not record.changes:
+            changes = MappingProxyType(changes)
+        return record._replace(input=given, changes=changes)
+
+
+__all__ = ["Keys", "Sealer"]
