@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from coachflow._bounds import id_problem
 from coachflow.calendar import SchoolCalendar
-from coachflow.clock import Clock, SystemClock
+from coachflow.clock import Clock, SystemClock, day_of
 from coachflow.definition.plain import parse_date
 from coachflow.errors import (
     CalendarWarning,
@@ -472,7 +472,7 @@ class Engine:
         self.store.erase_values(t.id, chosen)  # also what an erasure that failed left
         for _ in range(5):
             if not todo:
-                break
+                return self.store.load(t.id)
             record = erased_record(
                 t,
                 plans.get(t.definition_version, seal_plan(program.definition)),
@@ -485,11 +485,18 @@ class Engine:
             )
             try:
                 self._commit(t, record, program, None)
-                break
+                return self.store.load(t.id)
             except VersionConflict:  # changed meanwhile: prove it on what is stored now
                 t = self.store.load(t.id)
+                program = self._program(t.definition_id, t.definition_version)
+                plans = self._seal_plans(t)
                 todo = [c for c in todo if c not in erased_classes(t.history)]
-        return self.store.load(t.id)
+        raise ErasureError(
+            f"the values of trajectory {t.id!r} are erased, but its erased record could not "
+            "be appended (it kept changing): erase it again to record the proof",
+            code="no-proof",
+            trajectory_id=t.id,
+        )
 
     def _seal_plans(self, t: Trajectory) -> dict[int, SealPlan]:
         """The seal plan of every loaded version of ``t``'s definition."""
@@ -537,7 +544,7 @@ class Engine:
         once it has ended (a running trajectory is never purged). ``dry_run``: only what
         would be erased. Safe to run by several processes at once: each class is erased
         once (the other process finds it erased)."""
-        today = parse_date(as_of) if as_of is not None else self.clock.now().date()
+        today = parse_date(as_of) if as_of is not None else day_of(self.clock.now())
         found: list[Purge] = []
         for t in self._each_stored():
             key = (t.definition_id, t.definition_version)

@@ -10,7 +10,7 @@ Every exception derives from :class:`CoachflowError`::
     ├── TrajectoryExists           start() with the id of a stored trajectory
     ├── PredicateError             a guard's predicate is not registered, or raised
     ├── MigrationError             a trajectory cannot move to another definition version
-    ├── ErasureError               an erasure was refused, nothing erased (.code)
+    ├── ErasureError               an erasure refused (nothing erased) or without proof (.code)
     ├── StoreError                 the database cannot be used (unreachable, damaged, full, ...)
     └── TransitionRejected         a change to a trajectory was refused; nothing changed
         ├── UnknownEvent           the event is not in the definition
@@ -131,10 +131,12 @@ class MigrationError(CoachflowError):
 
 
 class ErasureError(CoachflowError):
-    """An erasure was refused, and nothing was erased: ``code`` says why
+    """An erasure was refused, and nothing was erased, or it could not append its proof:
+    ``code`` says why
     (``still-running``: the trajectory has not ended and ``force`` was not given;
     ``unknown-class``: a class other than ``confidential`` and ``personal``; ``no-reason``:
-    the reason is empty; ``no-subject``: the person holds no subject role anywhere)."""
+    the reason is empty; ``no-proof``: the values were erased but the ``erased`` record could
+    not be appended, as the trajectory kept changing: erasing again records it)."""
 
     def __init__(
         self, message: str, *, code: str = "refused", trajectory_id: str | None = None

@@ -317,11 +317,13 @@ def test_a_key_database_of_its_own_keeps_the_history_unreadable_alone(tmp_path: 
         assert list(raw.execute("SELECT count(*) FROM cf_keys")) == [(2,)]
     backup = tmp_path / "backup.db"
     backup.write_bytes(main.read_bytes())
+    assert holding(backup, QUESTION.encode()) == holding(backup, NOTES.encode()) == []
     alone = SqlStore(f"sqlite:///{backup}", keys_url=f"sqlite:///{tmp_path / 'empty.db'}")
     try:
-        t = Engine([DEFINITION], store=alone, plugins=False).get("p1")
-        assert t.facts["help_question"] is ERASED  # no key: nothing to read
-        assert t.history[2].input == {"notes": ERASED, "room": ROOM}
+        from coachflow import StoreError
+
+        with pytest.raises(StoreError, match="no key for its personal values"):
+            Engine([DEFINITION], store=alone, plugins=False).get("p1")  # nothing to read
     finally:
         alone.dispose()
     again = SqlStore(f"sqlite:///{main}", keys_url=f"sqlite:///{keys}")
@@ -348,3 +350,73 @@ def test_the_viewer_of_an_erased_value_is_not_logged_as_reading_it(store: Any) -
     engine.history("p1", viewer="sam")
     assert [e for e in engine.store.access_log("p1") if e.field == "notes"] == []
     assert engine.get("p1", viewer="stranger").history[2].input["notes"] is REDACTED
+
+
+def test_another_store_reads_an_erasure_at_its_next_read(tmp_path: Path) -> None:
+    """Keys are read at every load: a second process (its own store, which read the values
+    before) is shown ERASED as soon as the first one erased them."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = SqlStore(url), SqlStore(url)
+    try:
+        engine = closed(first)
+        other = Engine([DEFINITION], store=second, clock=FixedClock(T0), plugins=False)
+        assert other.get("p1", viewer="sam").history[2].input["notes"] == NOTES  # cached
+        engine.erase("p1", reason="verzoek", actor="fg")
+        seen = other.get("p1", viewer="sam")
+        assert seen.history[2].input["notes"] is ERASED and seen.facts["help_question"] is ERASED
+        assert other.get("p1").history[1].input["question"] is ERASED
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_the_wrong_key_database_is_an_error_never_an_erasure(tmp_path: Path) -> None:
+    """A sealed value whose class has no key row at all is not erased: the key database is
+    the wrong one (``keys_url`` forgotten). It is a StoreError naming it, and nothing is
+    written; an erasure through it is refused the same way."""
+    from coachflow import StoreError
+
+    main, keys = tmp_path / "school.db", tmp_path / "keys.db"
+    store = SqlStore(f"sqlite:///{main}", keys_url=f"sqlite:///{keys}")
+    try:
+        closed(store)
+    finally:
+        store.dispose()
+    forgot = SqlStore(f"sqlite:///{main}")  # keys kept apart, but not given
+    try:
+        engine = Engine([DEFINITION], store=forgot, clock=FixedClock(T0), plugins=False)
+        for attempt in (
+            lambda: engine.get("p1"),
+            lambda: engine.erase("p1", reason="verzoek", actor="fg"),
+        ):
+            with pytest.raises(StoreError) as refused:
+                attempt()
+            message = str(refused.value)
+            assert "no key for its" in message and "--keys-db" in message
+            assert "\n" not in message and NOTES not in message
+    finally:
+        forgot.dispose()
+    again = SqlStore(f"sqlite:///{main}", keys_url=f"sqlite:///{keys}")
+    try:
+        t = Engine([DEFINITION], store=again, clock=FixedClock(T0), plugins=False).get("p1")
+        assert t.history[2].input["notes"] == NOTES and t.version == 2  # nothing erased
+    finally:
+        again.dispose()
+
+
+def test_a_labelled_value_is_sealed_even_when_its_version_is_not_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store seals a confidential input by its record's label, whatever it knows of the
+    definition version (here: it is never told of it)."""
+    path = tmp_path / "bare.db"
+    store = SqlStore(f"sqlite:///{path}")
+    monkeypatch.setattr(store, "remember_definition", lambda definition: None)
+    try:
+        engine = closed(store)
+        assert store.stored_definitions() == []  # the store knows nothing of the version
+        assert engine.get("p1").history[2].input["notes"] == NOTES
+        assert holding(path, NOTES.encode()) == []  # labelled: sealed all the same
+        assert holding(path, QUESTION.encode())  # personal by the definition only: plain
+    finally:
+        store.dispose()

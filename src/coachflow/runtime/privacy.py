@@ -110,10 +110,9 @@ def seal_plan(definition: Definition) -> SealPlan:
 
 def classified(record: HistoryRecord, plan: SealPlan) -> Iterator[tuple[str, str, ValueClass]]:
     """``(part, field, class)`` of each value of ``record`` in a class, ``part`` being
-    ``input`` or ``changes`` (values that are ``None`` hold nothing and are skipped)."""
-    if not plan:
-        return
-    if record.kind in ("event", "activity"):
+    ``input`` or ``changes`` (values that are ``None`` hold nothing and are skipped). An
+    input value its record labels is confidential whatever the plan (even without one)."""
+    if record.kind in ("event", "activity") and (plan.inputs or record.labels):
         for name, value in record.input.items():
             cls = plan.input_class(record, name)
             if cls is not None and value is not None:

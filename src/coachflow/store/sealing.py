@@ -12,15 +12,19 @@ Erasing a class sets its key to NULL (the row stays, so no new key is ever made 
 from then on each of its values opens as :data:`~coachflow.runtime.privacy.ERASED`, and a
 value of that class written later is stored as erased. On SQLite the key database runs
 with ``secure_delete`` and is checkpointed after an erasure, so the key's bytes do not
-stay in the file or its write-ahead log.
+stay in the file or its write-ahead log (when a reader holds the log, they stay in it
+until a later checkpoint; a warning says so). On PostgreSQL the old row version keeps the
+key until ``VACUUM`` reclaims it.
 
-Keys are read once per load of a trajectory that holds a sealed value (never cached across
-loads, so an erasure by another process holds at the next read), and kept for the commit
-that follows it.
+Keys are read at every load of a trajectory that holds a sealed value (never cached across
+loads, so an erasure by another process holds at its next read), and kept for the commit
+that follows it. A sealed value whose class has no key row at all (not one erased) is an
+error, never read as erased: the key database is not the one it was written with.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from binascii import a2b_base64, b2a_base64
@@ -54,6 +58,14 @@ _MEMO_TYPES = frozenset({str, int, float, bool, date})
 _UNKNOWN = object()
 
 
+log = logging.getLogger("coachflow.store")
+
+
+class MissingKey(ValueError):
+    """A sealed value whose class has no key row at all (not one erased): the wrong key
+    database."""
+
+
 class Sealer:
     """Seals and opens the values of one store's trajectories with the keys of
     ``table`` in the database of ``engine``."""
@@ -76,7 +88,7 @@ class Sealer:
         """Per trajectory: the version its keys were read at (None: unknown) and them."""
         self._lock = threading.Lock()
         self._ciphers: dict[bytes, AESGCM] = {}
-        self._texts: dict[str, object] = {}
+        self._texts: dict[tuple[str, str], object] = {}
         self._facts: OrderedDict[tuple[str, str], tuple[object, Sealed, bytes]] = OrderedDict()
         """Per (trajectory, fact): the value this store last sealed, its text and key."""
         """Sealed texts this store wrote or opened lately -> their plaintext."""
@@ -84,15 +96,9 @@ class Sealer:
     # -- keys --
 
     def keys_of(self, trajectory_id: str, version: int | None = None) -> Keys:
-        """The keys of a trajectory as the key table holds them now, and kept for the
-        commit that follows. Read once per version of the trajectory: kept for a
-        ``version`` this store read or wrote the trajectory at (an erasure always appends
-        a record, so after one the version differs and they are read again)."""
-        if version is not None:
-            with self._lock:
-                kept = self._keys.get(trajectory_id)
-            if kept is not None and kept[0] == version:
-                return kept[1]
+        """The keys of a trajectory as the key table holds them now (read at every
+        load, so an erasure by another process holds at its next read), and kept for the
+        commit that follows. ``version``: the trajectory's version they go with."""
         if self._read is not None:
             found: Keys = dict(self._read(trajectory_id))
         else:
@@ -162,8 +168,8 @@ class Sealer:
                     raise
         with self._lock:
             self._keys.pop(trajectory_id, None)
-        for known in [k for k in self._facts if k[0] == trajectory_id]:
-            self._facts.pop(known, None)
+        self._facts.clear()  # caches only: what was sealed or opened with the keys
+        self._texts.clear()
         if self.sqlite and deleted:
             self._scrub()
         return deleted
@@ -216,9 +222,16 @@ class Sealer:
             assert dbapi is not None
             cursor = dbapi.cursor()
             try:
-                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                cursor.execute("PRAGMA busy_timeout=2000")  # a reader may hold it: not long
+                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             finally:
+                cursor.execute("PRAGMA busy_timeout=60000")
                 cursor.close()
+        if busy:
+            log.warning(
+                "the key database's write-ahead log could not be checkpointed now (a reader "
+                "holds it): the deleted key's bytes stay in it until a later checkpoint"
+            )
 
     # -- values --
 
@@ -262,27 +275,32 @@ class Sealer:
         aad = f"{trajectory_id}\x00{value_class}".encode()
         box = self._cipher(key).encrypt(nonce, data, aad)
         sealed = Sealed(f"{value_class}:{b2a_base64(nonce + box, newline=False).decode()}")
-        self._remember(sealed.text, value)
+        self._remember(trajectory_id, sealed.text, value)
         if mark is not None and memo is not None:
             memo[mark] = sealed
         return sealed
 
-    def _remember(self, text: str, value: object) -> None:
+    def _remember(self, trajectory_id: str, text: str, value: object) -> None:
         """Keep the plaintext of a sealed text this store wrote or opened, so that reading
         it back (the next load of the trajectory) decrypts nothing; only while the key
         of its class is there (:meth:`open` asks the keys first)."""
         texts = self._texts
         if len(texts) >= _CACHED:  # no LRU bookkeeping on the hot path: start again
             texts.clear()
-        texts[text] = value
+        texts[(trajectory_id, text)] = value
 
     def open(self, trajectory_id: str, sealed: Sealed, keys: Keys) -> object:
         """The value of ``sealed``, or :data:`ERASED` when its key is gone."""
         value_class, _, text = sealed.text.partition(":")
-        key = keys.get(value_class)
+        if value_class not in keys:
+            raise MissingKey(
+                f"no key for its {value_class} values in the key database (is it the one "
+                "the values were written with? keys kept apart need --keys-db or keys_url)"
+            )
+        key = keys[value_class]
         if key is None:
             return ERASED
-        known = self._texts.get(sealed.text, _UNKNOWN)
+        known = self._texts.get((trajectory_id, sealed.text), _UNKNOWN)
         if known is not _UNKNOWN:
             return known
         raw = a2b_base64(text)
@@ -294,7 +312,7 @@ class Sealer:
         except InvalidTag:
             raise ValueError(f"a sealed {value_class} value does not open with its key") from None
         value = data[1:].decode() if data[:1] == b"s" else decode(data[1:].decode())["v"]
-        self._remember(sealed.text, value)
+        self._remember(trajectory_id, sealed.text, value)
         return value
 
     # -- records and facts --
@@ -405,4 +423,4 @@ class Sealer:
         return record._replace(input=given, changes=changes)
 
 
-__all__ = ["Keys", "Sealer"]
+__all__ = ["Keys", "MissingKey", "Sealer"]

@@ -121,7 +121,7 @@ from coachflow.store.codec import (
     encode_labels,
 )
 from coachflow.store.port import Change, check_batch
-from coachflow.store.sealing import Keys, Sealer
+from coachflow.store.sealing import Keys, MissingKey, Sealer
 
 if TYPE_CHECKING:
     import sqlite3
@@ -1211,7 +1211,7 @@ class SqlStore:
         """The facts and ``records`` of ``t`` as they are written: every value of a
         confidential or personal field or fact sealed (:mod:`.sealing`)."""
         plan = self._plan(t.definition_id, t.definition_version)
-        if not plan:
+        if not plan and not any(r.labels for r in records):
             return t.facts, records
         sealer = self._sealer
         memo: dict[object, object] = {}  # a value written twice is encrypted once
@@ -1295,6 +1295,10 @@ class SqlStore:
             raise self._unreadable(trajectory_id, exc) from exc
 
     def _unreadable(self, trajectory_id: str, exc: BaseException) -> StoreError:
+        if isinstance(exc, MissingKey):
+            return StoreError(
+                f"cannot read trajectory {trajectory_id!r} of the database {self.shown!r}: {exc}"
+            )
         return StoreError(
             f"cannot read the database {self.shown!r}: the row of trajectory "
             f"{trajectory_id!r} is not one coachflow wrote ({type(exc).__name__})"
@@ -1969,6 +1973,7 @@ class SqlStore:
         knows), and one this object recorded or saw is not read again."""
         key = definition.key
         text, digest = self._content(definition)
+        self._plans.pop(key, None)  # judged without it before: judge it again
         recorded = self._recorded.get(key)
         if recorded == digest:
             return
