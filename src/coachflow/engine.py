@@ -94,6 +94,7 @@ from coachflow.runtime.trajectory import (
     Trajectory,
     apply,
     begin_decided,
+    eras_of,
     replay,
 )
 from coachflow.store.codec import content_hash
@@ -501,7 +502,7 @@ class Engine:
     def _seal_plans(self, t: Trajectory) -> dict[int, SealPlan]:
         """The seal plan of every loaded version of ``t``'s definition."""
         plans: dict[int, SealPlan] = {}
-        for version in {t.definition_version, *_versions_in(t)}:
+        for version in {t.definition_version, *(v for _, v in eras_of(t))}:
             key = (t.definition_id, version)
             if key in self._registry:
                 plans[version] = self._registry.program(*key).seal_plan
@@ -1052,13 +1053,3 @@ def _check_reason(reason: str) -> None:
     """:class:`ErasureError` (``no-reason``) for an empty reason: the proof says why."""
     if not reason.strip():
         raise ErasureError("an erasure needs a reason", code="no-reason")
-
-
-def _versions_in(t: Trajectory) -> set[int]:
-    """The definition versions ``t``'s history ran on."""
-    found: set[int] = set()
-    for r in t.history:
-        if r.kind == "migrated":
-            found.add(int(r.input["from_version"]))
-            found.add(int(r.input["to_version"]))
-    return found

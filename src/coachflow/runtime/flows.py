@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from coachflow.definition.compiled import CompiledDefinition, FlowSource
 from coachflow.definition.plain import Label, Rule, may_read
+from coachflow.runtime.trajectory import eras_of
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -133,7 +134,7 @@ def hidden_by_era(
     """The facts of ``trajectory`` that ``viewer`` may not be shown now, era by era
     (see the module's text). ``compiled_of``: the compiled form of a version of the
     trajectory's definition, or None when it is not loaded."""
-    eras = _eras(trajectory)
+    eras = eras_of(trajectory)
     if len(eras) == 1:  # never migrated: the usual case
         compiled = compiled_of(eras[0][1])
         if compiled is None:
@@ -155,19 +156,6 @@ def hidden_by_era(
             taint = _carried(compiled, taint)
         out.append((first, _judged(taint, trajectory, viewer)))
     return HiddenFacts(tuple(out)) if any(h for _, h in out) else NOTHING_HIDDEN
-
-
-def _eras(t: Trajectory) -> list[tuple[int, int]]:
-    """``(seq of its first record, version)`` of each era of ``t``'s history."""
-    history = t.history
-    first = history[0].seq if history else 0
-    eras: list[tuple[int, int]] = []
-    for r in history:
-        if r.kind == "migrated":
-            if not eras:
-                eras.append((first, int(r.input["from_version"])))
-            eras.append((r.seq, int(r.input["to_version"])))
-    return eras or [(first, t.definition_version)]
 
 
 def _carried(

@@ -22,7 +22,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from coachflow.clock import day_of
-from coachflow.runtime.trajectory import HistoryRecord, LabeledInput, Trajectory, new_record
+from coachflow.runtime.trajectory import (
+    HistoryRecord,
+    LabeledInput,
+    Trajectory,
+    eras_of,
+    new_record,
+)
 
 if TYPE_CHECKING:
     from coachflow.definition.model import Definition
@@ -182,16 +188,12 @@ def erasure_of(
 
 def eras(t: Trajectory, plans: Mapping[int, SealPlan]) -> Iterator[tuple[HistoryRecord, SealPlan]]:
     """Each record of ``t``'s history with the plan of the version that wrote it."""
-    history = t.history
-    version = t.definition_version
-    for r in history:  # the version before the first migration
-        if r.kind == "migrated":
-            version = int(r.input["from_version"])
-            break
-    for r in history:
-        if r.kind == "migrated":
-            version = int(r.input["to_version"])
-        yield r, plans.get(version, NO_PLAN)
+    starts = eras_of(t)
+    k = 0
+    for r in t.history:
+        while k + 1 < len(starts) and starts[k + 1][0] <= r.seq:
+            k += 1
+        yield r, plans.get(starts[k][1], NO_PLAN)
 
 
 def erased_record(

@@ -608,6 +608,21 @@ _REDUCERS: dict[str, Callable[[Trajectory, HistoryRecord], Trajectory]] = {
 }
 
 
+def eras_of(t: Trajectory) -> list[tuple[int, int]]:
+    """``(seq of its first record, definition version)`` of each era of ``t``'s history:
+    from its start, and from each ``migrated`` record on (whose changes name facts as the
+    version it moved to does), oldest first."""
+    history = t.history
+    first = history[0].seq if history else 0
+    eras: list[tuple[int, int]] = []
+    for r in history:
+        if r.kind == "migrated":
+            if not eras:
+                eras.append((first, int(r.input["from_version"])))
+            eras.append((r.seq, int(r.input["to_version"])))
+    return eras or [(first, t.definition_version)]
+
+
 def apply(t: Trajectory, record: HistoryRecord) -> Trajectory:
     """The snapshot after ``record``: the one place that says what each record kind
     changes (used by every command and by :func:`replay`)."""

@@ -84,8 +84,8 @@ class Sealer:
         self._read = read
         """How the key rows of a trajectory are read, when not through ``engine``: the
         store's own hot path, when the keys are in its database."""
-        self._keys: OrderedDict[str, tuple[int | None, Keys]] = OrderedDict()
-        """Per trajectory: the version its keys were read at (None: unknown) and them."""
+        self._keys: OrderedDict[str, Keys] = OrderedDict()
+        """Per trajectory: its keys as last read, for the commit that follows the load."""
         self._lock = threading.Lock()
         self._ciphers: dict[bytes, AESGCM] = {}
         self._texts: dict[tuple[str, str], object] = {}
@@ -95,10 +95,10 @@ class Sealer:
 
     # -- keys --
 
-    def keys_of(self, trajectory_id: str, version: int | None = None) -> Keys:
+    def keys_of(self, trajectory_id: str) -> Keys:
         """The keys of a trajectory as the key table holds them now (read at every
         load, so an erasure by another process holds at its next read), and kept for the
-        commit that follows. ``version``: the trajectory's version they go with."""
+        commit that follows."""
         if self._read is not None:
             found: Keys = dict(self._read(trajectory_id))
         else:
@@ -108,31 +108,22 @@ class Sealer:
                 found = {
                     str(c): (bytes(v) if v is not None else None) for c, v in conn.execute(query)
                 }
-        self._keep(trajectory_id, version, found)
+        self._keep(trajectory_id, found)
         return found
 
-    def _keep(self, trajectory_id: str, version: int | None, found: Keys) -> None:
+    def _keep(self, trajectory_id: str, found: Keys) -> None:
         with self._lock:
-            self._keys[trajectory_id] = (version, found)
+            self._keys[trajectory_id] = found
             self._keys.move_to_end(trajectory_id)
             while len(self._keys) > _CACHED:
                 self._keys.popitem(last=False)
-
-    def advanced(self, trajectory_id: str, expected: int, version: int) -> None:
-        """The store committed the trajectory from ``expected`` to ``version``: keys read
-        at ``expected`` hold at ``version`` too (keys made meanwhile are kept with them)."""
-        with self._lock:
-            kept = self._keys.get(trajectory_id)
-            if kept is not None and kept[0] == expected:
-                self._keys[trajectory_id] = (version, kept[1])
 
     def _key(self, trajectory_id: str, value_class: str) -> bytes | None:
         """The key to seal a new value with: the one kept, else the one in the table,
         else a new one (a concurrent writer's, when it made one first). None: erased."""
         kept = self._keys.get(trajectory_id)  # one read of a dict: atomic
-        if kept is not None and value_class in kept[1]:
-            return kept[1][value_class]
-        version = kept[0] if kept is not None else None
+        if kept is not None and value_class in kept:
+            return kept[value_class]
         found = self.keys_of(trajectory_id)
         if value_class in found:
             return found[value_class]
@@ -151,9 +142,7 @@ class Sealer:
                 )
         except IntegrityError:  # another writer made it first: take theirs
             pass
-        found = self.keys_of(trajectory_id)
-        self._keep(trajectory_id, version, found)  # still good at the version read
-        return found.get(value_class)
+        return self.keys_of(trajectory_id).get(value_class)
 
     def erase(self, trajectory_id: str, classes: Sequence[str]) -> int:
         """Delete the keys of ``classes`` of a trajectory (leaving a row without a key,
@@ -392,27 +381,25 @@ class Sealer:
         trajectory_id: str,
         values: Mapping[str, Any],
         keys: list[Keys],
-        version: int | None = None,
     ) -> Any:
         """``values`` with each sealed value opened (``keys``: a list holding the
-        trajectory's keys once read, empty before, so they are read at most once;
-        ``version``: the trajectory's version they were read at)."""
+        trajectory's keys once read, empty before, so they are read at most once)."""
         found = None
         for name, value in values.items():
             if value.__class__ is Sealed:
                 if found is None:
                     found = dict(values)
                 if not keys:
-                    keys.append(self.keys_of(trajectory_id, version))
+                    keys.append(self.keys_of(trajectory_id))
                 found[name] = self.open(trajectory_id, value, keys[0])
         return values if found is None else found
 
     def opened_record(
-        self, trajectory_id: str, record: HistoryRecord, keys: list[Keys], version: int | None
+        self, trajectory_id: str, record: HistoryRecord, keys: list[Keys]
     ) -> HistoryRecord:
         """``record`` with each sealed value opened."""
-        given = self.opened(trajectory_id, record.input, keys, version)
-        changes = self.opened(trajectory_id, record.changes, keys, version)
+        given = self.opened(trajectory_id, record.input, keys)
+        changes = self.opened(trajectory_id, record.changes, keys)
         if given is record.input and changes is record.changes:
             return record
         if given is not record.input:

@@ -1115,9 +1115,9 @@ class SqlStore:
         try:
             keys: list[Keys] = []
             records = [_record(h._mapping) for h in stored]
-            records = [self._sealer.opened_record(row.id, r, keys, None) for r in records]
+            records = [self._sealer.opened_record(row.id, r, keys) for r in records]
             t = _trajectory(
-                row._mapping, lambda: records, lambda i, v, f: self._sealer.opened(i, f, keys)
+                row._mapping, lambda: records, lambda i, f: self._sealer.opened(i, f, keys)
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return [f"{name}: its row or history is not one coachflow wrote ({type(exc).__name__})"]
@@ -1223,20 +1223,20 @@ class SqlStore:
         return facts, sealed
 
     def _opened_records(
-        self, trajectory_id: str, records: list[HistoryRecord], version: int | None = None
+        self, trajectory_id: str, records: list[HistoryRecord]
     ) -> list[HistoryRecord]:
         keys: list[Keys] = []
         opened = self._sealer.opened_record
         try:
-            return [opened(trajectory_id, r, keys, version) for r in records]
+            return [opened(trajectory_id, r, keys) for r in records]
         except self._errors as exc:
             raise self._failed("read", exc, lost=self._was_lost(exc)) from exc
         except ValueError as exc:
             raise self._unreadable(trajectory_id, exc) from exc
 
-    def _open_facts(self, trajectory_id: str, version: int, facts: Values) -> Values:
+    def _open_facts(self, trajectory_id: str, facts: Values) -> Values:
         try:
-            opened: Values = self._sealer.opened(trajectory_id, facts, [], version)
+            opened: Values = self._sealer.opened(trajectory_id, facts, [])
         except self._errors as exc:
             raise self._failed("read", exc, lost=self._was_lost(exc)) from exc
         return opened
@@ -1338,7 +1338,6 @@ class SqlStore:
             else:
                 done = self._commit_pg(tid, row, rows)
             if done:
-                self._sealer.advanced(tid, expected_version, trajectory.version)
                 return
         if ordinary:
             update = "update_mutable"
@@ -1354,7 +1353,6 @@ class SqlStore:
             update_sql, keys = self._sql[update]
             rows = [_record_row(tid, r) for r in new_records]
             if self._commit_sqlite(update_sql, self._params(keys, values), rows, notices):
-                self._sealer.advanced(tid, expected_version, trajectory.version)
                 return
         try:  # a change of the participants table, or why the row was not written
             self._commit_transaction(
@@ -1362,7 +1360,6 @@ class SqlStore:
             )
         except self._errors as exc:
             raise self._failed("write to", exc, lost=self._was_lost(exc)) from exc
-        self._sealer.advanced(tid, expected_version, trajectory.version)
 
     def _commit_transaction(
         self,
@@ -1597,7 +1594,7 @@ class SqlStore:
         for tid, records in by_id.items():  # a write between the two reads: cut it off
             del records[versions[tid] + 1 :]
         for row in rows:
-            records = self._opened_records(row.id, by_id[row.id], row.version)
+            records = self._opened_records(row.id, by_id[row.id])
             yield _trajectory(row._mapping, _given(records), self._open_facts)
 
     def find(
@@ -1631,7 +1628,7 @@ class SqlStore:
             query = query.where(history.c.seq <= upto)
         query = query.order_by(history.c.seq)
         found = self._read(lambda conn: [_record(r._mapping) for r in conn.execute(query)])
-        return self._opened_records(trajectory_id, found, upto)
+        return self._opened_records(trajectory_id, found)
 
     # -- the access log --
 
@@ -2092,7 +2089,7 @@ def _insert_records(conn: Connection, sql: str, rows: Sequence[Params]) -> None:
 def _trajectory(
     row: Columns,
     load: Callable[[], Sequence[HistoryRecord]],
-    open_facts: Callable[[str, int, Values], Values],
+    open_facts: Callable[[str, Values], Values],
 ) -> Trajectory:
     """A trajectory from the columns of its row (``load`` reads its history,
     ``open_facts`` opens its sealed facts)."""
@@ -2117,7 +2114,7 @@ def _from_columns(
     next_timer: DriverRow,
     *,
     load: Callable[[], Sequence[HistoryRecord]],
-    open_facts: Callable[[str, int, Values], Values],
+    open_facts: Callable[[str, Values], Values],
 ) -> Trajectory:
     """A trajectory from its row's columns in the order of :data:`_ROW_COLUMNS` (as the
     driver gives them: JSON as text or decoded, dates and moments as objects or ISO text).
@@ -2127,7 +2124,7 @@ def _from_columns(
         definition_id=definition_id,
         definition_version=definition_version,
         state=state,
-        facts=MappingProxyType(open_facts(id, version, decode(facts))),
+        facts=MappingProxyType(open_facts(id, decode(facts))),
         consents=decode_frozen(consents),
         participants=decode_frozen(participants),
         version=version,
