@@ -352,22 +352,44 @@ def test_the_viewer_of_an_erased_value_is_not_logged_as_reading_it(store: Any) -
     assert engine.get("p1", viewer="stranger").history[2].input["notes"] is REDACTED
 
 
-def test_another_store_reads_an_erasure_at_its_next_read(tmp_path: Path) -> None:
-    """Keys are read at every load: a second process (its own store, which read the values
-    before) is shown ERASED as soon as the first one erased them."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    first, second = SqlStore(url), SqlStore(url)
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_another_store_reads_an_erasure_at_its_next_read(make_store: Any, kind: str) -> None:
+    """Keys are read at every load (with the trajectory's row): a second process (its own
+    store, which read the values before) is shown ERASED as soon as the first one erased
+    them, in the facts and in the history."""
+    first = make_store(kind)
+    second = SqlStore(first.url)
     try:
         engine = closed(first)
         other = Engine([DEFINITION], store=second, clock=FixedClock(T0), plugins=False)
-        assert other.get("p1", viewer="sam").history[2].input["notes"] == NOTES  # cached
+        before = other.get("p1", viewer="sam")  # opened, and its plaintext cached
+        assert before.history[2].input["notes"] == NOTES
+        assert before.facts["help_question"] == QUESTION
         engine.erase("p1", reason="verzoek", actor="fg")
         seen = other.get("p1", viewer="sam")
-        assert seen.history[2].input["notes"] is ERASED and seen.facts["help_question"] is ERASED
+        assert seen.facts["help_question"] is ERASED and seen.history[2].input["notes"] is ERASED
         assert other.get("p1").history[1].input["question"] is ERASED
     finally:
-        first.dispose()
         second.dispose()
+
+
+def test_a_load_reads_the_keys_in_the_same_statement_as_the_row(tmp_path: Path) -> None:
+    """The hot path: a trajectory holding sealed facts is loaded in one statement, its
+    key rows included (the keys are still read at every load)."""
+    store = SqlStore(f"sqlite:///{tmp_path / 'one.db'}")
+    try:
+        closed(store)
+        statements: list[str] = []
+        connection = store._own("read").dbapi
+        connection.set_trace_callback(statements.append)
+        try:
+            loaded = store.load("p1")
+        finally:
+            connection.set_trace_callback(None)
+        assert loaded.facts["help_question"] == QUESTION
+        assert len(statements) == 1 and "cf_keys" in statements[0]
+    finally:
+        store.dispose()
 
 
 def test_the_wrong_key_database_is_an_error_never_an_erasure(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ runtime's record types only.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -28,6 +28,7 @@ from coachflow.runtime.trajectory import (
     Trajectory,
     eras_of,
     new_record,
+    with_values,
 )
 
 if TYPE_CHECKING:
@@ -70,26 +71,16 @@ class SealPlan:
 
     facts: frozenset[str] = frozenset()
     """The facts declared ``personal``."""
-    inputs: frozenset[tuple[str, str, str]] = frozenset()
-    """``(kind, event or activity, field)`` of each input field declared ``personal``
+    inputs: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """``(kind, event or activity) -> fields`` of the input fields declared ``personal``
     (``kind`` is ``event`` or ``activity``)."""
     labelled: bool = False
     """Whether the version has confidential input fields at all."""
+    seals: bool = False
+    """Whether it has any of the three (the plan's truth: worked out once)."""
 
     def __bool__(self) -> bool:
-        return bool(self.facts or self.inputs or self.labelled)
-
-    def input_class(self, record: HistoryRecord, name: str) -> ValueClass | None:
-        """The class of the value of input field ``name`` in ``record``."""
-        if name in record.labels:
-            return CONFIDENTIAL
-        if record.event is not None and (record.kind, record.event, name) in self.inputs:
-            return PERSONAL
-        return None
-
-    def fact_class(self, name: str) -> ValueClass | None:
-        """The class of the values of fact ``name``."""
-        return PERSONAL if name in self.facts else None
+        return self.seals
 
 
 NO_PLAN = SealPlan()
@@ -97,35 +88,41 @@ NO_PLAN = SealPlan()
 
 def seal_plan(definition: Definition) -> SealPlan:
     """The plan of a definition version (see :class:`SealPlan`)."""
-    inputs: set[tuple[str, str, str]] = set()
+    inputs: dict[tuple[str, str], set[str]] = {}
     labelled = False
-    for t in definition.transitions:
-        for name, spec in t.input.items():
+    sources = [("event", t.event, t.input) for t in definition.transitions]
+    sources += [("activity", name, a.input) for name, a in definition.activities.items()]
+    for kind, source, fields in sources:
+        for name, spec in fields.items():
             labelled = labelled or spec.confidential
             if spec.personal:
-                inputs.add(("event", t.event, name))
-    for activity_name, activity in definition.activities.items():
-        for name, spec in activity.input.items():
-            labelled = labelled or spec.confidential
-            if spec.personal:
-                inputs.add(("activity", activity_name, name))
+                inputs.setdefault((kind, source), set()).add(name)
     facts = frozenset(name for name, spec in definition.facts.items() if spec.personal)
-    plan = SealPlan(facts, frozenset(inputs), labelled)
-    return plan if plan else NO_PLAN
+    if not (facts or inputs or labelled):
+        return NO_PLAN
+    personal = MappingProxyType({key: frozenset(names) for key, names in inputs.items()})
+    return SealPlan(facts, personal, labelled, seals=True)
 
 
 def classified(record: HistoryRecord, plan: SealPlan) -> Iterator[tuple[str, str, ValueClass]]:
     """``(part, field, class)`` of each value of ``record`` in a class, ``part`` being
     ``input`` or ``changes`` (values that are ``None`` hold nothing and are skipped). An
     input value its record labels is confidential whatever the plan (even without one)."""
-    if record.kind in ("event", "activity") and (plan.inputs or record.labels):
-        for name, value in record.input.items():
-            cls = plan.input_class(record, name)
-            if cls is not None and value is not None:
-                yield "input", name, cls
-    if plan.facts:
+    kind = record.kind
+    if kind == "event" or kind == "activity":
+        labels = record.labels
+        personal = plan.inputs.get((kind, record.event or ""), ()) if plan.inputs else ()
+        if labels or personal:
+            for name, value in record.input.items():
+                if value is not None:
+                    if name in labels:
+                        yield "input", name, CONFIDENTIAL
+                    elif name in personal:
+                        yield "input", name, PERSONAL
+    facts = plan.facts
+    if facts:
         for name, value in record.changes.items():
-            if name in plan.facts and value is not None:
+            if name in facts and value is not None:
                 yield "changes", name, PERSONAL
 
 
@@ -151,7 +148,7 @@ def scrubbed(record: HistoryRecord, plan: SealPlan, classes: Iterable[str]) -> H
         changes = MappingProxyType(
             {k: ERASED if k in gone["changes"] else v for k, v in changes.items()}
         )
-    return record._replace(input=given, changes=changes)
+    return with_values(record, given, changes)
 
 
 def erased_facts(facts: Mapping[str, Any], plan: SealPlan) -> dict[str, Any]:

@@ -119,6 +119,12 @@ def new_record(
     return _make_record((seq, at, actor, role, kind, event, source, target, input, changes, on))
 
 
+def with_values(record: HistoryRecord, input: Mapping[str, Any], changes: Values) -> HistoryRecord:
+    """``record`` with other ``input`` and ``changes`` (as ``_replace`` does, without its
+    Python frames: a store seals and opens every record it writes and reads)."""
+    return _make_record((*record[:8], input, changes, record.on))
+
+
 class Timing(NamedTuple):
     """What a trajectory's history says about its timers: the notices and timeouts the
     worker has handled (their keys, see :mod:`coachflow.runtime.timers`), and its

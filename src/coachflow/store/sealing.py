@@ -16,9 +16,10 @@ stay in the file or its write-ahead log (when a reader holds the log, they stay 
 until a later checkpoint; a warning says so). On PostgreSQL the old row version keeps the
 key until ``VACUUM`` reclaims it.
 
-Keys are read at every load of a trajectory that holds a sealed value (never cached across
-loads, so an erasure by another process holds at its next read), and kept for the commit
-that follows it. A sealed value whose class has no key row at all (not one erased) is an
+Keys are read at every load of a trajectory (never cached across loads, so an erasure by
+another process holds at its next read): with the trajectory's row, in the same statement,
+when they are in its database, else when a sealed value is met; and kept for the commit
+that follows the load. A sealed value whose class has no key row at all (not one erased) is an
 error, never read as erased: the key database is not the one it was written with.
 """
 
@@ -37,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from coachflow.runtime.privacy import ERASED, SealPlan, classified
-from coachflow.runtime.trajectory import HistoryRecord, LabeledInput
+from coachflow.runtime.privacy import ERASED, PERSONAL, SealPlan, classified
+from coachflow.runtime.trajectory import HistoryRecord, LabeledInput, with_values
 from coachflow.store.codec import Sealed, decode, encode
 
 if TYPE_CHECKING:
@@ -56,7 +57,6 @@ Keys = dict[str, bytes | None]
 _MEMO_TYPES = frozenset({str, int, float, bool, date})
 """The types of values one commit encrypts once however often it writes them."""
 _UNKNOWN = object()
-
 
 log = logging.getLogger("coachflow.store")
 
@@ -108,10 +108,13 @@ class Sealer:
                 found = {
                     str(c): (bytes(v) if v is not None else None) for c, v in conn.execute(query)
                 }
-        self._keep(trajectory_id, found)
+        self.keep(trajectory_id, found)
         return found
 
-    def _keep(self, trajectory_id: str, found: Keys) -> None:
+    def keep(self, trajectory_id: str, found: Keys) -> None:
+        """Keep the keys of a trajectory as just read, for the commit that follows."""
+        if self._keys.get(trajectory_id) is found:  # the same rows read again
+            return
         with self._lock:
             self._keys[trajectory_id] = found
             self._keys.move_to_end(trajectory_id)
@@ -245,15 +248,21 @@ class Sealer:
         :data:`ERASED` when the class was erased (``None`` and erased values stay).
         ``memo``: the values sealed in the same commit, so that one value written twice
         (an input copied into a fact, the fact's column) is encrypted once."""
-        if value is None or value is ERASED or isinstance(value, Sealed):
+        kind = value.__class__
+        if value is None or value is ERASED or kind is Sealed:
             return value
         mark: object = None
-        if memo is not None and value.__class__ in _MEMO_TYPES:
-            mark = (value_class, value.__class__, value)
+        if memo is not None and kind in _MEMO_TYPES:
+            mark = (value_class, kind, value)
             found = memo.get(mark)
             if found is not None:
                 return found
-        key = self._key(trajectory_id, value_class)
+        kept = self._keys.get(trajectory_id)  # one read of a dict: atomic
+        key = (
+            kept[value_class]
+            if kept is not None and value_class in kept
+            else self._key(trajectory_id, value_class)
+        )
         if key is None:
             return ERASED
         nonce = os.urandom(_NONCE)
@@ -264,15 +273,15 @@ class Sealer:
         aad = f"{trajectory_id}\x00{value_class}".encode()
         box = self._cipher(key).encrypt(nonce, data, aad)
         sealed = Sealed(f"{value_class}:{b2a_base64(nonce + box, newline=False).decode()}")
-        self._remember(trajectory_id, sealed.text, value)
         if mark is not None and memo is not None:
             memo[mark] = sealed
         return sealed
 
     def _remember(self, trajectory_id: str, text: str, value: object) -> None:
-        """Keep the plaintext of a sealed text this store wrote or opened, so that reading
-        it back (the next load of the trajectory) decrypts nothing; only while the key
-        of its class is there (:meth:`open` asks the keys first)."""
+        """Keep the plaintext of a sealed text this store opened, or wrote in a fact, so
+        that reading it back (the next load of the trajectory) decrypts nothing; only
+        while the key of its class is there (:meth:`open` asks the keys first). A
+        record's values are decrypted when its history is read."""
         texts = self._texts
         if len(texts) >= _CACHED:  # no LRU bookkeeping on the hot path: start again
             texts.clear()
@@ -339,7 +348,7 @@ class Sealer:
         changes: Mapping[str, Any] = record.changes
         if sealed_changes is not None:
             changes = MappingProxyType(sealed_changes)
-        return record._replace(input=given, changes=changes)
+        return with_values(record, given, changes)
 
     def sealed_facts(
         self,
@@ -359,18 +368,19 @@ class Sealer:
             if value is None or value is ERASED:
                 continue
             kept = last.get((trajectory_id, name))
+            key = self._key(trajectory_id, PERSONAL)
             if (
                 kept is not None
                 and kept[0].__class__ is value.__class__
                 and kept[0] == value
-                and kept[2] == self._key(trajectory_id, "personal")
+                and kept[2] == key
             ):
                 out[name] = kept[1]  # unchanged, under the same key: the text it has
                 continue
-            sealed = self.seal(trajectory_id, "personal", value, memo)
+            sealed = self.seal(trajectory_id, PERSONAL, value, memo)
             out[name] = sealed
-            key = self._key(trajectory_id, "personal")
-            if isinstance(sealed, Sealed) and key is not None:
+            if sealed.__class__ is Sealed and key is not None:
+                self._remember(trajectory_id, sealed.text, value)
                 last[(trajectory_id, name)] = (value, sealed, key)
                 if len(last) > _CACHED:
                     last.popitem(last=False)
@@ -381,14 +391,17 @@ class Sealer:
         trajectory_id: str,
         values: Mapping[str, Any],
         keys: list[Keys],
+        *,
+        owned: bool = False,
     ) -> Any:
         """``values`` with each sealed value opened (``keys``: a list holding the
-        trajectory's keys once read, empty before, so they are read at most once)."""
+        trajectory's keys once read, empty before, so they are read at most once);
+        ``owned``: ``values`` is a dict no one else holds, opened in place."""
         found = None
         for name, value in values.items():
             if value.__class__ is Sealed:
                 if found is None:
-                    found = dict(values)
+                    found = values if owned and isinstance(values, dict) else dict(values)
                 if not keys:
                     keys.append(self.keys_of(trajectory_id))
                 found[name] = self.open(trajectory_id, value, keys[0])
@@ -407,7 +420,7 @@ class Sealer:
             given = LabeledInput(given, labels) if labels else MappingProxyType(given)
         if changes is not record.changes:
             changes = MappingProxyType(changes)
-        return record._replace(input=given, changes=changes)
+        return with_values(record, given, changes)
 
 
 __all__ = ["Keys", "MissingKey", "Sealer"]

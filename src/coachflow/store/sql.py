@@ -52,6 +52,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Label,
     LargeBinary,
     MetaData,
     String,
@@ -374,6 +375,37 @@ _ROW = tuple(
 """The columns of a trajectory's row as every read selects them: the calendar as its JSON
 text (whatever the driver does with JSON), so that the codec decodes each text once."""
 _ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
+
+
+def _keys_column(sqlite: bool) -> Label[str]:
+    """The key rows of the row's trajectory as one text, ``class=hex class=`` (an erased
+    key as nothing after ``=``; NULL: no key rows), for the load: the keys are read in the
+    same statement as the row, and at every load (see :mod:`.sealing`)."""
+    k = key_rows.alias("k")
+    hexed = func.hex(k.c.key) if sqlite else func.encode(k.c.key, literal_column("'hex'"))
+    pair = (
+        k.c["class"]
+        .concat(literal_column("'='"))
+        .concat(func.coalesce(hexed, literal_column("''")))
+    )
+    joined = (
+        func.group_concat(pair, literal_column("' '"))
+        if sqlite
+        else func.string_agg(pair, literal_column("' '"))
+    )
+    return (
+        select(joined).where(k.c.trajectory_id == trajectories.c.id).scalar_subquery().label("keys")
+    )
+
+
+_NO_KEYS: Keys = {}
+"""A trajectory without key rows (never changed: see :meth:`SqlStore._row_keys`)."""
+_PARSED = 10_000
+_PG_KEYS = (  # only the key table's own name is spliced in
+    "SELECT string_agg(k.\"class\" || '=' || coalesce(encode(k.key, 'hex'), ''), ' ')"  # noqa: S608
+    f" FROM {key_rows.name} AS k WHERE k.trajectory_id = t.id"
+)
+""":func:`_keys_column` in the hand-written load of PostgreSQL."""
 _HISTORY = tuple(cast(c, Text).label(c.name) if c.name == "labels" else c for c in history.c)
 """The columns of a history record as every read selects them: the labels as their JSON
 text, so that the codec decodes each text once (a transition's records share one)."""
@@ -589,6 +621,11 @@ class SqlStore:
             SQLAlchemyError,
             self._writer.dialect.loaded_dbapi.Error,
         )
+        self._keys_in_row = keys_url is None
+        """Whether a load reads the trajectory's keys with its row (one statement): when
+        they are in this database."""
+        self._parsed: dict[str, Keys] = {}
+        """The keys of each key text a load read lately (see :meth:`_row_keys`)."""
         self._sql = self._prepare()
         self._load_sql = self._sql["load"][0]
         self._update_mutable_sql = self._sql["update_mutable"][0]
@@ -679,8 +716,11 @@ class SqlStore:
                 .values({c.name: bindparam(c.name) for c in columns})
             )
 
+        load = select(*_ROW).where(trajectories.c.id == bindparam("id"))
+        if self._keys_in_row:
+            load = load.add_columns(_keys_column(self.is_sqlite))
         statements = {
-            "load": select(*_ROW).where(trajectories.c.id == bindparam("id")),
+            "load": load,
             "insert": insert(trajectories).values(
                 {c.name: bindparam(c.name) for c in trajectories.c}
             ),
@@ -723,6 +763,8 @@ class SqlStore:
                 f"CAST(t.{c.name} AS TEXT) AS {c.name}" if c.name in _AS_TEXT else f"t.{c.name}"
                 for c in trajectories.c
             )
+            if self._keys_in_row:
+                columns += f", ({_PG_KEYS}) AS keys"
             prepared["load"] = (
                 # only the schema's own table and column names are spliced in
                 f"SELECT row_to_json(r) FROM (SELECT {columns} FROM {trajectories.name} AS t"  # noqa: S608
@@ -1234,9 +1276,30 @@ class SqlStore:
         except ValueError as exc:
             raise self._unreadable(trajectory_id, exc) from exc
 
-    def _open_facts(self, trajectory_id: str, facts: Values) -> Values:
+    def _row_keys(self, trajectory_id: str, text: str | None) -> Keys:
+        """The keys read with a trajectory's row (see :func:`_keys_column`), kept for the
+        commit that follows."""
+        if not text:
+            return _NO_KEYS
+        keys = self._parsed.get(text)  # the text is the rows: one parse of each
+        if keys is None:
+            if len(self._parsed) >= _PARSED:
+                self._parsed.clear()
+            keys = {}
+            for pair in text.split(" "):
+                name, _, hexed = pair.partition("=")
+                keys[name] = bytes.fromhex(hexed) if hexed else None
+            self._parsed[text] = keys
+        self._sealer.keep(trajectory_id, keys)
+        return keys
+
+    def _open_facts(self, trajectory_id: str, facts: Values, keys: Keys | None = None) -> Values:
+        """``facts`` opened, with ``keys`` when they were read with the row (else the
+        keys are read when a sealed value is met)."""
         try:
-            opened: Values = self._sealer.opened(trajectory_id, facts, [])
+            opened: Values = self._sealer.opened(
+                trajectory_id, facts, [] if keys is None else [keys], owned=True
+            )
         except self._errors as exc:
             raise self._failed("read", exc, lost=self._was_lost(exc)) from exc
         return opened
@@ -1289,7 +1352,12 @@ class SqlStore:
             raise UnknownTrajectory(f"no trajectory {trajectory_id!r}")
         try:
             if len(row) == 1:  # PostgreSQL: the row as one JSON object, decoded at once
-                return self._stored(row[0])
+                columns = row[0]
+                if self._keys_in_row:
+                    return self._stored(columns, self._row_keys(trajectory_id, columns["keys"]))
+                return self._stored(columns)
+            if self._keys_in_row:
+                return self._stored_row(row[:-1], self._row_keys(trajectory_id, row[-1]))
             return self._stored_row(row)
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise self._unreadable(trajectory_id, exc) from exc
@@ -1947,19 +2015,25 @@ class SqlStore:
 
         return self._read(read)
 
-    def _stored(self, row: Columns) -> Trajectory:
+    def _stored(self, row: Columns, keys: Keys | None = None) -> Trajectory:
         """The trajectory of a row; its history is read when it is looked at, up to the
-        row's version (records a later commit appends are not part of this snapshot)."""
+        row's version (records a later commit appends are not part of this snapshot).
+        ``keys``: the trajectory's keys when they were read with the row."""
         tid, upto = row["id"], row["version"]
-        return _trajectory(row, lambda: self.history_of(tid, upto), self._open_facts)
+        return _trajectory(row, lambda: self.history_of(tid, upto), self._opener(keys))
 
-    def _stored_row(self, row: Sequence[DriverRow]) -> Trajectory:
+    def _stored_row(self, row: Sequence[DriverRow], keys: Keys | None = None) -> Trajectory:
         """:meth:`_stored` of a row of the driver: its columns in :data:`_ROW_COLUMNS`'s
         order."""
         tid, upto = row[0], row[_VERSION]
         return _from_columns(
-            *row, load=lambda: self.history_of(tid, upto), open_facts=self._open_facts
+            *row, load=lambda: self.history_of(tid, upto), open_facts=self._opener(keys)
         )
+
+    def _opener(self, keys: Keys | None) -> Callable[[str, Values], Values]:
+        if keys is None:
+            return self._open_facts
+        return lambda tid, facts: self._open_facts(tid, facts, keys)
 
     # -- definitions --
 
