@@ -41,6 +41,11 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="coachflow",
         description="Run coaching trajectories for teachers as validated state machines.",
     )
+    from coachflow import __version__
+
+    parser.add_argument(
+        "--version", action="version", version=f"coachflow {__version__}", help="print the version"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     definitions.register(sub)  # the order of the commands in --help

@@ -61,8 +61,13 @@ if TYPE_CHECKING:
     """What ``add_subparsers`` returns; every command module adds its commands to it."""
 
 
-def database_options() -> Parser:
-    """The options of the commands that work on a database (a parent parser)."""
+FORMAT_HELP = "text for people, json for programs (default: text)"
+
+
+def database_options(*, acting: bool = True) -> Parser:
+    """The options of the commands that work on a database (a parent parser);
+    ``acting=False``: only ``--db`` and ``--format``, for the commands that run no engine
+    (``db upgrade``, ``db current``, ``db check``)."""
     common = Parser(add_help=False)
     common.add_argument(
         "--db",
@@ -70,19 +75,20 @@ def database_options() -> Parser:
         metavar="PATH|URL",
         help="the database (default: $COACHFLOW_DB or ./coachflow.db)",
     )
-    common.add_argument(
-        "--definitions", metavar="DIR", help="definition files to use instead of the installed"
-    )
-    common.add_argument(
-        "--now", metavar="ISO", help="act at this time (default: $COACHFLOW_NOW or the clock)"
-    )
-    common.add_argument(
-        "--keys-db",
-        default=None,
-        metavar="PATH|URL",
-        help="the database of the encryption keys (default: $COACHFLOW_KEYS_DB, else --db)",
-    )
-    common.add_argument("--format", choices=("text", "json"), default="text")
+    if acting:
+        common.add_argument(
+            "--definitions", metavar="DIR", help="definition files to use instead of the installed"
+        )
+        common.add_argument(
+            "--now", metavar="ISO", help="act at this time (default: $COACHFLOW_NOW or the clock)"
+        )
+        common.add_argument(
+            "--keys-db",
+            default=None,
+            metavar="PATH|URL",
+            help="the database of the encryption keys (default: $COACHFLOW_KEYS_DB, else --db)",
+        )
+    common.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     return common
 
 

@@ -17,6 +17,7 @@ from coachflow.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    FORMAT_HELP,
     print_error,
     write_json,
 )
@@ -43,7 +44,7 @@ def register(sub: SubParsers) -> None:
     listing = commands.add_parser(
         "list", help="list the built-in school calendars (name, region, school year)"
     )
-    listing.add_argument("--format", choices=("text", "json"), default="text")
+    listing.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     listing.set_defaults(handler=_list)
 
     imported = commands.add_parser(
@@ -55,7 +56,7 @@ def register(sub: SubParsers) -> None:
             "in coachflow's calendar format, which coachflow.load_calendar and --calendar read."
         ),
     )
-    imported.add_argument("file", metavar="FILE.ics")
+    imported.add_argument("file", metavar="FILE.ics", help="the iCalendar file to read")
     imported.add_argument(
         "-o", "--output", metavar="OUT.yaml", help="write here (default: standard output)"
     )

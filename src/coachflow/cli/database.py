@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 def register(sub: SubParsers) -> None:
     """Add ``db`` and its commands to ``sub``."""
-    options = database_options()
+    options = database_options(acting=False)
     db = sub.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_command", metavar="COMMAND", parser_class=Parser)
     db_sub.required = True

@@ -17,6 +17,7 @@ from coachflow.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_USAGE,
+    FORMAT_HELP,
     Handler,
     UsageProblem,
     print_error,
@@ -37,13 +38,15 @@ def register(sub: SubParsers) -> None:
         help="check definition files and report every problem",
         description="Check definition files (directories: every *.yaml/*.yml below them).",
     )
-    validate.add_argument("paths", nargs="*", metavar="PATH")
+    validate.add_argument(
+        "paths", nargs="*", metavar="PATH", help="definition files or directories to check"
+    )
     validate.add_argument(
         "--installed",
         action="store_true",
         help="also validate every definition set registered by installed packages",
     )
-    validate.add_argument("--format", choices=("text", "json"), default="text")
+    validate.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     validate.add_argument("--strict", action="store_true", help="warnings count as failures")
     validate.add_argument(
         "--calendar",
@@ -57,16 +60,23 @@ def register(sub: SubParsers) -> None:
     schema.set_defaults(handler=_schema)
 
     graph = sub.add_parser("graph", help="print a state diagram of a definition")
-    graph.add_argument("file", metavar="FILE")
-    graph.add_argument("--format", choices=("mermaid", "dot"), default="mermaid")
+    graph.add_argument("file", metavar="FILE", help="the definition file")
+    graph.add_argument(
+        "--format",
+        choices=("mermaid", "dot"),
+        default="mermaid",
+        help="Mermaid or Graphviz DOT (default: mermaid)",
+    )
     graph.set_defaults(handler=_on_definition(_graph))
 
     workload = sub.add_parser(
         "workload", help="hours per role for a number of trajectories of a definition"
     )
-    workload.add_argument("file", metavar="FILE")
-    workload.add_argument("--count", type=_positive, default=1, metavar="N")
-    workload.add_argument("--format", choices=("text", "json"), default="text")
+    workload.add_argument("file", metavar="FILE", help="the definition file")
+    workload.add_argument(
+        "--count", type=_positive, default=1, metavar="N", help="how many trajectories (default: 1)"
+    )
+    workload.add_argument("--format", choices=("text", "json"), default="text", help=FORMAT_HELP)
     workload.set_defaults(handler=_on_definition(_workload))
 
 

@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from coachflow.cli._common import SubParsers
 
 
+_ID = "the trajectory's id"
+_ACTOR = "who does it (a person's id): the rules check their role"
+_INPUT = "an input value (repeat for every field; checked against the field's type)"
+
+
 def register(sub: SubParsers) -> None:
     """Add the trajectory commands to ``sub``."""
     options = database_options()
@@ -43,8 +48,10 @@ def register(sub: SubParsers) -> None:
         return add_database_command(sub, name, handler, help_text, options)
 
     p = command("start", _start, "start a trajectory")
-    p.add_argument("definition", metavar="DEFINITION")
-    p.add_argument("--as", dest="actor", required=True, metavar="PERSON")
+    p.add_argument("definition", metavar="DEFINITION", help="the definition's id")
+    p.add_argument(
+        "--as", dest="actor", required=True, metavar="PERSON", help="who starts it (a person's id)"
+    )
     p.add_argument(
         "--role",
         action="append",
@@ -52,70 +59,103 @@ def register(sub: SubParsers) -> None:
         metavar="ROLE=PERSON[,PERSON]",
         help="bind people to a role (repeat for every role)",
     )
-    p.add_argument("--fact", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--id", dest="trajectory_id", metavar="ID")
-    p.add_argument("--version", type=int, metavar="N")
-    p.add_argument("--start-date", metavar="YYYY-MM-DD")
+    p.add_argument(
+        "--fact",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a fact's first value (repeat for every fact; checked against its type)",
+    )
+    p.add_argument(
+        "--id",
+        dest="trajectory_id",
+        metavar="ID",
+        help="the new trajectory's id (default: a new one)",
+    )
+    p.add_argument(
+        "--version", type=int, metavar="N", help="the definition version (default: the newest)"
+    )
+    p.add_argument(
+        "--start-date", metavar="YYYY-MM-DD", help="the day it starts, week 1 (default: today)"
+    )
     p.add_argument(
         "--calendar", metavar="NAME|FILE", help="a school calendar (a built-in name or a file)"
     )
 
     p = command("fire", _fire, "fire an event as a person")
-    p.add_argument("trajectory_id", metavar="ID")
-    p.add_argument("event", metavar="EVENT")
-    p.add_argument("--as", dest="actor", required=True, metavar="PERSON")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
-    p.add_argument("--expect-version", type=int, metavar="N")
+    p.add_argument("trajectory_id", metavar="ID", help=_ID)
+    p.add_argument("event", metavar="EVENT", help="the event's name")
+    p.add_argument("--as", dest="actor", required=True, metavar="PERSON", help=_ACTOR)
+    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help=_INPUT)
+    p.add_argument(
+        "--expect-version",
+        type=int,
+        metavar="N",
+        help="refuse unless the trajectory is still at this version (no lost update)",
+    )
 
     for name, grant in (("grant", True), ("withdraw", False)):
         p = command(name, _consent(grant), f"{name} a consent as a person")
-        p.add_argument("trajectory_id", metavar="ID")
-        p.add_argument("consent", metavar="CONSENT")
-        p.add_argument("--as", dest="actor", required=True, metavar="PERSON")
+        p.add_argument("trajectory_id", metavar="ID", help=_ID)
+        p.add_argument("consent", metavar="CONSENT", help="the consent's name")
+        p.add_argument(
+            "--as", dest="actor", required=True, metavar="PERSON", help="who gives or withdraws it"
+        )
 
     p = command("record", _record, "record an activity as a person")
-    p.add_argument("trajectory_id", metavar="ID")
-    p.add_argument("activity", metavar="ACTIVITY")
-    p.add_argument("--as", dest="actor", required=True, metavar="PERSON")
+    p.add_argument("trajectory_id", metavar="ID", help=_ID)
+    p.add_argument("activity", metavar="ACTIVITY", help="the activity's name")
+    p.add_argument("--as", dest="actor", required=True, metavar="PERSON", help=_ACTOR)
     p.add_argument("--on", metavar="YYYY-MM-DD", help="the day it took place (default: today)")
-    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help=_INPUT)
 
     for name, assign in (("assign", True), ("unassign", False)):
-        p = command(name, _assignment(assign), f"{name} a person to a role")
-        p.add_argument("trajectory_id", metavar="ID")
-        p.add_argument("role", metavar="ROLE")
-        p.add_argument("person", metavar="PERSON")
-        p.add_argument("--as", dest="actor", required=True, metavar="PERSON")
+        told = "assign a person to a role" if assign else "unassign a person from a role"
+        p = command(name, _assignment(assign), told)
+        p.add_argument("trajectory_id", metavar="ID", help=_ID)
+        p.add_argument("role", metavar="ROLE", help="the role's name")
+        p.add_argument("person", metavar="PERSON", help="the person's id")
+        p.add_argument(
+            "--as", dest="actor", required=True, metavar="PERSON", help="who makes the change"
+        )
         if assign:
-            p.add_argument("--replacing", metavar="PERSON")
+            p.add_argument(
+                "--replacing", metavar="PERSON", help="the person who leaves the role for them"
+            )
 
     p = command("show", _show, "state, facts, allowed events per participant, agenda")
-    p.add_argument("trajectory_id", metavar="ID")
+    p.add_argument("trajectory_id", metavar="ID", help=_ID)
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the agenda's date (default: today)")
 
     p = command("history", _history, "the history, as a person may see it")
-    p.add_argument("trajectory_id", metavar="ID")
+    p.add_argument("trajectory_id", metavar="ID", help=_ID)
     p.add_argument("--as", dest="viewer", metavar="PERSON", help="redact what they may not read")
 
     p = command("access-log", _access_log, "who read which confidential value, as a person may see")
-    p.add_argument("trajectory_id", metavar="ID")
-    p.add_argument("--as", dest="viewer", required=True, metavar="PERSON")
+    p.add_argument("trajectory_id", metavar="ID", help=_ID)
+    p.add_argument("--as", dest="viewer", required=True, metavar="PERSON", help="who reads the log")
 
     p = command("list", _list, "stored trajectories")
-    p.add_argument("--definition", metavar="ID")
-    p.add_argument("--state", metavar="STATE")
-    p.add_argument("--person", metavar="PERSON")
+    p.add_argument("--definition", metavar="ID", help="only of this definition")
+    p.add_argument("--state", metavar="STATE", help="only in this state")
+    p.add_argument("--person", metavar="PERSON", help="only those this person takes part in")
 
     p = command("agenda", _agenda, "what a person must do, most urgent first")
-    p.add_argument("--person", required=True, metavar="PERSON")
-    p.add_argument("--date", metavar="YYYY-MM-DD")
+    p.add_argument("--person", required=True, metavar="PERSON", help="whose agenda")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="the agenda's date (default: today)")
     p.add_argument("--ics", metavar="FILE", help="also write an iCalendar file")
 
     p = command("migrate", _migrate, "move stored trajectories to a newer definition version")
-    p.add_argument("definition", metavar="DEFINITION")
+    p.add_argument("definition", metavar="DEFINITION", help="the definition's id")
     p.add_argument("--to", type=int, metavar="N", help="the version (default: the newest)")
     p.add_argument("--dry-run", action="store_true", help="only report what would move")
-    p.add_argument("--as", dest="actor", default="coachflow-migrate", metavar="PERSON")
+    p.add_argument(
+        "--as",
+        dest="actor",
+        default="coachflow-migrate",
+        metavar="PERSON",
+        help="who the migrated records name (default: coachflow-migrate)",
+    )
 
 
 # --- values in and out ------------------------------------------------------------------------
