@@ -377,22 +377,18 @@ text (whatever the driver does with JSON), so that the codec decodes each text o
 _ROW_COLUMNS = tuple(c.name for c in trajectories.c)  # the order "load" selects them in
 
 
-def _keys_column(sqlite: bool) -> Label[str]:
+def _keys_column() -> Label[str]:
     """The key rows of the row's trajectory as one text, ``class=hex class=`` (an erased
-    key as nothing after ``=``; NULL: no key rows), for the load: the keys are read in the
-    same statement as the row, and at every load (see :mod:`.sealing`)."""
+    key as nothing after ``=``; NULL: no key rows), for SQLite's load: the keys are read in
+    the same statement as the row, and at every load (see :mod:`.sealing`). PostgreSQL's
+    hand-written load has the same subquery as :data:`_PG_KEYS`."""
     k = key_rows.alias("k")
-    hexed = func.hex(k.c.key) if sqlite else func.encode(k.c.key, literal_column("'hex'"))
     pair = (
         k.c["class"]
         .concat(literal_column("'='"))
-        .concat(func.coalesce(hexed, literal_column("''")))
+        .concat(func.coalesce(func.hex(k.c.key), literal_column("''")))
     )
-    joined = (
-        func.group_concat(pair, literal_column("' '"))
-        if sqlite
-        else func.string_agg(pair, literal_column("' '"))
-    )
+    joined = func.group_concat(pair, literal_column("' '"))
     return (
         select(joined).where(k.c.trajectory_id == trajectories.c.id).scalar_subquery().label("keys")
     )
@@ -717,8 +713,8 @@ class SqlStore:
             )
 
         load = select(*_ROW).where(trajectories.c.id == bindparam("id"))
-        if self._keys_in_row:
-            load = load.add_columns(_keys_column(self.is_sqlite))
+        if self._keys_in_row and self.is_sqlite:  # PostgreSQL's load: below
+            load = load.add_columns(_keys_column())
         statements = {
             "load": load,
             "insert": insert(trajectories).values(
