@@ -1012,9 +1012,12 @@ class Engine:
         t = self.store.load(trajectory_id)
         return self._agenda(t, self._moment(), as_of)
 
-    def agenda_for(self, person: str, *, as_of: date | str | None = None) -> list[AgendaItem]:
+    def agenda_for(
+        self, person: str, *, as_of: date | str | None = None, include_done: bool = False
+    ) -> list[AgendaItem]:
         """What ``person`` is responsible for, across every stored trajectory, most
-        urgent first (items already done are left out)."""
+        urgent first. Items already done are left out, unless ``include_done``: then they
+        come last (a calendar feed keeps them, see :func:`coachflow.agenda_to_ical`)."""
         refuse_bad_id(person, "person id", "person", None, None, None)
         moment = self._moment()
         items: list[AgendaItem] = []
@@ -1023,7 +1026,7 @@ class Engine:
             items.extend(
                 item
                 for item in self._agenda(t, moment, as_of)
-                if item.status != "done" and roles.intersection(item.roles)
+                if (include_done or item.status != "done") and roles.intersection(item.roles)
             )
         return most_urgent_first(items)
 

@@ -825,8 +825,14 @@ def test_ical_export_parses_back(engine: Engine, clock: FixedClock) -> None:
     clock.set(at("2027-02-20"))
     record_on(engine, clock, one, "2027-02-03")
     agenda = engine.agenda_for("c", as_of="2027-02-20")
-    agenda += [i for i in engine.agenda(one, as_of="2027-02-20") if i.status == "done"]
-    data = coachflow.agenda_to_ical(agenda)
+    assert agenda == [
+        i
+        for i in engine.agenda_for("c", as_of="2027-02-20", include_done=True)
+        if i.status != "done"
+    ]
+    agenda = engine.agenda_for("c", as_of="2027-02-20", include_done=True)
+    assert {i.status for i in agenda} >= {"done", "missed", "upcoming"}
+    data = coachflow.agenda_to_ical(agenda, stamp=clock.now())
     assert isinstance(data, bytes)
     calendar = icalendar.Calendar.from_ical(data)
     assert calendar.name == "VCALENDAR"
@@ -842,6 +848,9 @@ def test_ical_export_parses_back(engine: Engine, clock: FixedClock) -> None:
         summary = str(event["SUMMARY"])
         assert (i.title or i.activity) in summary
         assert i.status in summary
+        assert event.decoded("DTSTAMP") == clock.now()  # when the feed was made
+        assert str(event["TRANSP"]) == "TRANSPARENT"
+        assert str(event["STATUS"]) == "CONFIRMED"  # done too: it took place
 
 
 def test_a_second_export_keeps_the_uids(engine: Engine, clock: FixedClock) -> None:
@@ -850,12 +859,12 @@ def test_a_second_export_keeps_the_uids(engine: Engine, clock: FixedClock) -> No
     engine.fire(tid, "to_after", actor="c")
     clock.set(at("2027-02-20"))
     first_items = engine.agenda(tid, as_of="2027-02-20")
-    first = parse_ical(coachflow.agenda_to_ical(first_items))
+    first = parse_ical(coachflow.agenda_to_ical(first_items, stamp=clock.now()))
     record_on(engine, clock, tid, "2027-02-18")
     engine.record_activity(tid, "talk", actor="c")
     clock.set(at("2027-03-05"))
     second_items = engine.agenda(tid, as_of="2027-03-05")
-    second = parse_ical(coachflow.agenda_to_ical(second_items))
+    second = parse_ical(coachflow.agenda_to_ical(second_items, stamp=clock.now()))
     assert set(first) <= set(second)  # every earlier event is updated, none duplicated
     assert len(second) == len(first) + 1  # March is new
     for i in first_items:
@@ -865,8 +874,14 @@ def test_a_second_export_keeps_the_uids(engine: Engine, clock: FixedClock) -> No
         assert same.uid == i.uid
     changed = [uid for uid in first if str(first[uid]["SUMMARY"]) != str(second[uid]["SUMMARY"])]
     assert changed  # February and the talk are now done
-    # exporting the same items twice gives the same bytes
-    assert coachflow.agenda_to_ical(second_items) == coachflow.agenda_to_ical(second_items)
+    for uid in first:  # a changed event has a higher SEQUENCE, none has a lower one
+        before, after = first[uid].decoded("SEQUENCE"), second[uid].decoded("SEQUENCE")
+        assert after > before if uid in changed else after >= before, uid
+    # exporting the same items twice at one time gives the same bytes
+    stamp = clock.now()
+    assert coachflow.agenda_to_ical(second_items, stamp=stamp) == coachflow.agenda_to_ical(
+        second_items, stamp=stamp
+    )
 
 
 # --- calendars ---------------------------------------------------------------------------

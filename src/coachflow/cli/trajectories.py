@@ -414,9 +414,13 @@ def _agenda(args: argparse.Namespace) -> int:
     from coachflow import agenda_to_ical
 
     engine = build_engine(args)
-    items = engine.agenda_for(args.person, as_of=args.date)
+    # the feed keeps the done items (a calendar that fetches it again updates their events
+    # instead of losing them); what is printed leaves them out, as agenda_for does
+    feed = engine.agenda_for(args.person, as_of=args.date, include_done=True)
+    items = [i for i in feed if i.status != "done"]
     if args.ics:
-        Path(args.ics).write_bytes(agenda_to_ical(items, name=f"coachflow: {args.person}"))
+        calendar = agenda_to_ical(feed, name=f"coachflow: {args.person}", stamp=engine.clock.now())
+        Path(args.ics).write_bytes(calendar)
     data = [i._asdict() for i in items]
 
     def text() -> None:
