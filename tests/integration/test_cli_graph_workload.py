@@ -1,7 +1,8 @@
 """``coachflow graph`` and ``coachflow workload``, run as a subprocess.
 
 The edges of both diagram formats are parsed back and compared with the definition's
-transitions (one edge per source state, ``from: "*"`` expanded). Exit statuses: 0 when
+transitions (one edge per source state, ``from: "*"`` expanded; the self-loops of a state
+are one edge, a line of its label per transition). Exit statuses: 0 when
 all went well, 2 for bad usage (a missing file, a bad ``--count``), 1 for an invalid
 definition - always with a clear ``coachflow: error:`` line and never a traceback.
 """
@@ -71,22 +72,34 @@ def parse_label(label: str) -> tuple[str, tuple[str, ...], str | None]:
 MERMAID_EDGE = re.compile(r"^    (?P<src>\S+) --> (?P<dst>\S+): (?P<label>.+)$")
 
 
+def assert_one_loop_a_state(pairs: list[tuple[str, str]]) -> None:
+    """The edges (source, target) of a diagram have at most one self-loop on each state."""
+    loops = Counter(source for source, target in pairs if source == target)
+    assert [state for state, n in loops.items() if n > 1] == []
+
+
 def parse_mermaid(text: str) -> tuple[list[Edge], list[str], list[str]]:
-    """The transition edges, the targets of ``[*] -->`` and the sources of ``--> [*]``."""
+    """The transition edges (a merged self-loop split into one a line of its label), the
+    targets of ``[*] -->`` and the sources of ``--> [*]``."""
     lines = text.splitlines()
     assert lines[0] == "stateDiagram-v2"
     edges: list[Edge] = []
     initial: list[str] = []
     finals: list[str] = []
+    pairs: list[tuple[str, str]] = []
     for line in lines[1:]:
         if m := re.fullmatch(r"    \[\*\] --> (\S+)", line):
             initial.append(m[1])
         elif m := re.fullmatch(r"    (\S+) --> \[\*\]", line):
             finals.append(m[1])
         elif m := MERMAID_EDGE.match(line):
-            edges.append((m["src"], m["dst"], *parse_label(m["label"])))
+            pairs.append((m["src"], m["dst"]))
+            labels = m["label"].split("<br/>")
+            assert len(labels) == 1 or m["src"] == m["dst"], line  # only loops are merged
+            edges.extend((m["src"], m["dst"], *parse_label(label)) for label in labels)
         else:
             assert re.fullmatch(r'    state "[^"]*" as [a-z][a-z0-9_]*', line), line
+    assert_one_loop_a_state(pairs)
     return edges, initial, finals
 
 
@@ -98,24 +111,42 @@ def unescape(text: str) -> str:
     return re.sub(r"\\(.)", r"\1", text)
 
 
+def dot_lines(label: str) -> list[str]:
+    """The lines of the inside of a DOT string, unescaped (``\\n`` ends a line)."""
+    lines = [""]
+    for token in re.findall(r"\\.|[^\\]", label):
+        if token == "\\n":
+            lines.append("")
+        else:
+            lines[-1] += token[-1]
+    return lines
+
+
 def parse_dot(text: str) -> tuple[list[Edge], list[str], list[str]]:
-    """The transition edges, the start edge's target and the double-circled states."""
+    """The transition edges (a merged self-loop split into one a line of its label), the
+    start edge's target and the states with a double outline."""
     lines = text.splitlines()
     assert re.fullmatch(rf"digraph {DOT_STR} \{{", lines[0]), lines[0]
     assert lines[-1] == "}"
     edges: list[Edge] = []
     initial: list[str] = []
     finals: list[str] = []
+    pairs: list[tuple[str, str]] = []
     for line in lines[1:-1]:
         if m := DOT_EDGE.match(line):
-            edges.append((unescape(m[1]), unescape(m[2]), *parse_label(unescape(m[3]))))
+            source, target = unescape(m[1]), unescape(m[2])
+            pairs.append((source, target))
+            labels = [x for x in dot_lines(m[3]) if not x.startswith("declassifies ")]
+            assert len(labels) == 1 or source == target, line  # only loops are merged
+            edges.extend((source, target, *parse_label(label)) for label in labels)
         elif m := re.fullmatch(rf"    __start -> {DOT_STR};", line):
             initial.append(unescape(m[1]))
         else:
-            node = re.fullmatch(rf"    {DOT_STR} \[label={DOT_STR}(, shape=doublecircle)?\];", line)
+            node = re.fullmatch(rf"    {DOT_STR} \[label={DOT_STR}(, peripheries=2)?\];", line)
             assert node or line.startswith(("    rankdir", "    node ", "    __start [")), line
             if node and node[3]:
                 finals.append(unescape(node[1]))
+    assert_one_loop_a_state(pairs)
     return edges, initial, finals
 
 
@@ -185,6 +216,11 @@ transitions:
     to: middle
     by: [coach]
     set: {n: n + 1}
+  - event: reset
+    from: [start, middle]
+    to: middle
+    by: [teacher]
+    set: {n: 0}
   - event: finish
     from: middle
     to: done
@@ -203,12 +239,16 @@ def test_graph_of_a_definition_with_wildcards_folded_guards_and_quotes(tmp_path:
     d = coachflow.load_definition(path)
     expected = expected_edges(d)
     assert ("middle", "stopped", "stop", ("teacher",), None) in expected
+    assert ("middle", "middle", "reset", ("teacher",), None) in expected
     dot = run("graph", str(path), "--format", "dot")
     assert dot.returncode == 0, dot.stderr
     edges, initial, finals = parse_dot(dot.stdout)
     assert Counter(edges) == Counter(expected)
     assert (initial, sorted(finals)) == (["start"], ["done", "stopped"])
     assert '[label="Start \\"here\\""]' in dot.stdout
+    # the two loops on middle are one edge, the two edges from start to middle stay two
+    assert '"middle" -> "middle" [label="again (coach)\\nreset (teacher)"];' in dot.stdout
+    assert dot.stdout.count('    "start" -> "middle" [') == 2
     mermaid = run("graph", str(path))
     assert mermaid.returncode == 0, mermaid.stderr
     m_edges, m_initial, m_finals = parse_mermaid(mermaid.stdout)
@@ -219,6 +259,7 @@ def test_graph_of_a_definition_with_wildcards_folded_guards_and_quotes(tmp_path:
     [go] = [g for s, t, e, r, g in m_edges if e == "go"]
     assert go is not None and ";" not in go  # Mermaid would end the label there
     assert "n >= 0" in go
+    assert "    middle --> middle: again (coach)<br/>reset (teacher)" in mermaid.stdout
     assert (m_initial, sorted(m_finals)) == (["start"], ["done", "stopped"])
 
 
