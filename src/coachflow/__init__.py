@@ -42,6 +42,7 @@ from coachflow.errors import (
 
 if TYPE_CHECKING:
     from coachflow.calendar import Holiday, SchoolCalendar
+    from coachflow.definition.input_schema import input_json_schema
     from coachflow.definition.model import (
         Consent,
         Definition,
@@ -105,6 +106,7 @@ _LAZY = {
     "State": "coachflow.definition.model",
     "Transition": "coachflow.definition.model",
     "definition_json_schema": "coachflow.definition.model",
+    "input_json_schema": "coachflow.definition.input_schema",
     "HistoryRecord": "coachflow.runtime.trajectory",
     "Trajectory": "coachflow.runtime.trajectory",
     "TrajectoryView": "coachflow.runtime.trajectory",
@@ -186,6 +188,7 @@ __all__ = [
     "definition_json_schema",
     "dump_definition",
     "id_problem",
+    "input_json_schema",
     "jsonable",
     "load_calendar",
     "load_definition",

@@ -51,6 +51,7 @@ from coachflow.runtime.decide import (
     Explanation,
     Moment,
     Predicate,
+    allowed_activities,
     allowed_events,
     conflict,
     decide_activity,
@@ -611,6 +612,14 @@ class Engine:
         t = self.get(trajectory_id)
         program = self._program(t.definition_id, t.definition_version)
         return allowed_events(program, t, actor, self._moment())
+
+    def allowed_activities(self, trajectory_id: str, *, actor: str) -> list[str]:
+        """The activities ``actor`` may record today (input not yet given), in file order:
+        the state is one of the activity's ``during``, they hold a role of its ``by``, its
+        ``when`` (if it reads no input) holds and its ``at_most`` limits leave room."""
+        t = self.get(trajectory_id)
+        program = self._program(t.definition_id, t.definition_version)
+        return allowed_activities(program, t, actor, self._moment())
 
     def explain(
         self,

@@ -335,8 +335,10 @@ def test_workload_json(workload_file: Path) -> None:
     data = json.loads(result.stdout)
     assert data == {
         "definition": "starter-year",
+        "version": 3,
         "count": 10,
         "hours": {"coach": 75.0, "starter": 65.0},
+        "not_counted": [],
     }
     once = json.loads(run("workload", str(workload_file), "--format", "json").stdout)
     assert once["count"] == 1
@@ -358,7 +360,60 @@ def test_workload_of_the_shipped_definition_matches_the_library() -> None:
     result = run("workload", str(NT2), "--count", "10", "--format", "json")
     assert result.returncode == 0, result.stderr
     d = coachflow.load_definition(NT2)
-    assert json.loads(result.stdout) == {"definition": d.id, "count": 10, "hours": d.workload(10)}
+    uncounted = sorted(name for name, a in d.activities.items() if not a.hours)
+    assert uncounted  # the NT2 route declares no hours: every activity is named
+    assert json.loads(result.stdout) == {
+        "definition": d.id,
+        "version": d.version,
+        "count": 10,
+        "hours": d.workload(10),
+        "not_counted": uncounted,
+    }
+    text = run("workload", "nt2-consult", "--count", "10")  # by its id, as a file
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines()[-1] == f"not counted, no hours declared: {', '.join(uncounted)}"
+
+
+def test_graph_and_workload_take_a_definition_id(tmp_path: Path) -> None:
+    by_id = run("graph", "nt2-consult", "--format", "dot")
+    assert by_id.returncode == 0, by_id.stderr
+    assert by_id.stdout == run("graph", str(NT2), "--format", "dot").stdout
+    unknown = run("graph", "no-such-route")
+    assert unknown.returncode == 2
+    assert unknown.stderr == (
+        "coachflow: error: no file and no known definition 'no-such-route' "
+        "(coachflow definitions lists them)\n"
+    )
+    version = coachflow.load_definition(NT2).version
+    assert run("graph", "nt2-consult", "--version", str(version)).returncode == 0
+    missing = run("workload", "nt2-consult", "--version", str(version + 1))
+    assert missing.returncode == 2
+    assert f"'nt2-consult' has no version {version + 1} (known: {version})" in missing.stderr
+    on_file = run("graph", str(NT2), "--version", "1")
+    assert on_file.returncode == 2 and "--version is for a definition id" in on_file.stderr
+    routes = tmp_path / "routes"
+    routes.mkdir()
+    (routes / "a.yaml").write_text(WORKLOAD, encoding="utf-8")
+    mine = run("workload", "starter-year", "--definitions", str(routes), "--format", "json")
+    assert json.loads(mine.stdout)["hours"] == {"coach": 7.5, "starter": 6.5}
+
+
+def test_definitions_lists_the_known_definitions_and_versions(tmp_path: Path) -> None:
+    listed = run("definitions", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    rows = json.loads(listed.stdout)
+    shipped = [coachflow.load_definition(p) for p in sorted(NT2.parent.glob("*.yaml"))]
+    assert [(r["id"], r["versions"]) for r in rows] == sorted((d.id, [d.version]) for d in shipped)
+    text = run("definitions").stdout.splitlines()
+    assert text[-1] == f"{len(shipped)} definitions"
+    assert any(line.startswith("nt2-consult ") for line in text)
+    routes = tmp_path / "routes"
+    routes.mkdir()
+    (routes / "v3.yaml").write_text(WORKLOAD, encoding="utf-8")
+    (routes / "v4.yaml").write_text(WORKLOAD.replace("version: 3", "version: 4"), encoding="utf-8")
+    mine = run("definitions", "--definitions", str(routes), "--format", "json")
+    assert [(r["id"], r["versions"]) for r in json.loads(mine.stdout)] == [("starter-year", [3, 4])]
+    assert run("definitions", "--definitions", str(tmp_path / "none")).returncode == 2
 
 
 # --- exit statuses ------------------------------------------------------------------------

@@ -314,7 +314,7 @@ def do_step(
     """One random change: mostly an allowed event, else any event, a consent or an
     assignment, by a random person."""
     people = people_of(definition)
-    kinds = ["forward"] * 6 + ["allowed", "any", "consent", "assign"]
+    kinds = ["forward"] * 6 + ["allowed", "any", "consent", "assign", "record", "record"]
     kind = data.draw(st.sampled_from(kinds), label="kind")
     before = engine.get(tid)
     actor = data.draw(st.sampled_from(people), label="actor")
@@ -341,6 +341,13 @@ def do_step(
             grant = data.draw(st.integers(0, 2)) > 0
             call = engine.grant_consent if grant else engine.withdraw_consent
             call(tid, consent, actor=actor)
+        elif kind == "record":  # an activity someone may record now, with a valid input
+            pairs = [(p, a) for p in people for a in engine.allowed_activities(tid, actor=p)]
+            if not pairs:
+                return
+            actor, name = data.draw(st.sampled_from(pairs), label="recordable activity")
+            payload = data.draw(valid_input(dict(definition.activities[name].input)))
+            engine.record_activity(tid, name, actor=actor, input=payload)
         elif kind == "assign":
             role = data.draw(st.sampled_from(sorted(definition.roles)), label="role")
             person = data.draw(st.sampled_from(people), label="person")
@@ -376,6 +383,32 @@ def check_allowed_events_agree(engine: Engine, definition: coachflow.Definition,
             assert t.state not in definition.final_states, e
 
 
+def check_allowed_activities_agree(
+    engine: Engine, definition: coachflow.Definition, tid: str, data: st.DataObject
+) -> None:
+    """``allowed_activities`` is what recording (decided, not written) with a valid input
+    allows, for every activity whose guard reads no input."""
+    from coachflow.runtime.decide import decide_activity
+
+    t = engine.get(tid)
+    program = engine._program(t.definition_id, t.definition_version)
+    moment = engine._moment()
+    for person in people_of(definition):
+        recordable = engine.allowed_activities(tid, actor=person)
+        assert recordable == [a for a in definition.activities if a in recordable]  # file order
+        for name, activity in definition.activities.items():
+            guard = program.activities[name].guard
+            if guard is not None and guard.inputs:
+                continue
+            payload = data.draw(valid_input(dict(activity.input)), label=f"{name} input")
+            try:
+                decide_activity(program, t, name, person, None, payload, moment)
+            except TransitionRejected:
+                assert name not in recordable, (t.state, person, name)
+            else:
+                assert name in recordable, (t.state, person, name)
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -394,10 +427,12 @@ def test_allowed_events_is_what_explain_allows(
     starters = definition.started_by or tuple(definition.roles)
     t = engine.start(definition.id, participants=people, actor=people[starters[0]][0])
     check_allowed_events_agree(engine, definition, t.id)
+    check_allowed_activities_agree(engine, definition, t.id, data)
     for _ in range(steps):
         engine.clock.advance(minutes=10)  # type: ignore[attr-defined]
         do_step(engine, definition, t.id, data)
         check_allowed_events_agree(engine, definition, t.id)
+        check_allowed_activities_agree(engine, definition, t.id, data)
     final = engine.get(t.id)
     for state in sorted({r.target for r in final.history if r.target}):
         event(f"{definition.id} visited {state}")

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from coachflow._bounds import TerminalWriter, terminal_json, terminal_text
@@ -62,6 +63,18 @@ if TYPE_CHECKING:
 
 
 FORMAT_HELP = "text for people, json for programs (default: text)"
+
+
+def day(text: str) -> date:
+    """The ``type`` of a date option (``--start-date``, ``--on``, ``--date``, ``--as-of``):
+    a day written ``YYYY-MM-DD``. Anything else is a usage error (exit status 2) before the
+    command runs, so a malformed date never reaches the engine."""
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a day of the calendar") from None
+    raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, got {text!r}")
 
 
 def database_options(*, acting: bool = True) -> Parser:
@@ -113,9 +126,7 @@ def guarded(handler: Handler) -> Handler:
             print(f"coachflow: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
         except TransitionRejected as exc:
-            print(f"coachflow: rejected ({type(exc).__name__}): {exc}", file=sys.stderr)
-            for reason in exc.reasons:
-                print(f"  - {reason.code}: {reason.message}", file=sys.stderr)
+            print_refusal(exc)
             return EXIT_FAILED
         except DefinitionError as exc:
             print(f"coachflow: error: {exc}", file=sys.stderr)
@@ -129,12 +140,30 @@ def guarded(handler: Handler) -> Handler:
         except ValueError as exc:  # a bad date or number given on the command line
             print(f"coachflow: error: {exc}", file=sys.stderr)
             return EXIT_USAGE
+        except BrokenPipeError:  # the reader went away (| head): main() ends quietly
+            raise
         except OSError as exc:  # a file to write (--ics) that cannot be written
             where = f" {exc.filename}" if exc.filename else ""
             print(f"coachflow: error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
             return EXIT_FAILED
 
     return run
+
+
+def print_refusal(exc: TransitionRejected) -> None:
+    """A refusal on stderr, its headline said once: ``coachflow: rejected (CODE): MESSAGE``
+    for one reason; ``coachflow: rejected, N reasons:`` and a line ``  - CODE: MESSAGE``
+    per reason for several."""
+    reasons = exc.reasons
+    if len(reasons) == 1 and reasons[0].message == str(exc):
+        print(f"coachflow: rejected ({reasons[0].code}): {exc}", file=sys.stderr)
+        return
+    if len(reasons) > 1 and any(r.message == str(exc) for r in reasons):
+        print(f"coachflow: rejected, {len(reasons)} reasons:", file=sys.stderr)
+    else:
+        print(f"coachflow: rejected: {exc}", file=sys.stderr)
+    for reason in reasons:
+        print(f"  - {reason.code}: {reason.message}", file=sys.stderr)
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -205,16 +234,8 @@ def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
     from coachflow import Engine, FixedClock, SystemClock
     from coachflow.store import SqlStore
 
-    now = args.now or os.environ.get("COACHFLOW_NOW")
-    clock: Clock = SystemClock()
-    if now:
-        try:
-            at = datetime.fromisoformat(now)
-        except ValueError:
-            raise UsageProblem(f"--now: {now!r} is not an ISO date or date-time") from None
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=UTC)
-        clock = FixedClock(at)
+    at = fixed_now(args)
+    clock: Clock = SystemClock() if at is None else FixedClock(at)
     definitions = args.definitions
     if definitions is not None and not Path(definitions).is_dir():
         raise UsageProblem(f"--definitions: no such directory: {definitions}")
@@ -222,6 +243,38 @@ def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
     keys_url = database_url(keys) if keys else None
     store = SqlStore(database_url(args.db), check=True, keys_url=keys_url)  # damage refused
     return Engine(definitions, store=store, clock=clock), store
+
+
+def fixed_now(args: argparse.Namespace) -> datetime | None:
+    """The time of ``--now`` (else ``$COACHFLOW_NOW``), UTC when it names no zone; None
+    when neither is given (the engine reads the system clock)."""
+    now = getattr(args, "now", None) or os.environ.get("COACHFLOW_NOW")
+    if not now:
+        return None
+    try:
+        at = datetime.fromisoformat(now)
+    except ValueError:
+        raise UsageProblem(f"--now: {now!r} is not an ISO date or date-time") from None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def not_back_in_time(engine: Engine, args: argparse.Namespace, *trajectory_ids: str) -> None:
+    """Refuse (a usage error) a ``--now`` earlier than the last record of any of the
+    trajectories: a history never goes back in time. Without ``--now`` the clock decides,
+    and an unknown id is left to the command (it reports it the usual way)."""
+    at = fixed_now(args)
+    if at is None:
+        return
+    for trajectory_id in trajectory_ids:
+        try:
+            last = engine.get(trajectory_id).history[-1].at
+        except CoachflowError:
+            continue
+        if at < last:
+            raise UsageProblem(
+                f"--now {at.isoformat()} is before the last record of {trajectory_id!r} "
+                f"({last.isoformat()}): a history never goes back in time"
+            )
 
 
 def build_engine(args: argparse.Namespace) -> Engine:

@@ -13,13 +13,13 @@ several processes at once. An erasure refused (a trajectory still running withou
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from typing import TYPE_CHECKING
 
 from coachflow.cli._common import (
-    UsageProblem,
     add_database_command,
     database_options,
+    day,
+    not_back_in_time,
     open_engine,
     out,
 )
@@ -73,6 +73,7 @@ def register(sub: SubParsers) -> None:
     purge.add_argument("--dry-run", action="store_true", help="only list what would be erased")
     purge.add_argument(
         "--as-of",
+        type=day,
         metavar="DATE",
         help="apply the periods as on this day (YYYY-MM-DD; default: today)",
     )
@@ -110,6 +111,7 @@ def _export(args: argparse.Namespace) -> int:
 def _erase(args: argparse.Namespace) -> int:
     engine, store = open_engine(args)
     try:
+        not_back_in_time(engine, args, args.trajectory_id)
         before = engine.get(args.trajectory_id).version
         t = engine.erase(
             args.trajectory_id,
@@ -138,12 +140,7 @@ def _erase(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    as_of = None
-    if args.as_of is not None:
-        try:
-            as_of = date.fromisoformat(args.as_of)
-        except ValueError:
-            raise UsageProblem(f"--as-of: {args.as_of!r} is not a date (YYYY-MM-DD)") from None
+    as_of = args.as_of
     engine, store = open_engine(args)
     try:
         found = engine.purge(as_of=as_of, dry_run=args.dry_run)

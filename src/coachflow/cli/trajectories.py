@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from coachflow.cli._common import (
     EXIT_FAILED,
@@ -24,14 +24,19 @@ from coachflow.cli._common import (
     add_database_command,
     build_engine,
     database_options,
+    day,
     jsonable,
+    not_back_in_time,
     open_engine,
     out,
     print_error,
 )
+from coachflow.errors import TrajectoryExists
 
 if TYPE_CHECKING:
-    from coachflow import SchoolCalendar, Trajectory
+    from collections.abc import Collection, Mapping
+
+    from coachflow import Definition, Engine, SchoolCalendar, Trajectory
     from coachflow.cli._common import SubParsers
 
 
@@ -76,7 +81,10 @@ def register(sub: SubParsers) -> None:
         "--version", type=int, metavar="N", help="the definition version (default: the newest)"
     )
     p.add_argument(
-        "--start-date", metavar="YYYY-MM-DD", help="the day it starts, week 1 (default: today)"
+        "--start-date",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="the day it starts, week 1 (default: today)",
     )
     p.add_argument(
         "--calendar", metavar="NAME|FILE", help="a school calendar (a built-in name or a file)"
@@ -106,7 +114,9 @@ def register(sub: SubParsers) -> None:
     p.add_argument("trajectory_id", metavar="ID", help=_ID)
     p.add_argument("activity", metavar="ACTIVITY", help="the activity's name")
     p.add_argument("--as", dest="actor", required=True, metavar="PERSON", help=_ACTOR)
-    p.add_argument("--on", metavar="YYYY-MM-DD", help="the day it took place (default: today)")
+    p.add_argument(
+        "--on", type=day, metavar="YYYY-MM-DD", help="the day it took place (default: today)"
+    )
     p.add_argument("--input", action="append", default=[], metavar="NAME=VALUE", help=_INPUT)
 
     for name, assign in (("assign", True), ("unassign", False)):
@@ -125,7 +135,9 @@ def register(sub: SubParsers) -> None:
 
     p = command("show", _show, "state, facts, allowed events per participant, agenda")
     p.add_argument("trajectory_id", metavar="ID", help=_ID)
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="the agenda's date (default: today)")
+    p.add_argument(
+        "--date", type=day, metavar="YYYY-MM-DD", help="the agenda's date (default: today)"
+    )
 
     p = command("history", _history, "the history, as a person may see it")
     p.add_argument("trajectory_id", metavar="ID", help=_ID)
@@ -142,7 +154,9 @@ def register(sub: SubParsers) -> None:
 
     p = command("agenda", _agenda, "what a person must do, most urgent first")
     p.add_argument("--person", required=True, metavar="PERSON", help="whose agenda")
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="the agenda's date (default: today)")
+    p.add_argument(
+        "--date", type=day, metavar="YYYY-MM-DD", help="the agenda's date (default: today)"
+    )
     p.add_argument("--ics", metavar="FILE", help="also write an iCalendar file")
 
     p = command("migrate", _migrate, "move stored trajectories to a newer definition version")
@@ -161,15 +175,73 @@ def register(sub: SubParsers) -> None:
 # --- values in and out ------------------------------------------------------------------------
 
 
-def _pairs(items: list[str], what: str) -> dict[str, object]:
-    """``NAME=VALUE`` options as values: raw, the engine checks them."""
+def _pairs(items: list[str], what: str, text: Collection[str] = frozenset()) -> dict[str, object]:
+    """``NAME=VALUE`` options as values: the fields in ``text`` (declared ``str``, ``enum``
+    or ``date``) as the text given, the others as :func:`_value` reads them; the engine
+    checks them. A field given twice is a usage error (no "last one wins")."""
     values: dict[str, object] = {}
     for item in items:
         name, sep, raw = item.partition("=")
         if not sep or not name:
             raise UsageProblem(f"{what} {item!r} is not NAME=VALUE")
-        values[name] = _value(raw)
+        if name in values:
+            raise UsageProblem(f"{what} {name!r} is given twice: give each field once")
+        values[name] = raw if name in text else _value(raw)
     return values
+
+
+_TEXT_TYPES = frozenset({"str", "enum", "date"})
+
+
+class _Typed(Protocol):
+    """A declared field or fact (what :func:`_text_fields` reads of it)."""
+
+    def fact_type(self) -> str: ...
+
+
+def _text_fields(*declared: Mapping[str, _Typed]) -> frozenset[str]:
+    """The fields every declaration in ``declared`` types as text (``str``, ``enum``,
+    ``date``): ``--input question=42`` gives such a field the text ``"42"``."""
+    types: dict[str, set[str]] = {}
+    for fields in declared:
+        for name, spec in fields.items():
+            types.setdefault(name, set()).add(spec.fact_type())
+    return frozenset(name for name, found in types.items() if found <= _TEXT_TYPES)
+
+
+def _event_fields(engine: Engine, trajectory_id: str, event: str) -> frozenset[str]:
+    """:func:`_text_fields` of the transitions of ``event`` in the trajectory's definition
+    (none when the trajectory or the event is unknown: the engine then says so)."""
+    definition = _definition_of(engine, trajectory_id)
+    if definition is None:
+        return frozenset()
+    return _text_fields(*(t.input for t in definition.transitions if t.event == event))
+
+
+def _activity_fields(engine: Engine, trajectory_id: str, activity: str) -> frozenset[str]:
+    definition = _definition_of(engine, trajectory_id)
+    if definition is None or activity not in definition.activities:
+        return frozenset()
+    return _text_fields(definition.activities[activity].input)
+
+
+def _fact_fields(engine: Engine, definition_id: str, version: int | None) -> frozenset[str]:
+    from coachflow.errors import CoachflowError
+
+    try:
+        return _text_fields(engine.definition(definition_id, version).facts)
+    except (CoachflowError, LookupError):  # start reports the unknown definition itself
+        return frozenset()
+
+
+def _definition_of(engine: Engine, trajectory_id: str) -> Definition | None:
+    from coachflow.errors import CoachflowError
+
+    try:
+        t = engine.get(trajectory_id)
+        return engine.definition(t.definition_id, t.definition_version)
+    except CoachflowError:  # the command itself reports it, the same way as without --input
+        return None
 
 
 def _value(raw: str) -> object:
@@ -240,26 +312,33 @@ def _start(args: argparse.Namespace) -> int:
     calendar = None
     if args.calendar:
         calendar = _calendar(args.calendar)
-    t = engine.start(
-        args.definition,
-        participants=participants,
-        actor=args.actor,
-        facts=_pairs(args.fact, "--fact") or None,
-        trajectory_id=args.trajectory_id,
-        version=args.version,
-        start_date=args.start_date,
-        calendar=calendar,
-    )
+    facts = _pairs(args.fact, "--fact", _fact_fields(engine, args.definition, args.version))
+    try:
+        t = engine.start(
+            args.definition,
+            participants=participants,
+            actor=args.actor,
+            facts=facts or None,
+            trajectory_id=args.trajectory_id,
+            version=args.version,
+            start_date=args.start_date,
+            calendar=calendar,
+        )
+    except TrajectoryExists as exc:
+        hint = f"coachflow show {args.trajectory_id} shows it, or start with another --id"
+        return print_error(f"{exc}: {hint}", EXIT_FAILED)
     return _trajectory_out(args, t)
 
 
 def _fire(args: argparse.Namespace) -> int:
     engine = build_engine(args)
+    not_back_in_time(engine, args, args.trajectory_id)
     t = engine.fire(
         args.trajectory_id,
         args.event,
         actor=args.actor,
-        input=_pairs(args.input, "--input") or None,
+        input=_pairs(args.input, "--input", _event_fields(engine, args.trajectory_id, args.event))
+        or None,
         expected_version=args.expect_version,
     )
     return _trajectory_out(args, t)
@@ -268,6 +347,7 @@ def _fire(args: argparse.Namespace) -> int:
 def _consent(grant: bool) -> Handler:
     def run(args: argparse.Namespace) -> int:
         engine = build_engine(args)
+        not_back_in_time(engine, args, args.trajectory_id)
         call = engine.grant_consent if grant else engine.withdraw_consent
         t = call(args.trajectory_id, args.consent, actor=args.actor)
         return _trajectory_out(args, t)
@@ -278,6 +358,7 @@ def _consent(grant: bool) -> Handler:
 def _assignment(assign: bool) -> Handler:
     def run(args: argparse.Namespace) -> int:
         engine = build_engine(args)
+        not_back_in_time(engine, args, args.trajectory_id)
         if assign:
             t = engine.assign(
                 args.trajectory_id,
@@ -295,12 +376,16 @@ def _assignment(assign: bool) -> Handler:
 
 def _record(args: argparse.Namespace) -> int:
     engine = build_engine(args)
+    not_back_in_time(engine, args, args.trajectory_id)
     t = engine.record_activity(
         args.trajectory_id,
         args.activity,
         actor=args.actor,
         on=args.on,
-        input=_pairs(args.input, "--input") or None,
+        input=_pairs(
+            args.input, "--input", _activity_fields(engine, args.trajectory_id, args.activity)
+        )
+        or None,
     )
     return _trajectory_out(args, t)
 
@@ -308,23 +393,26 @@ def _record(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     engine = build_engine(args)
     t = engine.get(args.trajectory_id)
-    allowed = {
-        person: engine.allowed_events(t.id, actor=person)
-        for people in t.participants.values()
-        for person in people
-    }
-    items = engine.agenda(t.id, as_of=args.date)
+    people = list(dict.fromkeys(p for group in t.participants.values() for p in group))
+    allowed = {person: engine.allowed_events(t.id, actor=person) for person in people}
+    recordable = {person: engine.allowed_activities(t.id, actor=person) for person in people}
+    # most urgent first: by due date, the undated after the dated (ties in file order)
+    items = sorted(
+        engine.agenda(t.id, as_of=args.date),
+        key=lambda i: (i.due_date is None, i.due_date or date.max),
+    )
     data = {
         **_trajectory_data(t),
         "allowed_events": allowed,
+        "allowed_activities": recordable,
         "agenda": [i._asdict() for i in items],
     }
 
     def text() -> None:
         _print_trajectory(t)
         print("participants:")
-        for role, people in t.participants.items():
-            print(f"  {role}: {', '.join(people) or '-'}")
+        for role, holders in t.participants.items():
+            print(f"  {role}: {', '.join(holders) or '-'}")
         print("facts:")
         for name, value in t.facts.items():
             print(f"  {name} = {_show_value(value)}")
@@ -332,9 +420,11 @@ def _show(args: argparse.Namespace) -> int:
             print("consents:")
             for name, granted in t.consents.items():
                 print(f"  {name}: {'granted' if granted else 'not granted'}")
-        print("allowed events:")
-        for person, events in allowed.items():
-            print(f"  {person}: {', '.join(events) or '-'}")
+        print("can do now:")
+        for person in people:
+            events = ", ".join(allowed[person]) or "-"
+            activities = ", ".join(recordable[person]) or "-"
+            print(f"  {person}: fire {events}; record {activities}")
         if items:
             print("agenda:")
             for i in items:
@@ -440,6 +530,8 @@ def _migrate(args: argparse.Namespace) -> int:
     engine = build_engine(args)
     plan = engine.plan_migration(args.definition, args.to)
     target = engine.definition(args.definition, args.to).version
+    if not args.dry_run:
+        not_back_in_time(engine, args, *(tid for tid, _, problem in plan if problem is None))
     moved: list[str] = []
     if not args.dry_run:
         for tid, _, problem in plan:

@@ -880,20 +880,7 @@ def decide_activity(
         raise UnknownEvent(
             f"{t.definition_id!r} has no activity {activity!r} (activities: {known})", **where
         )
-    if t.state not in rule.states:
-        raise NotAllowedInState(
-            f"{activity!r} cannot be recorded in state {t.state!r} (only in "
-            f"{', '.join(sorted(rule.states)) or 'no state'})",
-            **where,
-        )
-    roles = t.roles_of(actor)
-    role = next((r for r in rule.by if r in roles), None)
-    if role is None:
-        raise NotPermitted(
-            f"{activity!r} is recorded by {', '.join(rule.by)}; this person holds "
-            f"{', '.join(roles) or 'no role'}",
-            **where,
-        )
+    role = _activity_role(t, rule, actor, where)
     today = moment.now.date()
     try:
         day = today if on is None else parse_date(on)
@@ -913,18 +900,7 @@ def decide_activity(
             reasons=[Reason("invalid-input", p) for p in problems.values()],
             **where,
         )
-    if rule.guard is not None:
-        ctx = context(t, moment, values)
-        if not rule.guard.fn(ctx):
-            read = guard_values(rule.guard, ctx, rule.secret)
-            shown_values = read_values(read)
-            raise GuardFailed(
-                f"guard {rule.guard.source!r} is false"
-                + (f" ({shown_values})" if shown_values else ""),
-                guard=rule.guard.source,
-                values=read,
-                **where,
-            )
+    _check_activity_guard(t, rule, moment, values, where)
     _check_activity_limits(t, rule, actor, where)
     kept = {k: v for k, v in values.items() if v is not None}
     return new_record(
@@ -940,6 +916,69 @@ def decide_activity(
         _EMPTY,
         day,
     )
+
+
+def _activity_role(t: Trajectory, rule: ActivityRule, actor: str, where: Where) -> str:
+    """The role ``actor`` records ``rule``'s activity in: the first of its ``by`` they hold
+    (refused when the state is not one of its ``during`` or they hold none)."""
+    if t.state not in rule.states:
+        raise NotAllowedInState(
+            f"{rule.name!r} cannot be recorded in state {t.state!r} (only in "
+            f"{', '.join(sorted(rule.states)) or 'no state'})",
+            **where,
+        )
+    roles = t.roles_of(actor)
+    role = next((r for r in rule.by if r in roles), None)
+    if role is None:
+        raise NotPermitted(
+            f"{rule.name!r} is recorded by {', '.join(rule.by)}; this person holds "
+            f"{', '.join(roles) or 'no role'}",
+            **where,
+        )
+    return role
+
+
+def _check_activity_guard(
+    t: Trajectory,
+    rule: ActivityRule,
+    moment: Moment,
+    values: Values | None,
+    where: Where,
+) -> None:
+    """Refuse when the activity's ``when:`` is false; ``values=None`` (no input given yet):
+    a guard that reads the input is not checked."""
+    if rule.guard is None or (values is None and rule.guard.inputs):
+        return
+    ctx = context(t, moment, values)
+    if not rule.guard.fn(ctx):
+        read = guard_values(rule.guard, ctx, rule.secret)
+        shown_values = read_values(read)
+        raise GuardFailed(
+            f"guard {rule.guard.source!r} is false"
+            + (f" ({shown_values})" if shown_values else ""),
+            guard=rule.guard.source,
+            values=read,
+            **where,
+        )
+
+
+def allowed_activities(program: Program, t: Trajectory, actor: str, moment: Moment) -> list[str]:
+    """The activities ``actor`` may record today (input not yet given), in file order: the
+    checks of :func:`decide_activity` but the input and a guard that reads it."""
+    found = []
+    today = moment.now.date()
+    for name, rule in program.activities.items():
+        where: Where = {"trajectory_id": t.id, "event": name, "actor": actor}
+        try:
+            _activity_role(t, rule, actor, where)
+            if not t.start_date <= today:
+                continue
+            _check_activity_guard(t, rule, moment, None, where)
+            _check_activity_limits(t, rule, actor, where)
+        except TransitionRejected:
+            continue
+        found.append(name)
+    return found
 
 
 def _check_activity_limits(t: Trajectory, rule: ActivityRule, actor: str, where: Where) -> None:
