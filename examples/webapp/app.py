@@ -7,22 +7,32 @@ with the confidential values they may not read redacted. Every confidential valu
 shown is recorded in the access log (by the engine: ``history(viewer=...)``), which the people
 of the trajectory read as far as they may read the values themselves.
 
-    POST   /trajectories                          start a trajectory
-    GET    /trajectories/{id}                     the trajectory and what this person may do
-    POST   /trajectories/{id}/events/{event}      fire an event
-    POST   /trajectories/{id}/activities/{name}   record an activity
-    POST   /trajectories/{id}/consents/{consent}  grant a consent
-    DELETE /trajectories/{id}/consents/{consent}  withdraw it
-    GET    /trajectories/{id}/history             the history, as this person may read it
-    GET    /trajectories/{id}/access-log          who read which confidential value, as this
-                                                  person may see it
-    GET    /agenda?date=YYYY-MM-DD                this person's agenda over every trajectory
+    POST   /trajectories                               start a trajectory
+    GET    /trajectories/{id}                          the trajectory and what this person may do
+    POST   /trajectories/{id}/events/{event}           fire an event
+    GET    /trajectories/{id}/events/{event}/explain   whether this person may fire it, and why
+    POST   /trajectories/{id}/activities/{name}        record an activity
+    POST   /trajectories/{id}/consents/{consent}       grant a consent
+    DELETE /trajectories/{id}/consents/{consent}       withdraw it
+    POST   /trajectories/{id}/roles/{role}             assign a person to a role
+    DELETE /trajectories/{id}/roles/{role}/{person}    unassign them
+    GET    /trajectories/{id}/history                  the history, as this person may read it
+    GET    /trajectories/{id}/access-log               who read which confidential value
+    GET    /people/{id}/trajectories                   the trajectories this person takes part in
+    GET    /people/{id}/agenda.ics                     their agenda as an iCalendar feed
+    GET    /people/{id}/export                         everything held about them
+    GET    /agenda?date=YYYY-MM-DD                     this person's agenda over every trajectory
 
-Refusals keep the engine's reasons: 403 for ``NotPermitted``, 422 for ``InvalidInput``, 409
-for ``VersionConflict`` (someone changed the trajectory since it was read), 400 for every
-other ``TransitionRejected``, always as ``{"error", "message", "reasons": [{"code",
-"message"}]}``. A missing ``X-Person`` header is 401, an unknown trajectory 404, a
-trajectory the person takes no part in 403.
+Authorization, on top of the engine's roles: a trajectory is started by one of its
+administrators (``create_app(administrators=...)``) or by the person it is about (who holds
+its ``subject`` role), and the engine then checks that the person starting holds one of its
+``started_by`` roles. Someone who takes no part in a trajectory gets the 404 of a trajectory
+that does not exist on every route under ``/trajectories/{id}``. The ``/people/{id}/...``
+routes are for that person alone. Request bodies are at most ``max_body`` bytes (413).
+
+Every error is an RFC 9457 problem (``application/problem+json``): ``type``, ``title``,
+``status``, ``detail``, and for coachflow's refusals the coded ``reasons`` and the
+``trajectory_id``. See README.md.
 
 Run it (see README.md): ``create_app(engine)`` builds the app around any engine (tests pass
 one with a fixed clock); ``app_from_env()`` uses ``SqlStore(COACHFLOW_DB_URL)``.
@@ -32,19 +42,26 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coachflow import REDACTED, Engine, Trajectory
+from coachflow import REDACTED, Engine, Trajectory, agenda_to_ical
 from coachflow.errors import (
     CoachflowError,
+    DefinitionError,
     InvalidInput,
     NotPermitted,
+    PredicateError,
     StoreError,
     TrajectoryExists,
     TransitionRejected,
@@ -57,6 +74,12 @@ log = logging.getLogger("coachflow.webapp")
 
 DEFAULT_DB_URL = "sqlite:///coachflow-webapp.db"
 """Used when ``COACHFLOW_DB_URL`` is not set: an SQLite file in the current directory."""
+
+MAX_BODY = 64 * 1024
+"""The largest request body accepted, in bytes (larger: 413)."""
+
+PROBLEMS = "https://coachflow.example/problems/"
+"""The base of the problem ``type`` URIs: one per kind of error, followed by its code."""
 
 
 # --- request bodies ------------------------------------------------------------------------------
@@ -87,6 +110,12 @@ class ConsentRequest(BaseModel):
     expected_version: int | None = None
 
 
+class AssignRequest(BaseModel):
+    person: str = Field(description="the person to bind to the role")
+    replacing: str | None = Field(default=None, description="a person unbound in the same change")
+    expected_version: int | None = None
+
+
 # --- JSON ----------------------------------------------------------------------------------------
 
 
@@ -110,29 +139,152 @@ def trajectory_data(t: Trajectory) -> dict[str, Any]:
     return result
 
 
-def rejection(exc: TransitionRejected) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "error": type(exc).__name__,
-        "message": str(exc),
-        "trajectory_id": exc.trajectory_id,
-        "event": exc.event,
-        "reasons": [{"code": r.code, "message": r.message} for r in exc.reasons],
+# --- problems (RFC 9457) -------------------------------------------------------------------------
+
+
+class Problem(JSONResponse):
+    media_type = "application/problem+json"
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    kind: str | None = None,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **members: Any,
+) -> Problem:
+    """The one error body. ``kind``: the code that ends the ``type`` URI (None: a plain
+    HTTP error, ``about:blank``, titled by its status); members that are None are left out."""
+    body = {
+        "type": PROBLEMS + kind if kind else "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **{k: v for k, v in members.items() if v is not None},
     }
-    if isinstance(exc, InvalidInput):
-        body["fields"] = list(exc.fields)
-    if isinstance(exc, VersionConflict):
-        body["expected_version"], body["actual_version"] = exc.expected, exc.actual
-    return body
+    return Problem(body, status_code=status, headers=headers)
 
 
-def status_of(exc: TransitionRejected) -> int:
-    if isinstance(exc, VersionConflict):
-        return 409
-    if isinstance(exc, InvalidInput):
-        return 422
-    if isinstance(exc, NotPermitted):
-        return 403
-    return 400
+REFUSALS: dict[str, tuple[int, str]] = {
+    # a TransitionRejected's code -> its status and title
+    "not-permitted": (403, "Not permitted"),
+    "invalid-input": (422, "Invalid input"),
+    "bad-id": (422, "Invalid id"),
+    "version-conflict": (409, "Changed since it was read"),
+    "guard-failed": (400, "Condition not met"),
+    "not-allowed-in-state": (400, "Not allowed in this state"),
+    "unknown-event": (400, "Unknown event"),
+    "consent": (400, "Consent refused"),
+}
+
+
+def refusal(exc: TransitionRejected) -> Problem:
+    status, title = REFUSALS.get(exc.code, (400, "Refused"))
+    return problem(
+        status,
+        str(exc),
+        kind=exc.code,
+        title=title,
+        reasons=[{"code": r.code, "message": r.message} for r in exc.reasons],
+        trajectory_id=exc.trajectory_id,
+        event=exc.event,
+        fields=list(exc.fields) if isinstance(exc, InvalidInput) else None,
+        expected_version=exc.expected if isinstance(exc, VersionConflict) else None,
+        actual_version=exc.actual if isinstance(exc, VersionConflict) else None,
+    )
+
+
+def not_found(trajectory_id: str | None) -> Problem:
+    """The same 404 for a trajectory that does not exist and for one the person takes no
+    part in: the body does not tell them apart."""
+    return problem(
+        404,
+        f"there is no trajectory {trajectory_id!r} for you",
+        kind="unknown-trajectory",
+        title="Unknown trajectory",
+        trajectory_id=trajectory_id,
+    )
+
+
+def coachflow_problem(request: Request, exc: CoachflowError) -> Problem:
+    """The problem of any coachflow exception."""
+    if isinstance(exc, TransitionRejected):
+        return refusal(exc)
+    if isinstance(exc, UnknownTrajectory):
+        return not_found(request.path_params.get("trajectory_id"))
+    if isinstance(exc, UnknownDefinition):
+        return problem(422, str(exc), kind="unknown-definition", title="Unknown definition")
+    if isinstance(exc, DefinitionError):
+        return problem(422, str(exc), kind="definition-error", title="Definition not usable")
+    if isinstance(exc, TrajectoryExists):
+        return problem(409, str(exc), kind="trajectory-exists", title="Trajectory exists")
+    if isinstance(exc, StoreError | PredicateError):
+        # the server, not the request, is at fault: the details (the database file or
+        # server, the driver's reason, what a predicate raised) stay in the server's log
+        log.error("coachflow: %s", exc)
+        if isinstance(exc, StoreError):
+            detail = "the database cannot be used right now"
+            return problem(503, detail, kind="store-unavailable", title="Store unavailable")
+        return problem(500, "the server failed to evaluate a condition")
+    return problem(400, str(exc), kind="refused", title="Refused")
+
+
+def validation_problem(exc: RequestValidationError) -> Problem:
+    """FastAPI's 422: where and what, never the value sent (it may be confidential)."""
+    errors = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+        for e in exc.errors()
+    ]
+    detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    return problem(422, detail, kind="invalid-request", title="Invalid request", errors=errors)
+
+
+class BodyLimit:
+    """Refuses (413) a request body over ``limit`` bytes: by its ``Content-Length`` before
+    reading anything, and by the bytes that actually arrive (a chunked body has none)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "0")
+        if not length.isdigit():
+            await problem(400, "Content-Length is not a number")(scope, receive, send)
+            return
+        if int(length) > self.limit:
+            await self.too_large(scope, receive, send)
+            return
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            body += message.get("body", b"")
+            if len(body) > self.limit:
+                await self.too_large(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"a request body is at most {self.limit} bytes"
+        await problem(413, detail, headers={"Connection": "close"})(scope, receive, send)
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -148,56 +300,79 @@ def logged_in(x_person: Annotated[str | None, Header()] = None) -> str:
 Person = Annotated[str, Depends(logged_in)]
 
 
-def create_app(engine: Engine) -> FastAPI:
-    """The web app around ``engine`` (its store, clock and definitions)."""
+def taking_part(request: Request, trajectory_id: str, person: Person) -> Trajectory:
+    """The trajectory, if ``person`` takes part in it; otherwise the 404 of a trajectory
+    that does not exist. Asked of the server's own unlogged read, so that a refused request
+    logs nothing."""
+    engine: Engine = request.app.state.engine
+    t = engine.get(trajectory_id)
+    if not t.roles_of(person):
+        raise UnknownTrajectory(trajectory_id)
+    return t
+
+
+Participant = Annotated[Trajectory, Depends(taking_part)]
+"""A route's trajectory, for one of its participants (anyone else: 404)."""
+
+
+def named(people: str | list[str]) -> list[str]:
+    return [people] if isinstance(people, str) else people
+
+
+def create_app(
+    engine: Engine, *, administrators: Iterable[str] = (), max_body: int = MAX_BODY
+) -> FastAPI:
+    """The web app around ``engine`` (its store, clock and definitions). ``administrators``:
+    the people who may start a trajectory about someone else."""
     app = FastAPI(title="coachflow example", version="1")
     app.state.engine = engine
-
-    @app.exception_handler(TransitionRejected)
-    def refused(request: Request, exc: TransitionRejected) -> JSONResponse:
-        return JSONResponse(rejection(exc), status_code=status_of(exc))
-
-    @app.exception_handler(UnknownTrajectory)
-    def unknown_trajectory(request: Request, exc: UnknownTrajectory) -> JSONResponse:
-        return JSONResponse({"error": "UnknownTrajectory", "message": str(exc)}, status_code=404)
-
-    @app.exception_handler(UnknownDefinition)
-    def unknown_definition(request: Request, exc: UnknownDefinition) -> JSONResponse:
-        return JSONResponse({"error": "UnknownDefinition", "message": str(exc)}, status_code=422)
-
-    @app.exception_handler(TrajectoryExists)
-    def exists(request: Request, exc: TrajectoryExists) -> JSONResponse:
-        return JSONResponse({"error": "TrajectoryExists", "message": str(exc)}, status_code=409)
-
-    @app.exception_handler(StoreError)
-    def store_failed(request: Request, exc: StoreError) -> JSONResponse:
-        # the database, not the request, is at fault: 503, and the details (the database
-        # file or server, the driver's reason) stay in the server's log
-        log.error("coachflow store: %s", exc)
-        return JSONResponse(
-            {"error": "StoreError", "message": "the database cannot be used right now"},
-            status_code=503,
-        )
+    admins = frozenset(administrators)
+    app.add_middleware(BodyLimit, limit=max_body)
 
     @app.exception_handler(CoachflowError)
-    def other(request: Request, exc: CoachflowError) -> JSONResponse:
-        return JSONResponse({"error": type(exc).__name__, "message": str(exc)}, status_code=400)
+    def coachflow_error(request: Request, exc: CoachflowError) -> Problem:
+        return coachflow_problem(request, exc)
 
-    def participant(trajectory_id: str, person: str, *, viewer: bool = False) -> Trajectory:
-        """The trajectory, if ``person`` takes part in it (with ``viewer``: its history
-        redacted for them, and what they are shown of it logged). Who may open a trajectory
-        at all is the application's call; here: its participants. Whether they do is asked
-        first, of the server's own unlogged read, so that a refused request logs nothing."""
-        t = engine.get(trajectory_id)
-        if not t.roles_of(person):
-            raise HTTPException(403, f"{person!r} takes no part in trajectory {trajectory_id!r}")
-        return engine.get(trajectory_id, viewer=person) if viewer else t
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Problem:
+        return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(request: Request, exc: RequestValidationError) -> Problem:
+        return validation_problem(exc)
+
+    @app.exception_handler(Exception)
+    def failed(request: Request, exc: Exception) -> Problem:
+        log.error("unexpected error", exc_info=exc)
+        return problem(500, "the server failed; its log says why")
+
+    def only_self(person_id: str, person: str) -> None:
+        if person != person_id:
+            raise HTTPException(403, "this is for the person themself alone")
+
+    def may_start(person: str, body: StartRequest) -> None:
+        """Only an administrator starts a trajectory about someone else: anyone else only one
+        about themself (holding every subject role alone)."""
+        if person in admins:
+            return
+        definition = engine.definition(body.definition, body.version)
+        subjects = [r for r, role in definition.roles.items() if role.subject]
+        about = {p for r in subjects for p in named(body.participants.get(r, []))}
+        if about != {person}:
+            roles = ", ".join(subjects) or "none"
+            raise NotPermitted(
+                f"{person!r} may not start {definition.id!r} for someone else: only the person "
+                f"it is about (subject role: {roles}) or an administrator may start it",
+                trajectory_id=body.id,
+                actor=person,
+            )
 
     # Plain ``def`` endpoints: the engine and the store block, so FastAPI runs them in its
     # thread pool.
 
     @app.post("/trajectories", status_code=201)
     def start(body: StartRequest, person: Person) -> dict[str, Any]:
+        may_start(person, body)
         calendar = None
         if body.calendar is not None:
             from coachflow import builtin_calendar
@@ -219,72 +394,124 @@ def create_app(engine: Engine) -> FastAPI:
         return trajectory_data(t)
 
     @app.get("/trajectories/{trajectory_id}")
-    def show(trajectory_id: str, person: Person) -> dict[str, Any]:
-        t = participant(trajectory_id, person)
+    def show(t: Participant, person: Person) -> dict[str, Any]:
         return {
             **trajectory_data(t),
             "roles": list(t.roles_of(person)),
-            "allowed_events": engine.allowed_events(trajectory_id, actor=person),
+            "allowed_events": engine.allowed_events(t.id, actor=person),
         }
 
     @app.post("/trajectories/{trajectory_id}/events/{event}")
     def fire(
-        trajectory_id: str, event: str, person: Person, body: EventRequest | None = None
+        t: Participant, event: str, person: Person, body: EventRequest | None = None
     ) -> dict[str, Any]:
         body = body or EventRequest()
-        t = engine.fire(
-            trajectory_id,
-            event,
-            actor=person,
-            input=body.input,
-            expected_version=body.expected_version,
+        changed = engine.fire(
+            t.id, event, actor=person, input=body.input, expected_version=body.expected_version
         )
-        return trajectory_data(t)
+        return trajectory_data(changed)
+
+    @app.get("/trajectories/{trajectory_id}/events/{event}/explain")
+    def explain(t: Participant, event: str, person: Person) -> dict[str, Any]:
+        # the input is not checked: whether a form's button can be enabled
+        why = engine.explain(t.id, event, actor=person)
+        return {
+            "trajectory_id": t.id,
+            "event": why.event,
+            "state": why.state,
+            "allowed": why.allowed,
+            "reasons": [{"code": r.code, "message": r.message} for r in why.reasons],
+        }
 
     @app.post("/trajectories/{trajectory_id}/activities/{activity}")
     def record(
-        trajectory_id: str, activity: str, person: Person, body: ActivityRequest | None = None
+        t: Participant, activity: str, person: Person, body: ActivityRequest | None = None
     ) -> dict[str, Any]:
         body = body or ActivityRequest()
-        t = engine.record_activity(
-            trajectory_id,
+        changed = engine.record_activity(
+            t.id,
             activity,
             actor=person,
             on=body.on,
             input=body.input,
             expected_version=body.expected_version,
         )
-        return trajectory_data(t)
+        return trajectory_data(changed)
 
     @app.post("/trajectories/{trajectory_id}/consents/{consent}")
     def grant(
-        trajectory_id: str, consent: str, person: Person, body: ConsentRequest | None = None
+        t: Participant, consent: str, person: Person, body: ConsentRequest | None = None
     ) -> dict[str, Any]:
         expected = body.expected_version if body else None
-        t = engine.grant_consent(trajectory_id, consent, actor=person, expected_version=expected)
-        return trajectory_data(t)
+        changed = engine.grant_consent(t.id, consent, actor=person, expected_version=expected)
+        return trajectory_data(changed)
 
     @app.delete("/trajectories/{trajectory_id}/consents/{consent}")
-    def withdraw(trajectory_id: str, consent: str, person: Person) -> dict[str, Any]:
-        t = engine.withdraw_consent(trajectory_id, consent, actor=person)
-        return trajectory_data(t)
+    def withdraw(t: Participant, consent: str, person: Person) -> dict[str, Any]:
+        return trajectory_data(engine.withdraw_consent(t.id, consent, actor=person))
+
+    @app.post("/trajectories/{trajectory_id}/roles/{role}")
+    def assign(t: Participant, role: str, body: AssignRequest, person: Person) -> dict[str, Any]:
+        changed = engine.assign(
+            t.id,
+            role,
+            body.person,
+            actor=person,
+            replacing=body.replacing,
+            expected_version=body.expected_version,
+        )
+        return trajectory_data(changed)
+
+    @app.delete("/trajectories/{trajectory_id}/roles/{role}/{person_id}")
+    def unassign(t: Participant, role: str, person_id: str, person: Person) -> dict[str, Any]:
+        return trajectory_data(engine.unassign(t.id, role, person_id, actor=person))
 
     @app.get("/trajectories/{trajectory_id}/history")
-    def history(trajectory_id: str, person: Person) -> list[dict[str, Any]]:
-        t = participant(trajectory_id, person, viewer=True)
-        return [jsonable(r._asdict()) for r in t.history]
+    def history(t: Participant, person: Person) -> list[dict[str, Any]]:
+        shown = engine.get(t.id, viewer=person)  # redacted for them, and logged
+        return [jsonable(r._asdict()) for r in shown.history]
 
     @app.get("/trajectories/{trajectory_id}/access-log")
     def access_log(trajectory_id: str, person: Person) -> list[dict[str, Any]]:
-        # the engine decides what this person may see of the log (403: none of it)
-        return [jsonable(e._asdict()) for e in engine.access_log(trajectory_id, viewer=person)]
+        # the engine decides what this person may see of the log: someone who took part
+        # and wrote in it may read who read what they wrote; anyone else gets the 404
+        try:
+            entries = engine.access_log(trajectory_id, viewer=person)
+        except NotPermitted:
+            raise UnknownTrajectory(trajectory_id) from None
+        return [jsonable(e._asdict()) for e in entries]
+
+    @app.get("/people/{person_id}/trajectories")
+    def my_trajectories(person_id: str, person: Person) -> list[dict[str, Any]]:
+        only_self(person_id, person)
+        found = sorted(engine.store.with_participant(person), key=lambda t: t.id)
+        return [
+            {
+                "id": t.id,
+                "definition_id": t.definition_id,
+                "definition_version": t.definition_version,
+                "state": t.state,
+                "version": t.version,
+                "start_date": t.start_date.isoformat(),
+                "roles": list(t.roles_of(person)),
+            }
+            for t in found
+        ]
+
+    @app.get("/people/{person_id}/agenda.ics")
+    def agenda_feed(person_id: str, person: Person) -> Response:
+        # a real app serves a feed on a secret per-person URL: calendar apps send no login
+        only_self(person_id, person)
+        # done items stay in the feed (a subscribed calendar updates them), stamped now
+        items = engine.agenda_for(person, include_done=True)
+        feed = agenda_to_ical(items, name=f"coachflow: {person}", stamp=engine.clock.now())
+        return Response(feed, media_type="text/calendar")
 
     @app.get("/people/{person_id}/export")
     def export_person(person_id: str, person: Person) -> dict[str, Any]:
         # the AVG's right of access: everything held about a person, as they may read it,
         # for that person alone (anyone else: 403, and nothing is read or logged)
-        if person != person_id:
-            raise HTTPException(403, "a person's export is for that person alone")
+        only_self(person_id, person)
         return engine.export_person(person_id)
 
     @app.get("/agenda")
@@ -311,8 +538,10 @@ def engine_from_env() -> Engine:
 
 
 def app_from_env() -> FastAPI:
-    """The app for ``uvicorn --factory app:app_from_env``."""
-    return create_app(engine_from_env())
+    """The app for ``uvicorn --factory app:app_from_env``; ``COACHFLOW_WEBAPP_ADMINS``: the
+    administrators' person ids, separated by commas."""
+    admins = os.environ.get("COACHFLOW_WEBAPP_ADMINS", "")
+    return create_app(engine_from_env(), administrators=[a for a in admins.split(",") if a])
 
 
 if __name__ == "__main__":  # pragma: no cover - needs uvicorn

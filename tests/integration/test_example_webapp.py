@@ -4,21 +4,24 @@ Every test runs twice: on an SQLite file and on PostgreSQL (``COACHFLOW_TEST_POS
 skipped loudly when no server is configured, an error in CI). The app is built by
 ``create_app(engine)`` around an engine with a fixed clock and a small definition written
 here, so the tests do not depend on the shipped definitions; one test runs the built-in
-``starter-year`` through the app as ``app_from_env()`` builds it.
+``starter-year`` through the app as ``app_from_env()`` builds it. Every error answer is
+checked to be an RFC 9457 problem (``application/problem+json``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from example_apps import load_example
+from icalendar import Calendar
 
 from coachflow import Engine, FixedClock, loads_definition
-from coachflow.store import SqlStore
+from coachflow.store import MemoryStore, SqlStore
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -42,6 +45,7 @@ roles:
   starter: {title: Startende leerkracht, required: true, subject: true}
   coach: {title: Coach, required: true}
   director: {title: Directeur, required: true}
+  buddy: {title: Maatje, assigned_by: [director], max: 2}
 started_by: [director]
 facts:
   sessions: {type: int, default: 0, min: 0}
@@ -90,6 +94,24 @@ activities:
         disclose_to: {director: share_reports}
 """)
 
+SELF_STUDY = loads_definition("""
+coachflow: 1
+id: self-study
+version: 1
+title: Zelfstudie
+roles:
+  learner: {title: Leerkracht, required: true, subject: true}
+  mentor: {title: Mentor}
+started_by: [learner]
+initial: studying
+states:
+  studying: {title: Studie}
+  done: {title: Klaar, final: true}
+transitions:
+  - {event: finish, from: studying, to: done, by: [learner]}
+""")
+"""A definition its subject starts: a person may start one about themself."""
+
 NOW = "2026-09-01T09:00:00+00:00"
 STARTER, COACH, DIRECTOR = "sanne", "carla", "dirk"
 PEOPLE = {"starter": STARTER, "coach": COACH, "director": DIRECTOR}
@@ -105,8 +127,8 @@ CLOCK_AT = NOW
 
 @pytest.fixture
 def client(store: SqlStore, clock: FixedClock) -> Iterator[TestClient]:
-    engine = Engine([MENTORING], store=store, clock=clock)
-    with TestClient(webapp.create_app(engine)) as test_client:
+    engine = Engine([MENTORING, SELF_STUDY], store=store, clock=clock)
+    with TestClient(webapp.create_app(engine, administrators=[DIRECTOR])) as test_client:
         yield test_client
 
 
@@ -114,10 +136,45 @@ def as_(person: str) -> dict[str, str]:
     return {"X-Person": person}
 
 
-def start(client: TestClient, tid: str = "sanne-2026") -> dict[str, Any]:
+PROBLEM_MEMBERS = {"type", "title", "status", "detail"}
+REFUSALS = {
+    "not-permitted",
+    "invalid-input",
+    "bad-id",
+    "version-conflict",
+    "guard-failed",
+    "not-allowed-in-state",
+    "unknown-event",
+    "consent",
+}
+"""The codes of coachflow's refusals: their problems carry the coded ``reasons``."""
+
+
+def problem(response: Any, status: int, kind: str | None = None) -> dict[str, Any]:
+    """The body of ``response``, checked to be an RFC 9457 problem of ``status`` (and of
+    the ``kind`` that ends its ``type``; None: ``about:blank``)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json", response.headers
+    body: dict[str, Any] = response.json()
+    assert set(body) >= PROBLEM_MEMBERS, body
+    assert body["status"] == status
+    assert isinstance(body["title"], str) and body["title"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    expected = "about:blank" if kind is None else f"https://coachflow.example/problems/{kind}"
+    assert body["type"] == expected, body
+    if kind in REFUSALS:
+        assert body["reasons"] and all(set(r) == {"code", "message"} for r in body["reasons"])
+    if kind == "unknown-trajectory":
+        assert isinstance(body["trajectory_id"], str)
+    return body
+
+
+def start(
+    client: TestClient, tid: str = "sanne-2026", people: dict[str, str] | None = None
+) -> dict[str, Any]:
     response = client.post(
         "/trajectories",
-        json={"definition": "mentoring", "participants": PEOPLE, "id": tid},
+        json={"definition": "mentoring", "participants": people or PEOPLE, "id": tid},
         headers=as_(DIRECTOR),
     )
     assert response.status_code == 201, response.text
@@ -125,9 +182,12 @@ def start(client: TestClient, tid: str = "sanne-2026") -> dict[str, Any]:
     return body
 
 
-def coaching(client: TestClient, tid: str = "sanne-2026") -> None:
-    start(client, tid)
-    response = client.post(f"/trajectories/{tid}/events/begin", headers=as_(COACH))
+def coaching(
+    client: TestClient, tid: str = "sanne-2026", people: dict[str, str] | None = None
+) -> None:
+    start(client, tid, people)
+    coach = (people or PEOPLE)["coach"]
+    response = client.post(f"/trajectories/{tid}/events/begin", headers=as_(coach))
     assert response.status_code == 200, response.text
 
 
@@ -151,7 +211,12 @@ def history_inputs(client: TestClient, person: str, event: str) -> list[dict[str
 def test_start_as_the_logged_in_person(client: TestClient) -> None:
     body = start(client)
     assert body["id"] == "sanne-2026" and body["state"] == "intake" and body["version"] == 0
-    assert body["participants"] == {"starter": [STARTER], "coach": [COACH], "director": [DIRECTOR]}
+    assert body["participants"] == {
+        "starter": [STARTER],
+        "coach": [COACH],
+        "director": [DIRECTOR],
+        "buddy": [],
+    }
     assert body["facts"] == {"sessions": 0}
     assert body["started_at"] == NOW and body["start_date"] == "2026-09-01"
     history = client.get("/trajectories/sanne-2026/history", headers=as_(DIRECTOR)).json()
@@ -161,13 +226,15 @@ def test_start_as_the_logged_in_person(client: TestClient) -> None:
 
 
 def test_only_a_role_in_started_by_may_start(client: TestClient) -> None:
+    """An administrator too must take a starting role (the engine's rule)."""
     response = client.post(
         "/trajectories",
-        json={"definition": "mentoring", "participants": PEOPLE},
-        headers=as_(COACH),
+        json={"definition": "mentoring", "participants": {**PEOPLE, "director": "dora"}},
+        headers=as_(DIRECTOR),
     )
-    assert response.status_code == 403
-    assert response.json()["error"] == "NotPermitted"
+    body = problem(response, 403, "not-permitted")
+    assert "the person starting must be bound" in body["detail"]
+    assert [r["code"] for r in body["reasons"]] == ["not-permitted"]
 
 
 def test_fire_as_the_logged_in_person(client: TestClient) -> None:
@@ -224,17 +291,8 @@ def test_the_director_reads_the_reports_only_with_consent(client: TestClient) ->
 def test_only_the_starter_grants_the_consent(client: TestClient) -> None:
     start(client)
     response = client.post("/trajectories/sanne-2026/consents/share_reports", headers=as_(DIRECTOR))
-    assert response.status_code == 400
-    body = response.json()
-    assert body["error"] == "ConsentError" and body["reasons"][0]["code"] == "consent"
-
-
-def test_someone_who_takes_no_part_reads_nothing(client: TestClient) -> None:
-    start(client)
-    for path in ("/trajectories/sanne-2026", "/trajectories/sanne-2026/history"):
-        response = client.get(path, headers=as_("eva"))
-        assert response.status_code == 403, path
-        assert "takes no part" in response.json()["detail"]
+    body = problem(response, 400, "consent")
+    assert body["reasons"][0]["code"] == "consent" and body["trajectory_id"] == "sanne-2026"
 
 
 def test_activities_are_recorded_and_redacted_alike(client: TestClient, clock: FixedClock) -> None:
@@ -258,7 +316,7 @@ def test_activities_are_recorded_and_redacted_alike(client: TestClient, clock: F
         json={"input": {"notes": "Nog eens."}},
         headers=as_(COACH),
     )
-    assert again.status_code == 400 and again.json()["error"] == "GuardFailed"  # at_most: 1
+    assert problem(again, 400, "guard-failed")["reasons"][0]["code"] == "guard-failed"
 
 
 # --- the access log ----------------------------------------------------------------------------
@@ -304,14 +362,15 @@ def test_someone_who_takes_no_part_reads_no_access_log(client: TestClient) -> No
     session(client, "x")
     history_inputs(client, STARTER, "hold_session")
     response = client.get("/trajectories/sanne-2026/access-log", headers=as_("eva"))
-    assert response.status_code == 403
-    body = response.json()
-    assert body["error"] == "NotPermitted" and "'eva' takes no part" in body["message"]
+    body = problem(response, 404, "unknown-trajectory")
+    unknown = client.get("/trajectories/nope/access-log", headers=as_(STARTER))
+    assert problem(unknown, 404, "unknown-trajectory")["detail"] == body["detail"].replace(
+        "sanne-2026", "nope"
+    )
     refused = client.get("/trajectories/sanne-2026/history", headers=as_("eva"))
-    assert refused.status_code == 403
+    problem(refused, 404, "unknown-trajectory")
     assert [e[0] for e in access_log(client, STARTER)] == [STARTER]  # eva's try logged nothing
-    assert client.get("/trajectories/nope/access-log", headers=as_(STARTER)).status_code == 404
-    assert client.get("/trajectories/sanne-2026/access-log").status_code == 401
+    problem(client.get("/trajectories/sanne-2026/access-log"), 401)
 
 
 # --- the agenda ---------------------------------------------------------------------------------
@@ -338,7 +397,7 @@ def test_the_agenda_defaults_to_today_and_checks_the_date(client: TestClient) ->
     [item] = client.get("/agenda", headers=as_(COACH)).json()  # today: 1 September
     assert (item["due_date"], item["status"]) == ("2026-09-13", "upcoming")  # end of week 2
     response = client.get("/agenda", params={"date": "10-09-2026"}, headers=as_(COACH))
-    assert response.status_code == 422
+    assert "date" in problem(response, 422)["detail"]
 
 
 # --- error mappings -----------------------------------------------------------------------------
@@ -351,9 +410,8 @@ def test_not_permitted_is_403_with_the_reasons(client: TestClient) -> None:
         json={"input": {"held_on": "2026-09-01", "report": "x"}},
         headers=as_(STARTER),
     )
-    assert response.status_code == 403
-    body = response.json()
-    assert body["error"] == "NotPermitted" and body["event"] == "hold_session"
+    body = problem(response, 403, "not-permitted")
+    assert body["event"] == "hold_session" and body["trajectory_id"] == "sanne-2026"
     assert body["reasons"] == [
         {
             "code": "not-permitted",
@@ -369,9 +427,7 @@ def test_invalid_input_is_422_with_the_fields(client: TestClient) -> None:
         json={"input": {"held_on": "yesterday"}},
         headers=as_(COACH),
     )
-    assert response.status_code == 422
-    body = response.json()
-    assert body["error"] == "InvalidInput"
+    body = problem(response, 422, "invalid-input")
     assert sorted(body["fields"]) == ["held_on", "report"]
     assert {r["code"] for r in body["reasons"]} == {"invalid-input"}
 
@@ -383,9 +439,7 @@ def test_a_version_conflict_is_409(client: TestClient) -> None:
         json={"input": {"held_on": "2026-09-01", "report": "x"}, "expected_version": 0},
         headers=as_(COACH),
     )
-    assert stale.status_code == 409
-    body = stale.json()
-    assert body["error"] == "VersionConflict"
+    body = problem(stale, 409, "version-conflict")
     assert (body["expected_version"], body["actual_version"]) == (0, 1)
     assert body["reasons"][0]["code"] == "version-conflict"
     fresh = client.post(
@@ -405,15 +459,14 @@ def test_a_concurrent_writer_gets_409(
     try:
         first = Engine([MENTORING], store=store, clock=clock)
         second = Engine([MENTORING], store=other_store, clock=clock)
-        with TestClient(webapp.create_app(first)) as a, TestClient(webapp.create_app(second)) as b:
+        app_a = webapp.create_app(first, administrators=[DIRECTOR])
+        with TestClient(app_a) as a, TestClient(webapp.create_app(second)) as b:
             coaching(a)
             read_by_b = second.get("sanne-2026")  # b reads version 1 ...
             assert session(a, "eerste").status_code == 200  # ... a commits version 2 ...
             monkeypatch.setattr(other_store, "load", lambda trajectory_id: read_by_b)
             response = session(b, "tweede")  # ... and b commits on top of version 1
-            assert response.status_code == 409, response.text
-            body = response.json()
-            assert body["error"] == "VersionConflict"
+            body = problem(response, 409, "version-conflict")
             assert (body["expected_version"], body["actual_version"]) == (1, 2)
             monkeypatch.undo()
             history = a.get("/trajectories/sanne-2026/history", headers=as_(COACH)).json()
@@ -424,23 +477,20 @@ def test_a_concurrent_writer_gets_409(
 
 
 @pytest.mark.parametrize(
-    ("event", "error", "code"),
+    ("event", "code"),
     [
-        ("close", "GuardFailed", "guard-failed"),
-        ("begin", "NotAllowedInState", "not-allowed-in-state"),
-        ("dance", "UnknownEvent", "unknown-event"),
+        ("close", "guard-failed"),
+        ("begin", "not-allowed-in-state"),
+        ("dance", "unknown-event"),
     ],
 )
-def test_other_refusals_are_400_with_the_reasons(
-    client: TestClient, event: str, error: str, code: str
-) -> None:
+def test_other_refusals_are_400_with_the_reasons(client: TestClient, event: str, code: str) -> None:
     coaching(client)
     person = DIRECTOR if event == "close" else COACH
     response = client.post(f"/trajectories/sanne-2026/events/{event}", headers=as_(person))
-    assert response.status_code == 400
-    body = response.json()
-    assert body["error"] == error and body["reasons"][0]["code"] == code
-    assert body["message"] == "; ".join(r["message"] for r in body["reasons"])
+    body = problem(response, 400, code)
+    assert body["reasons"][0]["code"] == code
+    assert body["detail"] == "; ".join(r["message"] for r in body["reasons"])
 
 
 def test_refusals_change_nothing(client: TestClient) -> None:
@@ -453,26 +503,31 @@ def test_refusals_change_nothing(client: TestClient) -> None:
 
 
 def test_login_unknown_trajectories_and_definitions(client: TestClient) -> None:
-    assert client.get("/agenda").status_code == 401
-    assert client.post("/trajectories/x/events/begin").status_code == 401
+    problem(client.get("/agenda"), 401)
+    problem(client.post("/trajectories/x/events/begin"), 401)
     missing = client.post("/trajectories/nope/events/begin", headers=as_(COACH))
-    assert missing.status_code == 404 and missing.json()["error"] == "UnknownTrajectory"
-    assert client.get("/trajectories/nope/history", headers=as_(COACH)).status_code == 404
-    unknown = client.post(
-        "/trajectories",
-        json={"definition": "nope", "participants": PEOPLE},
-        headers=as_(DIRECTOR),
-    )
-    assert unknown.status_code == 422 and unknown.json()["error"] == "UnknownDefinition"
+    assert problem(missing, 404, "unknown-trajectory")["trajectory_id"] == "nope"
+    problem(client.get("/trajectories/nope/history", headers=as_(COACH)), 404, "unknown-trajectory")
+    for person in (DIRECTOR, COACH):  # an unknown definition, whoever asks
+        unknown = client.post(
+            "/trajectories",
+            json={"definition": "nope", "participants": PEOPLE},
+            headers=as_(person),
+        )
+        problem(unknown, 422, "unknown-definition")
     start(client)
     again = client.post(
         "/trajectories",
         json={"definition": "mentoring", "participants": PEOPLE, "id": "sanne-2026"},
         headers=as_(DIRECTOR),
     )
-    assert again.status_code == 409 and again.json()["error"] == "TrajectoryExists"
+    problem(again, 409, "trajectory-exists")
     bad_body = client.post("/trajectories", json={"participants": PEOPLE}, headers=as_(DIRECTOR))
-    assert bad_body.status_code == 422  # FastAPI's own validation: no definition named
+    body = problem(bad_body, 422, "invalid-request")  # FastAPI's own validation
+    assert body["errors"] == [
+        {"loc": ["body", "definition"], "msg": "Field required", "type": "missing"}
+    ]
+    assert body["detail"] == "body.definition: Field required"
 
 
 # --- the app as it is served --------------------------------------------------------------------
@@ -484,32 +539,35 @@ def test_app_from_env_runs_the_starter_year(
     """``app_from_env()``: ``SqlStore(COACHFLOW_DB_URL)`` and the built-in definitions."""
     url = f"sqlite:///{tmp_path / 'served.db'}"
     monkeypatch.setenv("COACHFLOW_DB_URL", url)
+    monkeypatch.setenv("COACHFLOW_WEBAPP_ADMINS", "dirk,anna")
     app = webapp.app_from_env()
     with TestClient(app) as client:
-        started = client.post(
-            "/trajectories",
-            json={
-                "definition": "starter-year",
-                "id": "sanne-2026",
-                "participants": {
-                    "starter": "sanne",
-                    "coach": "carla",
-                    "director": "dirk",
-                    "buddy": "bram",
-                },
-                "start_date": "2026-08-31",
-                "calendar": "nl-2026-2027-midden",
+        request = {
+            "definition": "starter-year",
+            "id": "sanne-2026",
+            "participants": {
+                "starter": "sanne",
+                "coach": "carla",
+                "director": "dirk",
+                "buddy": "bram",
             },
-            headers=as_("dirk"),
-        )
+            "start_date": "2026-08-31",
+            "calendar": "nl-2026-2027-midden",
+        }
+        # carla is no administrator, and the trajectory is not about her: the app refuses;
+        # sanne, whom it is about, holds no starting role: the engine refuses
+        for person, says in (("carla", "administrator"), ("sanne", "must be bound")):
+            refused = client.post("/trajectories", json=request, headers=as_(person))
+            assert says in problem(refused, 403, "not-permitted")["detail"]
+        started = client.post("/trajectories", json=request, headers=as_("dirk"))
         assert started.status_code == 201, started.text
         assert started.json()["state"] == "period_1"
         early = client.post("/trajectories/sanne-2026/events/start_period_2", headers=as_("carla"))
-        assert early.status_code == 400 and early.json()["error"] == "GuardFailed"
+        problem(early, 400, "guard-failed")
         director = client.post(
             "/trajectories/sanne-2026/events/start_period_2", headers=as_("dirk")
         )
-        assert director.status_code == 403
+        problem(director, 403, "not-permitted")
         agenda = client.get("/agenda", params={"date": "2026-09-07"}, headers=as_("carla"))
         due = {i["activity"]: (i["due_date"], i["status"]) for i in agenda.json()}
         assert due["class_visit_w2"] == ("2026-09-13", "due")  # end of school week 2
@@ -518,7 +576,7 @@ def test_app_from_env_runs_the_starter_year(
             json={"definition": "starter-year", "participants": {}, "calendar": "mars"},
             headers=as_("dirk"),
         )
-        assert bad_calendar.status_code == 422
+        assert "mars" in problem(bad_calendar, 422)["detail"]
     app.state.engine.store.dispose()
     assert (tmp_path / "served.db").exists()
 
@@ -535,7 +593,7 @@ def test_a_database_that_cannot_be_written_is_503_without_its_details(
     store = SqlStore(f"sqlite:///file:{path}?mode=ro&uri=true")
     engine = Engine([MENTORING], store=store, clock=clock)
     try:
-        with TestClient(webapp.create_app(engine)) as client:
+        with TestClient(webapp.create_app(engine, administrators=[DIRECTOR])) as client:
             response = client.post(
                 "/trajectories",
                 json={"definition": "mentoring", "participants": PEOPLE, "id": "t1"},
@@ -543,10 +601,11 @@ def test_a_database_that_cannot_be_written_is_503_without_its_details(
             )
     finally:
         store.dispose()
-    assert response.status_code == 503, response.text
-    assert response.json() == {
-        "error": "StoreError",
-        "message": "the database cannot be used right now",
+    assert problem(response, 503, "store-unavailable") == {
+        "type": "https://coachflow.example/problems/store-unavailable",
+        "title": "Store unavailable",
+        "status": 503,
+        "detail": "the database cannot be used right now",
     }
     assert str(path) not in response.text
     assert any(str(path) in r.getMessage() for r in caplog.records)
@@ -571,5 +630,282 @@ def test_a_person_exports_their_own_data_and_no_one_elses(client: TestClient) ->
     assert "Sanne zoekt rust" not in str(seen)  # no consent: not in the director's own export
     for asker in (DIRECTOR, COACH, "eva"):  # another person's export: refused, nothing read
         refused = client.get(f"/people/{STARTER}/export", headers=as_(asker))
-        assert refused.status_code == 403
+        problem(refused, 403)
         assert "Sanne zoekt rust" not in refused.text
+
+
+# --- one error shape ----------------------------------------------------------------------------
+
+
+def test_bad_json_and_unknown_routes_are_problems(client: TestClient) -> None:
+    bad_json = client.post(
+        "/trajectories",
+        content=b'{"definition": ',
+        headers={**as_(DIRECTOR), "Content-Type": "application/json"},
+    )
+    body = problem(bad_json, 422, "invalid-request")
+    assert [e["type"] for e in body["errors"]] == ["json_invalid"]
+    assert "definition" not in body["detail"]  # what was sent is never echoed
+    assert problem(client.get("/nope", headers=as_(COACH)), 404)["title"] == "Not Found"
+    wrong_method = client.put("/trajectories", headers=as_(DIRECTOR))
+    problem(wrong_method, 405)
+    assert wrong_method.headers["allow"] == "POST"
+
+
+def test_validation_errors_do_not_echo_what_was_sent(client: TestClient) -> None:
+    start(client)
+    secret = "Sanne huilde in de klas"
+    response = client.post(
+        "/trajectories/sanne-2026/events/hold_session",
+        json={"input": secret, "expected_version": "later"},
+        headers=as_(COACH),
+    )
+    body = problem(response, 422, "invalid-request")
+    assert {tuple(e["loc"]) for e in body["errors"]} == {
+        ("body", "input"),
+        ("body", "expected_version"),
+    }
+    assert secret not in response.text and "later" not in response.text
+
+
+def test_an_unexpected_failure_is_a_problem_too(store: SqlStore, clock: FixedClock) -> None:
+    app = webapp.create_app(Engine([MENTORING], store=store, clock=clock))
+
+    def broken() -> None:
+        raise RuntimeError("the secret cause")
+
+    app.add_api_route("/broken", broken)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.get("/broken")
+    problem(response, 500)
+    assert "secret" not in response.text
+
+
+# --- who may start a trajectory, and for whom ---------------------------------------------------
+
+
+def test_only_an_administrator_starts_a_trajectory_about_someone_else(
+    client: TestClient,
+) -> None:
+    """Eva names herself director, as the definition lets her: the app refuses, since she is
+    no administrator and the trajectory is not about her; nothing is stored."""
+    people = {**PEOPLE, "director": "eva"}
+    for body in (
+        {"definition": "mentoring", "participants": people, "id": "sanne-2026"},
+        {"definition": "mentoring", "participants": {**people, "starter": ["sanne", "eva"]}},
+    ):
+        response = client.post("/trajectories", json=body, headers=as_("eva"))
+        refused = problem(response, 403, "not-permitted")
+        assert "administrator" in refused["detail"]
+        assert [r["code"] for r in refused["reasons"]] == ["not-permitted"]
+    problem(client.get("/trajectories/sanne-2026", headers=as_(STARTER)), 404, "unknown-trajectory")
+    assert client.get(f"/people/{STARTER}/trajectories", headers=as_(STARTER)).json() == []
+
+
+def test_a_person_starts_a_trajectory_about_themself(client: TestClient) -> None:
+    own = {"definition": "self-study", "id": "sanne-self", "participants": {"learner": STARTER}}
+    response = client.post("/trajectories", json=own, headers=as_(STARTER))
+    assert response.status_code == 201, response.text
+    assert response.json()["participants"] == {"learner": [STARTER], "mentor": []}
+    for_tom = {**own, "id": "tom-self", "participants": {"learner": "tom", "mentor": STARTER}}
+    problem(client.post("/trajectories", json=for_tom, headers=as_(STARTER)), 403, "not-permitted")
+    problem(client.get("/trajectories/tom-self", headers=as_("tom")), 404, "unknown-trajectory")
+    # the engine's rule holds too: the person it is about must hold a started_by role
+    mentored = {**own, "id": "x", "participants": {"learner": STARTER, "mentor": COACH}}
+    refused = problem(
+        client.post("/trajectories", json=mentored, headers=as_(COACH)), 403, "not-permitted"
+    )
+    assert "administrator" in refused["detail"]
+
+
+# --- someone who takes no part: the 404 of a trajectory that does not exist ----------------------
+
+ROUTES = [
+    ("GET", "/trajectories/{tid}", None),
+    ("POST", "/trajectories/{tid}/events/begin", None),
+    ("POST", "/trajectories/{tid}/events/hold_session", {"input": {"held_on": "x"}}),
+    ("GET", "/trajectories/{tid}/events/begin/explain", None),
+    ("POST", "/trajectories/{tid}/activities/observation", {"input": {"notes": "x"}}),
+    ("POST", "/trajectories/{tid}/consents/share_reports", None),
+    ("DELETE", "/trajectories/{tid}/consents/share_reports", None),
+    ("POST", "/trajectories/{tid}/roles/buddy", {"person": "eva"}),
+    ("DELETE", "/trajectories/{tid}/roles/coach/carla", None),
+    ("GET", "/trajectories/{tid}/history", None),
+    ("GET", "/trajectories/{tid}/access-log", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_someone_who_takes_no_part_gets_the_404_of_no_trajectory(
+    client: TestClient, clock: FixedClock, method: str, path: str, body: Any
+) -> None:
+    """Eva's answer on a trajectory she takes no part in is, byte for byte, the answer an
+    app whose store holds no trajectory at all gives her; and her try changes nothing."""
+    coaching(client)
+    assert session(client, "Rustig.").status_code == 200
+    before = client.get("/trajectories/sanne-2026/history", headers=as_(COACH)).json()
+    read = access_log(client, STARTER)
+    url = path.format(tid="sanne-2026")
+    hidden = client.request(method, url, json=body, headers=as_("eva"))
+    empty = Engine([MENTORING], store=MemoryStore(), clock=clock)
+    with TestClient(webapp.create_app(empty)) as nothing_stored:
+        absent = nothing_stored.request(method, url, json=body, headers=as_("eva"))
+    assert problem(hidden, 404, "unknown-trajectory")["trajectory_id"] == "sanne-2026"
+    assert (hidden.content, dict(hidden.headers)) == (absent.content, dict(absent.headers))
+    assert "coaching" not in hidden.text and "observation" not in hidden.text
+    assert access_log(client, STARTER) == read  # eva read nothing
+    assert client.get("/trajectories/sanne-2026/history", headers=as_(COACH)).json() == before
+
+
+# --- the size of a request body ----------------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_413(client: TestClient) -> None:
+    start(client)
+    limit = webapp.MAX_BODY
+    assert limit == 64 * 1024
+    json_headers = {**as_(DIRECTOR), "Content-Type": "application/json"}
+    at_limit = b" " * (limit - 2) + b"{}"  # read: FastAPI's validation answers
+    at = client.post("/trajectories", content=at_limit, headers=json_headers)
+    problem(at, 422, "invalid-request")
+    over = b" " * (limit - 1) + b"{}"
+    response = client.post("/trajectories", content=over, headers=json_headers)
+    assert problem(response, 413)["detail"] == f"a request body is at most {limit} bytes"
+
+    def chunks() -> Iterator[bytes]:  # streamed: no Content-Length, counted as it arrives
+        yield b'{"input": {"held_on": "2026-09-01", "report": "'
+        yield b"x" * limit
+        yield b'"}}'
+
+    streamed = client.post(
+        "/trajectories/sanne-2026/events/begin", content=chunks(), headers=json_headers
+    )
+    assert "content-length" not in streamed.request.headers
+    problem(streamed, 413)
+    state = client.get("/trajectories/sanne-2026", headers=as_(COACH)).json()["state"]
+    assert state == "intake"  # refused before the engine was asked
+
+
+# --- the endpoints of a school app ---------------------------------------------------------------
+
+
+def test_a_person_lists_their_own_trajectories(client: TestClient) -> None:
+    coaching(client)
+    start(client, "tom-2026", {**PEOPLE, "starter": "tom", "coach": "cor"})
+    response = client.get(f"/people/{COACH}/trajectories", headers=as_(COACH))
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {
+            "id": "sanne-2026",
+            "definition_id": "mentoring",
+            "definition_version": 1,
+            "state": "coaching",
+            "version": 1,
+            "start_date": "2026-09-01",
+            "roles": ["coach"],
+        }
+    ]
+    director = client.get(f"/people/{DIRECTOR}/trajectories", headers=as_(DIRECTOR)).json()
+    assert [(t["id"], t["roles"], t["state"]) for t in director] == [
+        ("sanne-2026", ["director"], "coaching"),
+        ("tom-2026", ["director"], "intake"),
+    ]
+    assert client.get("/people/eva/trajectories", headers=as_("eva")).json() == []
+    problem(client.get(f"/people/{COACH}/trajectories", headers=as_(DIRECTOR)), 403)
+    problem(client.get(f"/people/{COACH}/trajectories"), 401)
+
+
+def feed_events(client: TestClient, person: str) -> list[Any]:
+    response = client.get(f"/people/{person}/agenda.ics", headers=as_(person))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].split(";")[0] == "text/calendar"
+    calendar = Calendar.from_ical(response.content)
+    assert calendar.name == "VCALENDAR"
+    return list(calendar.walk("VEVENT"))
+
+
+def test_the_agenda_feed_holds_that_persons_items_only(client: TestClient) -> None:
+    coaching(client)
+    coaching(client, "tom-2026", {**PEOPLE, "starter": "tom", "coach": "cor"})
+    [carla] = feed_events(client, COACH)
+    assert str(carla["uid"]) == "sanne-2026.observation.once@coachflow"
+    assert carla.decoded("dtstart") == date(2026, 9, 13)
+    assert "Klassenbezoek" in str(carla["summary"])
+    [cor] = feed_events(client, "cor")
+    assert str(cor["uid"]) == "tom-2026.observation.once@coachflow"
+    director = feed_events(client, DIRECTOR)  # nothing to do (at most a placeholder)
+    assert not [e for e in director if "observation" in str(e.get("uid", ""))]
+    refused = client.get(f"/people/{COACH}/agenda.ics", headers=as_(DIRECTOR))
+    problem(refused, 403)
+    assert "Klassenbezoek" not in refused.text
+
+
+def test_explain_says_why_an_event_is_or_is_not_allowed(client: TestClient) -> None:
+    coaching(client)
+
+    def explain(person: str, event: str) -> dict[str, Any]:
+        url = f"/trajectories/sanne-2026/events/{event}/explain"
+        response = client.get(url, headers=as_(person))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        assert (body["trajectory_id"], body["event"], body["state"]) == (
+            "sanne-2026",
+            event,
+            "coaching",
+        )
+        return body
+
+    assert explain(COACH, "hold_session") == {
+        "trajectory_id": "sanne-2026",
+        "event": "hold_session",
+        "state": "coaching",
+        "allowed": True,
+        "reasons": [],
+    }
+    assert explain(STARTER, "hold_session")["reasons"] == [
+        {
+            "code": "not-permitted",
+            "message": "'hold_session' may be done by coach; this person holds starter",
+        }
+    ]
+    cases = {(DIRECTOR, "close"): "guard-failed", (COACH, "begin"): "not-allowed-in-state"}
+    for (person, event), code in cases.items():
+        body = explain(person, event)
+        assert body["allowed"] is False and [r["code"] for r in body["reasons"]] == [code]
+    assert [r["code"] for r in explain(COACH, "dance")["reasons"]] == ["unknown-event"]
+    assert explain(COACH, "hold_session")["allowed"]  # explaining changes nothing
+    assert client.get("/trajectories/sanne-2026", headers=as_(COACH)).json()["version"] == 1
+
+
+def test_the_director_assigns_and_unassigns_a_buddy(client: TestClient) -> None:
+    start(client)
+    path = "/trajectories/sanne-2026/roles/buddy"
+    problem(client.get("/trajectories/sanne-2026", headers=as_("bram")), 404, "unknown-trajectory")
+    refused = client.post(path, json={"person": "bram"}, headers=as_(COACH))
+    assert problem(refused, 403, "not-permitted")["reasons"][0]["code"] == "not-permitted"
+
+    assigned = client.post(path, json={"person": "bram"}, headers=as_(DIRECTOR))
+    assert assigned.status_code == 200, assigned.text
+    assert assigned.json()["participants"]["buddy"] == ["bram"]
+    shown = client.get("/trajectories/sanne-2026", headers=as_("bram"))
+    assert shown.status_code == 200 and shown.json()["roles"] == ["buddy"]
+    mine = client.get("/people/bram/trajectories", headers=as_("bram")).json()
+    assert [(t["id"], t["roles"]) for t in mine] == [("sanne-2026", ["buddy"])]
+    twice = client.post(path, json={"person": "bram"}, headers=as_(DIRECTOR))
+    assert problem(twice, 422, "invalid-input")["fields"] == ["person"]
+    stale = client.post(path, json={"person": "bo", "expected_version": 0}, headers=as_(DIRECTOR))
+    problem(stale, 409, "version-conflict")
+    replaced = client.post(path, json={"person": "bo", "replacing": "bram"}, headers=as_(DIRECTOR))
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["participants"]["buddy"] == ["bo"]
+    problem(client.get("/trajectories/sanne-2026", headers=as_("bram")), 404, "unknown-trajectory")
+
+    problem(client.delete(f"{path}/bo", headers=as_("bo")), 403, "not-permitted")
+    unassigned = client.delete(f"{path}/bo", headers=as_(DIRECTOR))
+    assert unassigned.status_code == 200, unassigned.text
+    assert unassigned.json()["participants"]["buddy"] == []
+    problem(client.get("/trajectories/sanne-2026", headers=as_("bo")), 404, "unknown-trajectory")
+    unknown_role = client.post(
+        "/trajectories/sanne-2026/roles/janitor", json={"person": "bo"}, headers=as_(DIRECTOR)
+    )
+    assert problem(unknown_role, 422, "invalid-input")["fields"] == ["role"]
