@@ -260,6 +260,9 @@ def test_every_command_ends_0_when_done_and_1_when_the_rules_refuse(
         (["erase", "t1", "--reason", "r", "--as", "ada", *db, *now], 1),  # still running
         (["purge", "--dry-run", *db, *now], 0),
         (["calendar", "list"], 0),
+        (["definitions", *db[2:]], 0),
+        (["definitions", "--definitions", "no-such-dir"], 2),
+        (["graph", "no-such-route"], 2),
     ]
     untabled = {("outbox", "ack"), ("calendar", "import")}  # below the table
     for path, _ in COMMANDS:  # every command has its rows
@@ -340,3 +343,18 @@ def test_the_table_holds_for_the_real_process(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "expected a date written YYYY-MM-DD, got '7-9-2026'" in done.stderr
     assert not (tmp_path / "coachflow.db").exists()
+
+
+def test_history_as_a_non_participant_says_why_it_shows_nothing(
+    db: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = ["--now", "2026-09-01T09:00"]
+    assert _run([*START, *db, *now], capsys)[0] == 0
+    status, err = _run(["history", "t1", "--as", "zoe", *db, *now], capsys)
+    assert status == 0
+    assert err == (
+        "coachflow: notice: 'zoe' takes no part in 't1' (now): "
+        "only the input values they wrote are shown\n"
+    )
+    assert _run(["history", "t1", "--as", "ben", *db, *now], capsys) == (0, "")
+    assert _run(["history", "t1", *db, *now], capsys) == (0, "")

@@ -12,6 +12,7 @@ database), ``--definitions DIR`` (default: the built-in and installed definition
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
@@ -439,6 +440,13 @@ def _history(args: argparse.Namespace) -> int:
     engine = build_engine(args)
     records = engine.history(args.trajectory_id, viewer=args.viewer)
     data = [r._asdict() for r in records]
+    if args.viewer is not None and not engine.get(args.trajectory_id).roles_of(args.viewer):
+        # not silent: every value but their own reads as redacted, and this says why
+        print(
+            f"coachflow: notice: {args.viewer!r} takes no part in {args.trajectory_id!r} "
+            "(now): only the input values they wrote are shown",
+            file=sys.stderr,
+        )
 
     def text() -> None:
         for r in records:
