@@ -14,6 +14,10 @@ import pytest
 
 import coachflow
 
+# the documented outputs are the Dutch ones: a tester's English $LANG must not turn the
+# titles of every command (coachflow --lang's default) into English
+os.environ["LANG"] = "C.UTF-8"
+
 Located = tuple[str, int, int]
 
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from coachflow._bounds import id_problem
 from coachflow.calendar import SchoolCalendar
 from coachflow.clock import Clock, SystemClock, day_of
-from coachflow.definition.plain import parse_date
+from coachflow.definition.plain import DEFAULT_LANGUAGE, parse_date
 from coachflow.errors import (
     CalendarWarning,
     CoachflowError,
@@ -246,6 +246,9 @@ class Engine:
     the system clock, UTC).
     ``calendar``: the school calendar new trajectories use (default: none, so weeks are
     plain calendar weeks); ``start(..., calendar=...)`` overrides it per trajectory.
+    ``language``: the language of the definitions' texts in what the engine says - a
+    guard's ``message`` in a refusal, the titles of agenda items - ``"nl"`` (the
+    default) or ``"en"``, falling back to Dutch where a text has no translation.
 
     Constructing an engine only reads the store (the definition versions it recorded
     earlier, which keep running when their files are gone); a version is recorded on
@@ -261,7 +264,9 @@ class Engine:
         clock: Clock | None = None,
         calendar: SchoolCalendar | None = None,
         plugins: bool = True,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
+        self.language = language
         self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = calendar
@@ -329,7 +334,7 @@ class Engine:
 
     def _moment(self) -> Moment:
         """The one clock reading of a command, with the predicates."""
-        return Moment(None, self._predicates, self.clock)
+        return Moment(None, self._predicates, self.clock, self.language)
 
     def _record_definition(self, definition: Definition) -> None:
         if (definition.id, definition.version) not in self._recorded:
@@ -699,9 +704,8 @@ class Engine:
         """Fire ``event`` as ``actor``. All or nothing: on any refusal a
         :class:`TransitionRejected` subclass is raised and nothing changed."""
         t, program = self._read(trajectory_id, actor, expected_version, event)
-        record = decide_fire(
-            program, t, event, actor, input, Moment(None, self._predicates, self.clock)
-        )
+        moment = Moment(None, self._predicates, self.clock, self.language)
+        record = decide_fire(program, t, event, actor, input, moment)
         return self._commit(t, record, program, event)
 
     def record_activity(
@@ -902,7 +906,7 @@ class Engine:
         check_limit(limit, "trajectories")
         if now is not None and (not isinstance(now, datetime) or now.tzinfo is None):
             raise ValueError(f"now: a datetime with its timezone, not {now!r:.60}")
-        moment = Moment(now, self._predicates, self.clock)
+        moment = Moment(now, self._predicates, self.clock, self.language)
         today = moment.now.date()
         ids = self.store.due(today, limit=limit)
         random.shuffle(ids)  # workers that run at once seldom meet
@@ -1042,7 +1046,8 @@ class Engine:
     def _agenda(self, t: Trajectory, moment: Moment, as_of: date | str | None) -> list[AgendaItem]:
         program = self._program(t.definition_id, t.definition_version)
         day = moment.now.date() if as_of is None else parse_date(as_of)
-        return agenda(program.definition, t, day, t.calendar, expectations(program, moment))
+        expected = expectations(program, moment)
+        return agenda(program.definition, t, day, t.calendar, expected, moment.language)
 
 
 def _erasure_classes(classes: Sequence[str] | None) -> tuple[str, ...]:

@@ -35,7 +35,7 @@ def _build_parser() -> argparse.ArgumentParser:
         trajectories,
         worker,
     )
-    from coachflow.cli._common import Parser
+    from coachflow.cli._common import LANGUAGES, Parser, default_language
 
     parser = Parser(
         prog="coachflow",
@@ -45,6 +45,13 @@ def _build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument(
         "--version", action="version", version=f"coachflow {__version__}", help="print the version"
+    )
+    parser.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        default=default_language(),
+        help="the language of titles and messages: nl or en "
+        "(default: from $LANG, else nl); a text without a translation is shown in Dutch",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True

@@ -64,6 +64,16 @@ if TYPE_CHECKING:
 
 FORMAT_HELP = "text for people, json for programs (default: text)"
 
+LANGUAGES = ("nl", "en")
+"""The languages of ``coachflow --lang``: those the built-in definitions are written in."""
+
+
+def default_language() -> str:
+    """``--lang``'s default: the language of ``$LANG`` (``en_GB.UTF-8`` is ``en``) when
+    it is one of :data:`LANGUAGES`, else Dutch."""
+    found = os.environ.get("LANG", "")[:2].lower()
+    return found if found in LANGUAGES else "nl"
+
 
 def day(text: str) -> date:
     """The ``type`` of a date option (``--start-date``, ``--on``, ``--date``, ``--as-of``):
@@ -242,7 +252,8 @@ def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
     keys = getattr(args, "keys_db", None) or os.environ.get("COACHFLOW_KEYS_DB")
     keys_url = database_url(keys) if keys else None
     store = SqlStore(database_url(args.db), check=True, keys_url=keys_url)  # damage refused
-    return Engine(definitions, store=store, clock=clock), store
+    language = getattr(args, "lang", "nl")
+    return Engine(definitions, store=store, clock=clock, language=language), store
 
 
 def fixed_now(args: argparse.Namespace) -> datetime | None:

@@ -199,7 +199,10 @@ def _definitions(args: argparse.Namespace) -> int:
     versions: dict[str, list[Definition]] = {}
     for d in sorted(known, key=lambda d: (d.id, d.version)):
         versions.setdefault(d.id, []).append(d)
-    rows = [(i, [d.version for d in ds], text_of(ds[-1].title) or "") for i, ds in versions.items()]
+    rows = [
+        (i, [d.version for d in ds], text_of(ds[-1].title, args.lang) or "")
+        for i, ds in versions.items()
+    ]
     if args.format == "json":
         data = [{"id": i, "versions": vs, "title": title} for i, vs, title in rows]
         write_json(data, indent=2, ensure_ascii=False)
@@ -232,7 +235,8 @@ def _load(path: str) -> Definition | None:
 def _graph(args: argparse.Namespace, definition: Definition) -> int:
     from coachflow.files.diagram import to_dot, to_mermaid
 
-    diagram = to_mermaid(definition) if args.format == "mermaid" else to_dot(definition)
+    draw = to_mermaid if args.format == "mermaid" else to_dot
+    diagram = draw(definition, language=args.lang)
     # titles hold no control characters, but may hold a bidirectional override
     write_lines(diagram)
     return EXIT_OK

@@ -626,6 +626,9 @@ class Activity(_Described):
     during: Annotated[tuple[Ident, ...], Field(min_length=1), AfterValidator(_unique)] | None = None
     when: StrictStr | None = None
     """A guard checked when the activity is recorded."""
+    message: Text | None = None
+    """What a refusal says when ``when`` is false, instead of the expression: a sentence
+    (Dutch) or a language map (``{nl: ..., en: ...}``); only beside a ``when``."""
     expected: StrictStr | None = None
     """Whether the activity is expected at all (facts, consents, done./count., no input):
     while false and not done, the agenda leaves it out."""
@@ -658,10 +661,25 @@ class Activity(_Described):
         return tuple(found)
 
     @model_validator(mode="after")
+    def _message_beside_when(self) -> "Activity":
+        _refuse_lone_message(self.message, self.when)
+        return self
+
+    @model_validator(mode="after")
     def _due_or_recurring(self) -> "Activity":
         if self.due is not None and self.recurring is not None:
             raise ValueError("an activity is either due once (due) or recurring, not both")
         return self
+
+
+def _refuse_lone_message(message: Text | None, when: str | None) -> None:
+    if message is None:
+        return
+    if when is None:
+        raise ValueError("a message says why 'when' is false: it needs a 'when' beside it")
+    texts = [message] if isinstance(message, str) else list(message.values())
+    if not texts or any(not t.strip() for t in texts):
+        raise ValueError("a message is a sentence: not blank, and a language map not empty")
 
 
 Source = Annotated[str, StringConstraints(strict=True, pattern=r"^(\*|[a-z][a-z0-9_]*)$")]
@@ -677,12 +695,20 @@ class Transition(_Described):
     to: Ident
     by: Annotated[tuple[Ident, ...], Field(min_length=1)]
     when: StrictStr | None = None
+    message: Text | None = None
+    """What a refusal says when ``when`` is false, instead of the expression: a sentence
+    (Dutch) or a language map (``{nl: ..., en: ...}``); only beside a ``when``."""
     input: Annotated[dict[Ident, InputField], Frozen] = Field(default_factory=FrozenDict)
     set: Annotated[dict[Ident, EffectValue], Frozen] = Field(default_factory=FrozenDict)
     declassifies: Declassifies = Field(default_factory=FrozenDict)
     """Confidential input field -> why its value may decide the state and the facts this
     transition sets, which every participant reads (a non-blank reason): the flow check
     (``confidential-flow``) then allows it, and ``coachflow graph`` shows it."""
+
+    @model_validator(mode="after")
+    def _message_beside_when(self) -> "Transition":
+        _refuse_lone_message(self.message, self.when)
+        return self
 
     @property
     def from_any(self) -> bool:

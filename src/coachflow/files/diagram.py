@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coachflow.definition.model import Definition, Transition
-from coachflow.definition.plain import text_of
+from coachflow.definition.plain import DEFAULT_LANGUAGE, text_of
 
 # a line break inside a Mermaid label (stateDiagram-v2 renders it as a new line)
 MERMAID_BREAK = "<br/>"
@@ -70,14 +70,14 @@ def _lines(transition: Transition) -> tuple[str, ...]:
     return (label, declassified) if declassified else (label,)
 
 
-def to_mermaid(definition: Definition) -> str:
+def to_mermaid(definition: Definition, *, language: str = DEFAULT_LANGUAGE) -> str:
     """A Mermaid ``stateDiagram-v2``: every transition an edge labelled
     ``event (roles) [guard]``, followed by ``declassifies field: reason`` where it
     declassifies an input. The self-loops of a state are one edge, their labels one per
     line (joined by ``<br/>``)."""
     lines = ["stateDiagram-v2"]
     for name, state in definition.states.items():
-        title = text_of(state.title)
+        title = text_of(state.title, language)
         if title and title != name:
             lines.append(f'    state "{_mermaid_text(title)}" as {name}')
     lines.append(f"    [*] --> {definition.initial}")
@@ -99,7 +99,7 @@ def _mermaid_text(text: str) -> str:
     return text.replace('"', "'").replace(";", ",").replace("#", "nr.")
 
 
-def to_dot(definition: Definition) -> str:
+def to_dot(definition: Definition, *, language: str = DEFAULT_LANGUAGE) -> str:
     """A Graphviz digraph, top to bottom: final states are rounded boxes with a double
     outline (``peripheries=2``), edges carry their labels (what a transition declassifies
     on a line of its own). The self-loops of a state are one edge, a line of its label per
@@ -113,7 +113,7 @@ def to_dot(definition: Definition) -> str:
         '    __start [shape=point, label=""];',
     ]
     for name, state in definition.states.items():
-        title = text_of(state.title) or name
+        title = text_of(state.title, language) or name
         final = ", peripheries=2" if state.final else ""
         lines.append(f"    {_dot_id(name)} [label={_dot_str(title)}{final}];")
     lines.append(f"    __start -> {_dot_id(definition.initial)};")

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 from coachflow.calendar import SchoolCalendar, due_before, monday_of, week_end
 from coachflow.clock import day_of
-from coachflow.definition.plain import PERIOD_NAMES, text_of
+from coachflow.definition.plain import DEFAULT_LANGUAGE, PERIOD_NAMES, text_of
 from coachflow.durations import shifted
 from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:
-    from coachflow.definition.model import Definition, FactRef, Text
+    from coachflow.definition.model import Definition, FactRef
 
 Status = Literal["done", "upcoming", "due", "overdue", "missed", "suspended"]
 STATUS_ORDER: dict[str, int] = {
@@ -345,18 +345,20 @@ def agenda(
     as_of: date,
     calendar: SchoolCalendar | None = None,
     expected: Mapping[str, Callable[[Trajectory], bool]] | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> list[AgendaItem]:
     """Every activity of the trajectory with its due date and status on ``as_of``.
 
     ``expected``: per activity, whether it is expected now (an activity's ``expected``
-    expression); one that is not expected and not done is left out.
+    expression); one that is not expected and not done is left out. ``language``: of the
+    items' titles (falling back to Dutch).
     """
     all_stays = stays(trajectory)
     final = trajectory.state in definition.final_states
     suspended = trajectory.timing.suspended
     items: list[AgendaItem] = []
     for name, activity in definition.activities.items():
-        title = _title(activity.title)
+        title = text_of(activity.title, language)
         roles = activity.by
         dates = activity_dates(trajectory, name, as_of)
         if activity.recurring is not None and activity.recurring.include:
@@ -446,11 +448,6 @@ def _recurring_items(
                 )
             )
     return items
-
-
-def _title(text: Text | None) -> str | None:
-
-    return text_of(text)
 
 
 def most_urgent_first(items: Iterable[AgendaItem]) -> list[AgendaItem]:

@@ -25,7 +25,7 @@ from coachflow.calendar import SchoolCalendar, missing_holidays, week_of
 from coachflow.clock import Clock, checked_now
 from coachflow.definition.checks.duties import exclude
 from coachflow.definition.expressions import Compiled, EvalContext
-from coachflow.definition.plain import Rule, parse_date
+from coachflow.definition.plain import DEFAULT_LANGUAGE, Rule, parse_date, text_of
 from coachflow.definition.values import ValueProblem, coerce
 from coachflow.errors import (
     ConsentError,
@@ -64,17 +64,21 @@ class Moment:
     read when a decision first asks for ``now`` (a refusal that needs no time reads no
     clock), and never again."""
 
-    __slots__ = ("_clock", "_now", "predicates")
+    __slots__ = ("_clock", "_now", "language", "predicates")
 
     def __init__(
         self,
         now: datetime | None,
         predicates: Mapping[str, Predicate],
         clock: Clock | None = None,
+        language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self._now = now
         self._clock = clock
         self.predicates = predicates
+        self.language = language
+        """The language of the definition's texts in what a decision says (a guard's
+        ``message``): ``nl`` or ``en``, falling back to Dutch."""
 
     @property
     def now(self) -> datetime:
@@ -316,7 +320,8 @@ class Carrier:
 
     def reasons_now(self) -> list[Reason]:
         """The reasons of the refusals, each made now if it was left to be made."""
-        return [r if isinstance(r, Reason) else _reason(r) for r in self.reasons or ()]
+        language = self.moment.language
+        return [r if isinstance(r, Reason) else _reason(r, language) for r in self.reasons or ()]
 
     def guard_read(self) -> dict[str, object]:
         """What the first refusing guard read."""
@@ -332,7 +337,7 @@ step, the roles the actor holds)`` or ``("guard-failed", step, the context the g
 read)``. What it holds does not change during the command."""
 
 
-def _reason(pending: Pending) -> Reason:
+def _reason(pending: Pending, language: str) -> Reason:
     code, step, detail = pending
     if code == "not-permitted":
         held = ", ".join(detail) if isinstance(detail, tuple) and detail else "no role"
@@ -342,6 +347,9 @@ def _reason(pending: Pending) -> Reason:
         )
     guard = step.guard
     assert guard is not None and isinstance(detail, EvalContext)
+    said = text_of(step.spec.message, language)
+    if said is not None:  # the definition says why, in a sentence: not the expression
+        return Reason(code, said)
     read = guard_values(guard, detail, step.secret)
     shown_values = read_values(read)
     return Reason(
@@ -953,8 +961,11 @@ def _check_activity_guard(
     if not rule.guard.fn(ctx):
         read = guard_values(rule.guard, ctx, rule.secret)
         shown_values = read_values(read)
+        said = text_of(rule.message, moment.language)
         raise GuardFailed(
-            f"guard {rule.guard.source!r} is false"
+            said
+            if said is not None
+            else f"guard {rule.guard.source!r} is false"
             + (f" ({shown_values})" if shown_values else ""),
             guard=rule.guard.source,
             values=read,

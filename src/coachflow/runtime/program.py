@@ -29,7 +29,7 @@ from coachflow.runtime.trajectory import Trajectory
 
 if TYPE_CHECKING:  # transitions is imported when a program is first compiled, pydantic
     # when a definition is first read
-    from coachflow.definition.model import AnyInput, Definition, ListFact, Transition, Value
+    from coachflow.definition.model import AnyInput, Definition, ListFact, Text, Transition, Value
     from coachflow.runtime.dispatch import Dispatcher
 
 
@@ -79,6 +79,8 @@ class ActivityRule:
     labels: Mapping[str, Label]
     """The labels its records' confidential values get (see :mod:`coachflow.runtime.access`)."""
     secret: frozenset[str]
+    message: Text | None = None
+    """What a refusal says when its guard is false (the definition's ``message``)."""
 
 
 def effects_of(d: Definition, compiled: Mapping[str, Compiled]) -> tuple[Effect, ...]:
@@ -203,6 +205,7 @@ class Program:
                 at_most_per_person=activity.at_most_per_person,
                 labels=labels_of((activity.input,)),
                 secret=secret_fields(activity.input),
+                message=activity.message,
             )
             for name, activity in d.activities.items()
         }

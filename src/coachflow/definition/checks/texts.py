@@ -20,8 +20,8 @@ def check_texts(ctx: Context, syntax_errors: Collection[Mark]) -> None:
     is passed over: a control character outside a string literal is that error already,
     and one mistake gets one diagnostic."""
     for path, item in _described(ctx):
-        for key, multiline in (("title", False), ("description", True)):
-            text = getattr(item, key)
+        for key, multiline in (("title", False), ("description", True), ("message", False)):
+            text = getattr(item, key, None)
             if isinstance(text, str):
                 _check(ctx, text, (*path, key), f"the {key}", multiline)
             elif text is not None:
