@@ -23,6 +23,15 @@ of the trajectory read as far as they may read the values themselves.
     GET    /people/{id}/export                         everything held about them
     GET    /agenda?date=YYYY-MM-DD                     this person's agenda over every trajectory
 
+And a few server-rendered HTML pages for a teacher in a browser (no JavaScript), logged in
+by a session cookie instead of the header (see "the pages" below and README.md):
+
+    GET    /login?person=ID                            EXAMPLE-ONLY login: sets the cookie
+    POST   /logout                                     ends the session
+    GET    /me/agenda                                  my agenda
+    GET    /me/consents    POST /me/consents           my consents: grant and withdraw them
+    GET    /me/reads                                   who read my reports (the access log)
+
 Authorization, on top of the engine's roles: a trajectory is started by one of its
 administrators (``create_app(administrators=...)``) or by the person it is about (who holds
 its ``subject`` role), and the engine then checks that the person starting holds one of its
@@ -40,22 +49,28 @@ one with a fixed clock); ``app_from_env()`` uses ``SqlStore(COACHFLOW_DB_URL)``.
 
 from __future__ import annotations
 
+import html
+import json
 import logging
 import os
+import secrets
+import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
+from urllib.parse import parse_qs
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coachflow import REDACTED, Engine, Trajectory, agenda_to_ical
+from coachflow import REDACTED, Engine, Trajectory, agenda_to_ical, id_problem
 from coachflow.errors import (
     CoachflowError,
     DefinitionError,
@@ -525,7 +540,340 @@ def create_app(
             raise HTTPException(422, f"date: {exc}") from None
         return [jsonable(i._asdict()) for i in items]
 
+    add_pages(app, engine)
     return app
+
+
+# --- the pages: server-rendered HTML for a teacher in a browser ---------------------------------
+#
+# Three pages for the person logged in, plain HTML with no JavaScript: "my agenda", "my
+# consents" (a button to grant and one to withdraw each consent they grant) and "who read my
+# reports" (the access log). A browser cannot send the X-Person header on a link, so the pages
+# take the person from a session cookie that ``GET /login?person=ID`` sets: an EXAMPLE-ONLY
+# login that believes whoever it is told, where a real application logs people in through its
+# own session or single sign-on. The JSON API above keeps its header and never looks at the
+# cookie. Every form POSTs the session's CSRF token (checked before anything else) and is
+# answered with a redirect to its page (303, "redirect after post"). Every value shown is
+# escaped with ``html.escape``. The pages show the trajectories the person takes part in, and
+# only what the engine lets them see there; a form naming a trajectory they take no part in
+# gets the very page of one that does not exist, and changes nothing.
+
+SESSION_COOKIE = "coachflow_session"
+"""The cookie that holds a browser's session id (HttpOnly, SameSite=Lax)."""
+
+MAX_SESSIONS = 10_000
+"""The most sessions kept in memory; a new login beyond it ends the oldest."""
+
+PAGES = {
+    "/me/agenda": "My agenda",
+    "/me/consents": "My consents",
+    "/me/reads": "Who read my reports",
+}
+"""The pages, in the order of the navigation bar."""
+
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",  # personal pages: not kept by the browser or a proxy
+    "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in browser: the person, and the token that its forms must send back."""
+
+    person: str
+    csrf: str
+
+
+class Sessions:
+    """The sessions of this server process, by the secret id in their cookie. In memory, so
+    an example for one process: a real application keeps them in its own session store."""
+
+    def __init__(self, limit: int = MAX_SESSIONS) -> None:
+        self._by_id: dict[str, Session] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def open(self, person: str) -> str:
+        """A new session for ``person`` (a fresh id at every login); its id."""
+        sid = secrets.token_urlsafe(32)
+        with self._lock:
+            while len(self._by_id) >= self._limit:
+                del self._by_id[next(iter(self._by_id))]
+            self._by_id[sid] = Session(person, secrets.token_urlsafe(32))
+        return sid
+
+    def get(self, sid: str | None) -> Session | None:
+        with self._lock:
+            return self._by_id.get(sid) if sid else None
+
+    def close(self, sid: str | None) -> None:
+        with self._lock:
+            self._by_id.pop(sid or "", None)
+
+
+def esc(value: object) -> str:
+    """``value`` as HTML text, quotes included (safe in an attribute too)."""
+    return html.escape(str(value), quote=True)
+
+
+def page(
+    title: str, body: str, session: Session | None = None, *, status: int = 200
+) -> HTMLResponse:
+    """A whole HTML page; with a session, the navigation and a logout button."""
+    nav = ""
+    if session is not None:
+        links = " | ".join(f'<a href="{esc(path)}">{esc(name)}</a>' for path, name in PAGES.items())
+        nav = (
+            f"<nav>{links}</nav>"
+            f"<form method='post' action='/logout'>Logged in as "
+            f"<strong id='person'>{esc(session.person)}</strong> "
+            f"{token_field(session)}<button type='submit'>Log out</button></form>"
+        )
+    document = (
+        "<!doctype html>\n<html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{esc(title)} - coachflow</title></head>"
+        f"<body><header>{nav}</header><main><h1>{esc(title)}</h1>{body}</main></body></html>\n"
+    )
+    return HTMLResponse(document, status_code=status, headers=PAGE_HEADERS)
+
+
+def error_page(status: int, detail: str, session: Session | None = None) -> HTMLResponse:
+    """An error as a page: its status and a sentence that holds no confidential value."""
+    title = HTTPStatus(status).phrase
+    return page(title, f"<p class='error' role='alert'>{esc(detail)}</p>", session, status=status)
+
+
+def no_such_trajectory(trajectory_id: str, session: Session) -> HTMLResponse:
+    """The same page for a trajectory that does not exist and for one the person takes no
+    part in (the detail of the JSON API's 404)."""
+    return error_page(404, f"there is no trajectory {trajectory_id!r} for you", session)
+
+
+def token_field(session: Session) -> str:
+    return f"<input type='hidden' name='csrf' value='{esc(session.csrf)}'>"
+
+
+def table(head: Iterable[str], rows: Iterable[Iterable[str]], empty: str) -> str:
+    """An HTML table of cells that are HTML already (escaped by the caller); ``empty``: the
+    sentence shown instead when there are no rows."""
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    if not body:
+        return f"<p class='empty'>{esc(empty)}</p>"
+    heads = "".join(f"<th>{esc(h)}</th>" for h in head)
+    return f"<table><thead><tr>{heads}</tr></thead><tbody>{body}</tbody></table>"
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The fields of a posted HTML form (``application/x-www-form-urlencoded``; the first
+    value of each); anything else reads as no fields, so its CSRF check fails. (Parsed
+    here, so that the app needs no multipart parser.)"""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method != "POST" or kind != "application/x-www-form-urlencoded":
+        return {}
+    text = (await request.body()).decode("utf-8", "replace")
+    try:
+        parsed = parse_qs(text, keep_blank_values=True, max_num_fields=20)
+    except ValueError:  # too many fields
+        return {}
+    return {name: values[0] for name, values in parsed.items()}
+
+
+Form = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def browser_session(request: Request) -> Session | None:
+    """The session of the browser's cookie, if it is one of this server's."""
+    sessions: Sessions = request.app.state.sessions
+    return sessions.get(request.cookies.get(SESSION_COOKIE))
+
+
+Browser = Annotated[Session | None, Depends(browser_session)]
+"""The logged-in browser of a page's request (None: not logged in)."""
+
+
+def add_pages(app: FastAPI, engine: Engine) -> None:
+    """The HTML pages of the app (see the comment above)."""
+    sessions = Sessions()
+    app.state.sessions = sessions
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    def posted(session: Session | None, form: Mapping[str, str]) -> HTMLResponse | None:
+        """The page refusing a form post (no session, a missing or wrong CSRF token), or
+        None when it may go on."""
+        if session is None:
+            return error_page(401, "you are not logged in (or your session has ended)")
+        if not secrets.compare_digest(form.get("csrf", "").encode(), session.csrf.encode()):
+            detail = "this form has expired or did not come from this site: reload the page"
+            return error_page(403, detail, session)
+        return None
+
+    def mine(person: str) -> list[Trajectory]:
+        """The trajectories ``person`` takes part in, by id (the server's unlogged read:
+        the pages show none of their confidential values)."""
+        return sorted(engine.store.with_participant(person), key=lambda t: t.id)
+
+    def title_of(t: Trajectory) -> str:
+        definition = engine.definition(t.definition_id, t.definition_version)
+        return definition.text() or definition.id
+
+    def failure(request: Request, exc: CoachflowError, session: Session) -> HTMLResponse:
+        """A refusal of coachflow as a page, with the JSON API's status and detail."""
+        found = json.loads(bytes(coachflow_problem(request, exc).body))
+        return error_page(int(found["status"]), str(found["detail"]), session)
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login(person: str | None = None) -> Response:
+        # EXAMPLE ONLY: whoever is named is logged in, no password asked
+        if person is None:
+            form = (
+                "<p>An example login: no password, you are whoever you say.</p>"
+                "<form method='get' action='/login'><label>Person "
+                "<input name='person' required></label> <button type='submit'>Log in</button>"
+                "</form>"
+            )
+            return page("Log in", form)
+        why = id_problem(person)
+        if why is not None:
+            return error_page(400, f"that is no person id: it {why}")
+        response = RedirectResponse("/me/agenda", status_code=303)
+        response.set_cookie(
+            SESSION_COOKIE, sessions.open(person), httponly=True, samesite="lax", path="/"
+        )
+        return response
+
+    @app.post("/logout")
+    def logout(request: Request, session: Browser, form: Form) -> Response:
+        refused = posted(session, form)
+        if refused is not None:
+            return refused
+        sessions.close(request.cookies.get(SESSION_COOKIE))
+        response = to_login()
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/me")
+    def me() -> Response:
+        return RedirectResponse("/me/agenda", status_code=303)
+
+    @app.get("/me/agenda", response_class=HTMLResponse)
+    def my_agenda(request: Request, session: Browser) -> Response:
+        if session is None:
+            return to_login()
+        try:
+            items = engine.agenda_for(session.person)
+        except CoachflowError as exc:
+            return failure(request, exc, session)
+        rows = [
+            [
+                esc(i.due_date.isoformat() if i.due_date else "-"),
+                esc(i.title or i.activity),
+                esc(i.trajectory_id),
+                esc(i.status),
+            ]
+            for i in items
+        ]
+        heads = ["Due", "Activity", "Trajectory", "Status"]
+        return page("My agenda", table(heads, rows, "Nothing to do."), session)
+
+    @app.get("/me/consents", response_class=HTMLResponse)
+    def my_consents(request: Request, session: Browser) -> Response:
+        if session is None:
+            return to_login()
+        rows: list[list[str]] = []
+        try:
+            for t in mine(session.person):
+                definition = engine.definition(t.definition_id, t.definition_version)
+                roles = set(t.roles_of(session.person))
+                for name, consent in definition.consents.items():
+                    if consent.granted_by in roles:
+                        rows.append(consent_row(t, name, consent.text() or name, session))
+        except CoachflowError as exc:
+            return failure(request, exc, session)
+        heads = ["Trajectory", "Consent", "Status", ""]
+        return page("My consents", table(heads, rows, "You grant no consents."), session)
+
+    def consent_row(t: Trajectory, name: str, title: str, session: Session) -> list[str]:
+        granted = bool(t.consents.get(name, False))
+
+        def button(action: str, label: str, enabled: bool) -> str:
+            return (
+                "<form method='post' action='/me/consents'>"
+                f"{token_field(session)}"
+                f"<input type='hidden' name='trajectory' value='{esc(t.id)}'>"
+                f"<input type='hidden' name='consent' value='{esc(name)}'>"
+                f"<input type='hidden' name='version' value='{esc(t.version)}'>"
+                f"<button type='submit' name='action' value='{action}'"
+                f"{'' if enabled else ' disabled'}>{label}</button></form>"
+            )
+
+        return [
+            f"{esc(t.id)} ({esc(title_of(t))})",
+            f"{esc(title)} <code>{esc(name)}</code>",
+            f"<span class='status'>{'granted' if granted else 'not granted'}</span>",
+            button("grant", "Grant", not granted) + " " + button("withdraw", "Withdraw", granted),
+        ]
+
+    @app.post("/me/consents", response_class=HTMLResponse)
+    def change_consent(request: Request, session: Browser, form: Form) -> Response:
+        refused = posted(session, form)
+        if refused is not None:
+            return refused
+        assert session is not None
+        tid, consent, action = (form.get(k, "") for k in ("trajectory", "consent", "action"))
+        try:
+            t = engine.get(tid)  # the server's own unlogged read
+        except UnknownTrajectory:
+            return no_such_trajectory(tid, session)
+        except CoachflowError as exc:
+            return failure(request, exc, session)
+        if not t.roles_of(session.person):
+            return no_such_trajectory(tid, session)
+        version = form.get("version", "")
+        if action not in ("grant", "withdraw") or not version.isdecimal() or not consent:
+            return error_page(400, "this form is not one of this site's", session)
+        change = engine.grant_consent if action == "grant" else engine.withdraw_consent
+        try:
+            change(tid, consent, actor=session.person, expected_version=int(version))
+        except UnknownTrajectory:
+            return no_such_trajectory(tid, session)
+        except VersionConflict:
+            detail = f"{tid!r} changed since this page was shown: reload it and try again"
+            return error_page(409, detail, session)
+        except CoachflowError as exc:
+            return failure(request, exc, session)
+        return RedirectResponse("/me/consents", status_code=303)
+
+    @app.get("/me/reads", response_class=HTMLResponse)
+    def my_reads(request: Request, session: Browser) -> Response:
+        if session is None:
+            return to_login()
+        rows: list[list[str]] = []
+        try:
+            for t in mine(session.person):
+                try:
+                    entries = engine.access_log(t.id, viewer=session.person)
+                except NotPermitted:  # unassigned since it was listed: not theirs any more
+                    continue
+                records = {r.seq: r.event or r.kind for r in t.history}
+                rows.extend(
+                    [
+                        esc(e.at.isoformat(timespec="minutes")),
+                        f"<span class='viewer'>{esc(e.viewer)}</span>",
+                        esc(e.trajectory_id),
+                        f"{esc(records.get(e.seq, '?'))} (#{esc(e.seq)})",
+                        f"<span class='field'>{esc(e.field)}</span>",
+                        esc(e.basis),
+                    ]
+                    for e in entries
+                )
+        except CoachflowError as exc:
+            return failure(request, exc, session)
+        heads = ["When", "Who", "Trajectory", "Record", "Field", "Why they may read it"]
+        return page("Who read my reports", table(heads, rows, "Nobody read them."), session)
 
 
 def engine_from_env() -> Engine:
