@@ -716,7 +716,7 @@ def test_cli_a_huge_number_on_the_command_line_is_refused_in_one_line(
     for value in ("9" * 5000, str(2**63), "0x" + "f" * 4000):
         assert main(["fire", "t1", "log", "--as", "c1", "--input", f"k={value}", *args]) == 1
         _, err = capsys.readouterr()
-        assert "rejected (InvalidInput)" in err
+        assert "rejected (invalid-input)" in err
         assert "Exceeds the limit" not in err and len(err) < 1000
 
 
