@@ -234,10 +234,16 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         admin.dispose()
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, lang: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """The real ``coachflow`` command in a process of its own (bounded in time), without
-    the caller's ``COACHFLOW_DB`` and ``COACHFLOW_NOW``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("COACHFLOW_DB", "COACHFLOW_NOW")}
+    the caller's ``COACHFLOW_DB``, ``COACHFLOW_NOW`` and ``COACHFLOW_TZ``; ``lang``: its
+    ``$LANG``."""
+    mine = ("COACHFLOW_DB", "COACHFLOW_NOW", "COACHFLOW_TZ")
+    env = {k: v for k, v in os.environ.items() if k not in mine}
+    if lang is not None:
+        env["LANG"] = lang
     return subprocess.run(
         [sys.executable, "-m", "coachflow", *args],
         capture_output=True,

@@ -5,15 +5,14 @@ instead of the raw expression in the language of the engine (``Engine(language=.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import coachflow
 from coachflow import Engine, FixedClock, GuardFailed
+from tests.conftest import run_cli
 
 ROUTE = """\
 coachflow: 1
@@ -132,18 +131,8 @@ def test_the_validator_checks_messages() -> None:
     assert "control-character" in [c for c, *_ in _codes(steering)]
 
 
-def _cli(*args: str, cwd: Path, lang: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COACHFLOW_DB", "COACHFLOW_NOW")}
-    env["LANG"] = lang or "C.UTF-8"
-    return subprocess.run(
-        [sys.executable, "-m", "coachflow", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=cwd,
-        timeout=120,
-        check=False,
-    )
+def _cli(*args: str, cwd: Path, lang: str = "C.UTF-8") -> subprocess.CompletedProcess[str]:
+    return run_cli(*args, cwd=cwd, lang=lang)
 
 
 def test_the_cli_says_it_in_the_language_of_lang(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_the_schema_accepts_what_the_engine_accepts(
         values = list(getattr(spec, "values", None) or ())
         value = data.draw(st.one_of(st.just(value), st.sampled_from(values), st.lists(
             st.sampled_from(values), max_size=4)))  # fmt: skip
-    required = bool(getattr(spec, "required", False))
+    required = bool(getattr(spec, "required", False)) and spec.default is None
     valid = jsonschema.Draft202012Validator(schema, format_checker=FORMATS).is_valid(value)
     assert valid == _engine_accepts(spec, value, required), (where, value, schema)
 

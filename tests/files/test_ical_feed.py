@@ -134,7 +134,8 @@ def test_a_second_export_after_a_record_updates_the_same_events(
     assert (visit.start, visit.end) == (date(2026, 10, 18), date(2026, 10, 19))
     talk = second[uid("talk")]
     assert talk.summary == first[uid("talk")].summary == "talk (upcoming)"
-    assert talk.sequence == first[uid("talk")].sequence  # nothing changed for it
+    # its trajectory changed: every event of it is sent again, none with a lower sequence
+    assert talk.sequence > first[uid("talk")].sequence
     made = datetime(2026, 10, 15, 10, 30, 15, tzinfo=UTC)  # the clock, to the second
     assert {e.stamp for e in second.values()} == {made}
     assert {e.modified for e in second.values()} == {made}
@@ -261,7 +262,8 @@ def test_the_cli_writes_a_feed_with_the_done_items(tmp_path: Path) -> None:
     assert set(after) == set(before) == {uid("visit"), uid("talk")}
     assert after[uid("visit")].summary == "Klassenbezoek (done)"
     assert after[uid("visit")].sequence > before[uid("visit")].sequence
-    assert {e.stamp for e in after.values()} == {datetime(2026, 10, 16, 8, 0, 30, tzinfo=UTC)}
+    # --now is a local time of Amsterdam (summer time: UTC+2); DTSTAMP is written in UTC
+    assert {e.stamp for e in after.values()} == {datetime(2026, 10, 16, 6, 0, 30, tzinfo=UTC)}
     assert {e.transp for e in after.values()} == {"TRANSPARENT"}
 
 
@@ -278,3 +280,46 @@ def test_the_cli_writes_an_empty_feed_that_parses(tmp_path: Path) -> None:
     calendar, events = read(ics.read_bytes())
     assert events == {}
     assert [c.name for c in calendar.components()] == ["VTIMEZONE"]
+
+
+MOVING_YAML = """\
+coachflow: 1
+id: moving
+version: 1
+roles:
+  coach: {required: true}
+facts:
+  visit_on: {type: date}
+initial: open
+states:
+  open: {}
+  closed: {final: true}
+transitions:
+  - event: plan
+    from: open
+    to: open
+    by: [coach]
+    input: {day: {type: date, required: true}}
+    set: {visit_on: input.day}
+  - {event: close, from: open, to: closed, by: [coach]}
+activities:
+  visit:
+    by: [coach]
+    due: {fact: visit_on}
+"""
+
+
+def test_a_due_date_moved_by_a_fact_never_lowers_the_sequence(tmp_path: Path) -> None:
+    """An overdue item whose due date a fact moves later is upcoming again, with no
+    record for it: its sequence still rises (it is made of the trajectory's version)."""
+    clock = FixedClock(datetime(2026, 10, 1, 9, tzinfo=UTC))
+    engine = Engine([coachflow.loads_definition(MOVING_YAML)], clock=clock)
+    engine.start("moving", participants={"coach": "c"}, actor="c", trajectory_id="m")
+    engine.fire("m", "plan", actor="c", input={"day": "2026-10-05"})
+    clock.set(datetime(2026, 10, 20, 9, tzinfo=UTC))
+    late = export(engine, clock)[uid("visit", tid="m")]
+    assert late.summary.endswith("(overdue)")
+    engine.fire("m", "plan", actor="c", input={"day": "2026-12-01"})
+    moved = export(engine, clock)[uid("visit", tid="m")]
+    assert moved.summary.endswith("(upcoming)") and moved.start == date(2026, 12, 1)
+    assert moved.sequence > late.sequence

@@ -93,8 +93,8 @@ def test_access_log_prints_one_line_per_read(db: tuple[str, ...]) -> None:
     done = cli("access-log", "t", "--as", "tess", *db)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "2026-09-03T12:30+00:00  dirk     1  text  consent:share",
-        "2026-09-04T07:15+00:00  cas     1  text  author",
+        "2026-09-03T12:30+02:00  dirk     1  text  consent:share",
+        "2026-09-04T07:15+02:00  cas     1  text  author",
         "2 reads of confidential values",
     ]
     done = cli("access-log", "t", "--as", "dirk", "--format", "json", *db)
@@ -102,7 +102,7 @@ def test_access_log_prints_one_line_per_read(db: tuple[str, ...]) -> None:
     assert json.loads(done.stdout) == [
         {
             "viewer": "dirk",
-            "at": "2026-09-03T12:30:00+00:00",
+            "at": "2026-09-03T10:30:00+00:00",
             "trajectory_id": "t",
             "seq": 1,
             "field": "text",
@@ -110,7 +110,7 @@ def test_access_log_prints_one_line_per_read(db: tuple[str, ...]) -> None:
         },
         {
             "viewer": "cas",
-            "at": "2026-09-04T07:15:00+00:00",
+            "at": "2026-09-04T05:15:00+00:00",
             "trajectory_id": "t",
             "seq": 1,
             "field": "text",

@@ -358,3 +358,38 @@ def test_history_as_a_non_participant_says_why_it_shows_nothing(
     )
     assert _run(["history", "t1", "--as", "ben", *db, *now], capsys) == (0, "")
     assert _run(["history", "t1", *db, *now], capsys) == (0, "")
+
+
+def test_times_are_local_to_amsterdam_unless_asked(
+    db: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COACHFLOW_TZ", raising=False)
+    assert _run([*START, *db, "--now", "2026-09-07T09:00"], capsys)[0] == 0  # 09:00 in summer
+    fired = ["fire", "t1", "hold_intake", "--as", "ada", "--input", "goal=g", *db]
+    assert _run([*fired, "--now", "2026-11-02T09:00"], capsys)[0] == 0  # 09:00 in winter
+    lines = _stdout(["history", "t1", *db], capsys).splitlines()
+    assert [line.split()[1] for line in lines] == [
+        "2026-09-07T09:00+02:00",
+        "2026-11-02T09:00+01:00",
+    ]
+    records = json.loads(_stdout(["history", "t1", "--format", "json", *db], capsys))
+    assert [r["at"] for r in records] == ["2026-09-07T07:00:00+00:00", "2026-11-02T08:00:00+00:00"]
+    in_utc = _stdout(["history", "t1", "--tz", "UTC", *db], capsys).splitlines()
+    assert [line.split()[1] for line in in_utc] == [
+        "2026-09-07T07:00+00:00",
+        "2026-11-02T08:00+00:00",
+    ]
+    monkeypatch.setenv("COACHFLOW_TZ", "America/Curacao")  # the Caribbean Netherlands: -04:00
+    assert _stdout(["history", "t1", *db], capsys).split()[1] == "2026-09-07T03:00-04:00"
+    monkeypatch.delenv("COACHFLOW_TZ")
+    status, err = _run(["history", "t1", "--tz", "Mars/Olympus", *db], capsys)
+    assert status == 2 and "--tz: no time zone 'Mars/Olympus'" in err
+    # an offset says itself, and a date alone is that day
+    record = ["record", "t1", "session", "--as", "ada", "--input", "report=r", *db]
+    assert _run([*record, "--now", "2026-11-03T10:00Z"], capsys)[0] == 0
+    assert _stdout(["history", "t1", *db], capsys).splitlines()[-1].split()[1] == (
+        "2026-11-03T11:00+01:00"
+    )
+    assert _run([*record, "--now", "2026-11-04", "--format", "json"], capsys)[0] == 0
+    last = json.loads(_stdout(["history", "t1", "--format", "json", *db], capsys))[-1]
+    assert last["at"] == "2026-11-04T00:00:00+00:00" and last["on"] == "2026-11-04"

@@ -27,8 +27,8 @@ def test_outbox_list_and_ack(tmp_path: Path) -> None:
     listed = run_cli("outbox", "list", *db)
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.splitlines() == [
-        "       1  2026-08-31T09:00:00+00:00  trajectory.changed  y v0  started - by dir1",
-        "       2  2026-09-01T09:00:00+00:00  trajectory.changed  y v1  activity tripartite_w1"
+        "       1  2026-08-31T09:00:00+02:00  trajectory.changed  y v0  started - by dir1",
+        "       2  2026-09-01T09:00:00+02:00  trajectory.changed  y v1  activity tripartite_w1"
         " by dir1",
         "2 messages",
     ]

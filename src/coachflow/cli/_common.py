@@ -14,7 +14,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import TYPE_CHECKING, NoReturn, TypeAlias
 
 from coachflow._bounds import TerminalWriter, terminal_json, terminal_text
@@ -64,6 +64,9 @@ if TYPE_CHECKING:
 
 FORMAT_HELP = "text for people, json for programs (default: text)"
 
+DEFAULT_ZONE = "Europe/Amsterdam"
+"""The zone of the built-in school calendars (the Netherlands): times are shown in it."""
+
 LANGUAGES = ("nl", "en")
 """The languages of ``coachflow --lang``: those the built-in definitions are written in."""
 
@@ -103,7 +106,16 @@ def database_options(*, acting: bool = True) -> Parser:
             "--definitions", metavar="DIR", help="definition files to use instead of the installed"
         )
         common.add_argument(
-            "--now", metavar="ISO", help="act at this time (default: $COACHFLOW_NOW or the clock)"
+            "--now",
+            metavar="ISO",
+            help="act at this time, a local time of --tz unless it names its offset "
+            "(default: $COACHFLOW_NOW or the clock)",
+        )
+        common.add_argument(
+            "--tz",
+            metavar="ZONE",
+            help="the time zone times are shown and read in (default: $COACHFLOW_TZ, else "
+            f"{DEFAULT_ZONE}, the zone of the built-in calendars); --tz UTC for UTC",
         )
         common.add_argument(
             "--keys-db",
@@ -165,10 +177,12 @@ def print_refusal(exc: TransitionRejected) -> None:
     for one reason; ``coachflow: rejected, N reasons:`` and a line ``  - CODE: MESSAGE``
     per reason for several."""
     reasons = exc.reasons
-    if len(reasons) == 1 and reasons[0].message == str(exc):
+    headline = str(exc)
+    if len(reasons) == 1 and reasons[0].message == headline:
         print(f"coachflow: rejected ({reasons[0].code}): {exc}", file=sys.stderr)
         return
-    if len(reasons) > 1 and any(r.message == str(exc) for r in reasons):
+    joined = "; ".join(r.message for r in reasons)
+    if len(reasons) > 1 and (headline == joined or any(r.message == headline for r in reasons)):
         print(f"coachflow: rejected, {len(reasons)} reasons:", file=sys.stderr)
     else:
         print(f"coachflow: rejected: {exc}", file=sys.stderr)
@@ -244,6 +258,7 @@ def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
     from coachflow import Engine, FixedClock, SystemClock
     from coachflow.store import SqlStore
 
+    zone(args)  # an unknown --tz is refused before anything runs
     at = fixed_now(args)
     clock: Clock = SystemClock() if at is None else FixedClock(at)
     definitions = args.definitions
@@ -257,16 +272,47 @@ def open_engine(args: argparse.Namespace) -> tuple[Engine, SqlStore]:
 
 
 def fixed_now(args: argparse.Namespace) -> datetime | None:
-    """The time of ``--now`` (else ``$COACHFLOW_NOW``), UTC when it names no zone; None
-    when neither is given (the engine reads the system clock)."""
+    """The time of ``--now`` (else ``$COACHFLOW_NOW``); None when neither is given (the
+    engine reads the system clock). A time without an offset is a local time of
+    :func:`zone`; a date alone is that day at 00:00 UTC, so it is that day for the engine,
+    which dates days in UTC."""
     now = getattr(args, "now", None) or os.environ.get("COACHFLOW_NOW")
     if not now:
         return None
     try:
+        day = date.fromisoformat(now)  # a date alone (2026-09-07, 20260907): the day itself
+    except ValueError:
+        pass
+    else:
+        return datetime(day.year, day.month, day.day, tzinfo=UTC)
+    try:
         at = datetime.fromisoformat(now)
     except ValueError:
         raise UsageProblem(f"--now: {now!r} is not an ISO date or date-time") from None
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=zone(args))
+    # the engine reads "today" off its clock: in UTC, the day every record is dated by
+    return at.astimezone(UTC)
+
+
+def zone(args: argparse.Namespace) -> tzinfo:
+    """The zone of ``--tz`` (else ``$COACHFLOW_TZ``, else :data:`DEFAULT_ZONE`): the one
+    times are shown in and read in; an unknown zone is a usage error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    name = getattr(args, "tz", None) or os.environ.get("COACHFLOW_TZ") or DEFAULT_ZONE
+    if name.upper() == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageProblem(f"--tz: no time zone {name!r} (e.g. Europe/Amsterdam, UTC)") from None
+
+
+def shown_time(at: datetime, args: argparse.Namespace) -> str:
+    """``at`` to the minute in the zone of :func:`zone`, with its offset:
+    ``2026-09-07T09:00+02:00``."""
+    return at.astimezone(zone(args)).isoformat(timespec="minutes")
 
 
 def not_back_in_time(engine: Engine, args: argparse.Namespace, *trajectory_ids: str) -> None:
@@ -283,8 +329,8 @@ def not_back_in_time(engine: Engine, args: argparse.Namespace, *trajectory_ids: 
             continue
         if at < last:
             raise UsageProblem(
-                f"--now {at.isoformat()} is before the last record of {trajectory_id!r} "
-                f"({last.isoformat()}): a history never goes back in time"
+                f"--now {shown_time(at, args)} is before the last record of "
+                f"{trajectory_id!r} ({shown_time(last, args)}): a history never goes back in time"
             )
 
 

@@ -157,7 +157,8 @@ def _resolve(args: argparse.Namespace) -> Definition | None:
     from pathlib import Path
 
     target: str = args.definition
-    if Path(target).exists() or Path(target).suffix in (".yaml", ".yml") or "/" in target:
+    path = Path(target)
+    if path.is_file() or path.suffix in (".yaml", ".yml") or "/" in target:
         if args.version is not None:
             raise UsageProblem(f"--version is for a definition id: the file {target} holds one")
         return _load(target)
@@ -345,5 +346,5 @@ def _schema(args: argparse.Namespace) -> int:
 def _input_schema(args: argparse.Namespace, definition: Definition) -> int:
     from coachflow import input_json_schema
 
-    write_json(input_json_schema(definition), indent=2, ensure_ascii=False)
+    write_json(input_json_schema(definition, language=args.lang), indent=2, ensure_ascii=False)
     return EXIT_OK

@@ -16,6 +16,7 @@ from coachflow.cli._common import (
     database_options,
     open_engine,
     out,
+    zone,
 )
 
 if TYPE_CHECKING:
@@ -79,8 +80,9 @@ def _list(args: argparse.Namespace) -> int:
                 to = ", ".join(f"{r}: {' '.join(ps) or '-'}" for r, ps in people.items())  # type: ignore[attr-defined]
                 what = f"{about} on {p.get('day')}" + (f" to {to}" if to else "")
             tries = f"  attempts {m.attempts}" if args.consumer else ""
+            made = m.created_at.astimezone(zone(args)).isoformat()
             print(
-                f"{m.id:>8}  {m.created_at.isoformat()}  {m.topic}  {m.trajectory_id} "
+                f"{m.id:>8}  {made}  {m.topic}  {m.trajectory_id} "
                 f"v{p.get('version')}  {what}{tries}"
             )
         shown = "message" if len(messages) == 1 else "messages"

@@ -31,6 +31,7 @@ from coachflow.cli._common import (
     open_engine,
     out,
     print_error,
+    shown_time,
 )
 from coachflow.errors import TrajectoryExists
 
@@ -456,7 +457,7 @@ def _history(args: argparse.Namespace) -> int:
             detail = ", ".join(f"{k}={_show_value(v)}" for k, v in shown.items())
             changes = ", ".join(f"{k}={_show_value(v)}" for k, v in r.changes.items())
             print(
-                f"{r.seq:>4}  {r.at.isoformat(timespec='minutes')}  {r.actor} ({r.role or '-'})"
+                f"{r.seq:>4}  {shown_time(r.at, args)}  {r.actor} ({r.role or '-'})"
                 f"  {r.kind} {what}{move}"
                 + (f"  [{detail}]" if detail else "")
                 + (f"  => {changes}" if changes and r.kind not in ("started", "migrated") else "")
@@ -477,7 +478,7 @@ def _access_log(args: argparse.Namespace) -> int:
 
     def text() -> None:
         for e in log:
-            when = e.at.isoformat(timespec="minutes")
+            when = shown_time(e.at, args)
             print(f"{when}  {e.viewer}  {e.seq:>4}  {e.field}  {e.basis}")
         print(f"{len(log)} {'read' if len(log) == 1 else 'reads'} of confidential values")
 

@@ -29,6 +29,7 @@ from coachflow.cli._common import (
     database_options,
     jsonable,
     open_engine,
+    zone,
 )
 from coachflow.errors import CoachflowError
 
@@ -160,7 +161,7 @@ def _progress(
         )
         return
     print(
-        f"{at.isoformat()} pass {number}: {totals['trajectories']} due, "
+        f"{at.astimezone(zone(args)).isoformat()} pass {number}: {totals['trajectories']} due, "
         f"{totals['reminders']} reminders, {totals['escalations']} escalations, "
         f"{totals['timeouts']} timeouts fired, {totals['refused']} refused, "
         f"{totals['conflicts']} conflicts" + (f", {len(failed)} failed" if failed else ""),

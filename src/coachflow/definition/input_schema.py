@@ -63,7 +63,7 @@ def _object(
     if title:
         shape["title"] = title
     shape["properties"] = {name: _field(spec, language) for name, spec in fields.items()}
-    required = [name for name, spec in fields.items() if spec.required]
+    required = [name for name, spec in fields.items() if _required(spec)]
     if required:
         shape["required"] = required
     shape["additionalProperties"] = False
@@ -92,11 +92,17 @@ def _field(spec: AnyFact, language: str) -> dict[str, Any]:
                 shape["minimum"] = spec.min
             if spec.max is not None:
                 shape["maximum"] = spec.max
-    if not getattr(spec, "required", False):  # absent or null: the field stays unset
+    if not _required(spec):  # absent or null: the field stays unset (or takes its default)
         shape["type"] = [shape["type"], "null"]
         if "enum" in shape:
             shape["enum"] = [*shape["enum"], None]
     return shape
+
+
+def _required(spec: AnyFact) -> bool:
+    """Whether a value must be given: a required input without a default (a default
+    fills in for an absent or null value)."""
+    return bool(getattr(spec, "required", False)) and spec.default is None
 
 
 def _scalar(kind: str, values: tuple[str, ...] | None) -> dict[str, Any]:

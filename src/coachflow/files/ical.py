@@ -6,9 +6,9 @@ The feed keeps no state of its own; each export says everything about every item
 - ``UID``: the item's :attr:`~coachflow.AgendaItem.uid` (trajectory, activity, period), the
   same in every export, so a newer file updates the event it made before;
 - ``DTSTAMP``: when the feed was made (``stamp``: the engine's clock);
-- ``SEQUENCE``: derived from the item's status and its number of records (see
-  :func:`sequence`), so it rises when something is recorded for the item or its status
-  moves on (upcoming, due, overdue or missed, done);
+- ``SEQUENCE``: derived from the trajectory's version and the item's status (see
+  :func:`sequence`), so it rises whenever the trajectory changes or the item's status
+  moves on (upcoming, due, overdue or missed), and never falls;
 - ``LAST-MODIFIED``: the time of the feed as well. An agenda item does not carry the time
   of its records, and the feed stores nothing, so the revision time of a single event is
   not known: the feed's time is the latest it can be. ``SEQUENCE`` is what tells a
@@ -49,7 +49,7 @@ class AgendaEntry(Protocol):
     @property
     def roles(self) -> tuple[str, ...]: ...
     @property
-    def records(self) -> int: ...
+    def version(self) -> int: ...
 
 
 STATUS_RANK: dict[str, int] = {
@@ -60,28 +60,24 @@ STATUS_RANK: dict[str, int] = {
     "suspended": 3,
     "done": 3,
 }
-"""How far an item has moved on with the records it has (:func:`sequence`). A status
-not listed (of another kind of :class:`AgendaEntry`) counts as ``upcoming``."""
+"""How far an item has moved on while its trajectory stays at one version
+(:func:`sequence`). A status not listed (of another kind of :class:`AgendaEntry`) counts
+as ``upcoming``."""
 RANKS = max(STATUS_RANK.values()) + 1
-"""The ranks one more record is worth: a record raises the sequence more than any change
-of status without one."""
+"""What one more version of the trajectory is worth: more than any change of status."""
 
 
 def sequence(item: AgendaEntry) -> int:
-    """The ``SEQUENCE`` of an item's event: ``RANKS * records + rank of its status``.
+    """The ``SEQUENCE`` of an item's event: ``RANKS * version + rank of its status``.
 
-    The number of records of an item only grows (the history is append-only), and without
-    a new record an item's status only moves on - upcoming, due, overdue (a once-only
-    activity) or missed (a period): each step raises the sequence, and so does every
-    record. So a later export never has a lower sequence for a UID than an earlier one,
-    with one exception no stateless feed can avoid: a suspension. The start of one raises
-    the sequence (``suspended`` ranks with ``done``: neither turns into the other without a
-    record), but when the trajectory is resumed its items go back to upcoming, due or
-    overdue, which rank lower. A calendar that subscribes to the feed reads it whole
-    anyway; an imported file may keep showing such an event as suspended until the next
-    record for it.
+    The trajectory's version only grows: with every record, so with every change that can
+    move an item (a record for it, a fact its due date is read from, a suspension, its
+    end, a migration), the sequence rises by at least ``RANKS`` - more than a fall of its
+    rank can take away. Between two versions only time passes, and then an item's status
+    only moves on (upcoming, due, overdue or missed), each step raising its rank. So a
+    later export never has a lower sequence for a UID than an earlier one.
     """
-    return RANKS * item.records + STATUS_RANK.get(item.status, 0)
+    return RANKS * item.version + STATUS_RANK.get(item.status, 0)
 
 
 def to_ical(

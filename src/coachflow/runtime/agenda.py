@@ -111,6 +111,9 @@ class AgendaItem(NamedTuple):
     notice: str | None = None
     """What a planner must know about the due date: it was kept before a holiday
     (``due: {before: ...}``), or it lies past the end of the school calendar."""
+    version: int = 0
+    """The version of the trajectory the item was read at: it only grows, with every change
+    of the trajectory (a calendar feed's ``SEQUENCE`` is made of it)."""
 
     @property
     def uid(self) -> str:
@@ -354,6 +357,7 @@ def agenda(
     items' titles (falling back to Dutch).
     """
     all_stays = stays(trajectory)
+    t_version = trajectory.version
     final = trajectory.state in definition.final_states
     suspended = trajectory.timing.suspended
     items: list[AgendaItem] = []
@@ -390,7 +394,9 @@ def agenda(
         else:
             status = "due"
         items.append(
-            AgendaItem(name, due, status, roles, trajectory.id, title, None, count, notice)
+            AgendaItem(
+                name, due, status, roles, trajectory.id, title, None, count, notice, t_version
+            )
         )
     return items
 
@@ -445,6 +451,7 @@ def _recurring_items(
                     start,
                     count,
                     _past_calendar(end, calendar),
+                    trajectory.version,
                 )
             )
     return items
