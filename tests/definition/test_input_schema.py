@@ -150,3 +150,28 @@ def test_the_cli_prints_it_for_an_id_and_a_file() -> None:
     loaded = json.loads(by_id.stdout)
     assert loaded == coachflow.input_json_schema(coachflow.load_definition(path))
     assert loaded["title"].startswith("starter-year version ")
+
+
+def test_a_required_field_with_a_default_may_be_left_out() -> None:
+    d = coachflow.loads_definition(
+        "coachflow: 1\nid: d\nversion: 1\nroles: {coach: {}}\ninitial: a\n"
+        "states: {a: {}, b: {final: true}}\n"
+        "transitions:\n  - event: go\n    from: a\n    to: b\n    by: [coach]\n"
+        "    input:\n      mood: {type: enum, values: [ok, low], required: true, default: ok}\n"
+        "      note: {type: str, required: true}\n"
+    )
+    go = coachflow.input_json_schema(d)["properties"]["events"]["properties"]["go"]
+    assert go["required"] == ["note"]
+    validator = jsonschema.Draft202012Validator(go, format_checker=FORMATS)
+    assert validator.is_valid({"note": "x"}) and validator.is_valid({"note": "x", "mood": None})
+    assert not validator.is_valid({"mood": "ok"}) and not validator.is_valid({"note": None})
+    cases = (({"note": "x"}, True), ({"note": "x", "mood": None}, True), ({"mood": "ok"}, False))
+    for payload, accepted in cases:
+        engine = coachflow.Engine([d])  # the engine agrees
+        engine.start("d", participants={"coach": "c"}, actor="c", trajectory_id="t")
+        try:
+            engine.fire("t", "go", actor="c", input=payload)
+        except coachflow.InvalidInput:
+            assert not accepted, payload
+        else:
+            assert accepted, payload

@@ -393,3 +393,24 @@ def test_times_are_local_to_amsterdam_unless_asked(
     assert _run([*record, "--now", "2026-11-04", "--format", "json"], capsys)[0] == 0
     last = json.loads(_stdout(["history", "t1", "--format", "json", *db], capsys))[-1]
     assert last["at"] == "2026-11-04T00:00:00+00:00" and last["on"] == "2026-11-04"
+
+
+def test_a_refusal_of_several_reasons_says_its_headline_once(
+    db: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = ["--now", "2026-09-01T09:00"]
+    assert _run([*START, *db, *now], capsys)[0] == 0
+    fire = ["fire", "t1", "hold_intake", "--as", "ada", "--input", "visits=many", *db, *now]
+    status, err = _run(fire, capsys)
+    assert status == 1
+    lines = err.splitlines()
+    assert lines[0] == "coachflow: rejected, 2 reasons:", err
+    assert len(lines) == 3 and all(line.startswith("  - invalid-input: ") for line in lines[1:])
+
+
+def test_an_id_is_looked_up_when_a_directory_has_its_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "teacher-coaching").mkdir()  # cwd is tmp_path
+    status, err = _run(["graph", "teacher-coaching"], capsys)
+    assert status == 0, err
