@@ -63,6 +63,8 @@ activities:
     during: [coaching]
     input:
       report: {type: str, required: true, visible_to: [adviser, coachee]}
+  report_w4: {by: [adviser], during: [coaching], due: {week: 4}}
+  visit_w2: {by: [adviser], during: [coaching], due: {week: 2}}
 """
 
 
@@ -414,3 +416,23 @@ def test_an_id_is_looked_up_when_a_directory_has_its_name(
     (tmp_path / "teacher-coaching").mkdir()  # cwd is tmp_path
     status, err = _run(["graph", "teacher-coaching"], capsys)
     assert status == 0, err
+
+
+def test_show_says_what_each_person_can_do_and_the_agenda_by_date(
+    db: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = ["--now", "2026-09-01T09:00"]
+    assert _run([*START, *db, *now], capsys)[0] == 0
+    intake = ["fire", "t1", "hold_intake", "--as", "ada", "--input", "goal=g", *db, *now]
+    assert _run(intake, capsys)[0] == 0
+    text = _stdout(["show", "t1", *db, *now], capsys)
+    lines = text.splitlines()
+    assert sum(1 for line in lines if line.startswith("t1  short-coaching")) == 1  # once
+    can = lines[lines.index("can do now:") + 1 :][:2]
+    assert can == ["  ben: fire -; record -", "  ada: fire -; record session, report_w4, visit_w2"]
+    data = json.loads(_stdout(["show", "t1", "--format", "json", *db, *now], capsys))
+    assert data["allowed_activities"] == {"ben": [], "ada": ["session", "report_w4", "visit_w2"]}
+    # by due date (week 2 before week 4, though the file lists week 4 first), undated last
+    assert [i["activity"] for i in data["agenda"]] == ["visit_w2", "report_w4", "session"]
+    agenda = lines[lines.index("agenda:") + 1 :]
+    assert [line.split()[-1] for line in agenda] == ["visit_w2", "report_w4", "session"]
