@@ -198,6 +198,7 @@ def test_a_trajectory_the_worker_cannot_decide_is_reported_and_the_rest_done(
     )
     assert summary.startswith("coachflow: warning: pass 1: the due work of g1 could not be done")
     assert "Traceback" not in err
-    # stamped with the time the worker acts at (--now), not the wall clock
-    assert out.startswith("2026-09-10T08:00:00+00:00 pass 1: 4 due, 3 reminders, 3 escalations")
+    # stamped with the time the worker acts at (--now), not the wall clock, shown in the
+    # zone of --tz (Amsterdam's summer time by default)
+    assert out.startswith("2026-09-10T10:00:00+02:00 pass 1: 4 due, 3 reminders, 3 escalations")
     assert out.rstrip().endswith("1 failed"), out
