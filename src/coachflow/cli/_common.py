@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import re
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime, tzinfo
@@ -21,7 +20,7 @@ from coachflow._bounds import TerminalWriter, terminal_json, terminal_text
 from coachflow.errors import CoachflowError, DefinitionError, StoreError, TransitionRejected
 
 if TYPE_CHECKING:
-    from coachflow import Clock, Engine
+    from coachflow import Clock, Engine, Trajectory
     from coachflow.store import SqlStore
 
 # --- the exit statuses ------------------------------------------------------------------------
@@ -80,14 +79,15 @@ def default_language() -> str:
 
 def day(text: str) -> date:
     """The ``type`` of a date option (``--start-date``, ``--on``, ``--date``, ``--as-of``):
-    a day written ``YYYY-MM-DD``. Anything else is a usage error (exit status 2) before the
-    command runs, so a malformed date never reaches the engine."""
-    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a day of the calendar") from None
-    raise argparse.ArgumentTypeError(f"expected a date written YYYY-MM-DD, got {text!r}")
+    a day written ``YYYY-MM-DD``, read by the engine's own rule
+    (:func:`coachflow.definition.plain.parse_date`). Anything else is a usage error (exit
+    status 2) before the command runs, so a malformed date never reaches the engine."""
+    from coachflow.definition.plain import parse_date
+
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def database_options(*, acting: bool = True) -> Parser:
@@ -315,22 +315,27 @@ def shown_time(at: datetime, args: argparse.Namespace) -> str:
     return at.astimezone(zone(args)).isoformat(timespec="minutes")
 
 
-def not_back_in_time(engine: Engine, args: argparse.Namespace, *trajectory_ids: str) -> None:
+def stored(engine: Engine, trajectory_id: str) -> Trajectory | None:
+    """The stored trajectory, for a command's own checks before it acts; None when there is
+    none (the command then reports it the usual way)."""
+    try:
+        return engine.get(trajectory_id)
+    except CoachflowError:
+        return None
+
+
+def not_back_in_time(args: argparse.Namespace, *trajectories: Trajectory | None) -> None:
     """Refuse (a usage error) a ``--now`` earlier than the last record of any of the
-    trajectories: a history never goes back in time. Without ``--now`` the clock decides,
-    and an unknown id is left to the command (it reports it the usual way)."""
+    trajectories (:func:`stored`): a history never goes back in time. Without ``--now`` the
+    clock decides."""
     at = fixed_now(args)
     if at is None:
         return
-    for trajectory_id in trajectory_ids:
-        try:
-            last = engine.get(trajectory_id).history[-1].at
-        except CoachflowError:
-            continue
-        if at < last:
+    for t in trajectories:
+        if t is not None and at < t.history[-1].at:
             raise UsageProblem(
-                f"--now {shown_time(at, args)} is before the last record of "
-                f"{trajectory_id!r} ({shown_time(last, args)}): a history never goes back in time"
+                f"--now {shown_time(at, args)} is before the last record of {t.id!r} "
+                f"({shown_time(t.history[-1].at, args)}): a history never goes back in time"
             )
 
 

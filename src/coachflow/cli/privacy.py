@@ -22,6 +22,7 @@ from coachflow.cli._common import (
     not_back_in_time,
     open_engine,
     out,
+    stored,
 )
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ def _export(args: argparse.Namespace) -> int:
 def _erase(args: argparse.Namespace) -> int:
     engine, store = open_engine(args)
     try:
-        not_back_in_time(engine, args, args.trajectory_id)
+        not_back_in_time(args, stored(engine, args.trajectory_id))
         before = engine.get(args.trajectory_id).version
         t = engine.erase(
             args.trajectory_id,

@@ -32,6 +32,7 @@ from coachflow.cli._common import (
     out,
     print_error,
     shown_time,
+    stored,
 )
 from coachflow.errors import TrajectoryExists
 
@@ -211,20 +212,31 @@ def _text_fields(*declared: Mapping[str, _Typed]) -> frozenset[str]:
     return frozenset(name for name, found in types.items() if found <= _TEXT_TYPES)
 
 
-def _event_fields(engine: Engine, trajectory_id: str, event: str) -> frozenset[str]:
-    """:func:`_text_fields` of the transitions of ``event`` in the trajectory's definition
+def _event_fields(engine: Engine, t: Trajectory | None, event: str) -> frozenset[str]:
+    """:func:`_text_fields` of the transitions of ``event`` in the definition of ``t``
     (none when the trajectory or the event is unknown: the engine then says so)."""
-    definition = _definition_of(engine, trajectory_id)
+    definition = _definition_of(engine, t)
     if definition is None:
         return frozenset()
-    return _text_fields(*(t.input for t in definition.transitions if t.event == event))
+    return _text_fields(*(s.input for s in definition.transitions if s.event == event))
 
 
-def _activity_fields(engine: Engine, trajectory_id: str, activity: str) -> frozenset[str]:
-    definition = _definition_of(engine, trajectory_id)
+def _activity_fields(engine: Engine, t: Trajectory | None, activity: str) -> frozenset[str]:
+    definition = _definition_of(engine, t)
     if definition is None or activity not in definition.activities:
         return frozenset()
     return _text_fields(definition.activities[activity].input)
+
+
+def _definition_of(engine: Engine, t: Trajectory | None) -> Definition | None:
+    from coachflow.errors import CoachflowError
+
+    if t is None:
+        return None
+    try:
+        return engine.definition(t.definition_id, t.definition_version)
+    except CoachflowError:  # the command itself reports it, the same way as without --input
+        return None
 
 
 def _fact_fields(engine: Engine, definition_id: str, version: int | None) -> frozenset[str]:
@@ -234,16 +246,6 @@ def _fact_fields(engine: Engine, definition_id: str, version: int | None) -> fro
         return _text_fields(engine.definition(definition_id, version).facts)
     except (CoachflowError, LookupError):  # start reports the unknown definition itself
         return frozenset()
-
-
-def _definition_of(engine: Engine, trajectory_id: str) -> Definition | None:
-    from coachflow.errors import CoachflowError
-
-    try:
-        t = engine.get(trajectory_id)
-        return engine.definition(t.definition_id, t.definition_version)
-    except CoachflowError:  # the command itself reports it, the same way as without --input
-        return None
 
 
 def _value(raw: str) -> object:
@@ -334,13 +336,13 @@ def _start(args: argparse.Namespace) -> int:
 
 def _fire(args: argparse.Namespace) -> int:
     engine = build_engine(args)
-    not_back_in_time(engine, args, args.trajectory_id)
+    current = stored(engine, args.trajectory_id)  # read once, for the checks of the CLI
+    not_back_in_time(args, current)
     t = engine.fire(
         args.trajectory_id,
         args.event,
         actor=args.actor,
-        input=_pairs(args.input, "--input", _event_fields(engine, args.trajectory_id, args.event))
-        or None,
+        input=_pairs(args.input, "--input", _event_fields(engine, current, args.event)) or None,
         expected_version=args.expect_version,
     )
     return _trajectory_out(args, t)
@@ -349,7 +351,7 @@ def _fire(args: argparse.Namespace) -> int:
 def _consent(grant: bool) -> Handler:
     def run(args: argparse.Namespace) -> int:
         engine = build_engine(args)
-        not_back_in_time(engine, args, args.trajectory_id)
+        not_back_in_time(args, stored(engine, args.trajectory_id))
         call = engine.grant_consent if grant else engine.withdraw_consent
         t = call(args.trajectory_id, args.consent, actor=args.actor)
         return _trajectory_out(args, t)
@@ -360,7 +362,7 @@ def _consent(grant: bool) -> Handler:
 def _assignment(assign: bool) -> Handler:
     def run(args: argparse.Namespace) -> int:
         engine = build_engine(args)
-        not_back_in_time(engine, args, args.trajectory_id)
+        not_back_in_time(args, stored(engine, args.trajectory_id))
         if assign:
             t = engine.assign(
                 args.trajectory_id,
@@ -378,15 +380,14 @@ def _assignment(assign: bool) -> Handler:
 
 def _record(args: argparse.Namespace) -> int:
     engine = build_engine(args)
-    not_back_in_time(engine, args, args.trajectory_id)
+    current = stored(engine, args.trajectory_id)  # read once, for the checks of the CLI
+    not_back_in_time(args, current)
     t = engine.record_activity(
         args.trajectory_id,
         args.activity,
         actor=args.actor,
         on=args.on,
-        input=_pairs(
-            args.input, "--input", _activity_fields(engine, args.trajectory_id, args.activity)
-        )
+        input=_pairs(args.input, "--input", _activity_fields(engine, current, args.activity))
         or None,
     )
     return _trajectory_out(args, t)
@@ -399,10 +400,7 @@ def _show(args: argparse.Namespace) -> int:
     allowed = {person: engine.allowed_events(t.id, actor=person) for person in people}
     recordable = {person: engine.allowed_activities(t.id, actor=person) for person in people}
     # most urgent first: by due date, the undated after the dated (ties in file order)
-    items = sorted(
-        engine.agenda(t.id, as_of=args.date),
-        key=lambda i: (i.due_date is None, i.due_date or date.max),
-    )
+    items = sorted(engine.agenda(t.id, as_of=args.date), key=lambda i: i.due_date or date.max)
     data = {
         **_trajectory_data(t),
         "allowed_events": allowed,
@@ -540,7 +538,8 @@ def _migrate(args: argparse.Namespace) -> int:
     plan = engine.plan_migration(args.definition, args.to)
     target = engine.definition(args.definition, args.to).version
     if not args.dry_run:
-        not_back_in_time(engine, args, *(tid for tid, _, problem in plan if problem is None))
+        movable = (tid for tid, _, problem in plan if problem is None)
+        not_back_in_time(args, *(stored(engine, tid) for tid in movable))
     moved: list[str] = []
     if not args.dry_run:
         for tid, _, problem in plan:

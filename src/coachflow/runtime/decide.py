@@ -47,7 +47,7 @@ from coachflow.runtime.access import REDACTED, labeled
 from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, new_record
 
 if TYPE_CHECKING:
-    from coachflow.definition.model import Definition, Value, Values
+    from coachflow.definition.model import Definition, Text, Value, Values
     from coachflow.runtime.program import ActivityRule, Effect, Program, Step
 
 Predicate = Callable[[TrajectoryView], bool]
@@ -347,14 +347,21 @@ def _reason(pending: Pending, language: str) -> Reason:
         )
     guard = step.guard
     assert guard is not None and isinstance(detail, EvalContext)
-    said = text_of(step.spec.message, language)
-    if said is not None:  # the definition says why, in a sentence: not the expression
-        return Reason(code, said)
     read = guard_values(guard, detail, step.secret)
+    return Reason(code, guard_refusal(guard.source, read, step.spec.message, language))
+
+
+def guard_refusal(
+    source: str, read: Mapping[str, object], message: Text | None, language: str
+) -> str:
+    """What a false guard's refusal says: the definition's ``message`` in ``language``
+    when it has one (a sentence, not the expression), else the expression and the values
+    it ``read`` (:func:`guard_values`: never a secret one)."""
+    said = text_of(message, language)
+    if said is not None:
+        return said
     shown_values = read_values(read)
-    return Reason(
-        code, f"guard {guard.source!r} is false" + (f" ({shown_values})" if shown_values else "")
-    )
+    return f"guard {source!r} is false" + (f" ({shown_values})" if shown_values else "")
 
 
 def check_step(step: Step, carrier: Carrier) -> bool:
@@ -960,13 +967,8 @@ def _check_activity_guard(
     ctx = context(t, moment, values)
     if not rule.guard.fn(ctx):
         read = guard_values(rule.guard, ctx, rule.secret)
-        shown_values = read_values(read)
-        said = text_of(rule.message, moment.language)
         raise GuardFailed(
-            said
-            if said is not None
-            else f"guard {rule.guard.source!r} is false"
-            + (f" ({shown_values})" if shown_values else ""),
+            guard_refusal(rule.guard.source, read, rule.message, moment.language),
             guard=rule.guard.source,
             values=read,
             **where,
