@@ -34,6 +34,30 @@ def located(text: str | bytes) -> list[Located]:
     ]
 
 
+# --- which engine the engine tests run on ---------------------------------------------------
+#
+# COACHFLOW_TEST_ENGINE=sync (default) | async: with async, coachflow.Engine is, for the whole
+# run, tests/async_harness.py's BlockingEngine: the same tests, every command run on a
+# coachflow.AsyncEngine (on the store COACHFLOW_TEST_STORE names, opened through its async
+# driver). Closed after each test.
+
+ENGINE_KIND = os.environ.get("COACHFLOW_TEST_ENGINE", "sync")
+if ENGINE_KIND == "async":
+    sys.path.insert(0, str(Path(__file__).parent))
+    import async_harness
+
+    coachflow.Engine = async_harness.BlockingEngine  # type: ignore[misc, assignment]
+elif ENGINE_KIND != "sync":
+    raise RuntimeError(f"unknown COACHFLOW_TEST_ENGINE {ENGINE_KIND!r}")
+
+
+@pytest.fixture(autouse=True)
+def _close_async_engines() -> Iterator[None]:
+    yield
+    if ENGINE_KIND == "async":
+        async_harness.close_all()
+
+
 @pytest.fixture
 def clock(request: pytest.FixtureRequest) -> coachflow.FixedClock:
     """A fixed clock at the test module's ``CLOCK_AT`` (one fixture for every folder)."""

@@ -41,6 +41,7 @@ from coachflow.errors import (
 )
 
 if TYPE_CHECKING:
+    from coachflow.aio import AsyncEngine, AsyncOutbox
     from coachflow.calendar import Holiday, SchoolCalendar
     from coachflow.definition.input_schema import input_json_schema
     from coachflow.definition.model import (
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from coachflow.runtime.outbox import Message
     from coachflow.runtime.privacy import ERASED
     from coachflow.runtime.trajectory import HistoryRecord, Trajectory, TrajectoryView, replay
+    from coachflow.store.aio import AsyncMemoryStore, AsyncSqlStore
     from coachflow.store.memory import MemoryStore
     from coachflow.store.port import Store
 
@@ -79,6 +81,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "AccessEntry": "coachflow.runtime.access_log",
     "AgendaItem": "coachflow.runtime.agenda",
+    "AsyncEngine": "coachflow.aio",
+    "AsyncMemoryStore": "coachflow.store.aio",
+    "AsyncOutbox": "coachflow.aio",
+    "AsyncSqlStore": "coachflow.store.aio",
     "Holiday": "coachflow.calendar",
     "REDACTED": "coachflow.runtime.access",
     "ERASED": "coachflow.runtime.privacy",
@@ -134,6 +140,10 @@ def __dir__() -> list[str]:
 __all__ = [
     "AccessEntry",
     "AgendaItem",
+    "AsyncEngine",
+    "AsyncMemoryStore",
+    "AsyncOutbox",
+    "AsyncSqlStore",
     "CalendarWarning",
     "Clock",
     "CoachflowError",

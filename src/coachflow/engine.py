@@ -12,6 +12,7 @@ The clock is read once per command.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import warnings
@@ -266,22 +267,58 @@ class Engine:
         plugins: bool = True,
         language: str = DEFAULT_LANGUAGE,
     ) -> None:
+        self._configure(definitions, clock, calendar, plugins, language)
+        self._attach(store if store is not None else MemoryStore())
+
+    @classmethod
+    def _unattached(
+        cls,
+        definitions: DefinitionSource | None,
+        *,
+        clock: Clock | None,
+        calendar: SchoolCalendar | None,
+        plugins: bool,
+        language: str,
+    ) -> Engine:
+        """An engine with its definitions loaded and no store yet: :meth:`_attach` gives it
+        one (the core of :class:`~coachflow.aio.AsyncEngine`, which reads its store only
+        once the store is open)."""
+        engine = cls.__new__(cls)
+        engine._configure(definitions, clock, calendar, plugins, language)
+        return engine
+
+    def _configure(
+        self,
+        definitions: DefinitionSource | None,
+        clock: Clock | None,
+        calendar: SchoolCalendar | None,
+        plugins: bool,
+        language: str,
+    ) -> None:
+        """Everything of construction but the store: the definitions are read, not yet
+        compared with the store's."""
         self.language = language
-        self.store: Store = store if store is not None else MemoryStore()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = calendar
         self._registry = Registry()
         self._listeners: tuple[Listener, ...] = ()
+        self._predicates: dict[str, Predicate] = {}
+        from coachflow.files.loading import definitions_from  # pydantic and the YAML reader
+
+        self._given = list(definitions_from(definitions, plugins=plugins))
+
+    def _attach(self, store: Store) -> None:
+        """Use ``store``: the definitions given are checked against the versions it holds,
+        which are loaded too (their files may be gone)."""
+        self.store: Store = store
         self.outbox = Outbox(self.store, self.clock)
         """The store's outbox: a message for every accepted change, for consumers that
         claim and acknowledge them (:class:`Outbox`)."""
-        self._predicates: dict[str, Predicate] = {}
         stored = {d.key: d for d in self.store.stored_definitions()}
         self._recorded = set(stored)
         """The versions the store holds: recorded earlier, or by this engine."""
-        from coachflow.files.loading import definitions_from  # pydantic and the YAML reader
-
-        for definition in definitions_from(definitions, plugins=plugins):
+        given, self._given = self._given, []
+        for definition in given:
             known = stored.get(definition.key)
             if known is not None and content_hash(known)[1] != content_hash(definition)[1]:
                 raise definition_changed(definition.id, definition.version)
@@ -296,7 +333,7 @@ class Engine:
                         "confidential-flow); its trajectories keep running on it as before: "
                         "migrate them to a newer version (Engine.migrate)",
                         StoredDefinitionWarning,
-                        stacklevel=2,
+                        stacklevel=3,
                     )
 
     # -- definitions ---------------------------------------------------------------------
@@ -330,6 +367,10 @@ class Engine:
         """
         if not callable(fn):
             raise TypeError(f"predicate {name!r} must be callable")
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError(
+                f"predicate {name!r} is an async function: register it with an AsyncEngine"
+            )
         self._predicates[name] = fn
 
     def _moment(self) -> Moment:

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from inspect import isawaitable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -119,9 +120,19 @@ def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str
             registered=False,
         )
     try:
-        return bool(fn(t))
+        result = fn(t)
+        if result is True or result is False:
+            return result
+        if not isawaitable(result):
+            return bool(result)
     except Exception as exc:
         raise PredicateError(f"predicate {name!r} raised {exc!r}") from exc
+    close = getattr(result, "close", None)  # a coroutine is no answer, and is never run
+    if close is not None:
+        close()
+    raise PredicateError(
+        f"predicate {name!r} returned an awaitable: async predicates need an AsyncEngine"
+    )
 
 
 class _Context(EvalContext):

@@ -15,6 +15,7 @@ from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
 
 if TYPE_CHECKING:
+    from coachflow.store.aio import AsyncMemoryStore, AsyncSqlStore, AsyncStore
     from coachflow.store.codec import content_hash
     from coachflow.store.sql import (
         SCHEMA_REVISION,
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "AsyncMemoryStore": "coachflow.store.aio",
+    "AsyncSqlStore": "coachflow.store.aio",
+    "AsyncStore": "coachflow.store.aio",
     "SCHEMA_REVISION": "coachflow.store.sql",
     "SqlStore": "coachflow.store.sql",
     "StoreCheck": "coachflow.store.sql",
@@ -59,8 +63,11 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "SCHEMA_REVISION",
+    "AsyncMemoryStore",
+    "AsyncSqlStore",
+    "AsyncStore",
     "MemoryStore",
+    "SCHEMA_REVISION",
     "SqlStore",
     "Store",
     "StoreCheck",

@@ -617,6 +617,7 @@ class SqlStore:
             SQLAlchemyError,
             self._writer.dialect.loaded_dbapi.Error,
         )
+        self._keys_url = keys_url
         self._keys_in_row = keys_url is None
         """Whether a load reads the trajectory's keys with its row (one statement): when
         they are in this database."""
@@ -630,7 +631,7 @@ class SqlStore:
         self._hot = self._writer if self.is_sqlite else self._reader
         """The engine whose connections the hot path takes, one per thread: on SQLite the
         writer's (a commit is a transaction), on PostgreSQL the reader's (autocommit)."""
-        self._local = threading.local()
+        self._local = self._slot()
         self._owned: weakref.WeakSet[_Own] = weakref.WeakSet()
         self._owned_lock = threading.Lock()
         self._pg_commits: dict[int, str] = {}
@@ -671,21 +672,31 @@ class SqlStore:
             self.dispose()
             raise
 
+    def _create_engine(self, url: str, **options: Any) -> Engine:
+        """A SQLAlchemy engine for ``url``: every engine of the store is made here, so that
+        :class:`~coachflow.store.aio.AsyncSqlStore` can make the asyncio driver's instead."""
+        return create_engine(url, **options)
+
+    def _slot(self) -> Any:
+        """Where the caller's own driver connection of the hot path is kept (attribute
+        ``own``): per thread here; per task for the asyncio store."""
+        return threading.local()
+
     def _open(self, url: str, echo: bool, synchronous_commit: bool) -> None:
         if self.is_sqlite:
-            self._writer = _sqlite_engine(url, immediate=True, echo=echo)
-            self._reader = _sqlite_engine(url, immediate=False, echo=echo)
+            self._writer = _sqlite_engine(self._create_engine, url, immediate=True, echo=echo)
+            self._reader = _sqlite_engine(self._create_engine, url, immediate=False, echo=echo)
         else:
             # the writer runs transactions of several statements (start, assignments,
             # migrations, definitions): one more round trip to test a pooled connection
             # before each is small there, and after a server restart they find a live one
-            self._writer = create_engine(
+            self._writer = self._create_engine(
                 url, echo=echo, pool_size=10, pool_recycle=3600, pool_pre_ping=True
             )
             # reads are single statements or lazily loaded histories cut at the row's
             # version: they need no transaction, and skip its round trips. The hot path
             # of commit is one statement too (see _commit_pg), run here as well.
-            self._reader = create_engine(
+            self._reader = self._create_engine(
                 url,
                 echo=echo,
                 pool_size=10,
@@ -1213,9 +1224,9 @@ class SqlStore:
     def _key_engine(self, url: str, echo: bool) -> Engine:
         """The engine of a key database of its own, its table made when missing."""
         engine = (
-            _sqlite_engine(url, immediate=True, echo=echo)
+            _sqlite_engine(self._create_engine, url, immediate=True, echo=echo)
             if url.startswith("sqlite")
-            else create_engine(url, echo=echo, pool_pre_ping=True)
+            else self._create_engine(url, echo=echo, pool_pre_ping=True)
         )
         try:
             key_rows.create(engine, checkfirst=True)
@@ -2534,8 +2545,8 @@ def _asynchronous_commits(engine: Engine) -> None:
         dbapi_connection.commit()
 
 
-def _sqlite_engine(url: str, *, immediate: bool, echo: bool) -> Engine:
-    engine = create_engine(url, echo=echo, connect_args={"timeout": 60})
+def _sqlite_engine(make: Callable[..., Engine], url: str, *, immediate: bool, echo: bool) -> Engine:
+    engine = make(url, echo=echo, connect_args={"timeout": 60})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:

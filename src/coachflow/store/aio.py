@@ -1,0 +1,361 @@
+"""Stores for asyncio applications: :class:`AsyncSqlStore` (SQLite through ``aiosqlite``,
+PostgreSQL through psycopg's async connections) and :class:`AsyncMemoryStore`.
+
+They are the sync stores' code, run with awaited I/O: every call runs the sync store's
+method in a greenlet (SQLAlchemy's ``greenlet_spawn``, what its own asyncio extension is
+built on), whose driver calls hand their I/O to the event loop and wait there. So the
+schema, the Alembic migrations, the optimistic version check, the one-statement
+PostgreSQL commit, the sealing and the recovery from a lost connection are the ones of
+:class:`~coachflow.store.sql.SqlStore`, not a second copy. :func:`wait` awaits from such
+sync code (the async engine's predicates and listeners).
+
+Each call holds one of ``connections`` leases while it runs: the lease keeps the driver
+connection of the hot path (load and commit) that a thread keeps in the sync store, so
+that concurrent tasks never share one; a call waits for a free lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import importlib.util
+import types
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+
+from coachflow.errors import StoreError
+from coachflow.runtime.trajectory import Trajectory
+from coachflow.store.memory import MemoryStore
+from coachflow.store.port import Store
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine as SqlEngine
+
+    from coachflow.store.sql import SqlStore, StoreCheck
+
+__all__ = ["AsyncMemoryStore", "AsyncSqlStore", "AsyncStore", "async_url", "spawn", "wait"]
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+_MISSING = (
+    "the async engine needs the greenlet package: pip install 'coachflow[async]'"
+    " (SQLAlchemy's asyncio extension and aiosqlite)"
+)
+
+
+def _concurrency() -> types.ModuleType:
+    if importlib.util.find_spec("greenlet") is None:  # SQLAlchemy's message names its own extra
+        raise ImportError(_MISSING)
+    from sqlalchemy.util import concurrency
+
+    return concurrency
+
+
+async def spawn(fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """Run the sync ``fn`` in a greenlet of its own; its I/O (and :func:`wait`) is awaited
+    on the running event loop."""
+    run: Callable[..., Awaitable[_T]] = _concurrency().greenlet_spawn
+    return await run(fn, *args, **kwargs)
+
+
+def wait(awaitable: Awaitable[_T]) -> _T:
+    """Await ``awaitable`` from sync code run by :func:`spawn` (a predicate, a listener)."""
+    concurrency = _concurrency()
+    await_: Callable[[Awaitable[_T]], _T] = getattr(concurrency, "await_", None) or (
+        concurrency.await_only  # SQLAlchemy 2.0's name
+    )
+    return await_(awaitable)
+
+
+def async_url(url: str) -> str:
+    """``url`` with the asyncio driver of its database: ``aiosqlite`` for SQLite, psycopg's
+    async connections for PostgreSQL (``postgresql://``, ``postgresql+psycopg://``).
+    ValueError for another database or driver."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "pysqlite", "aiosqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg", "psycopg_async"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ValueError(
+        f"the async store runs on sqlite:// (aiosqlite) and postgresql:// (psycopg), "
+        f"not {parsed.drivername}"
+    )
+
+
+class _TaskLocal:
+    """``threading.local``'s face over the lease of the running call: the sync store keeps
+    its connection of the hot path in attribute ``own`` of this."""
+
+    __slots__ = ("_var",)
+
+    def __init__(self, var: contextvars.ContextVar[types.SimpleNamespace]) -> None:
+        object.__setattr__(self, "_var", var)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._var.get(), name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        setattr(self._var.get(), name, value)
+
+    def __delattr__(self, name: str) -> None:
+        delattr(self._var.get(), name)
+
+
+def _port(
+    method: Callable[Concatenate[Any, _P], _T],
+) -> Callable[Concatenate[AsyncStore, _P], Coroutine[Any, Any, _T]]:
+    """The async form of the port's ``method``: the sync store's, run by :meth:`AsyncStore.run`."""
+    name = method.__name__
+
+    async def call(self: AsyncStore, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        face = await self.opened()
+        result: _T = await self.run(getattr(face, name), *args, **kwargs)
+        return result
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = method.__doc__
+    return call
+
+
+class AsyncStore:
+    """What the async stores share: the port's methods as coroutines, each run on the
+    sync store (:attr:`sync`) by :meth:`run`."""
+
+    def __init__(self) -> None:
+        self._face: Store | None = None
+        self._opening: asyncio.Lock | None = None
+
+    @property
+    def sync(self) -> Store:
+        """The sync store the calls run on (only inside :meth:`run`, where its I/O is
+        awaited); a :class:`StoreError` before :meth:`open`."""
+        if self._face is None:
+            raise StoreError("the async store is not open yet: await store.open() first")
+        return self._face
+
+    async def opened(self) -> Store:
+        """The sync store, opened first when it is not yet."""
+        if self._face is None:
+            await self.open()
+        return self.sync
+
+    async def open(self) -> None:
+        """Connect (and, for a SQL store, check or upgrade its schema). Done by the first
+        call when not awaited before; idempotent."""
+        if self._face is not None:
+            return
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._face is None:
+                self._face = await self._open()
+
+    async def _open(self) -> Store:
+        raise NotImplementedError
+
+    async def run(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """``fn(*args, **kwargs)``, sync code using this store, with its I/O awaited."""
+        return await spawn(fn, *args, **kwargs)
+
+    async def aclose(self) -> None:
+        """Close every connection (a later call opens new ones)."""
+
+    async def __aenter__(self) -> AsyncStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- the port, awaited --
+    create = _port(Store.create)
+    load = _port(Store.load)
+    commit = _port(Store.commit)
+    erase_values = _port(Store.erase_values)
+    commit_batch = _port(Store.commit_batch)
+    due = _port(Store.due)
+    stored_definitions = _port(Store.stored_definitions)
+    remember_definition = _port(Store.remember_definition)
+    log_reads = _port(Store.log_reads)
+    access_log = _port(Store.access_log)
+    claim = _port(Store.claim)
+    ack = _port(Store.ack)
+    outbox = _port(Store.outbox)
+
+    async def ids(self) -> list[str]:
+        """The id of every stored trajectory."""
+        face = await self.opened()
+        return await self.run(lambda: list(face.ids()))
+
+    async def with_participant(self, person: str) -> list[Trajectory]:
+        """Every trajectory in which ``person`` holds a role."""
+        face = await self.opened()
+        return await self.run(lambda: list(face.with_participant(person)))
+
+
+class AsyncMemoryStore(AsyncStore):
+    """A :class:`~coachflow.store.memory.MemoryStore` for async engines (tests, short-lived
+    processes): ``AsyncMemoryStore(store)`` shares an existing one."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        super().__init__()
+        self.memory = store if store is not None else MemoryStore()
+        self._face = self.memory
+
+    async def _open(self) -> Store:
+        return self.memory
+
+
+class AsyncSqlStore(AsyncStore):
+    """Trajectories in SQLite (``aiosqlite``) or PostgreSQL (psycopg, async): the
+    :class:`~coachflow.store.sql.SqlStore` of ``url`` with every option of it, its I/O
+    awaited. Constructing it checks the URL and connects to nothing; :meth:`open` (or the
+    first call) connects and checks or upgrades the schema. At most ``connections`` calls
+    run at once (each with a driver connection of its own for load and commit; the others
+    wait). Close it with :meth:`aclose` (or ``async with``)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        upgrade: bool = True,
+        echo: bool = False,
+        synchronous_commit: bool = True,
+        check: bool = False,
+        require_schema: bool = True,
+        keys_url: str | None = None,
+        connections: int = 10,
+    ) -> None:
+        super().__init__()
+        from coachflow.store.sql import masked_url
+
+        self.url = url
+        self.shown = masked_url(url)
+        for given in (url, keys_url):
+            if given is None:
+                continue
+            try:
+                async_url(given)
+            except (ValueError, ImportError) as exc:  # ArgumentError is a ValueError too
+                raise StoreError(
+                    f"cannot use the database URL {masked_url(given)!r}: {exc}"
+                ) from exc
+        if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
+            raise ValueError(f"connections: a number of at least 1, not {connections!r}")
+        self._options: dict[str, Any] = {
+            "upgrade": upgrade,
+            "echo": echo,
+            "synchronous_commit": synchronous_commit,
+            "check": check,
+            "require_schema": require_schema,
+            "keys_url": keys_url,
+        }
+        self._lease: contextvars.ContextVar[types.SimpleNamespace] = contextvars.ContextVar(
+            "coachflow_store_lease"
+        )
+        self._idle: list[types.SimpleNamespace] = []
+        self._leases: asyncio.Semaphore | None = None
+        self._size = connections
+
+    @property
+    def sync(self) -> SqlStore:
+        face = super().sync
+        return face  # type: ignore[return-value]
+
+    async def _open(self) -> Store:
+        lease = self._lease
+        options = self._options
+
+        def make() -> SqlStore:
+            return _face_class()(lease, self.url, **options)
+
+        return await self.run(make)
+
+    async def run(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        if self._leases is None:
+            self._leases = asyncio.Semaphore(self._size)
+        async with self._leases:
+            held = self._idle.pop() if self._idle else types.SimpleNamespace()
+            token = self._lease.set(held)
+            try:
+                return await spawn(_read_through, functools.partial(fn, *args, **kwargs))
+            finally:
+                self._lease.reset(token)
+                self._idle.append(held)
+
+    async def aclose(self) -> None:
+        if self._face is not None:
+            await self.run(self.sync.dispose)
+
+    # -- what SqlStore adds to the port --
+    async def revision(self) -> str | None:
+        face = await self.opened()
+        return await self.run(face.revision)  # type: ignore[attr-defined]
+
+    async def schema_status(self) -> str:
+        face = await self.opened()
+        return await self.run(face.schema_status)  # type: ignore[attr-defined]
+
+    async def upgrade(self) -> None:
+        face = await self.opened()
+        await self.run(face.upgrade)  # type: ignore[attr-defined]
+
+    async def check(self) -> StoreCheck:
+        face = await self.opened()
+        return await self.run(face.check)  # type: ignore[attr-defined]
+
+    async def history_of(self, trajectory_id: str, upto: int | None = None) -> list[Any]:
+        face = await self.opened()
+        return await self.run(face.history_of, trajectory_id, upto)  # type: ignore[attr-defined]
+
+
+def _read_through(fn: Callable[[], _T]) -> _T:
+    """``fn(...)``, with the history of every trajectory it returns read before the call
+    ends: a SQL store's snapshot reads its history when first looked at, which the caller
+    does outside the call, where no I/O can be awaited."""
+    result = fn()
+    found = result if isinstance(result, list | tuple) else (result,)
+    for item in found:
+        if isinstance(item, Trajectory):
+            item.history  # noqa: B018  read now, kept by the snapshot
+    return result
+
+
+@functools.cache
+def _face_class() -> Callable[..., SqlStore]:
+    """The sync store of :class:`AsyncSqlStore`: SqlStore on the asyncio drivers, its
+    connection of the hot path kept per lease."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from coachflow.store.sql import SqlStore
+
+    class _AsyncFace(SqlStore):
+        def __init__(
+            self,
+            lease: contextvars.ContextVar[types.SimpleNamespace],
+            url: str,
+            **options: Any,
+        ) -> None:
+            self._lease_var = lease
+            super().__init__(url, **options)
+
+        def _create_engine(self, url: str, **options: Any) -> SqlEngine:
+            return create_async_engine(async_url(url), **options).sync_engine
+
+        def _slot(self) -> Any:
+            return _TaskLocal(self._lease_var)
+
+        def load(self, trajectory_id: str) -> Trajectory:
+            """The snapshot with its history read (a second statement): the sync store
+            reads it when first looked at, which may be outside any call (a predicate's
+            view kept by the application), where no I/O can be awaited."""
+            t = super().load(trajectory_id)
+            t.history  # noqa: B018  read now, kept by the snapshot
+            return t
+
+    return _AsyncFace
