@@ -61,6 +61,7 @@ def _command(
 
     command.__name__ = command.__qualname__ = method.__name__
     command.__doc__ = method.__doc__
+    command.__wrapped__ = method  # type: ignore[attr-defined]  # its signature, for inspect
     return command
 
 

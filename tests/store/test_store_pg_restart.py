@@ -25,6 +25,7 @@ already has, and this machine does not crash in these tests.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import json
@@ -305,6 +306,57 @@ def test_a_server_that_is_down_is_one_store_error_line_until_it_is_back(
     assert engine.get("t00").version == 1
     assert engine.fire("t00", "tick", actor="w0").version == 2
     assert engine.assign("t01", "helper", "h", actor="own").version == 1
+    check_store(store)
+
+
+def test_the_async_store_recovers_the_same_way(
+    server: Server, store: SqlStore, tmp_path: Path
+) -> None:
+    """AsyncSqlStore (psycopg's async connections) is the sync store's code: a read after a
+    restart is served on a fresh connection, a commit on a dead one is one StoreError line
+    saying so, and a server that is down is one line until it is back."""
+    prepare(store, tmp_path / "defs", 3)
+
+    async def scenario() -> None:
+        engine = coachflow.AsyncEngine(
+            tmp_path / "defs", store=coachflow.AsyncSqlStore(server.url), plugins=False
+        )
+        async with engine:
+            await asyncio.gather(*(engine.fire(t, "tick", actor="w0") for t in ids(3)))
+            server.restart()
+            assert (await engine.get("t00")).version == 1  # read again on a fresh connection
+            assert (await engine.fire("t01", "tick", actor="w1")).version == 2
+            done = await asyncio.gather(*(engine.fire(t, "tick", actor="w0") for t in ids(3)))
+            assert [t.version for t in done] == [2, 3, 2]
+
+            old = await engine.get("t02")
+            memory = MemoryStore()
+            memory.create(old)
+            new = Engine([coachflow.loads_definition(TICKER_YAML)], store=memory).fire(
+                "t02", "tick", actor="w0"
+            )
+            server.restart()
+            with pytest.raises(StoreError) as raised:  # the lease's own connection is dead
+                await engine.store.commit(new, expected_version=old.version)
+            message = str(raised.value)
+            assert len(message.splitlines()) == 1 and "connection was lost" in message
+            assert PASSWORD not in message and "postgres:***@" in message
+            with contextlib.suppress(VersionConflict):
+                await engine.store.commit(new, expected_version=old.version)
+            with pytest.raises(VersionConflict):
+                await engine.store.commit(new, expected_version=old.version)
+
+            server.stop()
+            try:
+                with pytest.raises(StoreError) as down:
+                    await engine.fire("t00", "tick", actor="w0")
+                assert len(str(down.value).splitlines()) == 1
+                assert PASSWORD not in str(down.value)
+            finally:
+                server.start()
+            assert (await engine.fire("t00", "tick", actor="w0")).version == 3
+
+    asyncio.run(scenario())
     check_store(store)
 
 

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from coachflow.errors import StoreError
-from coachflow.runtime.trajectory import Trajectory
+from coachflow.runtime.trajectory import HistoryRecord, Trajectory
 from coachflow.store.memory import MemoryStore
 from coachflow.store.port import Store
 
@@ -106,6 +106,12 @@ class _TaskLocal:
         delattr(self._var.get(), name)
 
 
+def _in_call() -> bool:
+    """Whether this runs inside :func:`spawn` (where I/O is awaited)."""
+    current = importlib.import_module("greenlet").getcurrent()
+    return bool(getattr(current, "__sqlalchemy_greenlet_provider__", False))
+
+
 def _port(
     method: Callable[Concatenate[Any, _P], _T],
 ) -> Callable[Concatenate[AsyncStore, _P], Coroutine[Any, Any, _T]]:
@@ -119,6 +125,7 @@ def _port(
 
     call.__name__ = call.__qualname__ = name
     call.__doc__ = method.__doc__
+    call.__wrapped__ = method  # type: ignore[attr-defined]  # its signature, for inspect
     return call
 
 
@@ -232,6 +239,8 @@ class AsyncSqlStore(AsyncStore):
         connections: int = 10,
     ) -> None:
         super().__init__()
+        from sqlalchemy.exc import ArgumentError
+
         from coachflow.store.sql import masked_url
 
         self.url = url
@@ -241,7 +250,7 @@ class AsyncSqlStore(AsyncStore):
                 continue
             try:
                 async_url(given)
-            except (ValueError, ImportError) as exc:  # ArgumentError is a ValueError too
+            except (ValueError, ImportError, ArgumentError) as exc:
                 raise StoreError(
                     f"cannot use the database URL {masked_url(given)!r}: {exc}"
                 ) from exc
@@ -283,7 +292,7 @@ class AsyncSqlStore(AsyncStore):
             held = self._idle.pop() if self._idle else types.SimpleNamespace()
             token = self._lease.set(held)
             try:
-                return await spawn(_read_through, functools.partial(fn, *args, **kwargs))
+                return await spawn(fn, *args, **kwargs)
             finally:
                 self._lease.reset(token)
                 self._idle.append(held)
@@ -314,18 +323,6 @@ class AsyncSqlStore(AsyncStore):
         return await self.run(face.history_of, trajectory_id, upto)  # type: ignore[attr-defined]
 
 
-def _read_through(fn: Callable[[], _T]) -> _T:
-    """``fn(...)``, with the history of every trajectory it returns read before the call
-    ends: a SQL store's snapshot reads its history when first looked at, which the caller
-    does outside the call, where no I/O can be awaited."""
-    result = fn()
-    found = result if isinstance(result, list | tuple) else (result,)
-    for item in found:
-        if isinstance(item, Trajectory):
-            item.history  # noqa: B018  read now, kept by the snapshot
-    return result
-
-
 @functools.cache
 def _face_class() -> Callable[..., SqlStore]:
     """The sync store of :class:`AsyncSqlStore`: SqlStore on the asyncio drivers, its
@@ -342,6 +339,7 @@ def _face_class() -> Callable[..., SqlStore]:
             **options: Any,
         ) -> None:
             self._lease_var = lease
+            self._reading: SqlStore | None = None
             super().__init__(url, **options)
 
         def _create_engine(self, url: str, **options: Any) -> SqlEngine:
@@ -350,12 +348,31 @@ def _face_class() -> Callable[..., SqlStore]:
         def _slot(self) -> Any:
             return _TaskLocal(self._lease_var)
 
-        def load(self, trajectory_id: str) -> Trajectory:
-            """The snapshot with its history read (a second statement): the sync store
-            reads it when first looked at, which may be outside any call (a predicate's
-            view kept by the application), where no I/O can be awaited."""
-            t = super().load(trajectory_id)
-            t.history  # noqa: B018  read now, kept by the snapshot
-            return t
+        def history_of(self, trajectory_id: str, upto: int | None = None) -> list[HistoryRecord]:
+            """A snapshot reads its stored history when it is first looked at (as the
+            sync store's do: a fire never reads it). Inside a call that read is awaited;
+            outside any (the application reads ``t.history`` of a snapshot a command
+            returned) nothing can be awaited, so it is one blocking read, through the
+            sync driver, of the records up to the snapshot's version. ``await
+            engine.history(id)`` reads them awaited."""
+            if _in_call():
+                return super().history_of(trajectory_id, upto)
+            return self._blocking().history_of(trajectory_id, upto)
+
+        def _blocking(self) -> SqlStore:
+            """The sync store of that read, on the sync driver (opened on first use)."""
+            with self._owned_lock:
+                if self._reading is None:
+                    self._reading = SqlStore(
+                        self.url, upgrade=False, keys_url=self._keys_url, require_schema=False
+                    )
+                return self._reading
+
+        def dispose(self) -> None:
+            super().dispose()
+            with self._owned_lock:
+                reading, self._reading = self._reading, None
+            if reading is not None:
+                reading.dispose()
 
     return _AsyncFace
