@@ -394,6 +394,21 @@ def test_a_store_opens_once_however_many_ask_at_once(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_a_store_serves_the_loop_that_opened_it_until_it_is_closed(tmp_path: Path) -> None:
+    store = AsyncSqlStore(f"sqlite:///{tmp_path / 'loops.db'}")
+    other = asyncio.new_event_loop()
+    try:
+        other.run_until_complete(store.open())
+        with pytest.raises(StoreError, match="another event loop") as raised:
+            run(store.ids())  # a second loop, while the first one still holds it
+        assert "\n" not in str(raised.value)
+        other.run_until_complete(store.aclose())
+        assert run(store.ids()) == []  # closed there: this loop opens its own connections
+    finally:
+        other.close()
+    run(store.aclose())
+
+
 # --- concurrency -----------------------------------------------------------------------------
 
 

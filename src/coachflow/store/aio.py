@@ -45,28 +45,28 @@ _MISSING = (
 )
 
 
-def _concurrency() -> types.ModuleType:
+@functools.cache
+def _bridge() -> tuple[Callable[..., Awaitable[Any]], Callable[[Awaitable[Any]], Any]]:
+    """SQLAlchemy's ``greenlet_spawn`` and ``await_`` (``await_only`` in 2.0), found once."""
     if importlib.util.find_spec("greenlet") is None:  # SQLAlchemy's message names its own extra
         raise ImportError(_MISSING)
     from sqlalchemy.util import concurrency
 
-    return concurrency
+    await_ = getattr(concurrency, "await_", None) or concurrency.await_only
+    return concurrency.greenlet_spawn, await_
 
 
 async def spawn(fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """Run the sync ``fn`` in a greenlet of its own; its I/O (and :func:`wait`) is awaited
     on the running event loop."""
-    run: Callable[..., Awaitable[_T]] = _concurrency().greenlet_spawn
-    return await run(fn, *args, **kwargs)
+    result: _T = await _bridge()[0](fn, *args, **kwargs)
+    return result
 
 
 def wait(awaitable: Awaitable[_T]) -> _T:
     """Await ``awaitable`` from sync code run by :func:`spawn` (a predicate, a listener)."""
-    concurrency = _concurrency()
-    await_: Callable[[Awaitable[_T]], _T] = getattr(concurrency, "await_", None) or (
-        concurrency.await_only  # SQLAlchemy 2.0's name
-    )
-    return await_(awaitable)
+    result: _T = _bridge()[1](awaitable)
+    return result
 
 
 def async_url(url: str) -> str:
@@ -269,6 +269,8 @@ class AsyncSqlStore(AsyncStore):
         )
         self._idle: list[types.SimpleNamespace] = []
         self._leases: asyncio.Semaphore | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The event loop whose calls hold the connections (the one that opened them)."""
         self._size = connections
 
     @property
@@ -286,8 +288,17 @@ class AsyncSqlStore(AsyncStore):
         return await self.run(make)
 
     async def run(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T:
-        if self._leases is None:
+        loop = asyncio.get_running_loop()
+        if self._leases is None or self._loop is not loop:
+            if self._loop is not None and self._loop is not loop and not self._loop.is_closed():
+                raise StoreError(
+                    f"the async store of {self.shown!r} is in use by another event loop: its "
+                    "connections belong to the loop that opened them (await store.aclose() "
+                    "there first)"
+                )
+            self._loop = loop
             self._leases = asyncio.Semaphore(self._size)
+            self._idle = []
         async with self._leases:
             held = self._idle.pop() if self._idle else types.SimpleNamespace()
             token = self._lease.set(held)
@@ -300,6 +311,7 @@ class AsyncSqlStore(AsyncStore):
     async def aclose(self) -> None:
         if self._face is not None:
             await self.run(self.sync.dispose)
+        self._loop = None  # its connections are closed: another loop may open new ones
 
     # -- what SqlStore adds to the port --
     async def revision(self) -> str | None:
