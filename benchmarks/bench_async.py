@@ -26,21 +26,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DEFINITION = """
-coachflow: 1
-id: bench-async
-version: 1
-roles: {coach: {}, teacher: {}}
-facts: {n: {type: int, default: 0}}
-initial: s
-states: {s: {}, e: {final: true}}
-transitions:
-  - {event: tick, from: s, to: s, by: [coach], when: "n >= 0", set: {n: n + 1}}
-  - {event: stop, from: s, to: e, by: [coach]}
-"""
+from bench_store import DEFINITION, fresh_postgres, fresh_sqlite
 
 PER_WORKER = 20
 THREADS = 8
@@ -54,7 +44,7 @@ def _sync_window(url: str, seconds: float, out: mp.Queue) -> None:
     engine = Engine([loads_definition(DEFINITION)], store=SqlStore(url), clock=FixedClock())
     ids = [
         [
-            engine.start("bench-async", participants={"coach": f"c{w}"}, actor=f"c{w}").id
+            engine.start("bench-store", participants={"coach": f"c{w}"}, actor=f"c{w}").id
             for _ in range(PER_WORKER)
         ]
         for w in range(THREADS)
@@ -99,7 +89,7 @@ def _async_window(url: str, seconds: float, out: mp.Queue) -> None:
                 [
                     (
                         await engine.start(
-                            "bench-async", participants={"coach": f"c{w}"}, actor=f"c{w}"
+                            "bench-store", participants={"coach": f"c{w}"}, actor=f"c{w}"
                         )
                     ).id
                     for _ in range(PER_WORKER)
@@ -139,28 +129,14 @@ def window(target: Any, url: str, seconds: float) -> float:
     return rate
 
 
-def emptied(url: str) -> str:
-    from coachflow.store import SqlStore
-
-    store = SqlStore(url)
-    if not store.is_sqlite:
-        with store._writer.begin() as conn:
-            conn.exec_driver_sql(
-                "TRUNCATE cf_history, cf_participants, cf_trajectories, cf_definitions, "
-                "cf_outbox_consumers, cf_keys CASCADE"
-            )
-    store.dispose()
-    return url
-
-
-def compare(urls: list[str], seconds: float, rounds: int = 2) -> tuple[float, float]:
-    """The best window of each side over ``rounds`` alternating pairs (a new database
-    each window: ``urls`` gives one per window, or one to empty each time)."""
+def compare(fresh: Callable[[int], str], seconds: float, rounds: int = 2) -> tuple[float, float]:
+    """The best window of each side over ``rounds`` alternating pairs, each window on the
+    empty database ``fresh(number)`` gives."""
     sync: list[float] = []
     ours: list[float] = []
     for i in range(rounds):
-        sync.append(window(_sync_window, emptied(urls[(2 * i) % len(urls)]), seconds))
-        ours.append(window(_async_window, emptied(urls[(2 * i + 1) % len(urls)]), seconds))
+        sync.append(window(_sync_window, fresh(2 * i), seconds))
+        ours.append(window(_async_window, fresh(2 * i + 1), seconds))
     return max(sync), max(ours)
 
 
@@ -173,8 +149,7 @@ def main() -> int:
     rows: list[tuple[str, str, str, str]] = []
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        files = [f"sqlite:///{Path(tmp) / f'w{i}.db'}" for i in range(4)]
-        sync, ours = compare(files, seconds)
+        sync, ours = compare(lambda i: fresh_sqlite(Path(tmp), f"w{i}.db"), seconds)
         rows.append((f"SQLite, sync Engine, {THREADS} threads", f"{sync:,.0f} events/s", "", ""))
         rows.append(
             (
@@ -185,7 +160,8 @@ def main() -> int:
             )
         )
     if pg:
-        sync_pg, ours_pg = compare([pg], seconds)
+        url = pg
+        sync_pg, ours_pg = compare(lambda i: fresh_postgres(url), seconds)
         rows.append(
             (f"PostgreSQL, sync Engine, {THREADS} threads", f"{sync_pg:,.0f} events/s", "", "")
         )

@@ -394,6 +394,21 @@ def test_a_store_opens_once_however_many_ask_at_once(tmp_path: Path) -> None:
     run(scenario())
 
 
+def test_the_async_store_migrates_an_empty_database_or_refuses_it(empty_url: str) -> None:
+    async def scenario() -> None:
+        refusing = AsyncSqlStore(empty_url, upgrade=False)
+        with pytest.raises(StoreError, match="coachflow db upgrade") as raised:
+            await refusing.open()
+        assert "\n" not in str(raised.value)
+        async with AsyncSqlStore(empty_url) as store:  # the shipped Alembic migrations
+            assert await store.revision() == coachflow.store.SCHEMA_REVISION
+            assert (await store.check()).problems == []
+        async with AsyncSqlStore(empty_url, upgrade=False) as again:
+            assert await again.ids() == []
+
+    run(scenario())
+
+
 def test_a_store_serves_the_loop_that_opened_it_until_it_is_closed(tmp_path: Path) -> None:
     store = AsyncSqlStore(f"sqlite:///{tmp_path / 'loops.db'}")
     other = asyncio.new_event_loop()
