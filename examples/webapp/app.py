@@ -1,4 +1,4 @@
-"""A small web app that embeds coachflow: FastAPI in front of the engine and the SQL store.
+"""A small web app that embeds coachflow: FastAPI in front of the async engine and the SQL store.
 
 Who is logged in is the ``X-Person`` header (a real app takes it from its session or
 single sign-on). Every change is made *as that person*: the engine checks what they may do
@@ -43,8 +43,13 @@ Every error is an RFC 9457 problem (``application/problem+json``): ``type``, ``t
 ``status``, ``detail``, and for coachflow's refusals the coded ``reasons`` and the
 ``trajectory_id``. See README.md.
 
-Run it (see README.md): ``create_app(engine)`` builds the app around any engine (tests pass
-one with a fixed clock); ``app_from_env()`` uses ``SqlStore(COACHFLOW_DB_URL)``.
+It is an asyncio app: ``create_app(engine)`` takes an :class:`~coachflow.AsyncEngine`, and
+every endpoint that uses the engine or its store is an ``async def`` that awaits it, so a
+request waiting for the database holds no thread. The app opens the engine
+when it starts and closes its store (``await engine.aclose()``) when it shuts down.
+
+Run it (see README.md): ``create_app(engine)`` builds the app around any async engine (tests
+pass one with a fixed clock); ``app_from_env()`` uses ``AsyncSqlStore(COACHFLOW_DB_URL)``.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from http import HTTPStatus
@@ -70,7 +76,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from coachflow import REDACTED, Engine, Trajectory, agenda_to_ical, id_problem
+from coachflow import REDACTED, AsyncEngine, Trajectory, agenda_to_ical, id_problem
 from coachflow.errors import (
     CoachflowError,
     DefinitionError,
@@ -315,12 +321,12 @@ def logged_in(x_person: Annotated[str | None, Header()] = None) -> str:
 Person = Annotated[str, Depends(logged_in)]
 
 
-def taking_part(request: Request, trajectory_id: str, person: Person) -> Trajectory:
+async def taking_part(request: Request, trajectory_id: str, person: Person) -> Trajectory:
     """The trajectory, if ``person`` takes part in it; otherwise the 404 of a trajectory
     that does not exist. Asked of the server's own unlogged read, so that a refused request
     logs nothing."""
-    engine: Engine = request.app.state.engine
-    t = engine.get(trajectory_id)
+    engine: AsyncEngine = request.app.state.engine
+    t = await engine.get(trajectory_id)
     if not t.roles_of(person):
         raise UnknownTrajectory(trajectory_id)
     return t
@@ -335,11 +341,29 @@ def named(people: str | list[str]) -> list[str]:
 
 
 def create_app(
-    engine: Engine, *, administrators: Iterable[str] = (), max_body: int = MAX_BODY
+    engine: AsyncEngine, *, administrators: Iterable[str] = (), max_body: int = MAX_BODY
 ) -> FastAPI:
-    """The web app around ``engine`` (its store, clock and definitions). ``administrators``:
-    the people who may start a trajectory about someone else."""
-    app = FastAPI(title="coachflow example", version="1")
+    """The web app around the async ``engine`` (its store, clock and definitions).
+    ``administrators``: the people who may start a trajectory about someone else. The app
+    opens the engine when it starts and closes its store when it shuts down: an app owns
+    its engine (give each app an engine of its own)."""
+    if not isinstance(engine, AsyncEngine):
+        raise TypeError(
+            f"create_app takes a coachflow.AsyncEngine (on an AsyncSqlStore or an "
+            f"AsyncMemoryStore), not {type(engine).__name__}"
+        )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # open the store (and read the definitions it holds) before the first request, on
+        # the server's event loop; close its connections on that loop when the server stops
+        await engine.open()
+        try:
+            yield
+        finally:
+            await engine.aclose()
+
+    app = FastAPI(title="coachflow example", version="1", lifespan=lifespan)
     app.state.engine = engine
     admins = frozenset(administrators)
     app.add_middleware(BodyLimit, limit=max_body)
@@ -365,11 +389,14 @@ def create_app(
         if person != person_id:
             raise HTTPException(403, "this is for the person themself alone")
 
-    def may_start(person: str, body: StartRequest) -> None:
+    async def may_start(person: str, body: StartRequest) -> None:
         """Only an administrator starts a trajectory about someone else: anyone else only one
         about themself (holding every subject role alone)."""
         if person in admins:
             return
+        # the definitions the store holds are known once the engine is open (done when the
+        # app starts; again here for a server that runs no lifespan, idempotent and cheap)
+        await engine.open()
         definition = engine.definition(body.definition, body.version)
         subjects = [r for r, role in definition.roles.items() if role.subject]
         about = {p for r in subjects for p in named(body.participants.get(r, []))}
@@ -382,12 +409,14 @@ def create_app(
                 actor=person,
             )
 
-    # Plain ``def`` endpoints: the engine and the store block, so FastAPI runs them in its
-    # thread pool.
+    # ``async def`` endpoints: every command of the async engine and every read of its
+    # store is awaited on the event loop (no thread waits for the database). None of them
+    # touches the ``history`` of a snapshot outside a command: that lazy read would block
+    # the loop (see ``history`` and the page ``/me/reads``, which await engine.history).
 
     @app.post("/trajectories", status_code=201)
-    def start(body: StartRequest, person: Person) -> dict[str, Any]:
-        may_start(person, body)
+    async def start(body: StartRequest, person: Person) -> dict[str, Any]:
+        await may_start(person, body)
         calendar = None
         if body.calendar is not None:
             from coachflow import builtin_calendar
@@ -396,7 +425,7 @@ def create_app(
                 calendar = builtin_calendar(body.calendar)
             except LookupError as exc:
                 raise HTTPException(422, str(exc)) from None
-        t = engine.start(
+        t = await engine.start(
             body.definition,
             participants=body.participants,
             actor=person,
@@ -409,27 +438,27 @@ def create_app(
         return trajectory_data(t)
 
     @app.get("/trajectories/{trajectory_id}")
-    def show(t: Participant, person: Person) -> dict[str, Any]:
+    async def show(t: Participant, person: Person) -> dict[str, Any]:
         return {
             **trajectory_data(t),
             "roles": list(t.roles_of(person)),
-            "allowed_events": engine.allowed_events(t.id, actor=person),
+            "allowed_events": await engine.allowed_events(t.id, actor=person),
         }
 
     @app.post("/trajectories/{trajectory_id}/events/{event}")
-    def fire(
+    async def fire(
         t: Participant, event: str, person: Person, body: EventRequest | None = None
     ) -> dict[str, Any]:
         body = body or EventRequest()
-        changed = engine.fire(
+        changed = await engine.fire(
             t.id, event, actor=person, input=body.input, expected_version=body.expected_version
         )
         return trajectory_data(changed)
 
     @app.get("/trajectories/{trajectory_id}/events/{event}/explain")
-    def explain(t: Participant, event: str, person: Person) -> dict[str, Any]:
+    async def explain(t: Participant, event: str, person: Person) -> dict[str, Any]:
         # the input is not checked: whether a form's button can be enabled
-        why = engine.explain(t.id, event, actor=person)
+        why = await engine.explain(t.id, event, actor=person)
         return {
             "trajectory_id": t.id,
             "event": why.event,
@@ -439,11 +468,11 @@ def create_app(
         }
 
     @app.post("/trajectories/{trajectory_id}/activities/{activity}")
-    def record(
+    async def record(
         t: Participant, activity: str, person: Person, body: ActivityRequest | None = None
     ) -> dict[str, Any]:
         body = body or ActivityRequest()
-        changed = engine.record_activity(
+        changed = await engine.record_activity(
             t.id,
             activity,
             actor=person,
@@ -454,20 +483,22 @@ def create_app(
         return trajectory_data(changed)
 
     @app.post("/trajectories/{trajectory_id}/consents/{consent}")
-    def grant(
+    async def grant(
         t: Participant, consent: str, person: Person, body: ConsentRequest | None = None
     ) -> dict[str, Any]:
         expected = body.expected_version if body else None
-        changed = engine.grant_consent(t.id, consent, actor=person, expected_version=expected)
+        changed = await engine.grant_consent(t.id, consent, actor=person, expected_version=expected)
         return trajectory_data(changed)
 
     @app.delete("/trajectories/{trajectory_id}/consents/{consent}")
-    def withdraw(t: Participant, consent: str, person: Person) -> dict[str, Any]:
-        return trajectory_data(engine.withdraw_consent(t.id, consent, actor=person))
+    async def withdraw(t: Participant, consent: str, person: Person) -> dict[str, Any]:
+        return trajectory_data(await engine.withdraw_consent(t.id, consent, actor=person))
 
     @app.post("/trajectories/{trajectory_id}/roles/{role}")
-    def assign(t: Participant, role: str, body: AssignRequest, person: Person) -> dict[str, Any]:
-        changed = engine.assign(
+    async def assign(
+        t: Participant, role: str, body: AssignRequest, person: Person
+    ) -> dict[str, Any]:
+        changed = await engine.assign(
             t.id,
             role,
             body.person,
@@ -478,28 +509,29 @@ def create_app(
         return trajectory_data(changed)
 
     @app.delete("/trajectories/{trajectory_id}/roles/{role}/{person_id}")
-    def unassign(t: Participant, role: str, person_id: str, person: Person) -> dict[str, Any]:
-        return trajectory_data(engine.unassign(t.id, role, person_id, actor=person))
+    async def unassign(t: Participant, role: str, person_id: str, person: Person) -> dict[str, Any]:
+        return trajectory_data(await engine.unassign(t.id, role, person_id, actor=person))
 
     @app.get("/trajectories/{trajectory_id}/history")
-    def history(t: Participant, person: Person) -> list[dict[str, Any]]:
-        shown = engine.get(t.id, viewer=person)  # redacted for them, and logged
-        return [jsonable(r._asdict()) for r in shown.history]
+    async def history(t: Participant, person: Person) -> list[dict[str, Any]]:
+        # redacted for them, and logged; read inside the command (awaited), not lazily after
+        shown = await engine.history(t.id, viewer=person)
+        return [jsonable(r._asdict()) for r in shown]
 
     @app.get("/trajectories/{trajectory_id}/access-log")
-    def access_log(trajectory_id: str, person: Person) -> list[dict[str, Any]]:
+    async def access_log(trajectory_id: str, person: Person) -> list[dict[str, Any]]:
         # the engine decides what this person may see of the log: someone who took part
         # and wrote in it may read who read what they wrote; anyone else gets the 404
         try:
-            entries = engine.access_log(trajectory_id, viewer=person)
+            entries = await engine.access_log(trajectory_id, viewer=person)
         except NotPermitted:
             raise UnknownTrajectory(trajectory_id) from None
         return [jsonable(e._asdict()) for e in entries]
 
     @app.get("/people/{person_id}/trajectories")
-    def my_trajectories(person_id: str, person: Person) -> list[dict[str, Any]]:
+    async def my_trajectories(person_id: str, person: Person) -> list[dict[str, Any]]:
         only_self(person_id, person)
-        found = sorted(engine.store.with_participant(person), key=lambda t: t.id)
+        found = sorted(await engine.store.with_participant(person), key=lambda t: t.id)
         return [
             {
                 "id": t.id,
@@ -514,28 +546,28 @@ def create_app(
         ]
 
     @app.get("/people/{person_id}/agenda.ics")
-    def agenda_feed(person_id: str, person: Person) -> Response:
+    async def agenda_feed(person_id: str, person: Person) -> Response:
         # a real app serves a feed on a secret per-person URL: calendar apps send no login
         only_self(person_id, person)
         # done items stay in the feed (a subscribed calendar updates them), stamped now
-        items = engine.agenda_for(person, include_done=True)
+        items = await engine.agenda_for(person, include_done=True)
         feed = agenda_to_ical(items, name=f"coachflow: {person}", stamp=engine.clock.now())
         return Response(feed, media_type="text/calendar")
 
     @app.get("/people/{person_id}/export")
-    def export_person(person_id: str, person: Person) -> dict[str, Any]:
+    async def export_person(person_id: str, person: Person) -> dict[str, Any]:
         # the AVG's right of access: everything held about a person, as they may read it,
         # for that person alone (anyone else: 403, and nothing is read or logged)
         only_self(person_id, person)
-        return engine.export_person(person_id)
+        return await engine.export_person(person_id)
 
     @app.get("/agenda")
-    def agenda(
+    async def agenda(
         person: Person,
         day: Annotated[str | None, Query(alias="date", description="YYYY-MM-DD")] = None,
     ) -> list[dict[str, Any]]:
         try:
-            items = engine.agenda_for(person, as_of=day)
+            items = await engine.agenda_for(person, as_of=day)
         except ValueError as exc:  # not a date
             raise HTTPException(422, f"date: {exc}") from None
         return [jsonable(i._asdict()) for i in items]
@@ -693,7 +725,7 @@ Browser = Annotated[Session | None, Depends(browser_session)]
 """The logged-in browser of a page's request (None: not logged in)."""
 
 
-def add_pages(app: FastAPI, engine: Engine) -> None:
+def add_pages(app: FastAPI, engine: AsyncEngine) -> None:
     """The HTML pages of the app (see the comment above)."""
     sessions = Sessions()
     app.state.sessions = sessions
@@ -711,10 +743,11 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
             return error_page(403, detail, session)
         return None
 
-    def mine(person: str) -> list[Trajectory]:
+    async def mine(person: str) -> list[Trajectory]:
         """The trajectories ``person`` takes part in, by id (the server's unlogged read:
         the pages show none of their confidential values)."""
-        return sorted(engine.store.with_participant(person), key=lambda t: t.id)
+        await engine.open()  # title_of reads the definitions the store holds (idempotent)
+        return sorted(await engine.store.with_participant(person), key=lambda t: t.id)
 
     def title_of(t: Trajectory) -> str:
         definition = engine.definition(t.definition_id, t.definition_version)
@@ -760,11 +793,11 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
         return RedirectResponse("/me/agenda", status_code=303)
 
     @app.get("/me/agenda", response_class=HTMLResponse)
-    def my_agenda(request: Request, session: Browser) -> Response:
+    async def my_agenda(request: Request, session: Browser) -> Response:
         if session is None:
             return to_login()
         try:
-            items = engine.agenda_for(session.person)
+            items = await engine.agenda_for(session.person)
         except CoachflowError as exc:
             return failure(request, exc, session)
         rows = [
@@ -780,12 +813,12 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
         return page("My agenda", table(heads, rows, "Nothing to do."), session)
 
     @app.get("/me/consents", response_class=HTMLResponse)
-    def my_consents(request: Request, session: Browser) -> Response:
+    async def my_consents(request: Request, session: Browser) -> Response:
         if session is None:
             return to_login()
         rows: list[list[str]] = []
         try:
-            for t in mine(session.person):
+            for t in await mine(session.person):
                 definition = engine.definition(t.definition_id, t.definition_version)
                 roles = set(t.roles_of(session.person))
                 for name, consent in definition.consents.items():
@@ -818,14 +851,14 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
         ]
 
     @app.post("/me/consents", response_class=HTMLResponse)
-    def change_consent(request: Request, session: Browser, form: Form) -> Response:
+    async def change_consent(request: Request, session: Browser, form: Form) -> Response:
         refused = posted(session, form)
         if refused is not None:
             return refused
         assert session is not None
         tid, consent, action = (form.get(k, "") for k in ("trajectory", "consent", "action"))
         try:
-            t = engine.get(tid)  # the server's own unlogged read
+            t = await engine.get(tid)  # the server's own unlogged read
         except UnknownTrajectory:
             return no_such_trajectory(tid, session)
         except CoachflowError as exc:
@@ -837,7 +870,7 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
             return error_page(400, "this form is not one of this site's", session)
         change = engine.grant_consent if action == "grant" else engine.withdraw_consent
         try:
-            change(tid, consent, actor=session.person, expected_version=int(version))
+            await change(tid, consent, actor=session.person, expected_version=int(version))
         except UnknownTrajectory:
             return no_such_trajectory(tid, session)
         except VersionConflict:
@@ -848,17 +881,19 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
         return RedirectResponse("/me/consents", status_code=303)
 
     @app.get("/me/reads", response_class=HTMLResponse)
-    def my_reads(request: Request, session: Browser) -> Response:
+    async def my_reads(request: Request, session: Browser) -> Response:
         if session is None:
             return to_login()
         rows: list[list[str]] = []
         try:
-            for t in mine(session.person):
+            for t in await mine(session.person):
                 try:
-                    entries = engine.access_log(t.id, viewer=session.person)
+                    entries = await engine.access_log(t.id, viewer=session.person)
                 except NotPermitted:  # unassigned since it was listed: not theirs any more
                     continue
-                records = {r.seq: r.event or r.kind for r in t.history}
+                # the names of the records (the server's unlogged read, awaited: the lazy
+                # t.history of the listed snapshot would block the event loop)
+                records = {r.seq: r.event or r.kind for r in await engine.history(t.id)}
                 rows.extend(
                     [
                         esc(e.at.isoformat(timespec="minutes")),
@@ -876,13 +911,14 @@ def add_pages(app: FastAPI, engine: Engine) -> None:
         return page("Who read my reports", table(heads, rows, "Nobody read them."), session)
 
 
-def engine_from_env() -> Engine:
-    """An engine on ``SqlStore(COACHFLOW_DB_URL)`` with the built-in and installed
-    definitions (the schema is created or upgraded when needed)."""
-    from coachflow.store import SqlStore
+def engine_from_env() -> AsyncEngine:
+    """An async engine on ``AsyncSqlStore(COACHFLOW_DB_URL)`` with the built-in and installed
+    definitions. It connects to nothing yet: the app opens it when it starts (the schema is
+    then created or upgraded when needed)."""
+    from coachflow import AsyncSqlStore
 
     url = os.environ.get("COACHFLOW_DB_URL", DEFAULT_DB_URL)
-    return Engine(store=SqlStore(url))
+    return AsyncEngine(store=AsyncSqlStore(url))
 
 
 def app_from_env() -> FastAPI:

@@ -295,8 +295,8 @@ class Engine:
         plugins: bool,
         language: str,
     ) -> None:
-        """Everything of construction but the store: the definitions are read, not yet
-        compared with the store's."""
+        """Everything of construction but the store: the definitions are read and
+        loaded, not yet compared with the versions the store holds."""
         self.language = language
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.calendar = calendar
@@ -306,6 +306,8 @@ class Engine:
         from coachflow.files.loading import definitions_from  # pydantic and the YAML reader
 
         self._given = list(definitions_from(definitions, plugins=plugins))
+        for definition in self._given:
+            self.add_definition(definition)
 
     def _attach(self, store: Store) -> None:
         """Use ``store``: the definitions given are checked against the versions it holds,
@@ -318,11 +320,10 @@ class Engine:
         self._recorded = set(stored)
         """The versions the store holds: recorded earlier, or by this engine."""
         given, self._given = self._given, []
-        for definition in given:
+        for definition in given:  # loaded already: the versions the store holds must agree
             known = stored.get(definition.key)
             if known is not None and content_hash(known)[1] != content_hash(definition)[1]:
                 raise definition_changed(definition.id, definition.version)
-            self.add_definition(definition)
         for key, definition in stored.items():  # versions whose files are gone still run
             if key not in self._registry:
                 program = self._registry.add(definition, stored=True)

@@ -1,11 +1,13 @@
-"""``examples/webapp``: the FastAPI app embedding the engine with the SQL store.
+"""``examples/webapp``: the FastAPI app embedding the async engine with the SQL store.
 
 Every test runs twice: on an SQLite file and on PostgreSQL (``COACHFLOW_TEST_POSTGRES_URL``;
 skipped loudly when no server is configured, an error in CI). The app is built by
-``create_app(engine)`` around an engine with a fixed clock and a small definition written
-here, so the tests do not depend on the shipped definitions; one test runs the built-in
-``starter-year`` through the app as ``app_from_env()`` builds it. Every error answer is
-checked to be an RFC 9457 problem (``application/problem+json``).
+``create_app(engine)`` around an :class:`~coachflow.AsyncEngine` with a fixed clock and a
+small definition written here, on an ``AsyncSqlStore`` of the database of the ``store``
+fixture, so the tests do not depend on the shipped definitions; one test runs the built-in
+``starter-year`` through the app as ``app_from_env()`` builds it. A test that calls the
+app's engine itself does so on the app's event loop (``client.portal.call``). Every error
+answer is checked to be an RFC 9457 problem (``application/problem+json``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ import pytest
 from example_apps import load_example
 from icalendar import Calendar
 
-from coachflow import Engine, FixedClock, loads_definition
-from coachflow.store import MemoryStore, SqlStore
+from coachflow import (
+    AsyncEngine,
+    AsyncMemoryStore,
+    AsyncSqlStore,
+    Engine,
+    FixedClock,
+    loads_definition,
+)
+from coachflow.store import SqlStore
 
 if TYPE_CHECKING:
     from fastapi.testclient import TestClient
@@ -125,9 +134,19 @@ CLOCK_AT = NOW
 """When this module's ``clock`` fixture (tests/conftest.py) stands."""
 
 
+def async_engine(store: SqlStore, clock: FixedClock, *definitions: Any) -> AsyncEngine:
+    """An async engine on the database of the sync ``store`` (its schema is there already),
+    for an app to own: the app opens it when it starts and closes it when it stops."""
+    return AsyncEngine(
+        list(definitions) or [MENTORING, SELF_STUDY],
+        store=AsyncSqlStore(store.url, upgrade=False),
+        clock=clock,
+    )
+
+
 @pytest.fixture
 def client(store: SqlStore, clock: FixedClock) -> Iterator[TestClient]:
-    engine = Engine([MENTORING, SELF_STUDY], store=store, clock=clock)
+    engine = async_engine(store, clock)
     with TestClient(webapp.create_app(engine, administrators=[DIRECTOR])) as test_client:
         yield test_client
 
@@ -455,25 +474,22 @@ def test_a_concurrent_writer_gets_409(
 ) -> None:
     """Two app instances on one database: of two writers of the same version, the one that
     commits second gets 409 and nothing of its change is kept."""
-    other_store = SqlStore(store.url)
-    try:
-        first = Engine([MENTORING], store=store, clock=clock)
-        second = Engine([MENTORING], store=other_store, clock=clock)
-        app_a = webapp.create_app(first, administrators=[DIRECTOR])
-        with TestClient(app_a) as a, TestClient(webapp.create_app(second)) as b:
-            coaching(a)
-            read_by_b = second.get("sanne-2026")  # b reads version 1 ...
-            assert session(a, "eerste").status_code == 200  # ... a commits version 2 ...
-            monkeypatch.setattr(other_store, "load", lambda trajectory_id: read_by_b)
-            response = session(b, "tweede")  # ... and b commits on top of version 1
-            body = problem(response, 409, "version-conflict")
-            assert (body["expected_version"], body["actual_version"]) == (1, 2)
-            monkeypatch.undo()
-            history = a.get("/trajectories/sanne-2026/history", headers=as_(COACH)).json()
-        reports = [r["input"]["report"] for r in history if r["event"] == "hold_session"]
-        assert reports == ["eerste"]
-    finally:
-        other_store.dispose()
+    first = async_engine(store, clock, MENTORING)
+    second = async_engine(store, clock, MENTORING)  # a store (and connections) of its own
+    app_a = webapp.create_app(first, administrators=[DIRECTOR])
+    with TestClient(app_a) as a, TestClient(webapp.create_app(second)) as b:
+        coaching(a)
+        read_by_b = b.portal.call(second.get, "sanne-2026")  # b reads version 1 ...
+        assert session(a, "eerste").status_code == 200  # ... a commits version 2 ...
+        # the sync store the async one runs its calls on: the engine loads through it
+        monkeypatch.setattr(second.store.sync, "load", lambda trajectory_id: read_by_b)
+        response = session(b, "tweede")  # ... and b commits on top of version 1
+        body = problem(response, 409, "version-conflict")
+        assert (body["expected_version"], body["actual_version"]) == (1, 2)
+        monkeypatch.undo()
+        history = a.get("/trajectories/sanne-2026/history", headers=as_(COACH)).json()
+    reports = [r["input"]["report"] for r in history if r["event"] == "hold_session"]
+    assert reports == ["eerste"]
 
 
 @pytest.mark.parametrize(
@@ -536,11 +552,17 @@ def test_login_unknown_trajectories_and_definitions(client: TestClient) -> None:
 def test_app_from_env_runs_the_starter_year(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """``app_from_env()``: ``SqlStore(COACHFLOW_DB_URL)`` and the built-in definitions."""
+    """``app_from_env()``: ``AsyncSqlStore(COACHFLOW_DB_URL)`` and the built-in definitions;
+    the app opens the store when it starts (creating the database) and closes it when it
+    stops."""
     url = f"sqlite:///{tmp_path / 'served.db'}"
     monkeypatch.setenv("COACHFLOW_DB_URL", url)
     monkeypatch.setenv("COACHFLOW_WEBAPP_ADMINS", "dirk,anna")
     app = webapp.app_from_env()
+    engine = app.state.engine
+    assert isinstance(engine, AsyncEngine) and isinstance(engine.store, AsyncSqlStore)
+    assert engine.store.url == url
+    assert not (tmp_path / "served.db").exists()  # nothing is opened before the app starts
     with TestClient(app) as client:
         request = {
             "definition": "starter-year",
@@ -577,7 +599,6 @@ def test_app_from_env_runs_the_starter_year(
             headers=as_("dirk"),
         )
         assert "mars" in problem(bad_calendar, 422)["detail"]
-    app.state.engine.store.dispose()
     assert (tmp_path / "served.db").exists()
 
 
@@ -590,17 +611,14 @@ def test_a_database_that_cannot_be_written_is_503_without_its_details(
     writable = SqlStore(f"sqlite:///{path}")  # the schema and the definition, then read-only
     Engine([MENTORING], store=writable, clock=clock)
     writable.dispose()
-    store = SqlStore(f"sqlite:///file:{path}?mode=ro&uri=true")
-    engine = Engine([MENTORING], store=store, clock=clock)
-    try:
-        with TestClient(webapp.create_app(engine, administrators=[DIRECTOR])) as client:
-            response = client.post(
-                "/trajectories",
-                json={"definition": "mentoring", "participants": PEOPLE, "id": "t1"},
-                headers=as_(DIRECTOR),
-            )
-    finally:
-        store.dispose()
+    store = AsyncSqlStore(f"sqlite:///file:{path}?mode=ro&uri=true")
+    engine = AsyncEngine([MENTORING], store=store, clock=clock)
+    with TestClient(webapp.create_app(engine, administrators=[DIRECTOR])) as client:
+        response = client.post(
+            "/trajectories",
+            json={"definition": "mentoring", "participants": PEOPLE, "id": "t1"},
+            headers=as_(DIRECTOR),
+        )
     assert problem(response, 503, "store-unavailable") == {
         "type": "https://coachflow.example/problems/store-unavailable",
         "title": "Store unavailable",
@@ -669,7 +687,7 @@ def test_validation_errors_do_not_echo_what_was_sent(client: TestClient) -> None
 
 
 def test_an_unexpected_failure_is_a_problem_too(store: SqlStore, clock: FixedClock) -> None:
-    app = webapp.create_app(Engine([MENTORING], store=store, clock=clock))
+    app = webapp.create_app(async_engine(store, clock, MENTORING))
 
     def broken() -> None:
         raise RuntimeError("the secret cause")
@@ -747,7 +765,7 @@ def test_someone_who_takes_no_part_gets_the_404_of_no_trajectory(
     read = access_log(client, STARTER)
     url = path.format(tid="sanne-2026")
     hidden = client.request(method, url, json=body, headers=as_("eva"))
-    empty = Engine([MENTORING], store=MemoryStore(), clock=clock)
+    empty = AsyncEngine([MENTORING], store=AsyncMemoryStore(), clock=clock)
     with TestClient(webapp.create_app(empty)) as nothing_stored:
         absent = nothing_stored.request(method, url, json=body, headers=as_("eva"))
     assert problem(hidden, 404, "unknown-trajectory")["trajectory_id"] == "sanne-2026"

@@ -1,11 +1,15 @@
 """``examples/webapp``'s pages for a teacher, in a real browser.
 
 The real app runs under uvicorn in a background thread, on a free port of 127.0.0.1, around an
-engine on an SQLite file with a fixed clock (built like ``test_example_webapp.py`` builds it:
-``create_app(engine)`` of the example module, with definitions written here). Playwright's sync
-API drives Debian's Chromium (``/usr/bin/chromium``; no browser of Playwright's own is
-downloaded), launched once for the module; every test has its own browser context, so its own
-cookies. The pages are checked by their text and by the engine's state after every click.
+async engine on an SQLite file with a fixed clock (built like ``test_example_webapp.py`` builds
+it: ``create_app(engine)`` of the example module around an ``AsyncEngine`` on an
+``AsyncSqlStore``, with definitions written here; uvicorn runs the app's lifespan, which opens
+the engine on the server's event loop and closes it there). The tests set up and check the
+trajectories through a sync ``Engine`` on the same file, as a second process would: the
+database is shared, the app's engine is the server's alone. Playwright's sync API drives
+Debian's Chromium (``/usr/bin/chromium``; no browser of Playwright's own is downloaded),
+launched once for the module; every test has its own browser context, so its own cookies. The
+pages are checked by their text and by the engine's state after every click.
 
 Without Playwright, uvicorn or Chromium the tests are skipped, loudly; in CI (``CI`` set) that
 is a failure instead (``.ci/run`` installs Chromium, the ``dev`` extra the packages).
@@ -25,7 +29,7 @@ from urllib.parse import quote
 import pytest
 from example_apps import load_example
 
-from coachflow import ConsentError, Engine, FixedClock, loads_definition
+from coachflow import AsyncEngine, AsyncSqlStore, ConsentError, Engine, FixedClock, loads_definition
 from coachflow.store import SqlStore
 
 pytest.importorskip("fastapi", reason="needs fastapi")
@@ -124,6 +128,8 @@ OTHER = "bram-2026"
 class Site(NamedTuple):
     url: str
     engine: Engine
+    """A sync engine on the app's database, for the tests' own setup and checks (the app
+    runs an async engine of its own on it)."""
 
 
 def unavailable(reason: str) -> None:
@@ -155,12 +161,13 @@ def people_of(starter: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """The app served by uvicorn, around an engine on an SQLite file, holding: Sanne's
+    """The app served by uvicorn, around an async engine on an SQLite file, holding: Sanne's
     coaching, where she grants ``share_reports`` and the director read the coach's report
     once while she had granted it (so its access log has an entry), Sanne's self-study,
-    and Bram's coaching."""
+    and Bram's coaching (set up through a sync engine on the same file)."""
+    clock = FixedClock(NOW)
     store = SqlStore(f"sqlite:///{tmp_path_factory.mktemp('browser') / 'webapp.db'}")
-    engine = Engine([COACHING, STUDY], store=store, clock=FixedClock(NOW))
+    engine = Engine([COACHING, STUDY], store=store, clock=clock)
     engine.start(
         "mentoring", participants=people_of(TEACHER), actor=DIRECTOR, trajectory_id=TRAJECTORY
     )
@@ -176,11 +183,15 @@ def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     engine.start("mentoring", participants=people_of(OUTSIDER), actor=DIRECTOR, trajectory_id=OTHER)
     engine.fire(OTHER, "begin", actor=COACH)
 
-    app = webapp.create_app(engine, administrators=[DIRECTOR])
+    served = AsyncEngine(
+        [COACHING, STUDY], store=AsyncSqlStore(store.url, upgrade=False), clock=clock
+    )
+    app = webapp.create_app(served, administrators=[DIRECTOR])
     listening = socket.socket()
     listening.bind(("127.0.0.1", 0))  # a free port, held from here on
     port = listening.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    # the app's lifespan opens its engine on the server's loop and closes it when it stops
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listening]}, daemon=True)
     thread.start()
@@ -191,8 +202,10 @@ def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     yield Site(f"http://127.0.0.1:{port}", engine)
     server.should_exit = True
     thread.join(10)
+    stopped = not thread.is_alive()
     listening.close()
     store.dispose()
+    assert stopped, "uvicorn did not stop (nor close the app's engine)"
 
 
 @pytest.fixture

@@ -167,6 +167,34 @@ def test_the_same_refusals_with_the_same_reasons(make_async: Callable[[], Any]) 
     run(scenario())
 
 
+def test_the_definitions_are_there_before_the_store_is_opened(tmp_path: Path) -> None:
+    store = AsyncSqlStore(f"sqlite:///{tmp_path / 'unopened.db'}")
+    engine = AsyncEngine([loads_definition(GATED)], store=store, plugins=False)
+    assert list(engine.definitions) == ["gated"]
+    assert engine.definition("gated").version == 1
+    assert not (tmp_path / "unopened.db").exists()  # nothing was opened for that
+    assert engine.definition("gated") is run(_opened_definition(engine))
+
+
+async def _opened_definition(engine: AsyncEngine) -> coachflow.Definition:
+    async with engine:
+        return engine.definition("gated")
+
+
+def test_a_changed_definition_under_a_stored_version_is_refused_at_open(
+    make_async: Callable[[], Any],
+) -> None:
+    async def scenario() -> None:
+        async with engine_on(make_async()) as first:
+            await started(first, 1)  # records version 1
+        changed = engine_on(make_async(), GATED.replace("default: 0", "default: 1"))
+        with pytest.raises(coachflow.DefinitionChanged):
+            await changed.open()
+        await changed.aclose()
+
+    run(scenario())
+
+
 def test_an_async_engine_runs_on_an_async_store_only() -> None:
     with pytest.raises(TypeError, match="async store"):
         AsyncEngine(store=MemoryStore())  # type: ignore[arg-type]
