@@ -379,6 +379,59 @@ def test_a_cancelled_fire_writes_nothing_and_the_store_serves_on(
     run(scenario())
 
 
+def test_a_predicate_that_awaits_a_command_shares_its_commands_lease(
+    make_async: Callable[[], Any],
+) -> None:
+    async def scenario() -> None:
+        store = make_async()
+        sql = isinstance(store, AsyncSqlStore)
+        if sql:
+            store = AsyncSqlStore(store.url, upgrade=False, connections=2)
+        async with engine_on(store) as engine:
+
+            async def open_now(t: Trajectory) -> bool:
+                other = await engine.get("t00")  # another command, inside this one
+                return other.version == 0
+
+            engine.register_predicate("open_now", open_now)
+            ids = await started(engine, 4)
+            # as many outer commands as leases, each waiting for an inner one
+            done = await asyncio.wait_for(
+                asyncio.gather(*(engine.fire(tid, "pass", actor="own") for tid in ids[2:])), 30
+            )
+            assert [t.version for t in done] == [1, 1]
+
+    run(scenario())
+
+
+def test_a_task_made_inside_a_command_waits_for_a_lease_of_its_own(
+    make_store: Callable[[str], Any],
+) -> None:
+    url = make_store("sqlite").url
+
+    async def scenario() -> None:
+        store = AsyncSqlStore(url, upgrade=False, connections=1)
+        async with engine_on(store) as engine:
+            await started(engine, 2)
+            helpers: list[asyncio.Task[Trajectory]] = []
+
+            async def open_now(t: Trajectory) -> bool:
+                # the task inherits the lease's context variable, never the lease itself:
+                # with the one lease held by this command it waits (else it would share
+                # this command's connection)
+                helper = asyncio.create_task(engine.get("t01"))
+                helpers.append(helper)
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(helper), 0.3)
+                return True
+
+            engine.register_predicate("open_now", open_now)
+            assert (await engine.fire("t00", "pass", actor="own")).version == 1
+            assert (await asyncio.wait_for(helpers[0], 30)).version == 0  # then it ran
+
+    run(scenario())
+
+
 @pytest.mark.parametrize(
     "url", ["mysql://u@h/db", "postgresql+asyncpg://u@h/db", "sqlite+pysqlcipher:///x", "nonsense"]
 )

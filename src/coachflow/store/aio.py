@@ -299,12 +299,21 @@ class AsyncSqlStore(AsyncStore):
             self._loop = loop
             self._leases = asyncio.Semaphore(self._size)
             self._idle = []
+        task = asyncio.current_task()
+        outer = self._lease.get(None)
+        if outer is not None and outer.task is task:
+            # a call made while a call of this task runs (a predicate or listener awaiting a
+            # command): the outer one waits for it, so it shares the outer's lease; waiting
+            # for a lease of its own could wait for ever when every lease is such an outer one
+            return await spawn(fn, *args, **kwargs)
         async with self._leases:
             held = self._idle.pop() if self._idle else types.SimpleNamespace()
+            held.task = task  # a task made meanwhile inherits the variable, not the lease
             token = self._lease.set(held)
             try:
                 return await spawn(fn, *args, **kwargs)
             finally:
+                held.task = None
                 self._lease.reset(token)
                 self._idle.append(held)
 
