@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import coachflow
 from coachflow.aio import AsyncEngine, AsyncOutbox
 from coachflow.store.aio import AsyncMemoryStore, AsyncSqlStore, AsyncStore, wait
 
-_LOOP: list[asyncio.AbstractEventLoop] = []
-"""The running test's event loop (made by the first engine of the test)."""
+_LOOP: list[tuple[asyncio.AbstractEventLoop, threading.Thread]] = []
+"""The running test's event loop and the thread that runs it (made by the first engine of
+the test): every command is a task on it, from whichever thread the test calls it, so a
+test's threads are tasks at once on one loop, as an async application's requests are."""
 _STORES: dict[int, tuple[object, AsyncStore]] = {}
 """The async store of each store a test gave (by id, with the store kept alive): engines
 on one store share it, as the sync ones share the store."""
@@ -30,8 +33,19 @@ on one store share it, as the sync ones share the store."""
 
 def loop() -> asyncio.AbstractEventLoop:
     if not _LOOP:
-        _LOOP.append(asyncio.new_event_loop())
-    return _LOOP[0]
+        made = asyncio.new_event_loop()
+        thread = threading.Thread(target=made.run_forever, name="async-harness", daemon=True)
+        thread.start()
+        _LOOP.append((made, thread))
+    return _LOOP[0][0]
+
+
+def complete(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro`` to its end on the test's loop and return its result. Called on the
+    loop's own thread, it comes from a command's predicate or listener: awaited there."""
+    if _LOOP and threading.current_thread() is _LOOP[0][1]:
+        return wait(coro)
+    return asyncio.run_coroutine_threadsafe(coro, loop()).result()
 
 
 class Blocking:
@@ -65,9 +79,7 @@ class Blocking:
 
     def _blocking(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:
-            if self._loop.is_running():  # called by a predicate or listener of a command
-                return wait(fn(*args, **kwargs))
-            return self._loop.run_until_complete(fn(*args, **kwargs))
+            return complete(fn(*args, **kwargs))
 
         return call
 
@@ -76,7 +88,7 @@ class Blocking:
             return [item async for item in fn(*args, **kwargs)]
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return iter(self._loop.run_until_complete(drain(*args, **kwargs)))
+            return iter(complete(drain(*args, **kwargs)))
 
         return call
 
@@ -107,7 +119,7 @@ class BlockingEngine(Blocking):
         self._given = store
         target = AsyncEngine(definitions, store=_async_store(store), **options)
         super().__init__(target, loop())
-        self._loop.run_until_complete(target.open())
+        complete(target.open())
 
     @property
     def store(self) -> Any:
@@ -121,8 +133,10 @@ def close_all() -> None:
     """After a test: close its async stores and its loop."""
     if not _LOOP:
         return
-    running = _LOOP.pop()
     while _STORES:
         _, (_, store) = _STORES.popitem()
-        running.run_until_complete(store.aclose())
+        complete(store.aclose())
+    running, thread = _LOOP.pop()
+    running.call_soon_threadsafe(running.stop)
+    thread.join()
     running.close()

@@ -215,7 +215,8 @@ class Sealer:
             cursor = dbapi.cursor()
             try:
                 cursor.execute("PRAGMA busy_timeout=2000")  # a reader may hold it: not long
-                busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()[0]  # DB-API: execute's result is not the cursor in all
             finally:
                 cursor.execute("PRAGMA busy_timeout=60000")
                 cursor.close()
