@@ -216,7 +216,8 @@ class Sealer:
             try:
                 cursor.execute("PRAGMA busy_timeout=2000")  # a reader may hold it: not long
                 cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                busy = cursor.fetchone()[0]  # DB-API: execute's result is not the cursor in all
+                row = cursor.fetchone()  # DB-API: execute's result is not the cursor in all
+                busy = row is None or row[0]
             finally:
                 cursor.execute("PRAGMA busy_timeout=60000")
                 cursor.close()
