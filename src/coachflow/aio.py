@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from coachflow.clock import Clock
 from coachflow.definition.plain import DEFAULT_LANGUAGE
 from coachflow.engine import MAX_LEASE, DueReport, Engine, Outbox
-from coachflow.errors import UnknownTrajectory
+from coachflow.errors import CoachflowError
 from coachflow.runtime.outbox import Message, check_ids
 from coachflow.runtime.trajectory import Trajectory
 from coachflow.store.aio import AsyncMemoryStore, AsyncStore, wait
@@ -32,7 +33,12 @@ if TYPE_CHECKING:
     from coachflow.definition.model import Definition
     from coachflow.files.loading import DefinitionSource
 
-__all__ = ["AsyncEngine", "AsyncOutbox"]
+__all__ = ["MAX_PASSES", "AsyncEngine", "AsyncOutbox"]
+
+log = logging.getLogger("coachflow.engine")
+
+MAX_PASSES = 1000
+"""The most ``run_due`` batches in one pass of :meth:`AsyncEngine.work` (as the CLI's)."""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -256,10 +262,7 @@ class AsyncEngine:
         """Every stored trajectory."""
         await self._ready()
         for tid in await self.store.ids():
-            try:
-                yield await self.store.load(tid)
-            except UnknownTrajectory:  # gone since the ids were read
-                continue
+            yield await self.store.load(tid)
 
     # -- the commands, awaited --
 
@@ -297,17 +300,28 @@ class AsyncEngine:
         stop: asyncio.Event | None = None,
         report: Callable[[DueReport], object] | None = None,
     ) -> None:
-        """The worker as a task: :meth:`run_due` now, then every ``every`` seconds (at
-        once again while a pass says there is more to do), until ``stop`` is set or the
-        task is cancelled; ``report`` is given each pass's :class:`DueReport`."""
+        """The worker as a task, as ``coachflow worker`` runs: a pass of :meth:`run_due`
+        now and then every ``every`` seconds, until ``stop`` is set or the task is
+        cancelled. A pass runs batches of ``limit`` while a full one handled something (at
+        most :data:`MAX_PASSES`). A pass that fails (the database is away) is logged and
+        tried again at the next; ``report`` (plain or ``async def``) is given each batch's
+        :class:`DueReport`."""
         if not isinstance(every, int | float) or isinstance(every, bool) or not every > 0:
             raise ValueError(f"every: a number of seconds above 0, not {every!r}")
         while stop is None or not stop.is_set():
-            done = await self.run_due(limit=limit)
-            if report is not None:
-                report(done)
-            if done.more:
-                continue
+            try:
+                for _ in range(MAX_PASSES):
+                    done = await self.run_due(limit=limit)
+                    if report is not None:
+                        told = report(done)
+                        if inspect.isawaitable(told):
+                            await told
+                    if not done.more or not (done.handled or done.conflicts):
+                        break
+                    if stop is not None and stop.is_set():
+                        break
+            except CoachflowError as exc:  # the store, or the engine: tried again next pass
+                log.error("the worker's pass failed (tried again in %s s): %s", every, exc)
             if stop is None:
                 await asyncio.sleep(every)
                 continue

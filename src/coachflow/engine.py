@@ -305,25 +305,27 @@ class Engine:
         self._predicates: dict[str, Predicate] = {}
         from coachflow.files.loading import definitions_from  # pydantic and the YAML reader
 
-        self._given = list(definitions_from(definitions, plugins=plugins))
-        for definition in self._given:
+        for definition in definitions_from(definitions, plugins=plugins):
             self.add_definition(definition)
 
     def _attach(self, store: Store) -> None:
-        """Use ``store``: the definitions given are checked against the versions it holds,
-        which are loaded too (their files may be gone)."""
+        """Use ``store``: every version loaded here (given, or added before) is checked
+        against the content the store holds under it, before anything is changed (so an
+        async engine whose opening was refused refuses again at the next try); the
+        versions only the store holds are loaded too (their files may be gone)."""
+        stored = {d.key: d for d in store.stored_definitions()}
+        for key, definition in stored.items():
+            if key not in self._registry:
+                continue
+            loaded = self._registry.program(*key).definition
+            if content_hash(loaded)[1] != content_hash(definition)[1]:
+                raise definition_changed(*key)
         self.store: Store = store
         self.outbox = Outbox(self.store, self.clock)
         """The store's outbox: a message for every accepted change, for consumers that
         claim and acknowledge them (:class:`Outbox`)."""
-        stored = {d.key: d for d in self.store.stored_definitions()}
         self._recorded = set(stored)
         """The versions the store holds: recorded earlier, or by this engine."""
-        given, self._given = self._given, []
-        for definition in given:  # loaded already: the versions the store holds must agree
-            known = stored.get(definition.key)
-            if known is not None and content_hash(known)[1] != content_hash(definition)[1]:
-                raise definition_changed(definition.id, definition.version)
         for key, definition in stored.items():  # versions whose files are gone still run
             if key not in self._registry:
                 program = self._registry.add(definition, stored=True)
@@ -1037,6 +1039,8 @@ class Engine:
         consume :attr:`outbox` instead."""
         if not callable(listener):
             raise TypeError(f"a listener must be callable, not {type(listener).__name__}")
+        if inspect.iscoroutinefunction(listener):
+            raise TypeError("an async listener needs an AsyncEngine: this engine never awaits it")
         self._listeners = (*self._listeners, listener)
 
         def unsubscribe() -> None:
@@ -1053,7 +1057,12 @@ class Engine:
         for message in messages:
             for listener in self._listeners:
                 try:
-                    listener(message)
+                    told = listener(message)
+                    if inspect.isawaitable(told):  # never left unawaited without a word
+                        close = getattr(told, "close", None)
+                        if close is not None:
+                            close()
+                        raise TypeError("the listener returned an awaitable: use an AsyncEngine")
                 except Exception:
                     log.exception(
                         "listener %r failed on %s (the change stands)", listener, message.key

@@ -188,9 +188,17 @@ def test_a_changed_definition_under_a_stored_version_is_refused_at_open(
         async with engine_on(make_async()) as first:
             await started(first, 1)  # records version 1
         changed = engine_on(make_async(), GATED.replace("default: 0", "default: 1"))
-        with pytest.raises(coachflow.DefinitionChanged):
-            await changed.open()
+        for _ in range(2):  # and again at the next try: a refused opening leaves nothing
+            with pytest.raises(coachflow.DefinitionChanged):
+                await changed.open()
+            with pytest.raises(coachflow.DefinitionChanged):
+                await changed.get("t00")
         await changed.aclose()
+        added = AsyncEngine(store=make_async(), clock=FixedClock(T0), plugins=False)
+        added.add_definition(loads_definition(GATED.replace("default: 0", "default: 2")))
+        with pytest.raises(coachflow.DefinitionChanged):  # added before the opening too
+            await added.open()
+        await added.aclose()
 
     run(scenario())
 
@@ -330,7 +338,8 @@ def test_the_worker_task_handles_what_is_due_until_it_is_stopped(
             stop = asyncio.Event()
             reports: list[coachflow.DueReport] = []
 
-            def report(done: coachflow.DueReport) -> None:
+            async def report(done: coachflow.DueReport) -> None:  # awaited
+                await asyncio.sleep(0)
                 reports.append(done)
                 if len(reports) == 1:
                     clock.advance(days=3)  # the timeouts are due at the next pass
@@ -355,6 +364,8 @@ def test_a_cancelled_fire_writes_nothing_and_the_store_serves_on(
 ) -> None:
     async def scenario() -> None:
         store = make_async()
+        if isinstance(store, AsyncSqlStore):
+            store = AsyncSqlStore(store.url, upgrade=False, connections=1, timeout=5)
         async with engine_on(store) as engine:
             entered = asyncio.Event()
             forever = asyncio.Event()
@@ -371,7 +382,8 @@ def test_a_cancelled_fire_writes_nothing_and_the_store_serves_on(
             stuck.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await stuck
-            assert (await engine.get(ids[0])).version == 0
+            # its one lease came back: the next command gets it (not a StoreError in 5 s)
+            assert (await asyncio.wait_for(engine.get(ids[0]), 10)).version == 0
             # every lease came back: more calls at once than a store has leases
             done = await asyncio.gather(*(engine.fire(tid, "tick", actor="own") for tid in ids))
             assert [t.version for t in done] == [1] * 20
@@ -430,6 +442,83 @@ def test_a_task_made_inside_a_command_waits_for_a_lease_of_its_own(
             assert (await asyncio.wait_for(helpers[0], 30)).version == 0  # then it ran
 
     run(scenario())
+
+
+def test_a_command_waiting_for_a_task_of_its_own_gets_a_store_error_not_a_hang(
+    make_store: Callable[[str], Any],
+) -> None:
+    url = make_store("sqlite").url
+
+    async def scenario() -> None:
+        store = AsyncSqlStore(url, upgrade=False, connections=1, timeout=0.3)
+        async with engine_on(store) as engine:
+            await started(engine, 2)
+
+            async def open_now(t: Trajectory) -> bool:
+                # the one lease is this command's: the task's call cannot get one
+                return (await asyncio.create_task(engine.get("t01"))).version == 0
+
+            engine.register_predicate("open_now", open_now)
+            with pytest.raises(PredicateError, match=r"stayed busy for 0\.3 s"):
+                await asyncio.wait_for(engine.fire("t00", "pass", actor="own"), 10)
+            assert (await engine.get("t00")).version == 0
+
+    run(scenario())
+
+
+def test_the_sync_store_of_an_async_one_refuses_a_call_from_outside(
+    make_store: Callable[[str], Any],
+) -> None:
+    url = make_store("sqlite").url
+
+    async def scenario() -> None:
+        async with engine_on(AsyncSqlStore(url, upgrade=False)) as engine:
+            await started(engine, 1)
+            with pytest.raises(StoreError, match="outside one of its calls"):
+                engine.store.sync.load("t00")  # not awaited: never a connection by chance
+
+    run(scenario())
+
+
+def test_a_history_read_outside_a_call_uses_the_sync_driver_of_any_async_url(
+    make_store: Callable[[str], Any],
+) -> None:
+    url = make_store("sqlite").url.replace("sqlite://", "sqlite+aiosqlite://")
+    assert coachflow.store.aio.sync_url(url) == url.replace("sqlite+aiosqlite://", "sqlite://")
+
+    async def scenario() -> Trajectory:
+        async with engine_on(AsyncSqlStore(url, upgrade=False)) as engine:
+            [tid] = await started(engine, 1)
+            await engine.fire(tid, "tick", actor="own")
+            t = await engine.get(tid)
+            assert [r.event for r in t.history] == [None, "tick"]  # read here, outside a call
+            return t
+
+    run(scenario())
+
+
+def test_a_url_that_cannot_be_read_never_shows_a_piece_of_its_password() -> None:
+    for make in (AsyncSqlStore, coachflow.store.SqlStore):
+        with pytest.raises(StoreError) as raised:
+            make("postgresql://app:x9@q7:zr5k@h/db")  # an @ in the password, not escaped
+        shown = str(raised.value)
+        assert "zr5k" not in shown and "q7" not in shown and "x9" not in shown
+        assert "'postgresql://app:***@h/db'" in shown
+
+
+def test_the_sync_engine_refuses_an_async_listener() -> None:
+    engine = SyncEngine([loads_definition(GATED)], clock=FixedClock(T0), plugins=False)
+
+    async def heard(message: coachflow.Message) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="AsyncEngine"):
+        engine.subscribe(heard)
+    engine.subscribe(lambda m: heard(m))  # hides the coroutine: closed, and logged
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = engine.start("gated", participants={"owner": "own"}, actor="own")
+    assert t.version == 0
 
 
 @pytest.mark.parametrize(

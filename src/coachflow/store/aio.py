@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
     from coachflow.store.sql import SqlStore, StoreCheck
 
-__all__ = ["AsyncMemoryStore", "AsyncSqlStore", "AsyncStore", "async_url", "spawn", "wait"]
+__all__ = [
+    "AsyncMemoryStore",
+    "AsyncSqlStore",
+    "AsyncStore",
+    "async_url",
+    "spawn",
+    "sync_url",
+    "wait",
+]
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -87,29 +95,63 @@ def async_url(url: str) -> str:
     )
 
 
+def sync_url(url: str) -> str:
+    """``url`` with the sync driver of its database (what :func:`async_url` undoes)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    backend, _, driver = parsed.drivername.partition("+")
+    if driver == "aiosqlite":
+        parsed = parsed.set(drivername="sqlite")
+    elif driver == "psycopg_async":
+        parsed = parsed.set(drivername=f"{backend}+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _held(var: contextvars.ContextVar[types.SimpleNamespace]) -> types.SimpleNamespace | None:
+    """The lease the running task holds in a call of the store of ``var`` (inside its
+    greenlet), else None: a task made during a call inherits the variable, never the lease."""
+    held = var.get(None)
+    if held is None or held.task is None:
+        return None
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no running loop in this thread
+        return None
+    if held.task is not task:
+        return None
+    current = importlib.import_module("greenlet").getcurrent()
+    return held if getattr(current, "__sqlalchemy_greenlet_provider__", False) else None
+
+
 class _TaskLocal:
     """``threading.local``'s face over the lease of the running call: the sync store keeps
-    its connection of the hot path in attribute ``own`` of this."""
+    its connection of the hot path in attribute ``own`` of this. Outside a call of the
+    store by the task that holds the lease it is a StoreError, never another task's
+    connection."""
 
     __slots__ = ("_var",)
 
     def __init__(self, var: contextvars.ContextVar[types.SimpleNamespace]) -> None:
         object.__setattr__(self, "_var", var)
 
+    def _lease(self) -> types.SimpleNamespace:
+        held = _held(self._var)
+        if held is None:
+            raise StoreError(
+                "the async store was used outside one of its calls (await its methods, or "
+                "the engine's)"
+            )
+        return held
+
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._var.get(), name)
+        return getattr(self._lease(), name)
 
     def __setattr__(self, name: str, value: object) -> None:
-        setattr(self._var.get(), name, value)
+        setattr(self._lease(), name, value)
 
     def __delattr__(self, name: str) -> None:
-        delattr(self._var.get(), name)
-
-
-def _in_call() -> bool:
-    """Whether this runs inside :func:`spawn` (where I/O is awaited)."""
-    current = importlib.import_module("greenlet").getcurrent()
-    return bool(getattr(current, "__sqlalchemy_greenlet_provider__", False))
+        delattr(self._lease(), name)
 
 
 def _port(
@@ -237,25 +279,32 @@ class AsyncSqlStore(AsyncStore):
         require_schema: bool = True,
         keys_url: str | None = None,
         connections: int = 10,
+        timeout: float = 30.0,
     ) -> None:
         super().__init__()
         from sqlalchemy.exc import ArgumentError
 
-        from coachflow.store.sql import masked_url
+        from coachflow.store.sql import _password, _reason, masked_url, readable_url
 
         self.url = url
         self.shown = masked_url(url)
         for given in (url, keys_url):
             if given is None:
                 continue
+            readable_url(given)
             try:
                 async_url(given)
             except (ValueError, ImportError, ArgumentError) as exc:
+                reason = _reason(exc, _password(given))
                 raise StoreError(
-                    f"cannot use the database URL {masked_url(given)!r}: {exc}"
+                    f"cannot use the database URL {masked_url(given)!r}: {reason}"
                 ) from exc
         if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
             raise ValueError(f"connections: a number of at least 1, not {connections!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+            raise ValueError(f"timeout: a number of seconds above 0, not {timeout!r}")
+        self._wait = float(timeout)
+        """How long a call waits for a free connection before it is a StoreError."""
         self._options: dict[str, Any] = {
             "upgrade": upgrade,
             "echo": echo,
@@ -306,7 +355,18 @@ class AsyncSqlStore(AsyncStore):
             # command): the outer one waits for it, so it shares the outer's lease; waiting
             # for a lease of its own could wait for ever when every lease is such an outer one
             return await spawn(fn, *args, **kwargs)
-        async with self._leases:
+        try:
+            if self._leases.locked():  # only a wait needs the timer (and its task)
+                await asyncio.wait_for(self._leases.acquire(), self._wait)
+            else:
+                await self._leases.acquire()
+        except TimeoutError:
+            raise StoreError(
+                f"cannot use the database {self.shown!r}: all {self._size} connections of the "
+                f"async store stayed busy for {self._wait:g} s (raise connections=, or look "
+                "for commands that wait for tasks of their own)"
+            ) from None
+        try:
             held = self._idle.pop() if self._idle else types.SimpleNamespace()
             held.task = task  # a task made meanwhile inherits the variable, not the lease
             token = self._lease.set(held)
@@ -316,6 +376,8 @@ class AsyncSqlStore(AsyncStore):
                 held.task = None
                 self._lease.reset(token)
                 self._idle.append(held)
+        finally:
+            self._leases.release()
 
     async def aclose(self) -> None:
         if self._face is not None:
@@ -376,7 +438,7 @@ def _face_class() -> Callable[..., SqlStore]:
             returned) nothing can be awaited, so it is one blocking read, through the
             sync driver, of the records up to the snapshot's version. ``await
             engine.history(id)`` reads them awaited."""
-            if _in_call():
+            if _held(self._lease_var) is not None:
                 return super().history_of(trajectory_id, upto)
             return self._blocking().history_of(trajectory_id, upto)
 
@@ -384,8 +446,9 @@ def _face_class() -> Callable[..., SqlStore]:
             """The sync store of that read, on the sync driver (opened on first use)."""
             with self._owned_lock:
                 if self._reading is None:
+                    keys = None if self._keys_url is None else sync_url(self._keys_url)
                     self._reading = SqlStore(
-                        self.url, upgrade=False, keys_url=self._keys_url, require_schema=False
+                        sync_url(self.url), upgrade=False, keys_url=keys, require_schema=False
                     )
                 return self._reading
 

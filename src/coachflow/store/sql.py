@@ -607,6 +607,7 @@ class SqlStore:
         """The URL as messages show it: the password replaced by ``***``."""
         self._secret = _password(url)
         self.is_sqlite = url.startswith("sqlite")
+        readable_url(url)
         try:
             self._open(url, echo, synchronous_commit)
         except (ImportError, ArgumentError, ValueError) as exc:
@@ -2288,8 +2289,20 @@ class StoreCheck(NamedTuple):
     problems: list[str]
 
 
-_USERINFO = re.compile(r"(//[^/:@]*:)([^/@]*)@")
+_USERINFO = re.compile(r"(//[^/:@]*:)([^/]*)@")  # the password runs to the last @ of the authority
 """The ``user:password@`` of a URL, read as text (also where SQLAlchemy cannot parse it)."""
+
+
+def readable_url(url: str) -> None:
+    """A :class:`StoreError` unless SQLAlchemy can read ``url``; the parser's own reason is
+    left out (it may quote a piece of a password, as ``int('word@h')`` of a port would)."""
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise StoreError(
+            f"cannot use the database URL {masked_url(url)!r}: it is not a database URL "
+            "(dialect+driver://user:password@host:port/database, or sqlite:///path)"
+        ) from exc
 
 
 def masked_url(url: str) -> str:
