@@ -120,8 +120,14 @@ def _held(var: contextvars.ContextVar[types.SimpleNamespace]) -> types.SimpleNam
         return None
     if held.task is not task:
         return None
-    current = importlib.import_module("greenlet").getcurrent()
+    current = _getcurrent()()
     return held if getattr(current, "__sqlalchemy_greenlet_provider__", False) else None
+
+
+@functools.cache
+def _getcurrent() -> Callable[[], object]:
+    getcurrent: Callable[[], object] = importlib.import_module("greenlet").getcurrent
+    return getcurrent
 
 
 class _TaskLocal:
