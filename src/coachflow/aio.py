@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from coachflow.clock import Clock
 from coachflow.definition.plain import DEFAULT_LANGUAGE
-from coachflow.engine import MAX_LEASE, DueReport, Engine, Outbox
+from coachflow.engine import DueReport, Engine, Outbox
 from coachflow.errors import CoachflowError
-from coachflow.runtime.outbox import Message, check_ids
+from coachflow.runtime.outbox import Message
 from coachflow.runtime.trajectory import Trajectory
-from coachflow.store.aio import AsyncMemoryStore, AsyncStore, wait
+from coachflow.store.aio import AsyncMemoryStore, AsyncStore, pause, seconds, wait
 
 if TYPE_CHECKING:
     from coachflow.calendar import SchoolCalendar
@@ -91,7 +91,7 @@ class AsyncOutbox:
     async def ack(self, consumer: str, message_ids: Sequence[int]) -> int:
         """See :meth:`Outbox.ack <coachflow.engine.Outbox.ack>`."""
         outbox = await self._outbox()
-        return await self._engine.store.run(outbox.ack, consumer, check_ids(message_ids))
+        return await self._engine.store.run(outbox.ack, consumer, message_ids)
 
     async def messages(
         self, *, consumer: str | None = None, after: int = 0, limit: int = 100
@@ -117,10 +117,7 @@ class AsyncOutbox:
         raised (or whose task was cancelled) is not: it is handed out again when its lease
         ends. With nothing to hand out it waits ``poll`` seconds and claims again; it ends
         when ``stop`` is set (after the message being handled) or the task is cancelled."""
-        if not isinstance(poll, int | float) or isinstance(poll, bool) or not poll > 0:
-            raise ValueError(f"poll: a number of seconds above 0, not {poll!r}")
-        if not isinstance(lease, timedelta) or not timedelta(0) < lease <= MAX_LEASE:
-            raise ValueError(f"lease: a timedelta of more than 0 and at most 7 days, not {lease!r}")
+        seconds("poll", poll)  # the lease is checked by the first claim
         while stop is None or not stop.is_set():
             messages = await self.claim(consumer, batch, lease=lease)
             for message in messages:
@@ -128,15 +125,8 @@ class AsyncOutbox:
                 await self.ack(consumer, [message.id])
                 if stop is not None and stop.is_set():
                     return
-            if messages:
-                continue
-            if stop is None:
-                await asyncio.sleep(poll)
-                continue
-            try:
-                await asyncio.wait_for(stop.wait(), poll)
-            except TimeoutError:
-                continue
+            if not messages:
+                await pause(poll, stop)
 
 
 class AsyncEngine:
@@ -306,8 +296,7 @@ class AsyncEngine:
         most :data:`MAX_PASSES`). A pass that fails (the database is away) is logged and
         tried again at the next; ``report`` (plain or ``async def``) is given each batch's
         :class:`DueReport`."""
-        if not isinstance(every, int | float) or isinstance(every, bool) or not every > 0:
-            raise ValueError(f"every: a number of seconds above 0, not {every!r}")
+        seconds("every", every)
         while stop is None or not stop.is_set():
             try:
                 for _ in range(MAX_PASSES):
@@ -322,10 +311,4 @@ class AsyncEngine:
                         break
             except CoachflowError as exc:  # the store, or the engine: tried again next pass
                 log.error("the worker's pass failed (tried again in %s s): %s", every, exc)
-            if stop is None:
-                await asyncio.sleep(every)
-                continue
-            try:
-                await asyncio.wait_for(stop.wait(), every)
-            except TimeoutError:
-                continue
+            await pause(every, stop)

@@ -62,6 +62,7 @@ from coachflow.runtime.decide import (
     decide_migration,
     decide_start,
     decide_suspension,
+    discard,
     expectations,
     explain,
     migration_plan,
@@ -1059,9 +1060,7 @@ class Engine:
                 try:
                     told = listener(message)
                     if inspect.isawaitable(told):  # never left unawaited without a word
-                        close = getattr(told, "close", None)
-                        if close is not None:
-                            close()
+                        discard(told)
                         raise TypeError("the listener returned an awaitable: use an AsyncEngine")
                 except Exception:
                     log.exception(

@@ -111,6 +111,14 @@ class Explanation:
 # --- what expressions read ---------------------------------------------------------------
 
 
+def discard(awaitable: object) -> None:
+    """Close an awaitable that sync code was handed and will not await (a coroutine left
+    unclosed would warn that it was never awaited)."""
+    close = getattr(awaitable, "close", None)
+    if close is not None:
+        close()
+
+
 def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str) -> bool:
     fn = predicates.get(name)
     if fn is None:
@@ -127,9 +135,7 @@ def call_predicate(predicates: Mapping[str, Predicate], t: Trajectory, name: str
             return bool(result)
     except Exception as exc:
         raise PredicateError(f"predicate {name!r} raised {exc!r}") from exc
-    close = getattr(result, "close", None)  # a coroutine is no answer, and is never run
-    if close is not None:
-        close()
+    discard(result)  # a coroutine is no answer, and is never run
     raise PredicateError(
         f"predicate {name!r} returned an awaitable: async predicates need an AsyncEngine"
     )

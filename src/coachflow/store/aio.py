@@ -39,6 +39,8 @@ __all__ = [
     "AsyncSqlStore",
     "AsyncStore",
     "async_url",
+    "pause",
+    "seconds",
     "spawn",
     "sync_url",
     "wait",
@@ -75,6 +77,24 @@ def wait(awaitable: Awaitable[_T]) -> _T:
     """Await ``awaitable`` from sync code run by :func:`spawn` (a predicate, a listener)."""
     result: _T = _bridge()[1](awaitable)
     return result
+
+
+def seconds(name: str, value: object) -> float:
+    """``value`` as a number of seconds above 0 (ValueError naming ``name`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValueError(f"{name}: a number of seconds above 0, not {value!r}")
+    return float(value)
+
+
+async def pause(duration: float, stop: asyncio.Event | None) -> None:
+    """Wait ``duration`` seconds, or less when ``stop`` is set meanwhile."""
+    if stop is None:
+        await asyncio.sleep(duration)
+        return
+    try:
+        await asyncio.wait_for(stop.wait(), duration)
+    except TimeoutError:
+        return
 
 
 def async_url(url: str) -> str:
@@ -288,9 +308,7 @@ class AsyncSqlStore(AsyncStore):
         timeout: float = 30.0,
     ) -> None:
         super().__init__()
-        from sqlalchemy.exc import ArgumentError
-
-        from coachflow.store.sql import _password, _reason, masked_url, readable_url
+        from coachflow.store.sql import masked_url, readable_url
 
         self.url = url
         self.shown = masked_url(url)
@@ -300,16 +318,13 @@ class AsyncSqlStore(AsyncStore):
             readable_url(given)
             try:
                 async_url(given)
-            except (ValueError, ImportError, ArgumentError) as exc:
-                reason = _reason(exc, _password(given))
+            except ValueError as exc:  # its reason names the driver only
                 raise StoreError(
-                    f"cannot use the database URL {masked_url(given)!r}: {reason}"
+                    f"cannot use the database URL {masked_url(given)!r}: {exc}"
                 ) from exc
         if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
             raise ValueError(f"connections: a number of at least 1, not {connections!r}")
-        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
-            raise ValueError(f"timeout: a number of seconds above 0, not {timeout!r}")
-        self._wait = float(timeout)
+        self._wait = seconds("timeout", timeout)
         """How long a call waits for a free connection before it is a StoreError."""
         self._options: dict[str, Any] = {
             "upgrade": upgrade,
