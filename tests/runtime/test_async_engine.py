@@ -504,6 +504,9 @@ def test_a_url_that_cannot_be_read_never_shows_a_piece_of_its_password() -> None
         shown = str(raised.value)
         assert "zr5k" not in shown and "q7" not in shown and "x9" not in shown
         assert "'postgresql://app:***@h/db'" in shown
+        with pytest.raises(StoreError) as keys:  # the key database's URL the same way
+            make("sqlite:///:memory:", keys_url="postgresql://k:x9@q7:zr5k@h/keys")
+        assert "zr5k" not in str(keys.value) and "q7" not in str(keys.value)
 
 
 def test_the_sync_engine_refuses_an_async_listener() -> None:

@@ -608,6 +608,8 @@ class SqlStore:
         self._secret = _password(url)
         self.is_sqlite = url.startswith("sqlite")
         readable_url(url)
+        if keys_url is not None:
+            readable_url(keys_url)  # its reason would be scrubbed of the main URL's password only
         try:
             self._open(url, echo, synchronous_commit)
         except (ImportError, ArgumentError, ValueError) as exc:
